@@ -1,0 +1,31 @@
+# WeatherInsight — `make demo` and `make test` work on a fresh machine with only Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+
+.PHONY: bootstrap setup demo test lint typecheck unit bench
+
+bootstrap:  ## install uv with pip if it is missing
+	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || $(PYTHON) -m pip install --user --quiet uv
+
+setup: bootstrap  ## create .venv from uv.lock with every extra
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
+
+demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
+	$(UV) run --frozen python -m weatherinsight.demo
+
+lint: setup
+	$(UV) run --frozen ruff check src tests dags benchmarks
+	$(UV) run --frozen ruff format --check src tests dags benchmarks
+
+typecheck: setup
+	$(UV) run --frozen mypy
+
+unit: setup
+	bash scripts/ensure-services.sh
+	$(UV) run --frozen pytest -n 2 --dist loadgroup
+
+test: lint typecheck unit  ## everything CI runs: ruff, mypy, the whole pytest suite on real services
+
+bench: setup
+	$(UV) run --frozen python benchmarks/run_all.py

@@ -1,0 +1,40 @@
+"""The ``weatherinsight`` command: one Typer app, one module per verb under ``weatherinsight.cli``.
+
+Verbs: ingest, process (+ stage), aggregate, run, backfill, check, mirror, api. Each verb module owns its
+options and calls the package (``weatherinsight.pipeline`` and the services); no business logic lives here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from weatherinsight.cli import aggregate, api, check, ingest, mirror, orchestrate, process
+from weatherinsight.errors import WeatherInsightError
+
+app = typer.Typer(
+    name="weatherinsight",
+    help="DWD hourly station observations → staged Parquet → quarterly climate features.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("ingest")(ingest.ingest)
+app.command("process")(process.process)
+app.command("stage")(process.stage)
+app.command("aggregate")(aggregate.aggregate)
+app.command("run")(orchestrate.run)
+app.command("backfill")(orchestrate.backfill)
+app.command("check")(check.check)
+app.add_typer(mirror.app, name="mirror")
+app.add_typer(api.app, name="api")
+
+
+def main() -> None:
+    """Console entry point: typed errors become a one-line message and exit code 2."""
+    try:
+        app()
+    except WeatherInsightError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

@@ -1,0 +1,15 @@
+"""CLI verb group `mirror` (issue #3 fills it)."""
+
+from __future__ import annotations
+
+import typer
+
+from weatherinsight.cli._common import not_built
+
+app = typer.Typer(help="mirror commands", no_args_is_help=True)
+
+
+@app.command("status")
+def status() -> None:
+    """Not built yet."""
+    not_built("mirror", 3)

@@ -1,0 +1,217 @@
+"""The one registry of DWD hourly products: codes, directories, produkt headers, columns, units, sentinels.
+
+House rule 1: this is the only module that names a DWD column, code, unit or sentinel. Everything else asks
+the registry. Adding a sixth hourly product is one ``Product`` entry here plus its feature definitions.
+Facts are from ``shared/dwd/FORMAT.md`` (real DWD files), section numbers given per product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from weatherinsight.errors import UnknownProductError
+
+#: DWD writes ``-999`` for a missing value (FORMAT §2.1).
+SENTINEL = -999
+#: The produkt file's end-of-record column (FORMAT §2.1), dropped by the parser.
+EOR = "eor"
+STATION_COLUMN = "STATIONS_ID"
+TIME_COLUMN = "MESS_DATUM"
+#: Header tokens of the pre-2017 layout (FORMAT §4.8); we reject that layout with a clear error.
+LEGACY_MARKERS = ("QUALITAETS_NIVEAU", "STRUKTUR_VERSION")
+#: Time-reference texts in Metadaten_Parameter "Zusatz-Info" (FORMAT §2.8).
+TIME_REFERENCE_MEZ = "MEZ"
+TIME_REFERENCE_UTC = "UTC"
+
+#: The staged schema's fixed columns (DESIGN §4); the product's value columns sit between qn and source_period.
+STAGED_KEY_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("station_id", pa.int32(), nullable=False),
+    pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("qn", pa.int8()),
+)
+STAGED_TAIL_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("source_period", pa.string(), nullable=False),
+    pa.field("source_file", pa.string(), nullable=False),
+)
+
+PERIODS = ("historical", "recent")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One measured parameter of a product: its DWD column name and our canonical name."""
+
+    dwd_name: str
+    column: str
+    unit: str
+    arrow_type: pa.DataType
+    description: str
+
+
+@dataclass(frozen=True)
+class Product:
+    """One DWD hourly product (a directory under ``hourly/``)."""
+
+    name: str
+    code: str
+    directory: str
+    quality_column: str
+    variables: tuple[Variable, ...]
+    primary: str
+    curated_table: str
+    description: str
+    sentinel: int = SENTINEL
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code_lower(self) -> str:
+        return self.code.lower()
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        """The produkt header tokens after stripping the padding (FORMAT §2.1)."""
+        return (STATION_COLUMN, TIME_COLUMN, self.quality_column, *(v.dwd_name for v in self.variables), EOR)
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return tuple(v.column for v in self.variables)
+
+    @property
+    def primary_variable(self) -> Variable:
+        return self.variable(self.primary)
+
+    def variable(self, column: str) -> Variable:
+        for v in self.variables:
+            if v.column == column or v.dwd_name == column:
+                return v
+        raise KeyError(f"{self.name} has no variable {column!r}")
+
+    @property
+    def staged_schema(self) -> pa.Schema:
+        values = [pa.field(v.column, v.arrow_type) for v in self.variables]
+        return pa.schema([*STAGED_KEY_FIELDS, *values, *STAGED_TAIL_FIELDS])
+
+    @property
+    def station_list_name(self) -> str:
+        return f"{self.code}_Stundenwerte_Beschreibung_Stationen.txt"
+
+    def recent_zip_name(self, station_id: int) -> str:
+        return f"stundenwerte_{self.code}_{station_id:05d}_akt.zip"
+
+    def historical_zip_name(self, station_id: int, start: str, end: str) -> str:
+        return f"stundenwerte_{self.code}_{station_id:05d}_{start}_{end}_hist.zip"
+
+    def produkt_name(self, station_id: int, start: str, end: str) -> str:
+        return f"produkt_{self.code_lower}_stunde_{start}_{end}_{station_id:05d}.txt"
+
+    def parameter_meta_name(self, station_id: int) -> str:
+        return f"Metadaten_Parameter_{self.code_lower}_stunde_{station_id:05d}.txt"
+
+
+_F64 = pa.float64()
+
+PRODUCTS: dict[str, Product] = {
+    p.name: p
+    for p in (
+        # FORMAT §2.2
+        Product(
+            name="air_temperature",
+            code="TU",
+            directory="air_temperature",
+            quality_column="QN_9",
+            variables=(
+                Variable("TT_TU", "temperature", "°C", _F64, "2 m air temperature"),
+                Variable("RF_TU", "relative_humidity", "%", _F64, "2 m relative humidity"),
+            ),
+            primary="temperature",
+            curated_table="quarterly_temperature_features",
+            description="Hourly 2 m air temperature and relative humidity",
+        ),
+        # FORMAT §2.3
+        Product(
+            name="precipitation",
+            code="RR",
+            directory="precipitation",
+            quality_column="QN_8",
+            variables=(
+                Variable("R1", "precipitation_height", "mm", _F64, "hourly precipitation height"),
+                Variable(
+                    "RS_IND", "precipitation_indicator", "0/1", pa.int8(), "precipitation fell (1) or not (0)"
+                ),
+                Variable(
+                    "WRTR", "precipitation_form", "WR code", pa.int8(), "form of precipitation (WR code)"
+                ),
+            ),
+            primary="precipitation_height",
+            curated_table="quarterly_precipitation_features",
+            description="Hourly precipitation height, indicator and form",
+        ),
+        # FORMAT §2.4
+        Product(
+            name="wind",
+            code="FF",
+            directory="wind",
+            quality_column="QN_3",
+            variables=(
+                Variable("F", "wind_speed", "m/s", _F64, "hourly mean wind speed"),
+                Variable(
+                    "D", "wind_direction", "°", pa.int16(), "hourly mean wind direction (36-point rose)"
+                ),
+            ),
+            primary="wind_speed",
+            curated_table="quarterly_wind_features",
+            description="Hourly mean wind speed and direction",
+        ),
+        # FORMAT §2.5: P is reduced to mean sea level, P0 is at station height; the code P0 is not "sea level".
+        Product(
+            name="pressure",
+            code="P0",
+            directory="pressure",
+            quality_column="QN_8",
+            variables=(
+                Variable("P", "pressure_sea_level", "hPa", _F64, "air pressure reduced to mean sea level"),
+                Variable("P0", "pressure_station", "hPa", _F64, "air pressure at station height"),
+            ),
+            primary="pressure_sea_level",
+            curated_table="quarterly_pressure_features",
+            description="Hourly air pressure at sea level and at station height",
+        ),
+        # FORMAT §2.6: the real file has QN_8 (wetterdienst's qn_4 is wrong); ABSF_STD is g/m³ (MP's %% is a DWD error).
+        Product(
+            name="moisture",
+            code="TF",
+            directory="moisture",
+            quality_column="QN_8",
+            variables=(
+                Variable("ABSF_STD", "absolute_humidity", "g/m³", _F64, "computed absolute humidity"),
+                Variable("VP_STD", "vapour_pressure", "hPa", _F64, "computed vapour pressure"),
+                Variable("TF_STD", "wet_bulb_temperature", "°C", _F64, "computed wet-bulb temperature"),
+                Variable("P_STD", "pressure", "hPa", _F64, "hourly air pressure"),
+                Variable("TT_STD", "temperature", "°C", _F64, "2 m air temperature"),
+                Variable("RF_STD", "relative_humidity", "%", _F64, "2 m relative humidity"),
+                Variable("TD_STD", "dew_point", "°C", _F64, "2 m dew point"),
+            ),
+            primary="relative_humidity",
+            curated_table="quarterly_moisture_features",
+            description="Hourly computed moisture parameters",
+        ),
+    )
+}
+
+BY_CODE: dict[str, Product] = {p.code: p for p in PRODUCTS.values()}
+
+
+def product_names() -> list[str]:
+    return list(PRODUCTS)
+
+
+def get_product(name_or_code: str) -> Product:
+    """Look a product up by name (``air_temperature``) or DWD code (``TU``, case-insensitive)."""
+    if name_or_code in PRODUCTS:
+        return PRODUCTS[name_or_code]
+    code = name_or_code.upper()
+    if code in BY_CODE:
+        return BY_CODE[code]
+    raise UnknownProductError(name_or_code, product_names() + list(BY_CODE))

@@ -1,0 +1,30 @@
+"""Shared test setup. Fixture modules in tests/fixtures/ are loaded automatically (one per area).
+
+Under CI=true a missing service (PostgreSQL, Java for Spark, …) fails the test; elsewhere it skips.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}"
+    for p in (Path(__file__).parent / "fixtures").glob("*.py")
+    if p.stem != "__init__"
+)
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip locally, fail in CI, when a real service the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required service missing under CI=true: {why}")
+    pytest.skip(why)

@@ -1,0 +1,86 @@
+"""Settings and YAML validation: defaults, env names, and start-up failures naming key and file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from weatherinsight.errors import ConfigError, UnknownProductError
+from weatherinsight.settings import DEFAULT_DWD_BASE_URL, Settings, load_pipeline_config, load_settings
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "weatherinsight.yaml"
+
+
+def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for var in ("DATA_DIR", "RAW_STORE_URL", "DATABASE_URL", "DWD_BASE_URL"):
+        monkeypatch.delenv(f"WEATHERINSIGHT_{var}", raising=False)
+    monkeypatch.setenv("WEATHERINSIGHT_DATA_DIR", str(tmp_path / "d"))
+    s = Settings(config_file=REPO_CONFIG)
+    assert s.data_dir == tmp_path / "d"
+    assert s.raw_store == str(tmp_path / "d" / "raw")
+    assert s.db_url == f"sqlite:///{tmp_path / 'd' / 'weatherinsight.db'}"
+    assert s.staged_dir == tmp_path / "d" / "staged"
+    assert s.dwd_base_url == DEFAULT_DWD_BASE_URL
+
+
+def test_exact_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RAW_STORE_URL", "s3://bucket/raw")
+    monkeypatch.setenv("WEATHERINSIGHT_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", "http://127.0.0.1:8000/hourly")
+    s = Settings(config_file=REPO_CONFIG)
+    assert s.raw_store == "s3://bucket/raw"
+    assert s.db_url == "postgresql+psycopg://u@h/db"
+    assert s.dwd_base_url == "http://127.0.0.1:8000/hourly/"
+
+
+def test_repo_yaml_carries_every_seed_section() -> None:
+    cfg = load_pipeline_config(REPO_CONFIG)
+    assert cfg.product_types == ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
+    assert cfg.versioning.raw.format(year=2024, quarter=1, version=1) == "2024Q1_raw_v1"
+    assert cfg.versioning.staged.format(year=2024, quarter=1, version=1) == "2024Q1_staged_v1"
+    assert cfg.versioning.curated.format(year=2024, quarter=1, version=1) == "2024Q1_v1"
+    assert (cfg.pools.spark_jobs, cfg.pools.api_calls) == (3, 5)
+    assert cfg.quality_thresholds.min_rows_per_quarter == 100
+    assert cfg.quality_thresholds.max_null_percentage == 15.0
+    assert cfg.quality_thresholds.min_stations_per_quarter == 50
+    assert cfg.retries.ingestion >= 0 and cfg.sla.pipeline_hours > 0
+    assert cfg.email.on_failure is True and cfg.email.recipients
+    assert cfg.spark.master and cfg.backfill.max_parallel_quarters >= 1
+    assert cfg.features.min_valid_hours_per_day == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("product_types: [air_temperature, snow]\n", "product_types"),
+        ("retries: {ingestion: -1}\n", "retries.ingestion"),
+        ("pools: {spark_jobs: 0}\n", "pools.spark_jobs"),
+        ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
+        ("surprise: 1\n", "surprise"),
+    ],
+)
+def test_bad_yaml_names_key_and_file(tmp_path: Path, text: str, key: str) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_pipeline_config(f)
+    assert exc.value.key == key
+    assert str(f) in str(exc.value)
+
+
+def test_malformed_url_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", "opendata.dwd.de/no-scheme")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert exc.value.key == "WEATHERINSIGHT_DWD_BASE_URL"
+    assert "malformed URL" in str(exc.value)
+
+
+def test_unknown_product_lookup_lists_known() -> None:
+    from weatherinsight.dwd.products import get_product
+
+    assert get_product("TU").name == "air_temperature"
+    assert get_product("p0").name == "pressure"
+    with pytest.raises(UnknownProductError, match=r"snow.*known products: air_temperature"):
+        get_product("snow")
