@@ -1,0 +1,412 @@
+"""The feature catalog (v1): every quarterly feature's name, product, unit, one-line definition and standard.
+
+One catalog feeds the curated table columns (``warehouse/tables.py``), the ``feature_catalog`` table and
+the API's ``/catalog``. The computations live in one definition per product (``features/<product>.py``).
+Rules for every number: DESIGN §5 (valid hours/days, 80 % coverage gates, counts never scaled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from weatherinsight.dwd.products import PRODUCTS
+
+Kind = Literal["hourly", "daily"]
+SqlType = Literal["float", "int", "str"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One curated feature column."""
+
+    name: str
+    product: str
+    variable: str  # canonical input column (registry); the coverage gate uses this variable
+    kind: Kind  # hourly-based or daily-based (DESIGN §5) — decides the 80 % gate
+    unit: str
+    definition: str
+    standard: str
+    sql_type: SqlType = "float"
+
+
+def _f(
+    name: str,
+    product: str,
+    variable: str,
+    kind: Kind,
+    unit: str,
+    definition: str,
+    standard: str,
+    sql_type: SqlType = "float",
+) -> FeatureSpec:
+    return FeatureSpec(name, product, variable, kind, unit, definition, standard, sql_type)
+
+
+_T, _R, _W, _P, _M = "air_temperature", "precipitation", "wind", "pressure", "moisture"
+_ETCCDI = "ETCCDI"
+
+CATALOG: tuple[FeatureSpec, ...] = (
+    # temperature (TT_TU → temperature)
+    _f("tg_mean", _T, "temperature", "daily", "°C", "mean of daily mean temperatures (TG)", _ETCCDI),
+    _f("tx_mean", _T, "temperature", "daily", "°C", "mean of daily maximum temperatures (TX)", _ETCCDI),
+    _f("tn_mean", _T, "temperature", "daily", "°C", "mean of daily minimum temperatures (TN)", _ETCCDI),
+    _f("txx", _T, "temperature", "daily", "°C", "highest daily maximum temperature (TXx)", _ETCCDI),
+    _f("tnn", _T, "temperature", "daily", "°C", "lowest daily minimum temperature (TNn)", _ETCCDI),
+    _f("dtr_mean", _T, "temperature", "daily", "°C", "mean daily temperature range TX − TN (DTR)", _ETCCDI),
+    _f("frost_days", _T, "temperature", "daily", "days", "valid days with TN < 0 °C (FD)", _ETCCDI, "int"),
+    _f("ice_days", _T, "temperature", "daily", "days", "valid days with TX < 0 °C (ID)", _ETCCDI, "int"),
+    _f("summer_days", _T, "temperature", "daily", "days", "valid days with TX > 25 °C (SU)", _ETCCDI, "int"),
+    _f("hot_days", _T, "temperature", "daily", "days", "valid days with TX ≥ 30 °C", "DWD Heißer Tag", "int"),
+    _f(
+        "tropical_nights",
+        _T,
+        "temperature",
+        "daily",
+        "days",
+        "valid days with TN > 20 °C (TR)",
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "heating_degree_days",
+        _T,
+        "temperature",
+        "daily",
+        "K·d",
+        "Σ (20 − TG) over valid days with TG < 15 °C",
+        "VDI 3807",
+    ),
+    _f(
+        "cooling_degree_days",
+        _T,
+        "temperature",
+        "daily",
+        "K·d",
+        "Σ max(TG − 18, 0) over valid days",
+        "base 18 °C",
+    ),
+    _f(
+        "growing_degree_days",
+        _T,
+        "temperature",
+        "daily",
+        "K·d",
+        "Σ max(TG − 5, 0) over valid days",
+        "base 5 °C",
+    ),
+    # precipitation (R1 → precipitation_height; RS_IND → precipitation_indicator)
+    _f(
+        "precip_total",
+        _R,
+        "precipitation_height",
+        "daily",
+        "mm",
+        "sum of daily totals over valid days (PRCPTOT)",
+        _ETCCDI,
+    ),
+    _f(
+        "wet_days",
+        _R,
+        "precipitation_height",
+        "daily",
+        "days",
+        "valid days with RR ≥ 1 mm (R1mm)",
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "heavy_precip_days",
+        _R,
+        "precipitation_height",
+        "daily",
+        "days",
+        "valid days with RR ≥ 10 mm (R10mm)",
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "very_heavy_precip_days",
+        _R,
+        "precipitation_height",
+        "daily",
+        "days",
+        "valid days with RR ≥ 20 mm (R20mm)",
+        _ETCCDI,
+        "int",
+    ),
+    _f("rx1day", _R, "precipitation_height", "daily", "mm", "highest daily total (Rx1day)", _ETCCDI),
+    _f(
+        "rx5day",
+        _R,
+        "precipitation_height",
+        "daily",
+        "mm",
+        "highest total over 5 consecutive valid days inside the quarter (Rx5day)",
+        _ETCCDI,
+    ),
+    _f(
+        "sdii",
+        _R,
+        "precipitation_height",
+        "daily",
+        "mm/day",
+        "total on wet days / wet days (SDII); NULL without wet days",
+        _ETCCDI,
+    ),
+    _f(
+        "max_dry_spell_days",
+        _R,
+        "precipitation_height",
+        "daily",
+        "days",
+        "longest run of consecutive valid days with RR < 1 mm (CDD); invalid days end a run",
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "max_wet_spell_days",
+        _R,
+        "precipitation_height",
+        "daily",
+        "days",
+        "longest run of consecutive valid days with RR ≥ 1 mm (CWD); invalid days end a run",
+        _ETCCDI,
+        "int",
+    ),
+    _f("rx1hour", _R, "precipitation_height", "hourly", "mm", "highest hourly total", "hourly maximum"),
+    _f(
+        "precip_hours",
+        _R,
+        "precipitation_indicator",
+        "hourly",
+        "hours",
+        "valid hours with precipitation indicator RS_IND = 1",
+        "DWD RS_IND",
+        "int",
+    ),
+    # wind (F → wind_speed, D → wind_direction)
+    _f("wind_speed_mean", _W, "wind_speed", "hourly", "m/s", "mean of hourly wind speeds", "arithmetic mean"),
+    _f(
+        "wind_speed_p90",
+        _W,
+        "wind_speed",
+        "hourly",
+        "m/s",
+        "90th percentile of hourly wind speeds (linear)",
+        "percentile",
+    ),
+    _f("wind_speed_max", _W, "wind_speed", "hourly", "m/s", "highest hourly mean wind speed", "maximum"),
+    _f("calm_hours", _W, "wind_speed", "hourly", "hours", "valid hours with F < 0.5 m/s", "WMO calm", "int"),
+    _f(
+        "windy_days",
+        _W,
+        "wind_speed",
+        "daily",
+        "days",
+        "valid days with daily mean F ≥ 10.8 m/s (Beaufort 6)",
+        "Beaufort 6",
+        "int",
+    ),
+    _f(
+        "wind_dir_mean",
+        _W,
+        "wind_speed",
+        "hourly",
+        "°",
+        "circular mean of D over hours with F ≥ 0.5 m/s and D present, in [0, 360)",
+        "unit-vector mean",
+    ),
+    _f(
+        "wind_dir_steadiness",
+        _W,
+        "wind_speed",
+        "hourly",
+        "1",
+        "length of the mean unit vector of D over non-calm hours (0–1)",
+        "resultant length",
+    ),
+    _f(
+        "dominant_sector",
+        _W,
+        "wind_speed",
+        "hourly",
+        "sector",
+        "most frequent 45° sector (N, NE, E, SE, S, SW, W, NW) of non-calm hours; ties to the first",
+        "8-point rose",
+        "str",
+    ),
+    # pressure (P → pressure_sea_level, P0 → pressure_station)
+    _f("pmsl_mean", _P, "pressure_sea_level", "hourly", "hPa", "mean sea-level pressure", "arithmetic mean"),
+    _f("pmsl_min", _P, "pressure_sea_level", "hourly", "hPa", "lowest hourly sea-level pressure", "minimum"),
+    _f("pmsl_max", _P, "pressure_sea_level", "hourly", "hPa", "highest hourly sea-level pressure", "maximum"),
+    _f(
+        "pmsl_std",
+        _P,
+        "pressure_sea_level",
+        "hourly",
+        "hPa",
+        "sample standard deviation of hourly sea-level pressure",
+        "sample std (n−1)",
+    ),
+    _f(
+        "p_station_mean",
+        _P,
+        "pressure_station",
+        "hourly",
+        "hPa",
+        "mean station-level pressure (P0)",
+        "arithmetic mean",
+    ),
+    _f(
+        "pmsl_daily_range_mean",
+        _P,
+        "pressure_sea_level",
+        "daily",
+        "hPa",
+        "mean over valid days of daily max − min sea-level pressure",
+        "daily range",
+    ),
+    _f(
+        "pmsl_max_drop_24h",
+        _P,
+        "pressure_sea_level",
+        "hourly",
+        "hPa",
+        "largest fall P(t−24 h) − P(t), both hours valid and inside the quarter",
+        "24 h tendency",
+    ),
+    _f(
+        "low_pressure_hours",
+        _P,
+        "pressure_sea_level",
+        "hourly",
+        "hours",
+        "valid hours with P < 1000 hPa",
+        "threshold",
+        "int",
+    ),
+    _f(
+        "high_pressure_hours",
+        _P,
+        "pressure_sea_level",
+        "hourly",
+        "hours",
+        "valid hours with P > 1025 hPa",
+        "threshold",
+        "int",
+    ),
+    # moisture (TF product)
+    _f("rh_mean", _M, "relative_humidity", "hourly", "%", "mean relative humidity", "arithmetic mean"),
+    _f(
+        "rh_daily_min_mean",
+        _M,
+        "relative_humidity",
+        "daily",
+        "%",
+        "mean of daily minimum relative humidity",
+        "daily minimum",
+    ),
+    _f("dewpoint_mean", _M, "dew_point", "hourly", "°C", "mean dew point", "arithmetic mean"),
+    _f(
+        "vapour_pressure_mean",
+        _M,
+        "vapour_pressure",
+        "hourly",
+        "hPa",
+        "mean vapour pressure",
+        "arithmetic mean",
+    ),
+    _f(
+        "abs_humidity_mean",
+        _M,
+        "absolute_humidity",
+        "hourly",
+        "g/m³",
+        "mean absolute humidity",
+        "arithmetic mean",
+    ),
+    _f(
+        "wet_bulb_max",
+        _M,
+        "wet_bulb_temperature",
+        "hourly",
+        "°C",
+        "highest hourly wet-bulb temperature",
+        "maximum",
+    ),
+    _f(
+        "dewpoint_depression_mean",
+        _M,
+        "dew_point",
+        "hourly",
+        "K",
+        "mean of TT − TD over hours where both are present",
+        "dew-point depression",
+    ),
+    _f(
+        "humid_hours",
+        _M,
+        "relative_humidity",
+        "hourly",
+        "hours",
+        "valid hours with RF ≥ 95 %",
+        "threshold",
+        "int",
+    ),
+    _f(
+        "dry_hours",
+        _M,
+        "relative_humidity",
+        "hourly",
+        "hours",
+        "valid hours with RF < 30 %",
+        "threshold",
+        "int",
+    ),
+    _f(
+        "muggy_hours",
+        _M,
+        "vapour_pressure",
+        "hourly",
+        "hours",
+        "valid hours with VP > 18.8 hPa",
+        "Schwüle (DWD)",
+        "int",
+    ),
+)
+
+#: Columns every curated row carries besides the features (DESIGN §4), in table order.
+COVERAGE_COLUMNS: tuple[tuple[str, SqlType, str], ...] = (
+    ("hours_expected", "int", "hours from quarter start to quarter end (UTC)"),
+    ("hours_valid", "int", "hours with a non-NULL primary variable"),
+    ("days_valid", "int", "days with ≥ 20 valid hours of the primary variable"),
+    ("coverage", "float", "hours_valid / hours_expected"),
+    ("qn_min", "int", "lowest DWD quality level among the quarter's staged rows"),
+    ("qn_max", "int", "highest DWD quality level among the quarter's staged rows"),
+    ("share_recent", "float", "share of staged rows from un-finalised recent files"),
+)
+
+
+def features_for(product: str) -> tuple[FeatureSpec, ...]:
+    """The features of one product, in catalog order."""
+    if product not in PRODUCTS:
+        raise KeyError(product)
+    return tuple(f for f in CATALOG if f.product == product)
+
+
+def feature(name: str) -> FeatureSpec:
+    for f in CATALOG:
+        if f.name == name:
+            return f
+    raise KeyError(name)
+
+
+def _check() -> None:
+    names = [f.name for f in CATALOG]
+    assert len(names) == len(set(names)), "duplicate feature names"
+    for f in CATALOG:
+        assert f.variable in PRODUCTS[f.product].value_columns, f"{f.name}: unknown variable {f.variable}"
+
+
+_check()
