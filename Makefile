@@ -6,7 +6,9 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 .PHONY: bootstrap setup demo test lint typecheck unit bench
 
 bootstrap:  ## install uv with pip if it is missing
-	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || $(PYTHON) -m pip install --user --quiet uv
+	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
+	  $(PYTHON) -m pip install --user --quiet uv || \
+	  $(PYTHON) -m pip install --user --quiet --break-system-packages uv
 
 setup: bootstrap  ## create .venv from uv.lock with every extra
 	$(UV) sync --frozen --all-extras --python $(PYTHON)

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Start the real services the test suite uses, if they are not running: PostgreSQL (and check Java for Spark).
+# Make the real services and tools the test suite uses available: PostgreSQL running on 127.0.0.1:5432,
+# Java for Spark local mode, docker-compose (compose validation) and promtool (Prometheus config check).
 set -euo pipefail
 
-pg_ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+need_apt=()
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+if ((${#need_apt[@]})); then
+  echo "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
 
+pg_ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
 if ! pg_ready; then
-  if command -v pg_ctlcluster >/dev/null 2>&1; then
-    ver=$(ls /etc/postgresql | sort -V | tail -1)
-    echo "starting PostgreSQL $ver/main"
-    pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
-  fi
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  echo "starting PostgreSQL $ver/main"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
   for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
 fi
 pg_ready && echo "PostgreSQL is up on 127.0.0.1:5432" || { echo "PostgreSQL is NOT reachable on 127.0.0.1:5432" >&2; exit 1; }
-command -v java >/dev/null 2>&1 && echo "Java: $(java -version 2>&1 | head -1)" || echo "warning: no java on PATH (Spark tests need it)" >&2
+echo "Java: $(java -version 2>&1 | head -1)"
