@@ -189,6 +189,9 @@ class Settings(BaseSettings):
     api_keys_required: bool = False
     api_rate_limit_per_minute: int = 600
     api_cors_origins: str = ""
+    # Pipeline run metrics: a Prometheus textfile is written here (weatherinsight.metrics);
+    # None means <data_dir>/metrics.
+    metrics_dir: Path | None = None
 
     @field_validator("dwd_base_url")
     @classmethod
