@@ -1,0 +1,613 @@
+"""Parsers for the files inside a DWD hourly zip: produkt data, Metadaten_Parameter, Metadaten_Geographie.
+
+Owns: bytes in, Arrow out, for one station's files (FORMAT §2, §4). The produkt parser streams the member
+through ``pyarrow.csv`` in blocks and converts each block with numpy (no Python loop per row); only when a
+block is rejected does a slow line-by-line scan run, to name the exact line and problem in the
+:class:`~weatherinsight.errors.DwdFormatError`. The station description list is in ``stations.py``.
+
+Time reference (DESIGN §5): the primary variable's Metadaten_Parameter periods decide the whole row; rows
+in a MEZ period are shifted by exactly −1 h (MEZ is UTC+1 without daylight saving, FORMAT §2.8/§4.10);
+where a shifted row collides with a row of a UTC period of the same file the UTC row is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import IO, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from weatherinsight.dwd.files import (
+    DEFAULT_MAX_UNCOMPRESSED,
+    PRODUKT_PREFIX,
+    Period,
+    SafeZip,
+    parse_zip_name,
+)
+from weatherinsight.dwd.products import (
+    EOR,
+    LEGACY_MARKERS,
+    STAGED_TAIL_FIELDS,
+    TIME_REFERENCE_MEZ,
+    TIME_REFERENCE_UTC,
+    Product,
+)
+from weatherinsight.errors import DwdFormatError
+
+TimeReference = Literal["UTC", "MEZ"]
+
+_US_PER_HOUR = 3_600_000_000
+_US_PER_DAY = 24 * _US_PER_HOUR
+#: CSV block size: large blocks keep pyarrow's per-block overhead small; memory stays a few blocks.
+_BLOCK_SIZE = 8 << 20
+_MAX_HEADER = 4096
+#: pyarrow trims exactly these around numbers; the line scanner must agree with it.
+_PAD = " \t"
+#: The number syntax pyarrow's float parser accepts (nan/inf are parsed too and rejected as non-finite).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+_INT_RANGES: dict[pa.DataType, tuple[int, int]] = {
+    pa.int8(): (-128, 127),
+    pa.int16(): (-32768, 32767),
+    pa.int32(): (-(2**31), 2**31 - 1),
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Metadaten_Parameter
+
+
+@dataclass(frozen=True)
+class TimePeriod:
+    """One row of Metadaten_Parameter: a parameter's time reference over [start, end] (whole days)."""
+
+    parameter: str
+    start: date
+    end: date
+    reference: TimeReference
+
+
+def _decode(data: bytes) -> str:
+    """Strict UTF-8 first, latin-1 otherwise (FORMAT §4.1: DWD's metadata are latin-1)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _is_trailer(line: str) -> bool:
+    head = line.lstrip().lower()
+    return head.startswith(("legende", "generiert"))
+
+
+def _date8(text: str, file_name: str, line: int, what: str) -> date:
+    text = text.strip()
+    if len(text) != 8 or not text.isdigit():
+        raise DwdFormatError(file_name, f"{what} {text!r} is not a YYYYMMDD date", line=line)
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError as exc:
+        raise DwdFormatError(file_name, f"{what} {text!r} is not a valid date", line=line) from exc
+
+
+def _time_reference(text: str) -> TimeReference | None:
+    # "Stundenwerte in MEZ", "in UTC", and WRTR's "01,02,…,23 UTC=1h Bezugszeitraum" (FORMAT §2.3/§2.8).
+    upper = text.upper()
+    if TIME_REFERENCE_MEZ in upper:
+        return "MEZ"
+    if TIME_REFERENCE_UTC in upper:
+        return "UTC"
+    return None
+
+
+def parse_parameter_metadata(data: bytes, *, file_name: str) -> list[TimePeriod]:
+    """The UTC/MEZ periods per parameter from ``Metadaten_Parameter_*.txt`` (trailer lines skipped)."""
+    lines = _decode(data).splitlines()
+    header_no = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if header_no is None:
+        raise DwdFormatError(file_name, "empty Metadaten_Parameter file", line=1)
+    header = [t.strip().lower() for t in lines[header_no].split(";")]
+    wanted = {"von_datum": -1, "bis_datum": -1, "parameter": -1, "zusatz-info": -1}
+    for key in wanted:
+        if key not in header:
+            raise DwdFormatError(
+                file_name, f"Metadaten_Parameter header lacks the column {key!r}", line=header_no + 1
+            )
+        wanted[key] = header.index(key)
+    need = max(wanted.values()) + 1
+    periods: list[TimePeriod] = []
+    for i in range(header_no + 1, len(lines)):
+        line = lines[i]
+        if not line.strip() or _is_trailer(line):
+            continue
+        fields = line.split(";")
+        if len(fields) < need:
+            raise DwdFormatError(
+                file_name, f"expected at least {need} fields, found {len(fields)}", line=i + 1
+            )
+        parameter = fields[wanted["parameter"]].strip()
+        if not parameter:
+            raise DwdFormatError(file_name, "blank parameter name", line=i + 1)
+        start = _date8(fields[wanted["von_datum"]], file_name, i + 1, "Von_Datum")
+        end = _date8(fields[wanted["bis_datum"]], file_name, i + 1, "Bis_Datum")
+        if end < start:
+            raise DwdFormatError(file_name, f"period ends before it starts ({start} > {end})", line=i + 1)
+        info = fields[wanted["zusatz-info"]].strip()
+        reference = _time_reference(info)
+        if reference is None:
+            raise DwdFormatError(
+                file_name, f"unknown time reference {info!r} for {parameter} (expected UTC or MEZ)", line=i + 1
+            )
+        periods.append(TimePeriod(parameter, start, end, reference))
+    return periods
+
+
+# --------------------------------------------------------------------------------------------------------
+# Metadaten_Geographie
+
+GEOGRAPHY_SCHEMA = pa.schema(
+    [
+        pa.field("station_id", pa.int32(), nullable=False),
+        pa.field("height_m", pa.float64()),
+        pa.field("latitude", pa.float64()),
+        pa.field("longitude", pa.float64()),
+        pa.field("valid_from", pa.date32(), nullable=False),
+        pa.field("valid_to", pa.date32()),
+        pa.field("station_name", pa.string()),
+    ]
+)
+
+
+def _float(text: str, file_name: str, line: int, what: str) -> float:
+    text = text.strip()
+    if not _NUMBER.fullmatch(text) or not math.isfinite(value := float(text)):
+        raise DwdFormatError(file_name, f"{what} {text!r} is not a number", line=line)
+    return value
+
+
+def parse_geography(data: bytes, *, file_name: str) -> pa.Table:
+    """Station location history from ``Metadaten_Geographie_*.txt`` (blank bis_datum = still valid)."""
+    lines = _decode(data).splitlines()
+    rows: dict[str, list[object]] = {f.name: [] for f in GEOGRAPHY_SCHEMA}
+    header_seen = False
+    for i, line in enumerate(lines, start=1):
+        if not line.strip() or _is_trailer(line):
+            continue
+        fields = line.split(";")
+        if not header_seen:
+            if fields[0].strip().lower() != "stations_id" or len(fields) < 7:
+                raise DwdFormatError(file_name, f"unexpected Metadaten_Geographie header {line!r}", line=i)
+            header_seen = True
+            continue
+        if len(fields) < 7:
+            raise DwdFormatError(file_name, f"expected 7 fields, found {len(fields)}", line=i)
+        sid = fields[0].strip()
+        if not sid.isdigit():
+            raise DwdFormatError(file_name, f"station id {sid!r} is not a number", line=i)
+        rows["station_id"].append(int(sid))
+        rows["height_m"].append(_float(fields[1], file_name, i, "Stationshoehe"))
+        rows["latitude"].append(_float(fields[2], file_name, i, "Geogr.Breite"))
+        rows["longitude"].append(_float(fields[3], file_name, i, "Geogr.Laenge"))
+        rows["valid_from"].append(_date8(fields[4], file_name, i, "von_datum"))
+        to = fields[5].strip()
+        rows["valid_to"].append(_date8(to, file_name, i, "bis_datum") if to else None)
+        rows["station_name"].append(";".join(fields[6:]).strip())
+    if not header_seen:
+        raise DwdFormatError(file_name, "empty Metadaten_Geographie file", line=1)
+    return pa.Table.from_pydict(rows, schema=GEOGRAPHY_SCHEMA)
+
+
+# --------------------------------------------------------------------------------------------------------
+# produkt
+
+
+def produkt_schema(product: Product) -> pa.Schema:
+    """The parser's output: ``product.staged_schema`` without the source_period/source_file tail."""
+    tail = {f.name for f in STAGED_TAIL_FIELDS}
+    return pa.schema([f for f in product.staged_schema if f.name not in tail])
+
+
+class _Reject(Exception):
+    """A block failed a vectorised check; ``row`` is the 0-based data row (for the fallback line number)."""
+
+    def __init__(self, problem: str, row: int | None) -> None:
+        self.problem = problem
+        self.row = row
+        super().__init__(problem)
+
+
+def _check_header(line: bytes, product: Product, file_name: str) -> None:
+    text = line.decode("latin-1").rstrip("\r\n")
+    if not text.strip():
+        raise DwdFormatError(file_name, "empty file: no header line", line=1)
+    tokens = [t.strip(_PAD) for t in text.split(";")]
+    if any(marker in tokens for marker in LEGACY_MARKERS):
+        raise DwdFormatError(
+            file_name,
+            "this is the pre-2017 legacy produkt layout (German long column names such as "
+            f"{'/'.join(LEGACY_MARKERS)}); it is not supported",
+            line=1,
+            hint="use a current DWD file (2017 or later layout)",
+        )
+    if tuple(tokens) != product.header:
+        raise DwdFormatError(
+            file_name,
+            f"header {';'.join(tokens)!r} is not the {product.name} ({product.code}) produkt header "
+            f"{';'.join(product.header)!r}",
+            line=1,
+        )
+
+
+def _first_false(ok: np.ndarray) -> int:
+    return int(np.argmin(ok))
+
+
+def _check_int(
+    values: np.ndarray, lo: int, hi: int, what: str, *, allow_sentinel: float | None = None
+) -> np.ndarray | None:
+    """Vectorised: finite, integral, in [lo, hi] (the sentinel excepted). Returns the sentinel mask."""
+    mask = values == allow_sentinel if allow_sentinel is not None else None
+    ok = np.isfinite(values) & (values == np.floor(values)) & (values >= lo) & (values <= hi)
+    if mask is not None:
+        ok |= mask
+    if not ok.all():
+        bad = _first_false(ok)
+        raise _Reject(f"{what} {values[bad]!r} is not an integer in [{lo}, {hi}]", bad)
+    return mask if mask is not None and mask.any() else None
+
+
+def _timestamps(md: np.ndarray) -> np.ndarray:
+    """MESS_DATUM (YYYYMMDDHH as float) → microseconds since the epoch, every component validated."""
+    ok = np.isfinite(md) & (md == np.floor(md)) & (md >= 1_000_010_100) & (md <= 9_999_123_123)
+    if not ok.all():
+        bad = _first_false(ok)
+        raise _Reject(f"MESS_DATUM {md[bad]!r} is not a YYYYMMDDHH value", bad)
+    v = md.astype(np.int64)
+    year, month, day, hour = v // 1_000_000, v // 10_000 % 100, v // 100 % 100, v % 100
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (hour <= 23)
+    if not ok.all():
+        bad = _first_false(ok)
+        raise _Reject(f"MESS_DATUM {v[bad]} is not a valid date and hour", bad)
+    months = (year - 1970) * 12 + (month - 1)
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (day - 1)
+    # A day past the month's end (e.g. 0231) rolls into the next month: compare months back.
+    rolled = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) != months
+    if rolled.any():
+        bad = int(np.argmax(rolled))
+        raise _Reject(f"MESS_DATUM {v[bad]} is not a valid date", bad)
+    result: np.ndarray = days * _US_PER_DAY + hour * _US_PER_HOUR
+    return result
+
+
+@dataclass
+class _Block:
+    station: int
+    raw: np.ndarray  # MESS_DATUM as int64 (uniqueness is checked on it, before any shift)
+    ts: np.ndarray
+    qn: np.ndarray
+    qn_mask: np.ndarray | None
+    values: list[tuple[np.ndarray, np.ndarray | None]]
+
+
+def _convert(batch: pa.RecordBatch, product: Product, station: int | None) -> _Block:
+    """One CSV block → validated numpy columns. Raises _Reject with the block-relative row."""
+    n_cols = batch.num_columns
+    eor = batch.column(n_cols - 1)
+    eq = pc.equal(eor, EOR)
+    if not pc.all(eq).as_py():
+        bad = _first_false(eq.to_numpy(zero_copy_only=False))
+        raise _Reject(f"last field is {eor[bad].as_py()!r}, not {EOR!r} (truncated or malformed line)", bad)
+    sid = batch.column(0).to_numpy()
+    _check_int(sid, 0, 2**31 - 1, "STATIONS_ID")
+    first = int(sid[0]) if station is None else station
+    same = sid == first
+    if not same.all():
+        bad = _first_false(same)
+        raise _Reject(f"STATIONS_ID {int(sid[bad])} differs from the file's station {first}", bad)
+    md = batch.column(1).to_numpy()
+    ts = _timestamps(md)
+    qn = batch.column(2).to_numpy()
+    qn_mask = _check_int(qn, 0, 127, product.quality_column, allow_sentinel=product.sentinel)
+    values: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for i, var in enumerate(product.variables):
+        col = batch.column(3 + i).to_numpy()
+        if pa.types.is_integer(var.arrow_type):
+            lo, hi = _INT_RANGES[var.arrow_type]
+            mask = _check_int(col, lo, hi, var.dwd_name, allow_sentinel=product.sentinel)
+            values.append((col, mask))
+        else:
+            fin = np.isfinite(col)
+            if not fin.all():
+                bad = _first_false(fin)
+                raise _Reject(f"{var.dwd_name} value {col[bad]!r} is not a finite number", bad)
+            mask = col == product.sentinel
+            values.append((col, mask if mask.any() else None))
+    return _Block(first, md.astype(np.int64), ts, qn, qn_mask, values)
+
+
+def _concat_mask(parts: list[np.ndarray | None], sizes: list[int]) -> np.ndarray | None:
+    if all(p is None for p in parts):
+        return None
+    return np.concatenate([p if p is not None else np.zeros(s, dtype=bool) for p, s in zip(parts, sizes)])
+
+
+def _mez_rows(ts_local: np.ndarray, periods: list[TimePeriod], parameter: str) -> np.ndarray | None:
+    """Boolean mask of rows whose local timestamp lies in a MEZ period of ``parameter`` (None: none do)."""
+    own = sorted((p for p in periods if p.parameter == parameter), key=lambda p: (p.start, p.end))
+    if not any(p.reference == "MEZ" for p in own):
+        return None
+    epoch = date(1970, 1, 1)
+    starts = np.array([(p.start - epoch).days for p in own], dtype=np.int64)
+    ends = np.array([(p.end - epoch).days for p in own], dtype=np.int64)
+    is_mez = np.array([p.reference == "MEZ" for p in own], dtype=bool)
+    day = ts_local // _US_PER_DAY
+    # Overlapping periods (DWD repeats a boundary day): the period that starts last wins.
+    idx = np.searchsorted(starts, day, side="right") - 1
+    inside = idx >= 0
+    idx_safe = np.where(inside, idx, 0)
+    inside &= day <= ends[idx_safe]
+    mez: np.ndarray = inside & is_mez[idx_safe]
+    return mez if mez.any() else None
+
+
+Opener = Callable[[], IO[bytes]]
+
+
+def _scan_lines(open_stream: Opener, product: Product) -> tuple[int, str] | None:
+    """Slow path, only after a block was rejected: the first bad line and why, checked line by line."""
+    n_fields = len(product.header)
+    kinds = ["station", "time", "qn", *(v.arrow_type for v in product.variables)]
+    seen: dict[str, int] = {}
+    station: str | None = None
+    with open_stream() as raw:
+        text = io.TextIOWrapper(raw, encoding="latin-1", newline=None)
+        for line_no, line in enumerate(text, start=1):
+            line = line.rstrip("\n")
+            if line_no == 1 or line == "":
+                continue
+            fields = line.split(";")
+            if len(fields) != n_fields:
+                return line_no, f"expected {n_fields} fields, found {len(fields)} (truncated or malformed line)"
+            if fields[-1] != EOR:
+                return line_no, f"last field is {fields[-1]!r}, not {EOR!r} (truncated or malformed line)"
+            for name, kind, token in zip(product.header, kinds, fields, strict=False):
+                value = token.strip(_PAD)
+                if not _NUMBER.fullmatch(value):
+                    return line_no, f"non-numeric value {value!r} in column {name}"
+                number = float(value)
+                if not math.isfinite(number):
+                    return line_no, f"{name} value {value!r} is not a finite number"
+                if number == product.sentinel and kind not in ("station", "time"):
+                    continue
+                integral = kind in ("station", "time", "qn") or (
+                    isinstance(kind, pa.DataType) and pa.types.is_integer(kind)
+                )
+                if integral and number != math.floor(number):
+                    return line_no, f"{name} value {value!r} is not an integer"
+                if kind == "qn" and not 0 <= number <= 127:
+                    return line_no, f"{name} value {value!r} is out of range"
+                if isinstance(kind, pa.DataType) and kind in _INT_RANGES:
+                    lo, hi = _INT_RANGES[kind]
+                    if not lo <= number <= hi:
+                        return line_no, f"{name} value {value!r} is out of range"
+            sid = str(int(float(fields[0].strip(_PAD))))
+            station = station or sid
+            if sid != station:
+                return line_no, f"STATIONS_ID {sid} differs from the file's station {station}"
+            md = fields[1].strip(_PAD)
+            try:
+                datetime.strptime(str(int(float(md))), "%Y%m%d%H")
+                if not 1_000_010_100 <= float(md) <= 9_999_123_123:
+                    raise ValueError(md)
+            except ValueError:
+                return line_no, f"MESS_DATUM {md!r} is not a valid YYYYMMDDHH timestamp"
+            key = str(int(float(md)))
+            if key in seen:
+                return line_no, f"duplicate MESS_DATUM {key} (first on line {seen[key]})"
+            seen[key] = line_no
+    return None
+
+
+def _fail(open_stream: Opener, product: Product, file_name: str, problem: str, row: int | None) -> DwdFormatError:
+    """Build the error for a rejected file: the exact line from the slow scan, else the block's guess."""
+    found = _scan_lines(open_stream, product)
+    if found is not None:
+        return DwdFormatError(file_name, found[1], line=found[0])
+    # Rows are counted without blank lines, so this line number is a best guess.
+    return DwdFormatError(file_name, problem, line=row + 2 if row is not None else None)
+
+
+def _arrow_problem(exc: pa.ArrowInvalid) -> str:
+    msg = str(exc)
+    if "Empty CSV" in msg:
+        return "no data rows after the header"
+    return f"cannot parse the produkt table: {msg.splitlines()[0]}"
+
+
+def _parse_stream(
+    open_stream: Opener, product: Product, *, file_name: str, periods: Iterable[TimePeriod] | None
+) -> pa.Table:
+    value_names = [v.column for v in product.variables]
+    names = ["station_id", "mess_datum", "qn", *value_names, EOR]
+    types: dict[str, pa.DataType] = {n: pa.float64() for n in names}
+    types[EOR] = pa.string()
+    blocks: list[_Block] = []
+    station: int | None = None
+    rows_before = 0
+    with open_stream() as stream:
+        _check_header(stream.readline(_MAX_HEADER), product, file_name)
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
+                parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types,
+                    include_columns=names,
+                    null_values=[],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                try:
+                    block = _convert(batch, product, station)
+                except _Reject as rej:
+                    raise _fail(open_stream, product, file_name, rej.problem, rows_before + (rej.row or 0)) from None
+                station = block.station
+                rows_before += batch.num_rows
+                blocks.append(block)
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV" in str(exc):
+                raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2) from None
+            raise _fail(open_stream, product, file_name, _arrow_problem(exc), None) from None
+    if not blocks:
+        raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2)
+    return _assemble(blocks, product, open_stream, file_name, list(periods or ()))
+
+
+def _assemble(
+    blocks: list[_Block], product: Product, open_stream: Opener, file_name: str, periods: list[TimePeriod]
+) -> pa.Table:
+    sizes = [len(b.ts) for b in blocks]
+    raw = np.concatenate([b.raw for b in blocks]) if len(blocks) > 1 else blocks[0].raw
+    increasing = bool(np.all(raw[1:] > raw[:-1]))
+    if not increasing and len(np.unique(raw)) != len(raw):
+        raise _fail(open_stream, product, file_name, "duplicate MESS_DATUM", None)
+    ts = np.concatenate([b.ts for b in blocks]) if len(blocks) > 1 else blocks[0].ts
+    keep: np.ndarray | None = None
+    mez = _mez_rows(ts, periods, product.primary_variable.dwd_name) if periods else None
+    if mez is not None:
+        ts = ts - mez.astype(np.int64) * _US_PER_HOUR
+        increasing = bool(np.all(ts[1:] > ts[:-1]))
+    order: np.ndarray | None = None
+    if not increasing:
+        order = np.argsort(ts, kind="stable")
+        ts = ts[order]
+        if mez is not None:
+            mez = mez[order]
+        dup = ts[1:] == ts[:-1]
+        if dup.any():
+            # Only a shifted MEZ row can meet another row (raw duplicates were rejected above): drop it.
+            assert mez is not None
+            drop = np.zeros(len(ts), dtype=bool)
+            drop[1:] |= dup & mez[1:]
+            drop[:-1] |= dup & mez[:-1]
+            keep = ~drop
+            ts = ts[keep]
+
+    def column(parts: list[np.ndarray], masks: list[np.ndarray | None], typ: pa.DataType) -> pa.Array:
+        values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        mask = _concat_mask(masks, sizes)
+        if order is not None:
+            values = values[order]
+            mask = mask[order] if mask is not None else None
+        if keep is not None:
+            values = values[keep]
+            mask = mask[keep] if mask is not None else None
+        if pa.types.is_integer(typ):
+            values = np.where(mask, 0, values) if mask is not None else values
+            values = values.astype(typ.to_pandas_dtype())
+        return pa.array(values, type=typ, mask=mask)
+
+    schema = produkt_schema(product)
+    n = len(ts)
+    arrays: list[pa.Array] = [
+        pa.array(np.full(n, blocks[0].station, dtype=np.int32), type=pa.int32()),
+        pa.array(ts, type=pa.int64()).view(pa.timestamp("us", tz="UTC")),
+        column([b.qn for b in blocks], [b.qn_mask for b in blocks], pa.int8()),
+    ]
+    for i, var in enumerate(product.variables):
+        arrays.append(
+            column([b.values[i][0] for b in blocks], [b.values[i][1] for b in blocks], var.arrow_type)
+        )
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def parse_produkt(
+    data: bytes, product: Product, *, file_name: str, periods: list[TimePeriod] | None = None
+) -> pa.Table:
+    """A ``produkt_*.txt`` file → Arrow (``produkt_schema(product)``), sorted by UTC ``ts``, one row per hour.
+
+    ``periods`` come from the same zip's Metadaten_Parameter; without them every row is taken as UTC.
+    """
+    return _parse_stream(lambda: io.BytesIO(data), product, file_name=file_name, periods=periods)
+
+
+# --------------------------------------------------------------------------------------------------------
+# a whole zip
+
+
+@dataclass
+class ProduktZip:
+    """One parsed station zip: the produkt table plus the metadata that came with it."""
+
+    product: Product
+    station_id: int
+    period: Period
+    table: pa.Table
+    periods: list[TimePeriod]
+    geography: pa.Table | None
+    produkt_name: str
+    #: The produkt entry's zip timestamp (naive, as DWD stored it); orders recent releases (DESIGN §5).
+    produkt_modified: datetime
+
+
+def _members(names: list[str], prefix: str) -> list[str]:
+    return [n for n in names if PurePosixPath(n).name.startswith(prefix) and n.lower().endswith(".txt")]
+
+
+def read_produkt_zip(
+    data: bytes,
+    *,
+    file_name: str,
+    product: Product | None = None,
+    max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
+) -> ProduktZip:
+    """Parse a station zip (``stundenwerte_<CODE>_<SSSSS>_…zip``): exactly one produkt file, its periods
+    from Metadaten_Parameter applied, Metadaten_Geographie parsed. ``product``, when given, must match."""
+    name = parse_zip_name(file_name)
+    if product is not None and product.code != name.product.code:
+        raise DwdFormatError(
+            file_name, f"zip holds product {name.product.code}, but {product.name} ({product.code}) was expected"
+        )
+    product = name.product
+    archive = SafeZip(data, file_name=file_name, max_uncompressed_bytes=max_uncompressed_bytes)
+    try:
+        names = archive.names()
+        produkts = _members(names, PRODUKT_PREFIX)
+        if len(produkts) != 1:
+            found = ", ".join(produkts) if produkts else "none"
+            raise DwdFormatError(file_name, f"expected exactly one produkt_*.txt member, found {len(produkts)} ({found})")
+        produkt = produkts[0]
+        periods: list[TimePeriod] = []
+        for member in _members(names, "Metadaten_Parameter"):
+            periods += parse_parameter_metadata(archive.read(member), file_name=f"{file_name}:{member}")
+        geography: pa.Table | None = None
+        geos = _members(names, "Metadaten_Geographie")
+        if geos:
+            geography = pa.concat_tables(
+                [parse_geography(archive.read(g), file_name=f"{file_name}:{g}") for g in geos]
+            )
+        table = _parse_stream(
+            lambda: archive.open(produkt), product, file_name=f"{file_name}:{produkt}", periods=periods
+        )
+        modified = datetime(*archive.info(produkt).date_time)
+    finally:
+        archive.close()
+    station = table.column("station_id")[0].as_py()
+    if station != name.station_id:
+        raise DwdFormatError(
+            f"{file_name}:{produkt}", f"data are for station {station}, the zip name says {name.station_id}", line=2
+        )
+    return ProduktZip(product, name.station_id, name.period, table, periods, geography, produkt, modified)
