@@ -1,0 +1,51 @@
+"""The feature definition of each product: ``staged rows → one row per station`` as one Ibis expression.
+
+``build_quarter`` frames the staged table to the quarter, adds the coverage columns and the product's gated
+features (catalog order and SQL types). Both engines execute exactly this expression. A new hourly product
+registers its ``build`` function here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from weatherinsight.dwd.products import get_product
+from weatherinsight.features import moisture, precipitation, pressure, temperature, wind
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.features.common import Rules, coverage, finish, prepare
+
+Builder = Callable[[ir.Table, Rules], ir.Table]
+
+BUILDERS: dict[str, Builder] = {
+    "air_temperature": temperature.build,
+    "precipitation": precipitation.build,
+    "wind": wind.build,
+    "pressure": pressure.build,
+    "moisture": moisture.build,
+}
+
+
+def build_quarter(staged: ir.Table, product: str, rules: Rules) -> ir.Table:
+    """The curated rows (without version/time columns) of one product and quarter from its staged rows."""
+    prod = get_product(product)
+    p = prepare(staged, prod, rules)
+    return finish(coverage(p, prod, rules), BUILDERS[prod.name](p, rules), prod)
+
+
+def output_schema(product: str) -> pa.Schema:
+    """Arrow schema of the engine output: station_id, coverage columns, features (catalog order)."""
+    prod = get_product(product)
+    types = {"float": pa.float64(), "int": pa.int64(), "str": pa.string()}
+    fields = [pa.field("station_id", pa.int32(), nullable=False)]
+    fields += [pa.field(name, types[t]) for name, t, _ in COVERAGE_COLUMNS]
+    fields += [pa.field(f.name, types[f.sql_type]) for f in features_for(prod.name)]
+    return pa.schema(fields)
+
+
+def conform(table: pa.Table, product: str) -> pa.Table:
+    """Cast an engine's result to ``output_schema`` (engines differ in integer widths and nullability flags)."""
+    schema = output_schema(product)
+    return pa.table([table[f.name].cast(f.type) for f in schema], schema=schema)
