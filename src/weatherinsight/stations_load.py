@@ -1,0 +1,185 @@
+"""Station metadata and location history → ``station_metadata`` and ``station_locations`` (DESIGN §4).
+
+Sources: the product's station description lists (``<CODE>_Stundenwerte_Beschreibung_Stationen.txt`` beside
+the zips, parsed by ``weatherinsight.dwd.stations``) and the ``Metadaten_Geographie`` table of every parsed
+zip (one row per location period). Both loads are idempotent upserts keyed like the tables' unique
+constraints — ``(product, station_id)`` and ``(station_id, valid_from)`` — so re-runs never duplicate rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, and_, select, update
+
+from weatherinsight.errors import DwdFormatError
+from weatherinsight.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StationLoadResult:
+    metadata_inserted: int
+    metadata_updated: int
+    locations_inserted: int
+    locations_updated: int
+    bad_lists: list[tuple[str, str]]  # (path, reason)
+
+
+def merge_station_lists(tables: Sequence[tuple[str, pa.Table]]) -> dict[int, dict[str, Any]]:
+    """One row per station from several lists (historical/ and recent/): the row with the latest ``valid_to``
+    wins, so the newer list's name, height and position are kept."""
+    best: dict[int, dict[str, Any]] = {}
+    for source, table in tables:
+        for row in table.to_pylist():
+            sid = int(row["station_id"])
+            row = {**row, "source_file": source}
+            cur = best.get(sid)
+            if cur is None or (row["valid_to"] or date.max) >= (cur["valid_to"] or date.max):
+                best[sid] = row
+    return best
+
+
+def merge_locations(
+    tables: Iterable[pa.Table], source: str | None = None
+) -> dict[tuple[int, date], dict[str, Any]]:
+    """Location periods keyed by (station_id, valid_from); for a repeated key the one that is still open
+    (``valid_to`` NULL) or ends latest wins — a newer zip knows more about the current period."""
+    out: dict[tuple[int, date], dict[str, Any]] = {}
+    for t in tables:
+        for row in t.to_pylist():
+            key = (int(row["station_id"]), row["valid_from"])
+            cur = out.get(key)
+            if cur is None or (row["valid_to"] or date.max) >= (cur["valid_to"] or date.max):
+                out[key] = {**row, "source_file": row.get("source_file", source)}
+    return out
+
+
+def upsert_station_metadata(
+    conn: Connection,
+    product: str,
+    stations: dict[int, dict[str, Any]],
+    *,
+    geography_fallback: dict[int, dict[str, Any]],
+) -> tuple[int, int]:
+    """Insert or update one ``station_metadata`` row per (product, station). Stations that appear only in zips
+    (no list row) get name/height/position from their current Metadaten_Geographie period."""
+    from weatherinsight.warehouse.tables import station_metadata as sm
+
+    rows: dict[int, dict[str, Any]] = {}
+    for sid, g in geography_fallback.items():
+        rows[sid] = {
+            "name": g.get("station_name"),
+            "state": None,
+            "height": g.get("height_m"),
+            "lat": g.get("latitude"),
+            "lon": g.get("longitude"),
+            "valid_from": None,
+            "valid_to": None,
+            "source_file": g.get("source_file"),
+        }
+    for sid, r in stations.items():
+        rows[sid] = {
+            "name": r["station_name"],
+            "state": r["state"],
+            "height": r["height_m"],
+            "lat": r["latitude"],
+            "lon": r["longitude"],
+            "valid_from": r["valid_from"],
+            "valid_to": r["valid_to"],
+            "source_file": r["source_file"],
+        }
+    if not rows:
+        return 0, 0
+    now = datetime.now(UTC)
+    existing = {
+        r.station_id: r._mapping
+        for r in conn.execute(select(sm).where(sm.c.product == product, sm.c.station_id.in_(list(rows))))
+    }
+    inserted = updated = 0
+    inserts = []
+    for sid, values in rows.items():
+        old = existing.get(sid)
+        if old is None:
+            inserts.append({"product": product, "station_id": sid, **values, "updated_at": now})
+            inserted += 1
+        elif any(old[k] != v for k, v in values.items() if k != "source_file"):
+            conn.execute(update(sm).where(sm.c.id == old["id"]).values(**values, updated_at=now))
+            updated += 1
+    if inserts:
+        conn.execute(sm.insert(), inserts)
+    return inserted, updated
+
+
+def upsert_station_locations(
+    conn: Connection, locations: dict[tuple[int, date], dict[str, Any]]
+) -> tuple[int, int]:
+    """Insert or update one ``station_locations`` row per (station_id, valid_from)."""
+    from weatherinsight.warehouse.tables import station_locations as sl
+
+    if not locations:
+        return 0, 0
+    stations = sorted({k[0] for k in locations})
+    existing = {
+        (r.station_id, r.valid_from): r._mapping
+        for r in conn.execute(select(sl).where(sl.c.station_id.in_(stations)))
+    }
+    inserted = updated = 0
+    inserts = []
+    for (sid, valid_from), row in sorted(locations.items()):
+        values = {
+            "valid_to": row["valid_to"],
+            "height_m": row["height_m"],
+            "latitude": row["latitude"],
+            "longitude": row["longitude"],
+            "name": row["station_name"],
+            "source_file": row.get("source_file"),
+        }
+        old = existing.get((sid, valid_from))
+        if old is None:
+            inserts.append({"station_id": sid, "valid_from": valid_from, **values})
+            inserted += 1
+        elif any(old[k] != v for k, v in values.items() if k != "source_file"):
+            conn.execute(
+                update(sl).where(and_(sl.c.station_id == sid, sl.c.valid_from == valid_from)).values(**values)
+            )
+            updated += 1
+    if inserts:
+        conn.execute(sl.insert(), inserts)
+    return inserted, updated
+
+
+def load_stations(
+    conn: Connection,
+    product: str,
+    *,
+    station_lists: Sequence[tuple[str, bytes]],
+    geography: Sequence[pa.Table],
+) -> StationLoadResult:
+    """Parse the station lists and upsert both tables in the caller's transaction.
+
+    A list that does not parse is reported (path, reason) and skipped; the zips' geography still loads.
+    """
+    from weatherinsight.dwd.stations import parse_station_list
+
+    parsed: list[tuple[str, pa.Table]] = []
+    bad: list[tuple[str, str]] = []
+    for path, data in station_lists:
+        try:
+            parsed.append((path.rsplit("/", 1)[-1], parse_station_list(data, file_name=path)))
+        except DwdFormatError as exc:
+            bad.append((path, str(exc)))
+            log.warning("stations.bad_list", path=path, reason=str(exc))
+    locations = merge_locations(geography)
+    current: dict[int, dict[str, Any]] = {}
+    for (sid, _vf), row in sorted(locations.items()):
+        if row["valid_to"] is None or sid not in current:
+            current[sid] = row
+    mi, mu = upsert_station_metadata(conn, product, merge_station_lists(parsed), geography_fallback=current)
+    li, lu = upsert_station_locations(conn, locations)
+    return StationLoadResult(mi, mu, li, lu, bad)
