@@ -177,6 +177,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     raw_store_url: str | None = None
+    # fsspec storage options for the raw store; the S3 endpoint is for MinIO/moto (issue #3).
+    s3_endpoint_url: str | None = None
+    raw_store_options: dict[str, Any] = Field(default_factory=dict)
     database_url: str | None = None
     dwd_base_url: str = DEFAULT_DWD_BASE_URL
     config_file: Path = Field(default_factory=_default_config_file)
