@@ -1,0 +1,1 @@
+"""The curated database: engines and schema (``db``), tables (``tables``), dataset versions (``lineage``)."""

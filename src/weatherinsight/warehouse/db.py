@@ -1,0 +1,290 @@
+"""Database engines, schema migration and bulk loading for the curated database (SQLite or PostgreSQL).
+
+* ``get_engine(url)`` — one Engine per URL. SQLite files run in WAL mode with foreign keys and a busy timeout,
+  so API readers and a pipeline writer can work at once; PostgreSQL goes through psycopg 3.
+* ``ensure_schema(engine_or_url)`` — Alembic ``upgrade head`` driven from code (no alembic.ini); idempotent and
+  safe when two processes call it at once (PostgreSQL advisory lock; a lock file beside an SQLite database).
+* ``sync_feature_catalog(conn)`` — the ``feature_catalog`` table from ``features.catalog`` (run by ensure_schema).
+* ``bulk_insert(conn, table, data)`` — COPY on PostgreSQL, ``executemany`` on SQLite, inside the caller's
+  transaction so a load and a version flip commit together.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+
+from weatherinsight.errors import WeatherInsightError
+from weatherinsight.features.catalog import CATALOG
+from weatherinsight.logs import get_logger
+from weatherinsight.warehouse.tables import feature_catalog, metadata
+
+log = get_logger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Key of the PostgreSQL advisory lock that serialises concurrent ``ensure_schema`` calls ("WImigr").
+_PG_MIGRATION_LOCK = 0x57494D696772
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Rows handed to the driver per round trip when loading an Arrow table.
+_BATCH_ROWS = 10_000
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+class WarehouseError(WeatherInsightError):
+    """A database operation of the warehouse layer failed (bad table, bad columns, unreachable server)."""
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for bare ``postgresql://`` / ``postgres://`` URLs (SQLAlchemy defaults to psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL, or None for in-memory databases."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers proceed while one writer commits; busy_timeout makes a second writer wait instead of
+    # failing at once; SQLite leaves foreign keys off unless asked per connection.
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cur.close()
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url)
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide Engine for ``url`` (created once, then cached)."""
+    url = normalize_url(url)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's pool (tests, forked workers)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic Config built in code: scripts inside the package, the open connection handed to env.py."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with the package."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships a migration
+        raise WarehouseError("no Alembic migration found in the package")
+    return head
+
+
+def current_revision(engine_or_url: Engine | str) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the lock that serialises schema migrations across processes."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            # Transaction-scoped: released by the commit that also makes the migrated schema visible.
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            yield conn
+        return
+    path = _sqlite_file(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    if path is None:
+        with engine.connect() as conn:
+            yield conn
+        return
+    lock_path = path.with_name(path.name + ".migrate.lock")
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # a second process waits here until the first finished migrating
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_schema(engine_or_url: Engine | str) -> None:
+    """Bring the database to the newest schema (Alembic ``upgrade head``). Idempotent and process-safe."""
+    engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    with _migration_lock(engine) as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
+        command.upgrade(alembic_config(conn), "head")
+        sync_feature_catalog(conn)  # under the same lock: two processes never interleave delete and insert
+        conn.commit()
+    head = head_revision()
+    if before != head:
+        log.info("schema migrated", database=engine.url.render_as_string(hide_password=True), to=head)
+
+
+def sync_feature_catalog(conn: Connection) -> int:
+    """Make ``feature_catalog`` equal to ``features.catalog.CATALOG`` (in the caller's transaction)."""
+    rows = [
+        {
+            "name": f.name,
+            "product": f.product,
+            "variable": f.variable,
+            "kind": f.kind,
+            "unit": f.unit,
+            "definition": f.definition,
+            "standard": f.standard,
+            "sql_type": f.sql_type,
+        }
+        for f in CATALOG
+    ]
+    existing = {tuple(r) for r in conn.execute(select(*feature_catalog.c))}
+    if existing == {tuple(r[c.name] for c in feature_catalog.c) for r in rows}:
+        return 0  # already in sync: no write, so concurrent readers and writers are not disturbed
+    conn.execute(feature_catalog.delete())
+    conn.execute(feature_catalog.insert(), rows)
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------- bulk load
+
+
+def _resolve_table(table: Table | str) -> Table:
+    if isinstance(table, Table):
+        return table
+    try:
+        return metadata.tables[table]
+    except KeyError:
+        raise WarehouseError(
+            f"unknown table {table!r}", hint=f"known: {', '.join(metadata.tables)}"
+        ) from None
+
+
+def _columns_of(table: Table, names: Iterable[str]) -> list[str]:
+    names = list(names)
+    unknown = [n for n in names if n not in table.c]
+    if unknown:
+        raise WarehouseError(
+            f"bulk insert into {table.name}: unknown column(s) {unknown}",
+            hint=f"columns of {table.name}: {', '.join(table.c.keys())}",
+        )
+    return names
+
+
+def _row_batches(
+    table: Table, data: pa.Table | Sequence[Mapping[str, Any]]
+) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+    """Column names and batches of value tuples, from an Arrow table or a list of dicts."""
+    if isinstance(data, pa.Table):
+        names = _columns_of(table, data.column_names)
+
+        def arrow_batches() -> Iterator[list[tuple[Any, ...]]]:
+            for batch in data.to_batches(max_chunksize=_BATCH_ROWS):
+                cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                yield list(zip(*cols, strict=True))
+
+        return names, arrow_batches()
+    seen: dict[str, None] = {}
+    for row in data:
+        for key in row:
+            seen.setdefault(key, None)
+    names = _columns_of(table, seen)
+    rows = [tuple(row.get(n) for n in names) for row in data]  # a key missing in one row → NULL
+    return names, iter([rows[i : i + _BATCH_ROWS] for i in range(0, len(rows), _BATCH_ROWS)])
+
+
+def _copy_postgres(
+    conn: Connection, table: Table, names: list[str], batches: Iterator[list[tuple[Any, ...]]]
+) -> int:
+    from psycopg import sql
+
+    json_cols = [i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON)]
+    if not conn.in_transaction():
+        conn.begin()  # the COPY must belong to the caller's (auto-begun) transaction, committed with it
+    raw: Any = conn.connection.driver_connection
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    )
+    count = 0
+    with raw.cursor() as cur, cur.copy(stmt) as copy:
+        for rows in batches:
+            for row in rows:
+                if json_cols:
+                    row = tuple(
+                        json.dumps(v) if i in json_cols and v is not None else v for i, v in enumerate(row)
+                    )
+                copy.write_row(row)
+            count += len(rows)
+    return count
+
+
+def bulk_insert(conn: Connection, table: Table | str, data: pa.Table | Sequence[Mapping[str, Any]]) -> int:
+    """Insert many rows in the caller's transaction; returns the number of rows written.
+
+    PostgreSQL: psycopg 3 ``COPY … FROM STDIN`` (text format). SQLite: ``executemany`` through SQLAlchemy.
+    Columns are taken from the Arrow schema (or the union of the dicts' keys) and must exist in ``table``.
+    """
+    tbl = _resolve_table(table)
+    names, batches = _row_batches(tbl, data)
+    if not names:
+        return 0
+    if conn.dialect.name == "postgresql":
+        return _copy_postgres(conn, tbl, names, batches)
+    count = 0
+    stmt = tbl.insert()
+    for rows in batches:
+        if rows:
+            conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows])
+            count += len(rows)
+    return count

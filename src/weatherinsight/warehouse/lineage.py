@@ -1,0 +1,365 @@
+"""Dataset versions and lineage: one row per raw / staged / curated version of a (product, quarter).
+
+Life of a version (DESIGN §4):
+
+* ``begin_version`` — unchanged input fingerprint and not forced → returns the existing AVAILABLE version
+  (``.is_noop`` is True; the caller does nothing). Otherwise inserts the next ``_vN`` as PENDING.
+* ``publish_version`` — in the *caller's* transaction: marks the previous AVAILABLE version of the same
+  kind/product/quarter SUPERSEDED and this one AVAILABLE. Loading curated rows and publishing them therefore
+  commit together; readers (``published_rows_query``) see the old complete version or the new one, never a mix.
+* ``fail_version`` — FAILED with the error; the previous AVAILABLE version stays visible.
+
+Names come from ``settings.pipeline.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from weatherinsight.errors import WeatherInsightError
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+from weatherinsight.warehouse.tables import VERSION_KINDS, curated_table, dataset_versions
+
+PENDING, AVAILABLE, FAILED, SUPERSEDED = "PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"
+_BEGIN_ATTEMPTS = 5
+
+
+class VersionError(WeatherInsightError):
+    """A dataset version cannot move to the requested state (unknown, or not PENDING any more)."""
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One row of ``dataset_versions``."""
+
+    id: int
+    version_name: str
+    version_number: int
+    kind: str
+    product: str
+    year: int
+    quarter: int
+    status: str
+    row_count: int | None
+    parent_versions: tuple[str, ...]
+    input_fingerprint: str | None
+    created_at: datetime
+    updated_at: datetime
+    error: str | None
+
+    @property
+    def quarter_label(self) -> str:
+        return f"{self.year}Q{self.quarter}"
+
+    @property
+    def is_noop(self) -> bool:
+        """True when ``begin_version`` found the inputs unchanged: nothing to build, nothing to publish."""
+        return self.status == AVAILABLE
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> DatasetVersion:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            version_name=m["version_name"],
+            version_number=m["version_number"],
+            kind=m["kind"],
+            product=m["product"],
+            year=m["year"],
+            quarter=m["quarter"],
+            status=m["status"],
+            row_count=m["row_count"],
+            parent_versions=tuple(m["parent_versions"] or ()),
+            input_fingerprint=m["input_fingerprint"],
+            created_at=_aware(m["created_at"]),
+            updated_at=_aware(m["updated_at"]),
+            error=m["error"],
+        )
+
+
+def _aware(ts: datetime) -> datetime:
+    # SQLite hands timestamps back naive; everything we store is UTC.
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in VERSION_KINDS:
+        raise VersionError(
+            f"unknown dataset version kind {kind!r}", hint=f"use one of {', '.join(VERSION_KINDS)}"
+        )
+
+
+def version_name(settings: Settings, kind: str, quarter: Quarter, number: int) -> str:
+    """The name of version ``number`` of ``kind`` for ``quarter`` (pattern from settings.pipeline.versioning)."""
+    _check_kind(kind)
+    pattern: str = getattr(settings.pipeline.versioning, kind)
+    return pattern.format(year=quarter.year, quarter=quarter.quarter, version=number)
+
+
+def _key(kind: str, product: str, quarter: Quarter) -> Any:
+    dv = dataset_versions.c
+    return and_(
+        dv.kind == kind, dv.product == product, dv.year == quarter.year, dv.quarter == quarter.quarter
+    )
+
+
+def next_version_number(conn: Connection, kind: str, product: str, quarter: Quarter) -> int:
+    """1 + the highest number used so far for (kind, product, quarter), whatever its status."""
+    _check_kind(kind)
+    current = conn.execute(
+        select(func.max(dataset_versions.c.version_number)).where(_key(kind, product, quarter))
+    ).scalar_one()
+    return int(current or 0) + 1
+
+
+def find_available(conn: Connection, kind: str, product: str, quarter: Quarter) -> DatasetVersion | None:
+    """The AVAILABLE (published) version of (kind, product, quarter), if any."""
+    _check_kind(kind)
+    row = conn.execute(
+        select(dataset_versions).where(_key(kind, product, quarter), dataset_versions.c.status == AVAILABLE)
+    ).first()
+    return DatasetVersion.from_row(row) if row is not None else None
+
+
+def find_by_fingerprint(
+    conn: Connection, kind: str, product: str, quarter: Quarter, fingerprint: str
+) -> DatasetVersion | None:
+    """The newest version of (kind, product, quarter) built from exactly these inputs (any status)."""
+    _check_kind(kind)
+    row = conn.execute(
+        select(dataset_versions)
+        .where(_key(kind, product, quarter), dataset_versions.c.input_fingerprint == fingerprint)
+        .order_by(dataset_versions.c.version_number.desc())
+        .limit(1)
+    ).first()
+    return DatasetVersion.from_row(row) if row is not None else None
+
+
+def get_version(conn: Connection, version_id: int) -> DatasetVersion:
+    row = conn.execute(select(dataset_versions).where(dataset_versions.c.id == version_id)).first()
+    if row is None:
+        raise VersionError(f"dataset version id {version_id} does not exist")
+    return DatasetVersion.from_row(row)
+
+
+def get_version_by_name(conn: Connection, kind: str, product: str, name: str) -> DatasetVersion | None:
+    dv = dataset_versions.c
+    row = conn.execute(
+        select(dataset_versions).where(dv.kind == kind, dv.product == product, dv.version_name == name)
+    ).first()
+    return DatasetVersion.from_row(row) if row is not None else None
+
+
+def begin_version(
+    conn: Connection,
+    settings: Settings,
+    kind: str,
+    product: str,
+    quarter: Quarter,
+    *,
+    fingerprint: str,
+    parents: Iterable[str] = (),
+    force: bool = False,
+) -> DatasetVersion:
+    """Start a new version, or return the AVAILABLE one when its inputs are unchanged (and not ``force``).
+
+    The caller commits. Two concurrent callers cannot get the same name: the unique (kind, product,
+    version_name) constraint makes the loser retry with the next number.
+    """
+    _check_kind(kind)
+    if not force:
+        current = find_available(conn, kind, product, quarter)
+        if current is not None and current.input_fingerprint == fingerprint:
+            return current
+    parent_list = list(parents)
+    for _ in range(_BEGIN_ATTEMPTS):
+        number = next_version_number(conn, kind, product, quarter)
+        now = _now()
+        try:
+            with _statement_guard(conn):
+                new_id = conn.execute(
+                    dataset_versions.insert()
+                    .values(
+                        version_name=version_name(settings, kind, quarter, number),
+                        version_number=number,
+                        kind=kind,
+                        product=product,
+                        year=quarter.year,
+                        quarter=quarter.quarter,
+                        status=PENDING,
+                        row_count=None,
+                        parent_versions=parent_list,
+                        input_fingerprint=fingerprint,
+                        created_at=now,
+                        updated_at=now,
+                        error=None,
+                    )
+                    .returning(dataset_versions.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            continue  # someone took this number in the meantime
+        return get_version(conn, new_id)
+    raise VersionError(
+        f"could not allocate a new {kind} version for {product} {quarter} after {_BEGIN_ATTEMPTS} attempts",
+        hint="another process keeps creating versions; retry later",
+    )
+
+
+@contextmanager
+def _statement_guard(conn: Connection) -> Iterator[None]:
+    """Let one statement fail without losing the caller's transaction.
+
+    PostgreSQL aborts the whole transaction on an error, so the statement runs in a SAVEPOINT there. SQLite
+    only rolls back the failing statement, and pysqlite's savepoints are unreliable, so none is used.
+    """
+    if conn.dialect.name == "postgresql":
+        with conn.begin_nested():
+            yield
+    else:
+        yield
+
+
+def _require_pending(conn: Connection, version: DatasetVersion | int) -> DatasetVersion:
+    current = get_version(conn, version if isinstance(version, int) else version.id)
+    if current.status != PENDING:
+        raise VersionError(
+            f"{current.kind} version {current.version_name} of {current.product} is {current.status}, not PENDING",
+            hint="begin a new version instead",
+        )
+    return current
+
+
+def publish_version(
+    conn: Connection, version: DatasetVersion | int, *, row_count: int | None = None
+) -> DatasetVersion:
+    """Mark ``version`` AVAILABLE and the previous AVAILABLE one SUPERSEDED, in the caller's transaction."""
+    current = _require_pending(conn, version)
+    now = _now()
+    quarter = Quarter(current.year, current.quarter)
+    # Supersede first: the partial unique index allows one AVAILABLE row per (kind, product, quarter).
+    conn.execute(
+        update(dataset_versions)
+        .where(_key(current.kind, current.product, quarter), dataset_versions.c.status == AVAILABLE)
+        .values(status=SUPERSEDED, updated_at=now)
+    )
+    values: dict[str, Any] = {"status": AVAILABLE, "updated_at": now}
+    if row_count is not None:
+        values["row_count"] = row_count
+    conn.execute(update(dataset_versions).where(dataset_versions.c.id == current.id).values(**values))
+    return get_version(conn, current.id)
+
+
+def fail_version(conn: Connection, version: DatasetVersion | int, error: str) -> DatasetVersion:
+    """Mark a PENDING version FAILED with its error; the AVAILABLE version (if any) stays as it is."""
+    current = _require_pending(conn, version)
+    conn.execute(
+        update(dataset_versions)
+        .where(dataset_versions.c.id == current.id)
+        .values(status=FAILED, error=error, updated_at=_now())
+    )
+    return get_version(conn, current.id)
+
+
+def list_versions(
+    conn: Connection,
+    *,
+    kind: str | None = None,
+    product: str | None = None,
+    quarter: Quarter | None = None,
+    statuses: Sequence[str] | None = None,
+) -> list[DatasetVersion]:
+    """Versions with their parents (lineage), ordered by product, quarter, kind and number."""
+    dv = dataset_versions.c
+    stmt = select(dataset_versions)
+    if kind is not None:
+        _check_kind(kind)
+        stmt = stmt.where(dv.kind == kind)
+    if product is not None:
+        stmt = stmt.where(dv.product == product)
+    if quarter is not None:
+        stmt = stmt.where(dv.year == quarter.year, dv.quarter == quarter.quarter)
+    if statuses:
+        stmt = stmt.where(dv.status.in_(list(statuses)))
+    stmt = stmt.order_by(dv.product, dv.year, dv.quarter, dv.kind, dv.version_number)
+    return [DatasetVersion.from_row(r) for r in conn.execute(stmt)]
+
+
+def lineage(conn: Connection, version: DatasetVersion) -> list[DatasetVersion]:
+    """``version`` and every ancestor reachable through ``parent_versions`` (breadth first)."""
+    out = [version]
+    seen = {(version.kind, version.version_name)}
+    frontier = list(version.parent_versions)
+    while frontier:
+        name = frontier.pop(0)
+        row = conn.execute(
+            select(dataset_versions)
+            .where(dataset_versions.c.product == version.product, dataset_versions.c.version_name == name)
+            .limit(1)
+        ).first()
+        if row is None:
+            continue
+        parent = DatasetVersion.from_row(row)
+        if (parent.kind, parent.version_name) in seen:
+            continue
+        seen.add((parent.kind, parent.version_name))
+        out.append(parent)
+        frontier.extend(parent.parent_versions)
+    return out
+
+
+# ------------------------------------------------------------------------------------ published curated rows
+
+
+def published_rows_query(product: str, quarter: Quarter | None = None) -> Select[Any]:
+    """SELECT the curated rows of ``product`` that belong to the AVAILABLE curated version of their quarter.
+
+    The join on ``dataset_versions`` (status AVAILABLE) is what makes publishing atomic for readers: the rows
+    of a new version are invisible until the commit that flips its status. Callers add filters, order and
+    limits (API, quality checks); all values go in as bound parameters.
+    """
+    table = curated_table(product)
+    dv = dataset_versions.c
+    stmt = select(table).join(
+        dataset_versions,
+        and_(
+            dv.kind == "curated",
+            dv.product == product,
+            dv.status == AVAILABLE,
+            dv.version_name == table.c.dataset_version,
+            dv.year == table.c.year,
+            dv.quarter == table.c.quarter,
+        ),
+    )
+    if quarter is not None:
+        stmt = stmt.where(table.c.year == quarter.year, table.c.quarter == quarter.quarter)
+    return stmt
+
+
+def read_published(conn: Connection, product: str, quarter: Quarter) -> list[dict[str, Any]]:
+    """The published curated rows of (product, quarter) as dicts, ordered by station_id."""
+    table = curated_table(product)
+    stmt = published_rows_query(product, quarter).order_by(table.c.station_id)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def published_quarters(conn: Connection, product: str) -> list[Quarter]:
+    """Quarters of ``product`` that have an AVAILABLE curated version, oldest first."""
+    dv = dataset_versions.c
+    rows = conn.execute(
+        select(dv.year, dv.quarter)
+        .where(dv.kind == "curated", dv.product == product, dv.status == AVAILABLE)
+        .order_by(dv.year, dv.quarter)
+    )
+    return [Quarter(r.year, r.quarter) for r in rows]
