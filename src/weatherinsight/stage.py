@@ -589,6 +589,7 @@ def stage_product(
                     session=spark_session,
                 )
                 outcomes, geography = spark_out.outcomes, spark_out.geography
+                rows_by_q = staged_store.rows_in_directory(spark_out.written_root)
             else:
                 advance = ui.task("stage stations", len(groups))
                 for station_id, items in groups.items():
@@ -603,6 +604,7 @@ def stage_product(
                             writer.append(q, piece)
                     advance(1)
                 writer.close()
+                rows_by_q = dict(writer.rows)
             result.files_parsed = len(outcomes)
             failed = [o for o in outcomes if not o.ok]
             n_bad = len(failed) + len(early_failures)
@@ -636,12 +638,17 @@ def stage_product(
                 prev = state.quarters.get(str(q))
                 has_partition = staged_store.partition_dir(staged_dir, prod.name, q).is_dir()
                 same = prev is not None and prev.get("fingerprint") == fps[q]
-                if same and (has_partition or not writer.rows.get(q)):
+                if same and (has_partition or not rows_by_q.get(q)):
                     continue  # a planning estimate said maybe; the real ranges say this quarter is unchanged
-                if prev is None and not writer.rows.get(q) and not has_partition:
+                if prev is None and not rows_by_q.get(q) and not has_partition:
                     continue  # nothing was ever staged here and nothing is now
                 to_commit.append(q)
-            committed = writer.commit(to_commit)
+            if engine == "spark":
+                committed = staged_store.commit_directory_partitions(
+                    staged_dir, prod.name, spark_out.written_root, to_commit
+                )
+            else:
+                committed = writer.commit(to_commit)
         finally:
             writer.cleanup()
 

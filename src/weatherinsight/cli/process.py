@@ -1,15 +1,124 @@
-"""CLI verb `process` (issue #4 fills it)."""
+"""CLI verbs ``process`` (the seed's shape) and ``stage``: raw DWD files → staged Parquet (issue #4).
+
+* ``weatherinsight process air_temperature <raw_path> <raw_version> [--master spark://…|local[*]]`` — stage the
+  quarter named by the raw version (``2024Q1_raw_v1``) from the raw store at ``raw_path``; with ``--master`` the
+  work runs on Spark, otherwise on the embedded path.
+* ``weatherinsight stage --product … [--engine duckdb|spark] [--quarter 2024Q1 | 2020Q1..2024Q4]``.
+
+Both call ``weatherinsight.stage.stage_product`` and print a Rich summary table, quarantined files with reasons.
+"""
 
 from __future__ import annotations
 
-from weatherinsight.cli._common import not_built
+import re
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from weatherinsight.cli._common import console, settings_from_env
+from weatherinsight.dwd.products import get_product
+from weatherinsight.errors import InvalidQuarterError
+from weatherinsight.quarters import Quarter, parse_quarter_range
+from weatherinsight.stage import StageResult, stage_product
+
+_VERSION_QUARTER = re.compile(r"^(\d{4})Q([1-4])_")
 
 
-def process() -> None:
-    """Not built yet."""
-    not_built("process", 4)
+def print_summary(result: StageResult) -> None:
+    """The run summary as Rich tables: counts, rewritten quarters and quarantined files with reasons."""
+    colour = {"staged": "green", "unchanged": "cyan", "failed": "red"}[result.status]
+    console.print(f"[bold {colour}]{result.message}[/]")
+    summary = Table(title=f"staging {result.product} ({result.engine})")
+    summary.add_column("item")
+    summary.add_column("value", justify="right")
+    for label, value in (
+        ("raw files", result.files_total),
+        ("new or changed raw files", result.files_new),
+        ("files parsed", result.files_parsed),
+        ("stations", result.stations),
+        ("quarters rewritten", len(result.quarters_written)),
+        ("quarters removed (no rows left)", len(result.quarters_removed)),
+        ("quarters unchanged", result.quarters_unchanged),
+        ("rows written", result.rows_written),
+        ("station metadata rows upserted", result.station_rows),
+        ("station location rows upserted", result.location_rows),
+        ("files quarantined (this run)", len(result.quarantined)),
+        ("files quarantined (earlier runs)", result.quarantined_before),
+        ("seconds", f"{result.seconds:.1f}"),
+    ):
+        summary.add_row(label, str(value))
+    console.print(summary)
+    if result.quarters_written:
+        quarters = Table(title="rewritten quarters")
+        quarters.add_column("quarter")
+        quarters.add_column("rows", justify="right")
+        quarters.add_column("staged version")
+        for q in result.quarters_written:
+            quarters.add_row(q, str(result.rows_by_quarter.get(q, 0)), result.versions.get(q, ""))
+        console.print(quarters)
+    if result.quarantined:
+        bad = Table(title="quarantined files", show_lines=True)
+        bad.add_column("file")
+        bad.add_column("reason")
+        bad.add_column("kept at")
+        for qf in result.quarantined:
+            bad.add_row(qf.rel, qf.reason, qf.quarantine_path)
+        console.print(bad)
 
 
-def stage() -> None:
-    """Not built yet."""
-    not_built("stage", 4)
+def stage(
+    product: Annotated[
+        str, typer.Option("--product", "-p", help="product name or DWD code, e.g. air_temperature")
+    ],
+    engine: Annotated[str, typer.Option(help="duckdb (embedded, default) or spark")] = "duckdb",
+    quarter: Annotated[
+        str | None, typer.Option(help="only write these quarters: 2024Q1 or 2020Q1..2024Q4 (default: all)")
+    ] = None,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master (default: spark.master from the YAML config)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Stage a product's raw files into hourly Parquet partitioned by year/quarter."""
+    settings = settings_from_env()
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter("use duckdb or spark", param_hint="--engine")
+    quarters = parse_quarter_range(quarter) if quarter else None
+    result = stage_product(
+        settings,
+        get_product(product),
+        quarters=quarters,
+        engine="spark" if engine == "spark" else "duckdb",
+        spark_master=master,
+        progress=progress,
+    )
+    print_summary(result)
+
+
+def process(
+    product: Annotated[str, typer.Argument(help="product name, e.g. air_temperature")],
+    raw_path: Annotated[
+        str, typer.Argument(help="the raw store (local path or s3://…) holding dwd/<product>/")
+    ],
+    raw_version: Annotated[str, typer.Argument(help="the raw dataset version to stage, e.g. 2024Q1_raw_v1")],
+    master: Annotated[
+        str | None, typer.Option(help="run on Spark at this master (spark://host:7077 or local[*])")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Stage the quarter of RAW_VERSION from RAW_PATH (the seed's processing job shape)."""
+    m = _VERSION_QUARTER.match(raw_version)
+    if m is None:
+        raise InvalidQuarterError(raw_version, "a raw version starts with YYYYQn_, e.g. 2024Q1_raw_v1")
+    settings = settings_from_env().model_copy(update={"raw_store_url": raw_path})
+    result = stage_product(
+        settings,
+        get_product(product),
+        quarters=[Quarter(int(m.group(1)), int(m.group(2)))],
+        engine="spark" if master else "duckdb",
+        spark_master=master,
+        progress=progress,
+        parent_raw_version=raw_version,
+    )
+    print_summary(result)

@@ -220,6 +220,15 @@ class PartitionSetWriter:
             self.tmp.parent.parent.rmdir()
 
 
+def rows_in_directory(root: Path) -> dict[Quarter, int]:
+    """Rows per ``year=/quarter=`` partition under ``root`` (from the Parquet footers, no data read)."""
+    out: dict[Quarter, int] = {}
+    for f in Path(root).glob("year=*/quarter=*/*.parquet"):
+        q = Quarter(int(f.parent.parent.name[5:]), int(f.parent.name[8:]))
+        out[q] = out.get(q, 0) + pq.ParquetFile(f).metadata.num_rows
+    return out
+
+
 def commit_directory_partitions(
     staged_dir: Path, product: str, written_root: Path, quarters: Iterable[Quarter]
 ) -> dict[Quarter, int]:

@@ -1,0 +1,223 @@
+"""Staging on Spark: the same per-station work as the DuckDB path, distributed over executors.
+
+The driver plans exactly as ``weatherinsight.stage`` does (inventory, fingerprints, dirty quarters); Spark only
+runs the per-station step. Each task gets (station id, that station's raw file descriptors), reads the bytes
+with fsspec on the executor, and calls ``weatherinsight.stage.stage_station`` — the same pure parser and the
+same precedence code — inside ``mapInArrow``. Data rows are written with ``partitionBy(year, quarter)`` into the
+run's temp area and then committed with the same atomic partition swap. Per-file outcomes (ranges, quarantine
+reasons) and location history travel back as side rows (``_kind`` not NULL) of the same persisted result, so
+every file is parsed exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from weatherinsight.dwd.products import Product
+from weatherinsight.logs import get_logger
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+
+log = get_logger(__name__)
+
+SIDE_KIND = "_kind"
+SIDE_INFO = "_info"
+SPARK_OUT = "spark"
+
+
+@dataclass
+class SparkStageOutput:
+    outcomes: list[Any]  # list[weatherinsight.stage.FileOutcome]
+    geography: list[pa.Table]
+    written_root: Path
+
+
+def spark_session(settings: Settings, master: str) -> Any:
+    """A SparkSession for staging (UTC session time zone; Parquet timestamps as INT64 micros)."""
+    from pyspark.sql import SparkSession
+
+    conf = settings.pipeline.spark
+    return (
+        SparkSession.builder.master(master)
+        .appName("weatherinsight-stage")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", conf.driver_memory)
+        .config("spark.executor.memory", conf.executor_memory)
+        .config("spark.executor.cores", str(conf.executor_cores))
+        .getOrCreate()
+    )
+
+
+def _output_arrow_schema(product: Product) -> pa.Schema:
+    fields = list(product.staged_schema)
+    return pa.schema(
+        [
+            *(pa.field(f.name, f.type, nullable=True) for f in fields),
+            pa.field("year", pa.int32()),
+            pa.field("quarter", pa.int32()),
+            pa.field(SIDE_KIND, pa.string()),
+            pa.field(SIDE_INFO, pa.string()),
+        ]
+    )
+
+
+def _spark_ddl(schema: pa.Schema) -> str:
+    names = {
+        pa.int8(): "tinyint",
+        pa.int16(): "smallint",
+        pa.int32(): "int",
+        pa.int64(): "bigint",
+        pa.float64(): "double",
+        pa.float32(): "float",
+        pa.string(): "string",
+    }
+    parts = []
+    for f in schema:
+        if pa.types.is_timestamp(f.type):
+            parts.append(f"`{f.name}` timestamp")
+        else:
+            parts.append(f"`{f.name}` {names[f.type]}")
+    return ", ".join(parts)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def _station_batches(
+    product: Product,
+    raw_store: str,
+    station_id: int,
+    files_json: str,
+    dirty: frozenset[tuple[int, int]],
+    max_bytes: int,
+    schema: pa.Schema,
+) -> Iterator[pa.RecordBatch]:
+    """The executor side for one station: parse + precedence via ``stage_station``, then rows + side rows."""
+    import fsspec
+
+    from weatherinsight.precedence import split_by_quarter
+    from weatherinsight.stage import RawInput, stage_station
+
+    fs, _ = fsspec.core.url_to_fs(raw_store)
+    items = [RawInput(**d) for d in json.loads(files_json)]
+    out = stage_station(product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes)
+    for year, quarter, piece in split_by_quarter(out.table):
+        if (year, quarter) not in dirty:
+            continue
+        n = piece.num_rows
+        cols = [piece.column(f.name) for f in product.staged_schema]
+        cols += [
+            pa.array([year] * n, pa.int32()),
+            pa.array([quarter] * n, pa.int32()),
+            pa.nulls(n, pa.string()),
+            pa.nulls(n, pa.string()),
+        ]
+        yield from pa.Table.from_arrays(cols, schema=schema).to_batches()
+    side: list[tuple[str, str]] = [("file", json.dumps(asdict(o), default=_json_default)) for o in out.files]
+    side += [("geo", json.dumps(g.to_pylist(), default=_json_default)) for g in out.geography]
+    if side:
+        n = len(side)
+        arrays: list[pa.Array] = []
+        for f in schema:
+            if f.name == SIDE_KIND:
+                arrays.append(pa.array([k for k, _ in side], pa.string()))
+            elif f.name == SIDE_INFO:
+                arrays.append(pa.array([i for _, i in side], pa.string()))
+            elif f.name == "station_id":
+                arrays.append(pa.array([station_id] * n, pa.int32()))
+            else:
+                arrays.append(pa.nulls(n, f.type))
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _outcome_from_json(d: dict[str, Any]) -> Any:
+    from weatherinsight.stage import FileOutcome
+
+    for k in ("first", "last", "release"):
+        if d.get(k):
+            d[k] = datetime.fromisoformat(d[k])
+    return FileOutcome(**d)
+
+
+def _geography_from_json(rows: list[dict[str, Any]]) -> pa.Table:
+    from datetime import date
+
+    from weatherinsight.dwd.parse import GEOGRAPHY_SCHEMA
+
+    for r in rows:
+        for k in ("valid_from", "valid_to"):
+            if r.get(k):
+                r[k] = date.fromisoformat(r[k])
+    schema = GEOGRAPHY_SCHEMA.append(pa.field("source_file", pa.string()))
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def run_spark_stage(
+    settings: Settings,
+    product: Product,
+    groups: dict[int, list[Any]],
+    dirty: set[Quarter],
+    tmp_root: Path,
+    *,
+    spark_master: str,
+    session: Any = None,
+) -> SparkStageOutput:
+    """Run the per-station staging for ``groups`` on Spark; write the dirty quarters under ``tmp_root/spark``.
+
+    ``groups`` maps station id → its ``RawInput`` list (as planned by the driver). Returns the per-file
+    outcomes and location tables for the driver to quarantine and record.
+    """
+    from pyspark import StorageLevel
+
+    spark = session or spark_session(settings, spark_master)
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    out_root = Path(tmp_root) / SPARK_OUT
+    schema = _output_arrow_schema(product)
+    tasks = [(sid, json.dumps([asdict(i) for i in items])) for sid, items in groups.items()]
+    if not tasks:
+        return SparkStageOutput([], [], out_root)
+    dirty_keys = frozenset((q.year, q.quarter) for q in dirty)
+    raw_store = settings.raw_store
+    max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
+
+    def stage_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            sids = batch.column(0).to_pylist()
+            files = batch.column(1).to_pylist()
+            for sid, fj in zip(sids, files, strict=True):
+                yield from _station_batches(product, raw_store, int(sid), fj, dirty_keys, max_bytes, schema)
+
+    n_slices = max(1, min(len(tasks), spark.sparkContext.defaultParallelism * 4))
+    tasks_df = spark.createDataFrame(tasks, "station_id int, files string").repartition(n_slices)
+    result = tasks_df.mapInArrow(stage_partition, _spark_ddl(schema)).persist(StorageLevel.DISK_ONLY)
+    try:
+        side = result.where(f"{SIDE_KIND} IS NOT NULL").select(SIDE_KIND, SIDE_INFO).collect()
+        data = result.where(f"{SIDE_KIND} IS NULL").drop(SIDE_KIND, SIDE_INFO)
+        # Sorted within each output file by station and hour, as the DuckDB path writes them.
+        (
+            data.repartition("year", "quarter")
+            .sortWithinPartitions("station_id", "ts")
+            .write.mode("overwrite")
+            .partitionBy("year", "quarter")
+            .parquet(str(out_root))
+        )
+    finally:
+        result.unpersist()
+    outcomes = [_outcome_from_json(json.loads(r[SIDE_INFO])) for r in side if r[SIDE_KIND] == "file"]
+    geography = [_geography_from_json(json.loads(r[SIDE_INFO])) for r in side if r[SIDE_KIND] == "geo"]
+    log.info("stage.spark.done", product=product.name, stations=len(tasks), files=len(outcomes))
+    return SparkStageOutput(outcomes, geography, out_root)
