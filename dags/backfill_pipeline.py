@@ -1,0 +1,78 @@
+"""DAG ``weatherinsight_backfill``: rebuild a range of past quarters, triggered by hand only.
+
+Thin by design (house rule 4): params are validated by ``weatherinsight.pipeline.BackfillParams``; each
+quarter is one mapped task running every product; the summary task checks the database and fails the run
+when any quarter × product failed.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Param
+
+from weatherinsight import pipeline
+from weatherinsight.settings import load_settings
+
+settings = load_settings()
+cfg = settings.pipeline
+
+DOC = f"""
+# WeatherInsight backfill
+
+Manual only. Trigger with a config such as
+`{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false}}`;
+missing values take the defaults of `config/weatherinsight.yaml` (years {cfg.backfill.default_start_year}–
+{cfg.backfill.default_end_year}, every product). Quarters run oldest first, at most
+{cfg.backfill.max_parallel_quarters} at once (`backfill.max_parallel_quarters`).
+
+## Triage
+* **validate_params failed**: the message names the bad parameter (unknown product, quarter 5, end before start,
+  a range that has not ended yet). Fix the config and trigger again.
+* **backfill_summary failed**: its log holds a table of every quarter × product with outcome, rows in the
+  database and the error. One failure never stops the other quarters/products. Fix the cause and re-trigger
+  for the failed quarters only; the ones that succeeded are no-ops (unchanged inputs) unless
+  `force_reprocess` is true, which writes the next `_vN` and supersedes the previous version.
+* Without Airflow: `weatherinsight backfill 2020Q1..2024Q4 --products wind [--force]`.
+"""
+
+with DAG(
+    dag_id="weatherinsight_backfill",
+    description="Rebuild a range of past quarters (manual)",
+    schedule=None,
+    start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "weatherinsight"},
+    params={
+        "start_year": Param(cfg.backfill.default_start_year, type="integer", description="first year"),
+        "end_year": Param(cfg.backfill.default_end_year, type="integer", description="last year"),
+        "quarters": Param(list(cfg.backfill.default_quarters), type="array", description="quarters 1..4"),
+        "products": Param(list(cfg.product_types), type="array", description="products to rebuild"),
+        "force_reprocess": Param(False, type="boolean", description="write a new version even if unchanged"),
+    },
+    doc_md=DOC,
+    tags=["weatherinsight", "backfill"],
+) as dag:
+    plan = PythonOperator(
+        task_id="validate_params",
+        python_callable=pipeline.backfill_plan_task,
+        retries=0,  # bad params do not get better on retry
+        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+    )
+    quarters = PythonOperator.partial(
+        task_id="backfill_quarter",
+        python_callable=pipeline.backfill_quarter_task,
+        max_active_tis_per_dag=cfg.backfill.max_parallel_quarters,
+        map_index_template="{{ task.op_kwargs['quarter'] }}",
+        **pipeline.task_defaults("aggregation", settings),
+    ).expand(op_kwargs=plan.output)
+    summary = PythonOperator(
+        task_id="backfill_summary",
+        python_callable=pipeline.backfill_summary_task,
+        op_kwargs={"outcomes": quarters.output},
+        trigger_rule="all_done",  # report every quarter, including the ones whose task failed
+        retries=0,
+        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+    )
+    plan >> quarters >> summary

@@ -1,0 +1,84 @@
+"""DAG ``weatherinsight_quarterly_pipeline``: ingest → process → aggregate the quarter that just ended.
+
+Thin by design (house rule 4): every task calls one function of ``weatherinsight.pipeline``; products,
+retries, timeouts, pools and alerting come from ``config/weatherinsight.yaml`` via ``weatherinsight.settings``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
+
+from weatherinsight import pipeline
+from weatherinsight.settings import load_settings
+
+settings = load_settings()
+cfg = settings.pipeline
+
+#: The run's quarter: its data interval starts on the first day of the quarter that just ended
+#: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
+QUARTER = "{{ quarter_of(data_interval_start) }}"
+
+DOC = f"""
+# WeatherInsight quarterly pipeline
+
+Runs at 00:00 UTC on the first day of January, April, July and October and processes **the quarter that
+just ended** (the data interval): ingest the DWD hourly files of every product
+({", ".join(cfg.product_types)}), stage them to Parquet, aggregate the quarterly features and publish them
+as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_staged_vN`).
+
+## Triage
+* **ingest_* failed**: the DWD server (or mirror) is down or rate-limiting; the task retries
+  {cfg.retries.ingestion}× every {cfg.retry_delay_minutes} min. Files already fetched are kept; a re-run only
+  fetches what changed. If too many files were bad, see `raw_files.quarantine_reason` and `ingestion_runs`.
+* **process_* failed**: a raw file is malformed (quarantined under `<data_dir>/quarantine`, recorded in
+  `raw_files`); more than the configured share failed. Inspect the quarantined files, then clear the task.
+* **aggregate_* failed**: the previous AVAILABLE version stays published (readers never see a partial quarter);
+  the new version is marked FAILED in `dataset_versions` with the error.
+* **pipeline_complete failed**: a product has no AVAILABLE curated version with rows for the quarter.
+* Re-running any task is safe: unchanged inputs are no-ops, changed inputs write the next `_vN`.
+* Without Airflow: `weatherinsight run <quarter>` runs the same steps.
+"""
+
+with DAG(
+    dag_id="weatherinsight_quarterly_pipeline",
+    description="Ingest, stage and aggregate the DWD quarter that just ended",
+    schedule=CronDataIntervalTimetable("0 0 1 1,4,7,10 *", timezone="UTC"),
+    start_date=pendulum.datetime(cfg.backfill.default_start_year, 1, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=1,
+    default_args={"owner": "weatherinsight", "depends_on_past": True},
+    user_defined_macros={"quarter_of": pipeline.quarter_of_interval},
+    dagrun_timeout=pendulum.duration(hours=cfg.sla.pipeline_hours),
+    doc_md=DOC,
+    tags=["weatherinsight", "quarterly"],
+) as dag:
+    # Task ids carry no group prefix: ingest_air_temperature … aggregate_moisture, as the seed names them.
+    tasks: dict[tuple[str, str], PythonOperator] = {}
+    for stage in pipeline.STAGES:
+        with TaskGroup(group_id=stage, prefix_group_id=False):
+            for product in cfg.product_types:
+                tasks[(stage, product)] = PythonOperator(
+                    task_id=pipeline.task_names(product)[stage],
+                    python_callable={
+                        "ingestion": pipeline.ingest_task,
+                        "processing": pipeline.process_task,
+                        "aggregation": pipeline.aggregate_task,
+                    }[stage],
+                    op_kwargs={"product": product, "quarter": QUARTER},
+                    **pipeline.task_defaults(stage, settings),
+                )
+
+    complete = PythonOperator(
+        task_id="pipeline_complete",
+        python_callable=pipeline.pipeline_complete_task,
+        op_kwargs={"quarter": QUARTER, "products": list(cfg.product_types)},
+        **pipeline.task_defaults("quality", settings),
+    )
+
+    # Per product: ingest_p → process_p → aggregate_p → pipeline_complete, so one failing or slow product
+    # neither blocks nor delays the others; pipeline_complete waits for all of them.
+    for product in cfg.product_types:
+        tasks[("ingestion", product)] >> tasks[("processing", product)] >> tasks[("aggregation", product)]
+        tasks[("aggregation", product)] >> complete

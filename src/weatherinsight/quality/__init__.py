@@ -1,0 +1,1 @@
+"""Data-quality checks of the curated database (the seed's five checks; see ``quality.checks``)."""

@@ -1,0 +1,167 @@
+"""DAG integrity over the whole ``dags/`` folder: ids, schedules, tasks, dependencies, pools, retries, alerts.
+
+Parses the folder once per session (``dagbag`` fixture); no metadata database and no task runs here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+import pytest
+
+from weatherinsight import pipeline
+from weatherinsight.settings import load_settings
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+PRODUCTS = ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
+QUARTERLY, BACKFILL, QUALITY = (
+    "weatherinsight_quarterly_pipeline",
+    "weatherinsight_backfill",
+    "weatherinsight_data_quality",
+)
+
+
+def test_no_import_errors_and_exactly_three_dags(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    assert sorted(dagbag.dags) == sorted([QUARTERLY, BACKFILL, QUALITY])
+
+
+def test_quarterly_schedule_and_run_settings(dagbag: Any) -> None:
+    dag = dagbag.dags[QUARTERLY]
+    assert dag.timetable.expression == "0 0 1 1,4,7,10 *"
+    assert str(dag.timetable.timezone) == "UTC"
+    assert dag.catchup is True
+    assert dag.max_active_runs == 1
+    assert all(t.depends_on_past for t in dag.tasks)
+    assert dag.doc_md and "## Triage" in dag.doc_md
+
+
+def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
+    dag = dagbag.dags[QUARTERLY]
+    expected = {f"{prefix}_{p}" for prefix in ("ingest", "process", "aggregate") for p in PRODUCTS}
+    assert set(dag.task_ids) == expected | {"pipeline_complete"}
+    assert len(expected) == 15
+    groups = {tid: dag.get_task(tid).task_group.group_id for tid in expected}
+    for p in PRODUCTS:
+        assert groups[f"ingest_{p}"] == "ingestion"
+        assert groups[f"process_{p}"] == "processing"
+        assert groups[f"aggregate_{p}"] == "aggregation"
+        assert dag.get_task(f"ingest_{p}").upstream_task_ids == set()
+        assert dag.get_task(f"process_{p}").upstream_task_ids == {f"ingest_{p}"}
+        assert dag.get_task(f"aggregate_{p}").upstream_task_ids == {f"process_{p}"}
+    assert dag.get_task("pipeline_complete").upstream_task_ids == {f"aggregate_{p}" for p in PRODUCTS}
+    assert dag.get_task("pipeline_complete").downstream_task_ids == set()
+
+
+def test_pools_retries_timeouts_and_alerts_as_configured(dagbag: Any) -> None:
+    cfg = load_settings().pipeline
+    dag = dagbag.dags[QUARTERLY]
+    expect = {
+        "ingest": ("api_calls", cfg.retries.ingestion, cfg.sla.ingestion_hours),
+        "process": ("spark_jobs", cfg.retries.processing, cfg.sla.processing_hours),
+        "aggregate": ("spark_jobs", cfg.retries.aggregation, cfg.sla.aggregation_hours),
+    }
+    assert (cfg.retries.ingestion, cfg.retries.processing, cfg.retries.aggregation) == (3, 2, 2)
+    for prefix, (pool, retries, hours) in expect.items():
+        for p in PRODUCTS:
+            task = dag.get_task(f"{prefix}_{p}")
+            assert task.pool == pool
+            assert task.retries == retries
+            assert task.retry_delay == timedelta(minutes=cfg.retry_delay_minutes)
+            assert task.execution_timeout == timedelta(hours=hours)
+            assert task.on_failure_callback == [pipeline.notify_task_failure]
+            assert (
+                task.python_callable
+                is {
+                    "ingest": pipeline.ingest_task,
+                    "process": pipeline.process_task,
+                    "aggregate": pipeline.aggregate_task,
+                }[prefix]
+            )
+            assert task.op_kwargs["product"] == p
+    assert pipeline.pool_specs(load_settings())["spark_jobs"]["slots"] == 3
+    assert pipeline.pool_specs(load_settings())["api_calls"]["slots"] == 5
+
+
+def _render_quarter(dag: Any, task_id: str, **context: Any) -> str:
+    template = dag.get_task(task_id).op_kwargs["quarter"]
+    return str(dag.get_template_env().from_string(template).render(**context))
+
+
+@pytest.mark.parametrize(
+    ("fires_at", "quarter"),
+    [
+        (pendulum.datetime(2025, 1, 1, tz="UTC"), "2024Q4"),  # the Jan 1 run: previous year's Q4
+        (pendulum.datetime(2024, 4, 1, tz="UTC"), "2024Q1"),  # the Apr 1 run: Q1 of the same year
+        (pendulum.datetime(2024, 10, 1, tz="UTC"), "2024Q3"),
+    ],
+)
+def test_scheduled_run_processes_the_quarter_that_just_ended(
+    dagbag: Any, fires_at: Any, quarter: str
+) -> None:
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    dag = dagbag.dags[QUARTERLY]
+    timetable = coerce_to_core_timetable(dag.timetable)
+    # The scheduler's next run after the interval that ended three months before ``fires_at``.
+    previous_end = fires_at.subtract(months=3)
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=DataInterval(previous_end.subtract(months=3), previous_end),
+        restriction=TimeRestriction(dag.start_date, None, True),
+    )
+    assert info is not None
+    assert info.run_after == fires_at  # it fires at 00:00 UTC on the first day of the next quarter
+    assert info.data_interval.end == fires_at
+    rendered = _render_quarter(dag, "ingest_wind", data_interval_start=info.data_interval.start)
+    assert rendered == quarter
+    assert _render_quarter(dag, "pipeline_complete", data_interval_start=info.data_interval.start) == quarter
+    # A manual run for that date (dag.test, `airflow dags trigger -l`) covers the same quarter.
+    manual = timetable.infer_manual_data_interval(run_after=fires_at)
+    assert pipeline.quarter_of_interval(manual.start) == quarter
+
+
+def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    dag = dagbag.dags[QUALITY]
+    assert dag.timetable.expression == "0 6 1 1,4,7,10 *"
+    assert dag.catchup is True and dag.max_active_runs == 1
+    assert dag.task_ids == ["run_quality_checks"]
+    task = dag.get_task("run_quality_checks")
+    assert task.python_callable is pipeline.quality_check_task
+    assert task.retries == load_settings().pipeline.retries.quality
+    assert task.on_failure_callback == [pipeline.notify_task_failure]
+    assert dag.doc_md and "## Triage" in dag.doc_md
+    info = coerce_to_core_timetable(dag.timetable).next_dagrun_info(
+        last_automated_data_interval=DataInterval(
+            pendulum.datetime(2023, 10, 1, 6, tz="UTC"), pendulum.datetime(2024, 1, 1, 6, tz="UTC")
+        ),
+        restriction=TimeRestriction(dag.start_date, None, True),
+    )
+    assert info is not None and info.run_after == pendulum.datetime(2024, 4, 1, 6, tz="UTC")
+    start = info.data_interval.start
+    assert (
+        _render_quarter(dag, "run_quality_checks", data_interval_start=start, params={"quarter": None})
+        == "2024Q1"
+    )
+    by_hand = _render_quarter(
+        dag, "run_quality_checks", data_interval_start=start, params={"quarter": "2021Q3"}
+    )
+    assert by_hand == "2021Q3"
+
+
+def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
+    dag = dagbag.dags[BACKFILL]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
+    assert set(dag.params.keys()) == {"start_year", "end_year", "quarters", "products", "force_reprocess"}
+    assert dag.get_task("validate_params").python_callable is pipeline.backfill_plan_task
+    assert dag.get_task("backfill_quarter").downstream_task_ids == {"backfill_summary"}
+    summary = dag.get_task("backfill_summary")
+    assert summary.trigger_rule == "all_done"
+    assert summary.python_callable is pipeline.backfill_summary_task
+    assert dag.doc_md and "## Triage" in dag.doc_md
