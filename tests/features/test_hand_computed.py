@@ -1,0 +1,208 @@
+"""Every feature of every product on hand-built hourly data, against values computed by hand (DESIGN §5).
+
+The inputs are in ``cases.py`` (their docstrings list the edge cases); the arithmetic is written out here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from tests.features import cases
+from tests.features.staged_rows import Q
+from weatherinsight.engines import duckdb as duck
+from weatherinsight.features.catalog import features_for
+from weatherinsight.features.common import Rules
+
+RULES = Rules(Q)
+H = 2184
+
+
+def compute(product: str) -> dict[int, dict[str, Any]]:
+    out = duck.compute(cases.CASES[product](), product, RULES)
+    return {r["station_id"]: r for r in out.to_pylist()}
+
+
+def approx(v: float) -> Any:
+    return pytest.approx(v, rel=1e-12, abs=1e-12)
+
+
+def assert_all_null(row: dict[str, Any], product: str) -> None:
+    assert {f.name: row[f.name] for f in features_for(product)} == {
+        f.name: None for f in features_for(product)
+    }
+
+
+def test_gates_resolve_to_counts() -> None:
+    assert (RULES.hours_expected, RULES.days_expected) == (2184, 91)
+    assert (RULES.min_hours, RULES.min_days) == (1748, 73)  # ceil(1747.2), ceil(72.8)
+
+
+def test_temperature() -> None:
+    rows = compute("air_temperature")
+    s1 = rows[1]
+    # day 90 (19 valid hours, base 100) is invalid; day 89 (20 valid hours) counts; the pre-quarter row is out
+    assert (s1["hours_expected"], s1["hours_valid"], s1["days_valid"]) == (H, 2175, 90)
+    assert s1["coverage"] == approx(2175 / H)
+    assert (s1["qn_min"], s1["qn_max"]) == (1, 10)  # qn 10 sits on NULL-value rows: they count
+    assert s1["share_recent"] == approx(48 / H)
+    # Σ TG = 10·(−10) + 10·0 + 10·22 + 10·26 + 50·10 = 880 over 90 valid days
+    assert s1["tg_mean"] == approx(880 / 90)
+    assert s1["tx_mean"] == approx(1330 / 90)
+    assert s1["tn_mean"] == approx(430 / 90)
+    assert (s1["txx"], s1["tnn"], s1["dtr_mean"]) == (31.0, -15.0, approx(10.0))
+    assert (s1["frost_days"], s1["ice_days"], s1["summer_days"], s1["hot_days"], s1["tropical_nights"]) == (
+        20,
+        10,
+        20,
+        10,
+        10,
+    )
+    # HDD: 10·30 + 10·20 + 50·10; CDD: 10·4 + 10·8; GDD: 10·17 + 10·21 + 50·5
+    assert (s1["heating_degree_days"], s1["cooling_degree_days"], s1["growing_degree_days"]) == (
+        approx(1000.0),
+        approx(120.0),
+        approx(630.0),
+    )
+    # 72 valid days < 73 → every daily-based feature NULL; 73 → present
+    assert (rows[2]["days_valid"], rows[2]["hours_valid"]) == (72, 1728)
+    assert rows[2]["coverage"] == approx(1728 / H)
+    assert_all_null(rows[2], "air_temperature")
+    s3 = rows[3]
+    assert (s3["days_valid"], s3["tg_mean"], s3["dtr_mean"], s3["frost_days"]) == (73, 12.5, 0.0, 0)
+    assert (s3["heating_degree_days"], s3["growing_degree_days"], s3["cooling_degree_days"]) == (
+        approx(73 * 7.5),
+        approx(73 * 7.5),
+        0.0,
+    )
+
+
+def test_precipitation() -> None:
+    rows = compute("precipitation")
+    s1 = rows[1]
+    assert (s1["hours_valid"], s1["days_valid"]) == (2179, 90)
+    # d14 (19 valid hours, 30 mm) is not a day: total 1 + 12 + 25 + 3 + 5·2
+    assert s1["precip_total"] == approx(51.0)
+    # wet: d10 (0.4+0.1+0.1+0.3+0.1 rounds to 1 mm), d11, d12, d13, d15–19
+    assert (s1["wet_days"], s1["heavy_precip_days"], s1["very_heavy_precip_days"]) == (9, 2, 1)
+    assert s1["rx1day"] == approx(25.0)
+    # best window of five consecutive valid days is d9–d13 (0+1+12+25+3); d11,12,13,15,16 would be 44
+    assert s1["rx5day"] == approx(41.0)
+    assert s1["sdii"] == approx(51.0 / 9)
+    # dry spell d20–d90 touches the quarter end: 71 days, the dry day after the quarter does not count;
+    # the wet run d10–d13 is cut by the invalid d14, so the longest is d15–d19
+    assert (s1["max_dry_spell_days"], s1["max_wet_spell_days"]) == (71, 5)
+    # hourly-based features use every valid hour, including the invalid day's 30 mm
+    assert (s1["rx1hour"], s1["precip_hours"]) == (30.0, 15)
+    s2 = rows[2]
+    assert s2["sdii"] is None  # mean over zero wet days
+    assert (s2["wet_days"], s2["max_wet_spell_days"], s2["max_dry_spell_days"]) == (0, 0, 91)
+    assert (s2["precip_total"], s2["rx1day"], s2["rx5day"], s2["rx1hour"], s2["precip_hours"]) == (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0,
+    )
+
+
+def _angle_gap(a: float, b: float) -> float:
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+def test_wind() -> None:
+    rows = compute("wind")
+    s1 = rows[1]
+    assert s1["wind_speed_mean"] == approx((1865 * 2.0 + 219 * 6.0) / H)
+    # sorted: 100 × 0.0, 1865 × 2.0 (idx 100–1964), 219 × 6.0; position 0.9·2183 = 1964.7
+    assert s1["wind_speed_p90"] == pytest.approx(2.0 + 0.7 * 4.0, abs=1e-9)
+    assert (s1["wind_speed_max"], s1["calm_hours"], s1["windy_days"]) == (6.0, 100, 0)
+    # 350° and 10° average to north, not south; calm hours stay out of the vectors
+    assert _angle_gap(s1["wind_dir_mean"], 0.0) < 1e-9
+    assert 0.0 <= s1["wind_dir_mean"] < 360.0
+    assert s1["wind_dir_steadiness"] == approx(math.cos(math.radians(10)))
+    assert s1["dominant_sector"] == "N"
+    s2 = rows[2]
+    assert s2["wind_speed_mean"] == approx((240 * 11.0 + 1760 * 3.0 + 184 * 0.2) / H)
+    assert (s2["wind_speed_p90"], s2["wind_speed_max"], s2["calm_hours"], s2["windy_days"]) == (
+        11.0,
+        11.0,
+        184,
+        10,
+    )
+    assert s2["wind_dir_mean"] == approx(135.0)
+    assert s2["wind_dir_steadiness"] == approx(math.sqrt(0.5))
+    assert s2["dominant_sector"] == "E"  # 1000 E vs 1000 S: the tie goes to the first in N, NE, E, …
+    s3 = rows[3]
+    assert (s3["calm_hours"], s3["wind_speed_mean"], s3["wind_speed_p90"]) == (H, 0.0, 0.0)
+    assert (s3["wind_dir_mean"], s3["wind_dir_steadiness"], s3["dominant_sector"]) == (None, None, None)
+
+
+def test_pressure() -> None:
+    rows = compute("pressure")
+    s1 = rows[1]
+    # 24 missing hours and one P = -999 (P0 valid); the pre-quarter row is out
+    assert (s1["hours_valid"], s1["days_valid"]) == (2159, 89)
+    n = 2159
+    # deviations from 1010: +20, 10 × −15, +30, −10
+    assert s1["pmsl_mean"] == approx(1010.0 - 110 / n)
+    assert (s1["pmsl_min"], s1["pmsl_max"]) == (995.0, 1040.0)
+    assert s1["pmsl_std"] == approx(math.sqrt((3650 - 110**2 / n) / (n - 1)))
+    assert s1["p_station_mean"] == approx(990.0 + 10 / 2160)
+    # valid-day ranges: day 2 → 20, day 4 → 15, day 43 → 10; days 41/42 invalid (missing hours)
+    assert s1["pmsl_daily_range_mean"] == approx(45 / 89)
+    # P(48) − P(72) = 20; the 1050 before the quarter and the pairs across missing hours never count
+    assert s1["pmsl_max_drop_24h"] == approx(20.0)
+    assert (s1["low_pressure_hours"], s1["high_pressure_hours"]) == (10, 2)
+    # 1747 valid hours (< 1748) and 72 valid days → NULL; 1748 and 73 → present
+    assert (rows[2]["hours_valid"], rows[2]["days_valid"]) == (1747, 72)
+    assert_all_null(rows[2], "pressure")
+    s3 = rows[3]
+    assert (s3["hours_valid"], s3["days_valid"]) == (1748, 73)
+    assert (s3["pmsl_mean"], s3["pmsl_std"], s3["p_station_mean"], s3["pmsl_daily_range_mean"]) == (
+        1010.0,
+        0.0,
+        990.0,
+        0.0,
+    )
+    assert (s3["pmsl_max_drop_24h"], s3["low_pressure_hours"], s3["high_pressure_hours"]) == (0.0, 0, 0)
+
+
+def test_moisture() -> None:
+    rows = compute("moisture")
+    s1 = rows[1]
+    assert (s1["hours_valid"], s1["days_valid"], s1["coverage"]) == (H, 91, 1.0)
+    assert s1["rh_mean"] == approx((80 * 2169 + 25 * 5 + 96 * 10) / H)
+    assert s1["rh_daily_min_mean"] == approx((25 + 80 * 90) / 91)
+    assert (s1["dewpoint_mean"], s1["abs_humidity_mean"], s1["wet_bulb_max"]) == (5.0, 8.0, 15.5)
+    assert s1["vapour_pressure_mean"] == approx((10 * 2177 + 19 * 7) / H)
+    assert s1["dewpoint_depression_mean"] == approx(5.0)  # over the 2154 hours with both TT and TD
+    assert (s1["humid_hours"], s1["dry_hours"], s1["muggy_hours"]) == (10, 5, 7)
+    s2 = rows[2]
+    assert (s2["hours_valid"], s2["days_valid"]) == (1748, 73)
+    assert (s2["rh_mean"], s2["rh_daily_min_mean"], s2["dewpoint_mean"], s2["wet_bulb_max"]) == (
+        70.0,
+        70.0,
+        4.0,
+        6.0,
+    )
+    assert s2["dewpoint_depression_mean"] is None  # TT and TD both present on 1747 hours only
+
+
+def test_only_quarter_rows_and_one_row_per_station() -> None:
+    out = duck.compute(cases.temperature(), "air_temperature", RULES)
+    assert out.column("station_id").to_pylist() == [1, 2, 3]
+    assert out.column_names[:8] == [
+        "station_id",
+        "hours_expected",
+        "hours_valid",
+        "days_valid",
+        "coverage",
+        "qn_min",
+        "qn_max",
+        "share_recent",
+    ]
+    assert out.column_names[8:] == [f.name for f in features_for("air_temperature")]
