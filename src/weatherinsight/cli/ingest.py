@@ -1,10 +1,80 @@
-"""CLI verb `ingest` (issue #3 fills it)."""
+"""CLI verb ``ingest`` (issue #3): ``weatherinsight ingest --variable air_temperature [--period …] [--stations …]``.
+
+The seed's shape (``--variable <product>``) works; ``--product`` is an alias. Without a product every product
+of ``product_types`` in the config is ingested. Prints a Rich summary table per product and a table of the
+failed files with reasons; a run whose failure share passes the configured maximum exits non-zero.
+"""
 
 from __future__ import annotations
 
-from weatherinsight.cli._common import not_built
+from typing import Annotated
+
+import typer
+
+from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.dwd.products import PERIODS
+from weatherinsight.errors import RunFailedError
+from weatherinsight.ingest import IngestResult, failures_table, ingest_product, summary_table
 
 
-def ingest() -> None:
-    """Not built yet."""
-    not_built("ingest", 3)
+def _stations(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"--stations takes comma-separated station ids, e.g. 44,1975 ({exc})"
+        ) from exc
+
+
+def _print(result: IngestResult) -> None:
+    console.print(summary_table(result))
+    if result.failures:
+        console.print(failures_table(result))
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    if result.raw_versions:
+        console.print(f"raw versions: {', '.join(result.raw_versions)}")
+
+
+def ingest(
+    variable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variable", "--product", "-v", help="product name or DWD code (repeatable); default: all"
+        ),
+    ] = None,
+    period: Annotated[str, typer.Option(help="recent | historical | all")] = "all",
+    stations: Annotated[str | None, typer.Option(help="comma-separated station ids, e.g. 44,1975")] = None,
+    quarter: Annotated[
+        str | None, typer.Option(help="limit historical zips to this quarter, e.g. 2024Q1")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Fetch new and changed DWD files into the raw store and record the run."""
+    if period not in (*PERIODS, "all"):
+        raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
+    settings = settings_from_env()
+    products = variable or list(settings.pipeline.product_types)
+    failed: list[RunFailedError] = []
+    for name in products:
+        try:
+            result = ingest_product(
+                settings,
+                name,
+                period=period,
+                stations=_stations(stations),
+                quarter=quarter,
+                progress=progress,
+            )
+        except RunFailedError as exc:
+            partial = getattr(exc, "result", None)
+            if isinstance(partial, IngestResult):
+                _print(partial)
+            err_console.print(f"[bold red]error:[/] {exc}")
+            failed.append(exc)
+            continue
+        _print(result)
+    if failed:
+        raise typer.Exit(1)

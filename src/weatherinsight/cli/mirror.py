@@ -1,15 +1,123 @@
-"""CLI verb group `mirror` (issue #3 fills it)."""
+"""CLI verb group ``mirror`` (issue #3): build, serve and release a simulated DWD archive.
+
+* ``weatherinsight mirror build DIR --stations N --years Y --seed S [--today YYYY-MM-DD] [--product …]``
+* ``weatherinsight mirror serve DIR --port P [--host 127.0.0.1] [--fault KIND[:PATTERN[:TIMES]] …]``
+* ``weatherinsight mirror release DIR`` — write the next daily release of the recent files
+* ``weatherinsight mirror status DIR`` — what the manifest says
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
 
-from weatherinsight.cli._common import not_built
+from weatherinsight.cli._common import console
+from weatherinsight.mirror.server import CONTROL_PATH, FAULT_KINDS, MirrorHTTPServer
+from weatherinsight.mirror.simulate import BuildSummary, build_mirror, load_spec, release_recent
 
-app = typer.Typer(help="mirror commands", no_args_is_help=True)
+app = typer.Typer(help="build, serve and release a simulated DWD mirror", no_args_is_help=True)
+
+
+def _print(summary: BuildSummary, title: str) -> None:
+    table = Table(title=title)
+    for col in ("stations", "years", "seed", "today", "release", "files", "rows", "MB", "seconds", "rows/s"):
+        table.add_column(col, justify="right")
+    s = summary.spec
+    table.add_row(
+        str(s.stations),
+        str(s.years),
+        str(s.seed),
+        s.release_today.isoformat(),
+        str(s.release),
+        str(summary.files),
+        f"{summary.rows:,}",
+        f"{summary.bytes / 1e6:.1f}",
+        f"{summary.seconds:.1f}",
+        f"{summary.rows_per_second:,.0f}",
+    )
+    console.print(table)
+
+
+@app.command("build")
+def build(
+    directory: Annotated[Path, typer.Argument(help="where to write the mirror")],
+    stations: Annotated[int, typer.Option(min=1)] = 5,
+    years: Annotated[int, typer.Option(min=1, help="full historical years before this one")] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    today: Annotated[
+        str | None, typer.Option(help="simulated 'today' (YYYY-MM-DD); default: real today")
+    ] = None,
+    product: Annotated[
+        list[str] | None, typer.Option("--product", help="products (repeatable); default: all")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="processes; default 2 for big mirrors")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Write a DWD-compatible archive of N stations × Y years × the products under DIR."""
+    summary = build_mirror(
+        directory,
+        stations=stations,
+        years=years,
+        seed=seed,
+        today=date.fromisoformat(today) if today else None,
+        products=product,
+        progress=progress,
+        workers=workers,
+    )
+    _print(summary, f"mirror built in {directory}")
+
+
+@app.command("release")
+def release(
+    directory: Annotated[Path, typer.Argument(help="a built mirror")],
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Write the next daily release of every active station's recent files (QN upgrades, one revision)."""
+    _print(release_recent(directory, progress=progress), f"mirror release in {directory}")
 
 
 @app.command("status")
-def status() -> None:
-    """Not built yet."""
-    not_built("mirror", 3)
+def status(directory: Annotated[Path, typer.Argument(help="a built mirror")]) -> None:
+    """Show how the mirror was built and which release it is at."""
+    console.print_json(load_spec(directory).to_json())
+
+
+def _parse_fault(text: str) -> tuple[str, str, int | None]:
+    kind, _, rest = text.partition(":")
+    pattern, _, times = rest.partition(":")
+    if kind not in FAULT_KINDS:
+        raise typer.BadParameter(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
+    return kind, pattern or "*", int(times) if times else None
+
+
+@app.command("serve")
+def serve(
+    directory: Annotated[Path, typer.Argument(help="a built mirror")],
+    port: Annotated[int, typer.Option(help="0 = any free port")] = 8080,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    fault: Annotated[
+        list[str] | None, typer.Option(help="KIND[:PATTERN[:TIMES]], e.g. 503:*_akt.zip:2 (repeatable)")
+    ] = None,
+) -> None:
+    """Serve DIR over HTTP like opendata.dwd.de until Ctrl-C; faults can also be posted to the control URL."""
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory} is not a directory")
+    server = MirrorHTTPServer(directory, host, port)
+    for f in fault or []:
+        kind, pattern, times = _parse_fault(f)
+        server.faults.add(kind, pattern, times=times)
+    server.start()
+    console.print(f"serving {directory} at [bold]{server.base_url}[/]")
+    console.print(f"fault control: POST/DELETE {server.url.rstrip('/')}{CONTROL_PATH}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -385,7 +385,7 @@ def _write_station(
             if rr is not None:
                 jobs.append(("recent", *rr))
         for period, first, last, drop in jobs:
-            text, gaps, n, first_row, last_row = _produkt(
+            text, gaps, n, first_row, _last_row = _produkt(
                 product, p_index, data, first, last, period=period, drop_last_hour=drop
             )
             members = _zip_members(product, st, text, gaps, first_row, last, spec.release_today)
