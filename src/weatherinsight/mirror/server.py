@@ -17,6 +17,7 @@ import fnmatch
 import html
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -33,7 +34,7 @@ from weatherinsight.mirror import MIRROR_PREFIX
 FaultKind = Literal["429", "503", "slow", "reset", "truncate", "empty_listing", "phantom"]
 FAULT_KINDS: tuple[str, ...] = ("429", "503", "slow", "reset", "truncate", "empty_listing", "phantom")
 CONTROL_PATH = "/_control/faults"
-PHANTOM_PREFIX = "stundenwerte_ZZ_"
+_STATION_IN_NAME = re.compile(r"_\d{5}_")
 
 
 @dataclass
@@ -45,7 +46,8 @@ class Fault:
     times: int | None = None
     retry_after: float = 1.0
     delay: float = 0.5
-    phantom_name: str = "stundenwerte_XX_99999_akt.zip"
+    #: The name a "phantom" listing adds; empty = a zip name of the directory with station 99999.
+    phantom_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +95,14 @@ class FaultPlan:
                     self.fired.append((rule.kind, path))
                     return rule
         return None
+
+
+def _phantom_name(entries: list[tuple[str, bool, float, int]]) -> str:
+    """A plausible zip name of this directory for a station that does not exist (99999)."""
+    for name, is_dir, _, _ in entries:
+        if not is_dir and _STATION_IN_NAME.search(name):
+            return _STATION_IN_NAME.sub("_99999_", name, count=1)
+    return "stundenwerte_ZZ_99999_akt.zip"
 
 
 def etag_for(stat: os.stat_result) -> str:
@@ -239,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
                 entries.append((child.name, child.is_dir(), st.st_mtime, st.st_size))
             phantom = self.server.faults.take(url_path, ("phantom",))
             if phantom is not None:
-                entries.append((phantom.phantom_name, False, time.time(), 12345))
+                entries.append((phantom.phantom_name or _phantom_name(entries), False, time.time(), 12345))
                 entries.sort(key=lambda e: e[0])
         body = render_index(url_path, entries)
         self.send_response(200)
