@@ -25,7 +25,9 @@ def make_zip(members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLAT
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression) as z:
         for name, data in members.items():
-            z.writestr(zipfile.ZipInfo(name, date_time=(2023, 2, 9, 8, 39, 8)), data, compress_type=compression)
+            z.writestr(
+                zipfile.ZipInfo(name, date_time=(2023, 2, 9, 8, 39, 8)), data, compress_type=compression
+            )
     return buf.getvalue()
 
 

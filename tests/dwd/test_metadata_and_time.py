@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.dwd.helpers import make_zip, sample, zip_members
-from weatherinsight.dwd.parse import TimePeriod, parse_geography, parse_parameter_metadata, parse_produkt, read_produkt_zip
+from weatherinsight.dwd.parse import (
+    TimePeriod,
+    parse_geography,
+    parse_parameter_metadata,
+    parse_produkt,
+    read_produkt_zip,
+)
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import DwdFormatError
 
@@ -38,7 +44,9 @@ def hamburg_f_periods(end: date) -> list[tuple[date, date, str]]:
 @pytest.mark.parametrize(("rel", "end"), [(FF_2019, date(2019, 9, 4)), (FF_2021, date(2021, 9, 18))])
 def test_hamburg_wind_periods(rel: str, end: date) -> None:
     """01975 FF: MEZ 1950..2002-04-30, UTC 2002-05, MEZ 2002-06..2003-08, UTC from 2003-09 (LF 2019, CRLF 2021)."""
-    periods = parse_parameter_metadata(ff_parameter_bytes(rel), file_name="Metadaten_Parameter_ff_stunde_01975.txt")
+    periods = parse_parameter_metadata(
+        ff_parameter_bytes(rel), file_name="Metadaten_Parameter_ff_stunde_01975.txt"
+    )
     f = [(p.start, p.end, p.reference) for p in periods if p.parameter == "F"]
     assert f == hamburg_f_periods(end)
     d = [(p.start, p.end, p.reference) for p in periods if p.parameter == "D"]
@@ -51,7 +59,9 @@ def test_parameter_file_encoding_and_line_ends_do_not_matter() -> None:
     assert b"\r\n" in raw
     as_utf8_lf = raw.decode("latin-1").replace("\r\n", "\n").encode("utf-8")
     name = "Metadaten_Parameter_ff_stunde_01975.txt"
-    assert parse_parameter_metadata(as_utf8_lf, file_name=name) == parse_parameter_metadata(raw, file_name=name)
+    assert parse_parameter_metadata(as_utf8_lf, file_name=name) == parse_parameter_metadata(
+        raw, file_name=name
+    )
 
 
 def test_wrtr_zusatz_info_counts_as_utc_and_tu_mez_history() -> None:
@@ -65,8 +75,11 @@ def test_wrtr_zusatz_info_counts_as_utc_and_tu_mez_history() -> None:
         ("WRTR", date(2001, 4, 3), date(2021, 9, 19), "UTC"),  # "01,02,…,23 UTC=1h Bezugszeitraum"
     ]
     tu = zip_members("air_temperature/hamburg_01975_release_2021-09-19/stundenwerte_TU_01975_akt.zip")
-    tt = [p for p in parse_parameter_metadata(tu["Metadaten_Parameter_tu_stunde_01975.txt"], file_name="tu")
-          if p.parameter == "TT_TU"]
+    tt = [
+        p
+        for p in parse_parameter_metadata(tu["Metadaten_Parameter_tu_stunde_01975.txt"], file_name="tu")
+        if p.parameter == "TT_TU"
+    ]
     assert tt[0] == TimePeriod("TT_TU", date(1949, 1, 1), date(1995, 8, 31), "MEZ")
     assert {p.reference for p in tt[1:]} == {"UTC"}
     tf = zip_members("moisture/zeppr_00044/stundenwerte_TF_00044_akt.zip")
@@ -89,18 +102,30 @@ def test_geography_history() -> None:
     rows = geo.to_pylist()
     assert len(rows) == 4
     assert rows[-1] == {
-        "station_id": 1975, "height_m": 14.05, "latitude": 53.6332, "longitude": 9.9881,
-        "valid_from": date(1995, 9, 5), "valid_to": None, "station_name": "Hamburg-Fuhlsbüttel",
+        "station_id": 1975,
+        "height_m": 14.05,
+        "latitude": 53.6332,
+        "longitude": 9.9881,
+        "valid_from": date(1995, 9, 5),
+        "valid_to": None,
+        "station_name": "Hamburg-Fuhlsbüttel",
     }
     assert rows[0]["valid_from"] == date(1936, 1, 1) and rows[0]["valid_to"] == date(1946, 10, 31)
     ulm = parse_geography(
         sample("air_temperature/ulm_15444_unzipped/stundenwerte_TU_15444_akt/Metadaten_Geographie_15444.txt"),
         file_name="ulm",
     )
-    assert ulm.to_pylist() == [{
-        "station_id": 15444, "height_m": 592.6, "latitude": 48.4418, "longitude": 9.9216,
-        "valid_from": date(2014, 5, 15), "valid_to": None, "station_name": "Ulm-Mähringen",
-    }]
+    assert ulm.to_pylist() == [
+        {
+            "station_id": 15444,
+            "height_m": 592.6,
+            "latitude": 48.4418,
+            "longitude": 9.9216,
+            "valid_from": date(2014, 5, 15),
+            "valid_to": None,
+            "station_name": "Ulm-Mähringen",
+        }
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -172,12 +197,16 @@ def test_without_periods_everything_is_utc() -> None:
 
 def test_primary_variable_decides_the_row() -> None:
     """D in MEZ but F (wind's primary) in UTC → no shift; and the other way round → shift."""
-    d_mez = [TimePeriod("D", date(2000, 1, 1), date(2010, 1, 1), "MEZ"),
-             TimePeriod("F", date(2000, 1, 1), date(2010, 1, 1), "UTC")]
+    d_mez = [
+        TimePeriod("D", date(2000, 1, 1), date(2010, 1, 1), "MEZ"),
+        TimePeriod("F", date(2000, 1, 1), date(2010, 1, 1), "UTC"),
+    ]
     table = parse_produkt(produkt_text(STRADDLE[:2]), WIND, file_name="s", periods=d_mez)
     assert table.column("ts").to_pylist() == [utc(2002, 4, 30, 22), utc(2002, 4, 30, 23)]
-    f_mez = [TimePeriod("D", date(2000, 1, 1), date(2010, 1, 1), "UTC"),
-             TimePeriod("F", date(2000, 1, 1), date(2010, 1, 1), "MEZ")]
+    f_mez = [
+        TimePeriod("D", date(2000, 1, 1), date(2010, 1, 1), "UTC"),
+        TimePeriod("F", date(2000, 1, 1), date(2010, 1, 1), "MEZ"),
+    ]
     table = parse_produkt(produkt_text(STRADDLE[:2]), WIND, file_name="s", periods=f_mez)
     assert table.column("ts").to_pylist() == [utc(2002, 4, 30, 21), utc(2002, 4, 30, 22)]
 

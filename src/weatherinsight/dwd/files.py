@@ -73,9 +73,7 @@ def parse_zip_name(name: str) -> ZipName:
     code = m["code"]
     product = BY_CODE.get(code)
     if product is None:
-        raise DwdFormatError(
-            name, f"unknown product code {code!r} (known: {', '.join(sorted(BY_CODE))})"
-        )
+        raise DwdFormatError(name, f"unknown product code {code!r} (known: {', '.join(sorted(BY_CODE))})")
     station = int(m["station"])
     if m["akt"]:
         return ZipName(base, product, station, "recent", None, None)
@@ -138,7 +136,9 @@ class _LimitedReader(io.RawIOBase):
 class SafeZip:
     """A zip opened from bytes with every entry checked; members are read through the size guard."""
 
-    def __init__(self, data: bytes, *, file_name: str, max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED):
+    def __init__(
+        self, data: bytes, *, file_name: str, max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED
+    ):
         self.file_name = file_name
         self.limit = max_uncompressed_bytes
         try:

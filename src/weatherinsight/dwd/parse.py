@@ -144,7 +144,9 @@ def parse_parameter_metadata(data: bytes, *, file_name: str) -> list[TimePeriod]
         reference = _time_reference(info)
         if reference is None:
             raise DwdFormatError(
-                file_name, f"unknown time reference {info!r} for {parameter} (expected UTC or MEZ)", line=i + 1
+                file_name,
+                f"unknown time reference {info!r} for {parameter} (expected UTC or MEZ)",
+                line=i + 1,
             )
         periods.append(TimePeriod(parameter, start, end, reference))
     return periods
@@ -336,7 +338,9 @@ def _convert(batch: pa.RecordBatch, product: Product, station: int | None) -> _B
 def _concat_mask(parts: list[np.ndarray | None], sizes: list[int]) -> np.ndarray | None:
     if all(p is None for p in parts):
         return None
-    return np.concatenate([p if p is not None else np.zeros(s, dtype=bool) for p, s in zip(parts, sizes)])
+    return np.concatenate(
+        [p if p is not None else np.zeros(s, dtype=bool) for p, s in zip(parts, sizes, strict=True)]
+    )
 
 
 def _mez_rows(ts_local: np.ndarray, periods: list[TimePeriod], parameter: str) -> np.ndarray | None:
@@ -363,10 +367,23 @@ Opener = Callable[[], IO[bytes]]
 
 def _scan_lines(open_stream: Opener, product: Product) -> tuple[int, str] | None:
     """Slow path, only after a block was rejected: the first bad line and why, checked line by line."""
-    n_fields = len(product.header)
-    kinds = ["station", "time", "qn", *(v.arrow_type for v in product.variables)]
-    seen: dict[str, int] = {}
-    station: str | None = None
+    header = product.header
+    n_fields = len(header)
+    # Per column: (name, integral, lo, hi, sentinel allowed). Station and time are handled after the loop.
+    specs: list[tuple[str, bool, float, float, bool]] = [
+        (header[0], True, 0, 2**31 - 1, False),
+        (header[1], True, 1_000_010_100, 9_999_123_123, False),
+        (header[2], True, 0, 127, True),
+    ]
+    for var in product.variables:
+        if pa.types.is_integer(var.arrow_type):
+            int_lo, int_hi = _INT_RANGES[var.arrow_type]
+            specs.append((var.dwd_name, True, int_lo, int_hi, True))
+        else:
+            specs.append((var.dwd_name, False, -math.inf, math.inf, True))
+    sentinel = float(product.sentinel)
+    seen: dict[int, int] = {}
+    station: int | None = None
     with open_stream() as raw:
         text = io.TextIOWrapper(raw, encoding="latin-1", newline=None)
         for line_no, line in enumerate(text, start=1):
@@ -375,48 +392,47 @@ def _scan_lines(open_stream: Opener, product: Product) -> tuple[int, str] | None
                 continue
             fields = line.split(";")
             if len(fields) != n_fields:
-                return line_no, f"expected {n_fields} fields, found {len(fields)} (truncated or malformed line)"
+                return (
+                    line_no,
+                    f"expected {n_fields} fields, found {len(fields)} (truncated or malformed line)",
+                )
             if fields[-1] != EOR:
                 return line_no, f"last field is {fields[-1]!r}, not {EOR!r} (truncated or malformed line)"
-            for name, kind, token in zip(product.header, kinds, fields, strict=False):
+            numbers: list[float] = []
+            for (name, integral, lo, hi, sentinel_ok), token in zip(specs, fields, strict=False):
                 value = token.strip(_PAD)
                 if not _NUMBER.fullmatch(value):
                     return line_no, f"non-numeric value {value!r} in column {name}"
                 number = float(value)
+                numbers.append(number)
                 if not math.isfinite(number):
                     return line_no, f"{name} value {value!r} is not a finite number"
-                if number == product.sentinel and kind not in ("station", "time"):
+                if sentinel_ok and number == sentinel:
                     continue
-                integral = kind in ("station", "time", "qn") or (
-                    isinstance(kind, pa.DataType) and pa.types.is_integer(kind)
-                )
                 if integral and number != math.floor(number):
                     return line_no, f"{name} value {value!r} is not an integer"
-                if kind == "qn" and not 0 <= number <= 127:
+                if not lo <= number <= hi:
                     return line_no, f"{name} value {value!r} is out of range"
-                if isinstance(kind, pa.DataType) and kind in _INT_RANGES:
-                    lo, hi = _INT_RANGES[kind]
-                    if not lo <= number <= hi:
-                        return line_no, f"{name} value {value!r} is out of range"
-            sid = str(int(float(fields[0].strip(_PAD))))
-            station = station or sid
+            sid = int(numbers[0])
+            station = sid if station is None else station
             if sid != station:
                 return line_no, f"STATIONS_ID {sid} differs from the file's station {station}"
-            md = fields[1].strip(_PAD)
+            md = int(numbers[1])
             try:
-                datetime.strptime(str(int(float(md))), "%Y%m%d%H")
-                if not 1_000_010_100 <= float(md) <= 9_999_123_123:
+                date(md // 1_000_000, md // 10_000 % 100, md // 100 % 100)
+                if md % 100 > 23:
                     raise ValueError(md)
             except ValueError:
-                return line_no, f"MESS_DATUM {md!r} is not a valid YYYYMMDDHH timestamp"
-            key = str(int(float(md)))
-            if key in seen:
-                return line_no, f"duplicate MESS_DATUM {key} (first on line {seen[key]})"
-            seen[key] = line_no
+                return line_no, f"MESS_DATUM {md} is not a valid YYYYMMDDHH timestamp"
+            if md in seen:
+                return line_no, f"duplicate MESS_DATUM {md} (first on line {seen[md]})"
+            seen[md] = line_no
     return None
 
 
-def _fail(open_stream: Opener, product: Product, file_name: str, problem: str, row: int | None) -> DwdFormatError:
+def _fail(
+    open_stream: Opener, product: Product, file_name: str, problem: str, row: int | None
+) -> DwdFormatError:
     """Build the error for a rejected file: the exact line from the slow scan, else the block's guess."""
     found = _scan_lines(open_stream, product)
     if found is not None:
@@ -463,7 +479,9 @@ def _parse_stream(
                 try:
                     block = _convert(batch, product, station)
                 except _Reject as rej:
-                    raise _fail(open_stream, product, file_name, rej.problem, rows_before + (rej.row or 0)) from None
+                    raise _fail(
+                        open_stream, product, file_name, rej.problem, rows_before + (rej.row or 0)
+                    ) from None
                 station = block.station
                 rows_before += batch.num_rows
                 blocks.append(block)
@@ -579,7 +597,8 @@ def read_produkt_zip(
     name = parse_zip_name(file_name)
     if product is not None and product.code != name.product.code:
         raise DwdFormatError(
-            file_name, f"zip holds product {name.product.code}, but {product.name} ({product.code}) was expected"
+            file_name,
+            f"zip holds product {name.product.code}, but {product.name} ({product.code}) was expected",
         )
     product = name.product
     archive = SafeZip(data, file_name=file_name, max_uncompressed_bytes=max_uncompressed_bytes)
@@ -588,7 +607,9 @@ def read_produkt_zip(
         produkts = _members(names, PRODUKT_PREFIX)
         if len(produkts) != 1:
             found = ", ".join(produkts) if produkts else "none"
-            raise DwdFormatError(file_name, f"expected exactly one produkt_*.txt member, found {len(produkts)} ({found})")
+            raise DwdFormatError(
+                file_name, f"expected exactly one produkt_*.txt member, found {len(produkts)} ({found})"
+            )
         produkt = produkts[0]
         periods: list[TimePeriod] = []
         for member in _members(names, "Metadaten_Parameter"):
@@ -608,6 +629,8 @@ def read_produkt_zip(
     station = table.column("station_id")[0].as_py()
     if station != name.station_id:
         raise DwdFormatError(
-            f"{file_name}:{produkt}", f"data are for station {station}, the zip name says {name.station_id}", line=2
+            f"{file_name}:{produkt}",
+            f"data are for station {station}, the zip name says {name.station_id}",
+            line=2,
         )
     return ProduktZip(product, name.station_id, name.period, table, periods, geography, produkt, modified)

@@ -32,7 +32,16 @@ STATION_LIST_SCHEMA = pa.schema(
 
 #: Width of the Stationsname column (FORMAT §1.4: ``[61:102]`` in the 2021–2023 layout).
 NAME_WIDTH = 41
-_HEADER = ("Stations_id", "von_datum", "bis_datum", "Stationshoehe", "geoBreite", "geoLaenge", "Stationsname", "Bundesland")
+_HEADER = (
+    "Stations_id",
+    "von_datum",
+    "bis_datum",
+    "Stationshoehe",
+    "geoBreite",
+    "geoLaenge",
+    "Stationsname",
+    "Bundesland",
+)
 _NUMBERS = re.compile(
     r"^ *(?P<id>\d{1,5}) +(?P<von>\d{8}) +(?P<bis>\d{8}|        ) +(?P<height>-?\d+(?:\.\d+)?) +"
     r"(?P<lat>-?\d+\.\d+) +(?P<lon>-?\d+\.\d+) "
@@ -96,7 +105,9 @@ def parse_station_list(data: bytes, *, file_name: str) -> pa.Table:
         m = _NUMBERS.match(line)
         if m is None:
             raise DwdFormatError(
-                file_name, f"line does not start with id, dates, height and coordinates: {line[:70]!r}", line=i
+                file_name,
+                f"line does not start with id, dates, height and coordinates: {line[:70]!r}",
+                line=i,
             )
         name, state = _name_and_state(line[m.end() :], has_abgabe, file_name, i)
         cols["station_id"].append(int(m["id"]))
