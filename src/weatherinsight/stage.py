@@ -52,7 +52,7 @@ STAGE_FORMAT_VERSION = "1"
 STATE_FILE = "_state.json"
 HISTORY_DIR = "_history"
 #: A DWD zip name anywhere inside a stored name (history copies may carry a prefix or suffix).
-_DWD_ZIP = re.compile(r"stundenwerte_([A-Z0-9]{1,3})_(\d{5})_(?:akt|\d{8}_\d{8}_hist)\.zip")
+_DWD_ZIP = re.compile(r"(stundenwerte_([A-Z0-9]{1,3})_(\d{5})_(?:akt|\d{8}_\d{8}_hist))(?:[._-][^/]*)?\.zip$")
 _PRODUKT_RANGE = re.compile(r"produkt_[a-z0-9]+_stunde_(\d{8})_(\d{8})_\d{5}\.txt$")
 #: The produkt entry's name range is a claim, not a fact (FORMAT §1.3); widen it by a day so the MEZ shift
 #: and a last row past the named end can never escape the estimate.
@@ -145,8 +145,17 @@ class StageResult:
 # --------------------------------------------------------------------------------------------- inventory
 
 
+def raw_fs_options(settings: Settings) -> dict[str, Any]:
+    """fsspec options for the raw store (the ingestion layer's, e.g. an S3 endpoint), if it is installed."""
+    try:
+        from weatherinsight.storage.raw import raw_store_options
+    except ImportError:  # pragma: no cover - the raw store module ships with ingestion
+        return {}
+    return raw_store_options(settings)
+
+
 def _raw_fs(settings: Settings) -> tuple[Any, str]:
-    fs, root = fsspec.core.url_to_fs(settings.raw_store)
+    fs, root = fsspec.core.url_to_fs(settings.raw_store, **raw_fs_options(settings))
     return fs, str(root).rstrip("/")
 
 
@@ -158,7 +167,7 @@ def product_raw_root(settings: Settings, product: Product) -> tuple[Any, str]:
 def dwd_file_name(stored_name: str) -> str | None:
     """The DWD zip name inside a stored name (``_history`` copies may be decorated), or None."""
     m = _DWD_ZIP.search(PurePosixPath(stored_name).name)
-    return m.group(0) if m else None
+    return f"{m.group(1)}.zip" if m else None
 
 
 def list_raw_inputs(
@@ -182,6 +191,8 @@ def list_raw_inputs(
         if period not in PERIODS or len(parts) < 2:
             continue
         name = parts[-1]
+        if name.startswith(".") or name.endswith(".part"):
+            continue  # the raw store's in-flight temp files
         if name.lower().endswith(".txt") and "beschreibung_stationen" in name.lower():
             lists.append(path)
             continue
@@ -191,9 +202,9 @@ def list_raw_inputs(
         digest = hashlib.sha256(data).hexdigest()
         dwd_name = dwd_file_name(name)
         m = _DWD_ZIP.search(name)
-        station = int(m.group(2)) if m else None
+        station = int(m.group(3)) if m else None
         item = RawInput(path, rel, dwd_name or name, period, station, digest, len(data))
-        if dwd_name is None or m is None or m.group(1) != product.code:
+        if dwd_name is None or m is None or m.group(2) != product.code:
             bad.append(item)
         else:
             inputs.append(item)

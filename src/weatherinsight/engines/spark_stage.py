@@ -99,6 +99,7 @@ def _json_default(v: Any) -> Any:
 def _station_batches(
     product: Product,
     raw_store: str,
+    raw_options: dict[str, Any],
     station_id: int,
     files_json: str,
     dirty: frozenset[tuple[int, int]],
@@ -111,7 +112,7 @@ def _station_batches(
     from weatherinsight.precedence import split_by_quarter
     from weatherinsight.stage import RawInput, stage_station
 
-    fs, _ = fsspec.core.url_to_fs(raw_store)
+    fs, _ = fsspec.core.url_to_fs(raw_store, **raw_options)
     items = [RawInput(**d) for d in json.loads(files_json)]
     out = stage_station(product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes)
     for year, quarter, piece in split_by_quarter(out.table):
@@ -182,6 +183,8 @@ def run_spark_stage(
     """
     from pyspark import StorageLevel
 
+    from weatherinsight.stage import raw_fs_options
+
     spark = session or spark_session(settings, spark_master)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
@@ -192,6 +195,7 @@ def run_spark_stage(
         return SparkStageOutput([], [], out_root)
     dirty_keys = frozenset((q.year, q.quarter) for q in dirty)
     raw_store = settings.raw_store
+    raw_options = raw_fs_options(settings)
     max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
 
     def stage_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -199,7 +203,9 @@ def run_spark_stage(
             sids = batch.column(0).to_pylist()
             files = batch.column(1).to_pylist()
             for sid, fj in zip(sids, files, strict=True):
-                yield from _station_batches(product, raw_store, int(sid), fj, dirty_keys, max_bytes, schema)
+                yield from _station_batches(
+                    product, raw_store, raw_options, int(sid), fj, dirty_keys, max_bytes, schema
+                )
 
     n_slices = max(1, min(len(tasks), spark.sparkContext.defaultParallelism * 4))
     tasks_df = spark.createDataFrame(tasks, "station_id int, files string").repartition(n_slices)
