@@ -1,0 +1,307 @@
+"""The aggregation service: one product's staged quarter → curated quarterly features, versioned (issue #5).
+
+``aggregate_quarter(settings, product, quarter, …)`` is the one entry point (CLI, pipeline and DAGs call it):
+
+1. **Inputs** — the staged partition ``<staged_dir>/<product>/year=YYYY/quarter=Q/*.parquet`` and its AVAILABLE
+   staged dataset version. The input fingerprint is the staged version name(s), every Parquet file's name,
+   size and sha256, the feature-definition version and the §5 thresholds from the configuration.
+2. **No-op** — when the AVAILABLE curated version was built from the same fingerprint (and not ``force``),
+   nothing is computed or written.
+3. **Compute** — the product's single Ibis definition (``features/``) on DuckDB (default) or Spark; nothing
+   is written to the database while it runs.
+4. **Publish** — ONE transaction: allocate the next ``<YEAR>Q<Q>_v<N>`` version, bulk-load its rows into the
+   curated table, mark it AVAILABLE and the previous version SUPERSEDED. Readers (who join on the AVAILABLE
+   version) see the old complete quarter or the new one; a crash at any point leaves the previous version
+   exactly as it was (the uncommitted transaction is rolled back by the database).
+   A failed computation is recorded as a FAILED version with its error, and the error is re-raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from weatherinsight.dwd.products import get_product
+from weatherinsight.engines import ENGINES
+from weatherinsight.errors import WeatherInsightError
+from weatherinsight.features.common import Rules
+from weatherinsight.logs import get_logger
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+
+log = get_logger(__name__)
+
+#: Bump when a feature definition changes meaning: it enters the fingerprint, so every quarter is rebuilt.
+DEFINITION_VERSION = "features-v1"
+KIND = "curated"
+
+Engine = Literal["duckdb", "spark"]
+
+
+class AggregationError(WeatherInsightError):
+    """Aggregating one product and quarter failed; names both and says what to do next."""
+
+    def __init__(self, product: str, quarter: Quarter, problem: str, *, hint: str | None = None) -> None:
+        self.product = product
+        self.quarter = quarter
+        super().__init__(f"aggregate {product} {quarter}: {problem}", hint=hint)
+
+
+@dataclass(frozen=True)
+class AggregateResult:
+    """What one ``aggregate_quarter`` call did."""
+
+    product: str
+    quarter: str
+    engine: str
+    unchanged: bool
+    dataset_version: str
+    previous_version: str | None
+    staged_versions: tuple[str, ...]
+    rows: int
+    fingerprint: str
+    seconds: float
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> str:
+        return "unchanged" if self.unchanged else "published"
+
+
+def staged_files(settings: Settings, product: str, quarter: Quarter) -> list[Path]:
+    """The staged Parquet files of one product and quarter, sorted (empty when nothing is staged)."""
+    from weatherinsight.storage.staged import partition_dir
+
+    d = partition_dir(Path(settings.staged_dir), product, quarter)
+    return sorted(d.glob("*.parquet")) if d.is_dir() else []
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def input_fingerprint(files: Sequence[Path], staged_versions: Sequence[str], rules: Rules) -> str:
+    """sha256 over what decides the curated numbers: staged version(s), file bytes, definitions, thresholds."""
+    payload = {
+        "definition": DEFINITION_VERSION,
+        "staged_versions": sorted(staged_versions),
+        "files": [(f.name, f.stat().st_size, _sha256(f)) for f in files],
+        "rules": [rules.min_valid_hours_per_day, rules.min_hourly_coverage, rules.min_daily_coverage],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def compute_features(
+    settings: Settings,
+    product: str,
+    quarter: Quarter,
+    files: Sequence[Path],
+    *,
+    engine: Engine = "duckdb",
+    spark_master: str | None = None,
+    spark_session: Any = None,
+) -> pa.Table:
+    """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
+    rules = Rules.from_config(quarter, settings.pipeline.features)
+    if engine == "duckdb":
+        from weatherinsight.engines import duckdb as duck
+
+        return duck.compute(files, product, rules)
+    from weatherinsight.engines import spark as sp
+
+    session = spark_session or sp.session(settings, spark_master)
+    return sp.compute(session, files, product, rules)
+
+
+def curated_rows(
+    features: pa.Table, quarter: Quarter, dataset_version: str, computed_at: datetime
+) -> pa.Table:
+    """Engine output + the key and version columns, in the curated table's column order (DESIGN §4)."""
+    n = features.num_rows
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {
+        "station_id": features["station_id"],
+        "year": pa.array([quarter.year] * n, pa.int32()),
+        "quarter": pa.array([quarter.quarter] * n, pa.int32()),
+        "dataset_version": pa.array([dataset_version] * n, pa.string()),
+    }
+    for name in features.column_names[1:8]:  # the coverage columns
+        cols[name] = features[name]
+    cols["computed_at"] = pa.array([computed_at] * n, pa.timestamp("us", tz="UTC"))
+    for name in features.column_names[8:]:
+        cols[name] = features[name]
+    return pa.table(cols)
+
+
+def _staged_versions(conn: Any, product: str, quarter: Quarter, requested: str | None) -> list[str]:
+    from weatherinsight.warehouse import lineage
+
+    current = lineage.find_available(conn, "staged", product, quarter)
+    if current is None:
+        # staged outside the pipeline (no lineage row): the caller's name, if any, is the only label we have
+        return [requested] if requested else []
+    if requested and requested != current.version_name:
+        raise AggregationError(
+            product,
+            quarter,
+            f"staged version {requested} is not the current one ({current.version_name})",
+            hint="only the AVAILABLE staged version is on disk; omit the staged version or re-stage",
+        )
+    return [current.version_name]
+
+
+def aggregate_quarter(
+    settings: Settings,
+    product: str,
+    quarter: Quarter | str,
+    *,
+    engine: str = "duckdb",
+    force: bool = False,
+    staged_version: str | None = None,
+    output_version: str | None = None,
+    spark_master: str | None = None,
+    spark_session: Any = None,
+) -> AggregateResult:
+    """Compute and publish the curated features of one product and quarter (see the module docstring).
+
+    ``staged_version`` must name the AVAILABLE staged version when given; ``output_version`` must be the
+    name this run would publish (``<YEAR>Q<Q>_v<N>``), else an ``AggregationError`` is raised before
+    anything is computed. ``spark_session`` lets callers (tests, a long-lived driver) reuse a session.
+    """
+    from weatherinsight.warehouse import db, lineage
+    from weatherinsight.warehouse.tables import curated_table
+
+    started = time.monotonic()
+    prod = get_product(product)
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    if engine not in ENGINES:
+        raise AggregationError(prod.name, q, f"unknown engine {engine!r}", hint=f"use one of {ENGINES}")
+    files = staged_files(settings, prod.name, q)
+    if not files:
+        raise AggregationError(
+            prod.name,
+            q,
+            f"no staged Parquet under {settings.staged_dir}/{prod.name}/year={q.year}/quarter={q.quarter}",
+            hint=f"run `weatherinsight stage {prod.name} --quarter {q}` first",
+        )
+    rules = Rules.from_config(q, settings.pipeline.features)
+    sql = db.get_engine(settings.db_url)
+    db.ensure_schema(sql)
+
+    with sql.connect() as conn:
+        staged = _staged_versions(conn, prod.name, q, staged_version)
+        fp = input_fingerprint(files, staged, rules)
+        current = lineage.find_available(conn, KIND, prod.name, q)
+        next_name = lineage.version_name(
+            settings, KIND, q, lineage.next_version_number(conn, KIND, prod.name, q)
+        )
+    previous = current.version_name if current else None
+    if current is not None and not force and current.input_fingerprint == fp:
+        if output_version and output_version != current.version_name:
+            raise AggregationError(
+                prod.name,
+                q,
+                f"inputs unchanged since {current.version_name}; refusing to publish {output_version}",
+                hint="pass --force to rebuild, or omit --output-version",
+            )
+        log.info("aggregate_unchanged", product=prod.name, quarter=str(q), version=current.version_name)
+        return AggregateResult(
+            prod.name,
+            str(q),
+            engine,
+            True,
+            current.version_name,
+            previous,
+            tuple(staged),
+            int(current.row_count or 0),
+            fp,
+            time.monotonic() - started,
+            tuple(f.name for f in files),
+        )
+    if output_version and output_version != next_name:
+        raise AggregationError(
+            prod.name,
+            q,
+            f"requested output version {output_version} but the next version is {next_name}",
+            hint="omit --output-version to take the next version name",
+        )
+
+    log.info("aggregate_start", product=prod.name, quarter=str(q), engine=engine, files=len(files))
+    try:
+        features = compute_features(
+            settings,
+            prod.name,
+            q,
+            files,
+            engine=engine,  # type: ignore[arg-type]
+            spark_master=spark_master,
+            spark_session=spark_session,
+        )
+    except Exception as exc:
+        _record_failure(settings, prod.name, q, fp, staged, force, exc)
+        if isinstance(exc, WeatherInsightError):
+            raise
+        raise AggregationError(prod.name, q, f"{engine} computation failed: {exc}") from exc
+
+    table = curated_table(prod.name)
+    with sql.begin() as conn:
+        version = lineage.begin_version(
+            conn, settings, KIND, prod.name, q, fingerprint=fp, parents=staged, force=True
+        )
+        rows = curated_rows(features, q, version.version_name, datetime.now(UTC))
+        written = db.bulk_insert(conn, table, rows)
+        lineage.publish_version(conn, version, row_count=written)
+    log.info(
+        "aggregate_published",
+        product=prod.name,
+        quarter=str(q),
+        version=version.version_name,
+        superseded=previous,
+        rows=written,
+    )
+    return AggregateResult(
+        prod.name,
+        str(q),
+        engine,
+        False,
+        version.version_name,
+        previous,
+        tuple(staged),
+        written,
+        fp,
+        time.monotonic() - started,
+        tuple(f.name for f in files),
+    )
+
+
+def _record_failure(
+    settings: Settings,
+    product: str,
+    quarter: Quarter,
+    fp: str,
+    staged: Sequence[str],
+    force: bool,
+    exc: BaseException,
+) -> None:
+    """A FAILED version with the error, so the failure is visible in lineage; the AVAILABLE one stays."""
+    from weatherinsight.warehouse import db, lineage
+
+    try:
+        with db.get_engine(settings.db_url).begin() as conn:
+            v = lineage.begin_version(
+                conn, settings, KIND, product, quarter, fingerprint=fp, parents=staged, force=True
+            )
+            lineage.fail_version(conn, v, f"{type(exc).__name__}: {exc}"[:2000])
+    except Exception:  # recording must never hide the original error
+        log.exception("aggregate_failure_not_recorded", product=product, quarter=str(quarter))
