@@ -23,25 +23,29 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from weatherinsight import metrics
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    pass
 
 log = get_logger(__name__)
 
@@ -176,7 +180,7 @@ class ProductOutcome:
 
     quarter: str
     product: str
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "unchanged", "failed"]
     failed_stage: str | None = None
     error: str | None = None
     rows: int = 0
@@ -228,32 +232,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _num(result: Any, *names: str) -> int:
-    """The first integer attribute of a service result among ``names`` (results differ per service)."""
-    for name in names:
-        value = getattr(result, name, None)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            return int(value)
-    return 0
-
-
-def _versions(result: Any) -> list[str]:
-    out: list[str] = []
-    for name in ("versions", "version_names", "versions_written"):
-        value = getattr(result, name, None)
-        if isinstance(value, Mapping):
-            out.extend(str(v) for v in value.values() if v)
-        elif isinstance(value, (list, tuple)):
-            out.extend(str(getattr(v, "version_name", v)) for v in value if v)
-    for name in ("version", "version_name", "output_version", "dataset_version"):
-        value = getattr(result, name, None)
-        if value:
-            out.append(str(getattr(value, "version_name", value)))
-    return list(dict.fromkeys(out))
-
-
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -261,102 +239,98 @@ def _error_text(exc: BaseException) -> str:
 # ------------------------------------------------------------------------------------------------- stages
 
 
-def _metrics_step(settings: Settings, stage: str, product: str, quarter: str) -> AbstractContextManager[Any]:
-    try:
-        from weatherinsight import metrics
-    except ImportError:  # pragma: no cover - metrics is part of the package
-        return nullcontext(None)
-    return metrics.step_timer(settings, stage=stage, product=product, quarter=quarter)
-
-
 def ingest(settings: Settings, product: str, quarter: Quarter | str) -> StepResult:
-    """Download the product's new and changed DWD files that cover ``quarter`` into the raw store."""
+    """Download the product's new and changed DWD files that cover ``quarter`` into the raw store.
+
+    Raises ``RunFailedError`` (from the ingest service) when too many files failed.
+    """
     from weatherinsight.ingest import ingest_product
 
     q = _quarter(quarter)
     started = time.monotonic()
-    with _metrics_step(settings, "ingest", product, str(q)) as timer:
+    with metrics.step_timer(settings, stage="ingest", product=product, quarter=str(q)) as timer:
         result = ingest_product(settings, product, period="all", quarter=q, progress=False)
-        files = _num(result, "files_new", "new") + _num(result, "files_changed", "changed")
-        if timer is not None:
-            timer.update(
-                files=files,
-                bytes_=_num(result, "bytes_downloaded", "bytes"),
-                quarantined=_num(result, "files_failed", "failed", "quarantined"),
-            )
+        files = result.files_new + result.files_changed
+        timer.update(files=files, bytes_=result.bytes_downloaded, quarantined=result.files_failed)
     return StepResult(
         "ingestion",
         product,
         str(q),
-        "succeeded",
+        "succeeded" if files else "unchanged",
         files=files,
-        versions=_versions(result),
+        versions=list(result.raw_versions),
         duration_s=time.monotonic() - started,
-        detail=_summary_of(result),
+        detail={
+            "status": result.status,
+            "files_listed": result.files_listed,
+            "files_unchanged": result.files_unchanged,
+            "files_failed": result.files_failed,
+            "bytes_downloaded": result.bytes_downloaded,
+            "run_id": result.run_id,
+        },
     )
 
 
 def process(settings: Settings, product: str, quarter: Quarter | str) -> StepResult:
-    """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine)."""
+    """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
+
+    Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
+    """
     from weatherinsight.stage import stage_product
 
     q = _quarter(quarter)
     started = time.monotonic()
-    with _metrics_step(settings, "stage", product, str(q)) as timer:
+    with metrics.step_timer(settings, stage="stage", product=product, quarter=str(q)) as timer:
         result = stage_product(settings, product, quarters=[q], engine="duckdb", progress=False)
-        rows = _num(result, "rows", "rows_written", "row_count")
-        if timer is not None:
-            timer.update(
-                files=_num(result, "files", "files_parsed", "files_read"),
-                rows=rows,
-                quarantined=_num(result, "files_quarantined", "quarantined"),
-            )
+        timer.update(
+            files=result.files_parsed,
+            rows=result.rows_written,
+            quarantined=len(result.quarantined),
+            status="skipped" if result.status == "unchanged" else None,
+        )
+        if result.status == "failed":
+            raise RunFailedError(f"staging {product} {q} failed: {result.message}")
     return StepResult(
         "processing",
         product,
         str(q),
-        "succeeded",
-        rows=rows,
-        versions=_versions(result),
+        "unchanged" if result.status == "unchanged" else "succeeded",
+        rows=result.rows_written,
+        files=result.files_parsed,
+        versions=[v for k, v in result.versions.items() if k == str(q)],
         duration_s=time.monotonic() - started,
-        detail=_summary_of(result),
+        detail={
+            "status": result.status,
+            "message": result.message,
+            "quarantined": [f"{f.file_name}: {f.reason}" for f in result.quarantined],
+        },
     )
 
 
 def aggregate(settings: Settings, product: str, quarter: Quarter | str, *, force: bool = False) -> StepResult:
-    """Compute the quarter's curated features and publish them as the next dataset version."""
+    """Compute the quarter's curated features and publish them as the next dataset version.
+
+    Unchanged staged inputs make this a no-op (the AVAILABLE version stays); ``force`` writes ``_vN+1``.
+    """
     from weatherinsight.aggregate import aggregate_quarter
 
     q = _quarter(quarter)
     started = time.monotonic()
-    with _metrics_step(settings, "aggregate", product, str(q)) as timer:
+    with metrics.step_timer(settings, stage="aggregate", product=product, quarter=str(q)) as timer:
         result = aggregate_quarter(settings, product, q, engine="duckdb", force=force)
-        rows = _num(result, "rows", "rows_written", "row_count")
-        unchanged = bool(getattr(result, "noop", False) or getattr(result, "unchanged", False))
-        if timer is not None:
-            timer.update(rows=rows, status="skipped" if unchanged else "success")
-    versions = _versions(result)
-    if versions and not unchanged:
-        from weatherinsight import metrics
-
-        metrics.record_published(settings, product, q, dataset_version=versions[-1])
+        timer.update(rows=result.rows, status="skipped" if result.unchanged else "success")
+    if not result.unchanged:
+        metrics.record_published(settings, product, q, dataset_version=result.dataset_version)
     return StepResult(
         "aggregation",
         product,
         str(q),
-        "unchanged" if unchanged else "succeeded",
-        rows=rows,
-        versions=versions,
+        "unchanged" if result.unchanged else "succeeded",
+        rows=result.rows,
+        versions=[result.dataset_version],
         duration_s=time.monotonic() - started,
-        detail=_summary_of(result),
+        detail={"previous_version": result.previous_version, "staged_versions": list(result.staged_versions)},
     )
-
-
-def _summary_of(result: Any) -> dict[str, Any]:
-    try:
-        return dict(_jsonable(asdict(result)))
-    except TypeError:
-        return {"result": str(result)}
 
 
 def _quarter(quarter: Quarter | str) -> Quarter:
@@ -445,11 +419,11 @@ def _run_product(
             error=_error_text(exc),
             duration_s=time.monotonic() - started,
         )
-    on_stage(product, "[green]done")
+    on_stage(product, "[green]done" if agg.status == "succeeded" else "[green]unchanged")
     return ProductOutcome(
         str(quarter),
         product,
-        "succeeded",
+        "succeeded" if agg.status == "succeeded" else "unchanged",
         rows=agg.rows,
         version=agg.versions[-1] if agg.versions else None,
         duration_s=time.monotonic() - started,
@@ -582,7 +556,7 @@ def verify_outcomes(settings: Settings, outcomes: Sequence[ProductOutcome]) -> l
             checked = ProductOutcome(**asdict(o))
             checked.verified_version = available.version_name if available else None
             checked.verified_rows = rows
-            if o.status == "succeeded" and (available is None or rows == 0):
+            if o.status != "failed" and (available is None or rows == 0):
                 checked.status = "failed"
                 checked.error = (
                     f"reported success but the database has no AVAILABLE curated version of {o.product} {q}"
@@ -596,19 +570,16 @@ def verify_outcomes(settings: Settings, outcomes: Sequence[ProductOutcome]) -> l
 def summary_table(report: RunReport, *, title: str = "WeatherInsight pipeline") -> Table:
     """The per quarter × product summary as a Rich table."""
     table = Table(title=title)
-    for name, justify in (
-        ("quarter", "left"),
-        ("product", "left"),
-        ("outcome", "left"),
-        ("version", "left"),
-        ("rows (db)", "right"),
-        ("seconds", "right"),
-        ("error", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("quarter", no_wrap=True)
+    table.add_column("product", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("rows (db)", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("error", overflow="fold")
     for o in report.outcomes:
-        outcome = (
-            "[green]succeeded" if o.status == "succeeded" else f"[red]failed ({o.failed_stage or 'verify'})"
+        outcome = {"succeeded": "[green]succeeded", "unchanged": "[green]unchanged"}.get(
+            o.status, f"[red]failed ({o.failed_stage or 'verify'})"
         )
         table.add_row(
             o.quarter,
@@ -804,9 +775,11 @@ def quality_check(
     """Run the checks of ``quarter``; on fatal findings send the alert e-mail. Returns the QualityReport."""
     from weatherinsight.quality.checks import run_checks
 
-    with _metrics_step(settings, "quality", "all", str(_quarter(quarter))) as timer:
+    with metrics.step_timer(
+        settings, stage="quality", product="all", quarter=str(_quarter(quarter))
+    ) as timer:
         report = run_checks(settings, quarter, products=products)
-        if timer is not None and report.fatal:
+        if report.fatal:
             timer.update(status="failed")
     if report.fatal:
         body = "\n".join(
@@ -925,8 +898,3 @@ def _progress(enabled: bool, console: Console | None) -> AbstractContextManager[
         console=console,
         transient=False,
     )
-
-
-def iter_quarters(quarters: Iterable[Quarter | str]) -> Iterator[Quarter]:
-    """Parse and sort quarters (CLI helper)."""
-    yield from sorted({_quarter(q) for q in quarters})

@@ -1,15 +1,78 @@
-"""CLI verbs `run` and `backfill` (issue #6 fills them)."""
+"""CLI verbs ``run`` and ``backfill``: the quarterly pipeline without Airflow.
+
+``weatherinsight run 2024Q1 [--products air_temperature,wind] [--force]`` runs ingest → process → aggregate
+for every product (in parallel within the configured pool limits) with Rich progress and prints the per
+product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--force]`` does that quarter after
+quarter and prints every quarter × product with its outcome, rows in the database and error. Both exit 1
+when anything failed; nothing stops at the first failure.
+"""
 
 from __future__ import annotations
 
-from weatherinsight.cli._common import not_built
+from typing import Annotated
+
+import typer
+
+from weatherinsight import pipeline
+from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.quarters import Quarter, parse_quarter_range
 
 
-def run() -> None:
-    """Run ingest → process → aggregate for one quarter (not built yet)."""
-    not_built("run", 6)
+def split_products(values: list[str] | None) -> list[str] | None:
+    """``--products a,b --products c`` → ``[a, b, c]`` (None: every configured product)."""
+    if not values:
+        return None
+    return [p.strip() for v in values for p in v.split(",") if p.strip()] or None
 
 
-def backfill() -> None:
-    """Run the pipeline for a range of quarters (not built yet)."""
-    not_built("backfill", 6)
+ProductsOption = Annotated[
+    list[str] | None,
+    typer.Option("--products", "-p", help="products, comma-separated or repeated; default: all configured"),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="write a new dataset version even when the inputs are unchanged")
+]
+ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="show Rich progress bars")]
+
+
+def _finish(report: pipeline.RunReport, title: str) -> None:
+    console.print(pipeline.summary_table(report, title=title))
+    if not report.ok:
+        err_console.print(
+            f"[bold red]{len(report.failed)} of {len(report.outcomes)} quarter × product failed[/]: "
+            + ", ".join(f"{o.quarter} {o.product}" for o in report.failed)
+        )
+        raise typer.Exit(1)
+
+
+def run(
+    quarter: Annotated[str, typer.Argument(help="the quarter to process, e.g. 2024Q1")],
+    products: ProductsOption = None,
+    force: ForceOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Run ingest → process → aggregate for one quarter (every product; products in parallel)."""
+    q = Quarter.parse(quarter)
+    settings = settings_from_env()
+    report = pipeline.run_quarter(
+        settings, q, products=split_products(products), force=force, progress=progress, console=console
+    )
+    _finish(report, f"WeatherInsight run {q}")
+
+
+def backfill(
+    quarters: Annotated[str, typer.Argument(help="a quarter range, e.g. 2020Q1..2024Q4 (or one quarter)")],
+    products: ProductsOption = None,
+    force: ForceOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Run the pipeline for a range of quarters; one failing quarter × product does not stop the rest."""
+    qs = parse_quarter_range(quarters)
+    last = Quarter.last_complete()
+    if qs[-1] > last:
+        raise typer.BadParameter(f"{qs[-1]} has not ended yet; the last complete quarter is {last}")
+    settings = settings_from_env()
+    report = pipeline.backfill(
+        settings, qs, products=split_products(products), force=force, progress=progress, console=console
+    )
+    _finish(report, f"WeatherInsight backfill {qs[0]}..{qs[-1]}")
