@@ -436,6 +436,8 @@ def _plan(
     for item in inputs:
         entry = state.known(item)
         if entry is not None:
+            # Re-key by the current path: a release moved into _history keeps its bytes and its range.
+            state.files[item.rel] = {**entry, "rel": item.rel}
             ranges[item.rel] = _entry_range(entry)  # None: quarantined before, or a file without rows
             continue
         new.append(item)
@@ -683,6 +685,8 @@ def stage_product(
             quarantined=result.quarantined,
             parent_raw_version=parent_raw_version,
         )
+        present = {i.rel for i in [*inputs, *unrecognised]}
+        state.files = {rel: e for rel, e in state.files.items() if rel in present}
         result.versions = recorded.versions
         result.station_rows = recorded.station_rows
         result.location_rows = recorded.location_rows

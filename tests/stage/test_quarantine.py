@@ -1,0 +1,95 @@
+"""Bad files are quarantined with their reason and the rest is staged; above the failure share the run fails."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.stage.conftest import TU_AKT_00044, TU_HIST_00044, TU_LEGACY, make_zip, put, release, settings_with_share
+from weatherinsight.errors import RunFailedError
+from weatherinsight.settings import Settings
+from weatherinsight.stage import stage_product
+from weatherinsight.storage.staged import list_partitions
+from weatherinsight.warehouse import db
+from weatherinsight.warehouse.tables import raw_files
+
+TU = "air_temperature"
+BAD_ROWS = make_zip(
+    {
+        "produkt_tu_stunde_20200101_20200102_00222.txt": (
+            b"STATIONS_ID;MESS_DATUM;QN_9;TT_TU;RF_TU;eor\r\n"
+            b"        222;2020010100;    3;   1.5;  90.0;eor\r\n"
+            b"        222;2020010101;    3;  warm;  90.0;eor\r\n"
+        )
+    }
+)
+
+
+def bad_store(settings: Settings) -> None:
+    put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
+    put(settings, TU, "recent", TU_AKT_00044, TU_AKT_00044.name)
+    put(settings, TU, "recent", b"this is not a zip file", "stundenwerte_TU_00111_akt.zip")
+    put(settings, TU, "recent", TU_LEGACY, TU_LEGACY.name)
+    put(settings, TU, "recent", release("precipitation", "RR", "2021-09-19"), "stundenwerte_RR_01975_akt.zip")
+    put(settings, TU, "recent", BAD_ROWS, "stundenwerte_TU_00222_akt.zip")
+
+
+def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settings: Settings) -> None:
+    settings = settings_with_share(tmp_path, settings, 0.7)
+    bad_store(settings)
+    db.ensure_schema(settings.db_url)
+    sha = hashlib.sha256(BAD_ROWS).hexdigest()
+    with db.get_engine(settings.db_url).begin() as conn:
+        conn.execute(
+            raw_files.insert().values(
+                url="http://127.0.0.1:9/hourly/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
+                product=TU,
+                period="recent",
+                file_name="stundenwerte_TU_00222_akt.zip",
+                station_id=222,
+                size=len(BAD_ROWS),
+                sha256=sha,
+                storage_path="dwd/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
+                fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    result = stage_product(settings, TU, progress=False)
+    assert result.status == "staged"
+    reasons = {q.rel: q.reason for q in result.quarantined}
+    assert sorted(reasons) == [
+        "recent/stundenwerte_RR_01975_akt.zip",
+        "recent/stundenwerte_TU_00111_akt.zip",
+        "recent/stundenwerte_TU_00222_akt.zip",
+        "recent/stundenwerte_TU_01048_akt.zip",
+    ]
+    assert "corrupt zip" in reasons["recent/stundenwerte_TU_00111_akt.zip"]
+    assert "not a air_temperature (TU) hourly zip name" in reasons["recent/stundenwerte_RR_01975_akt.zip"]
+    assert "line 3" in reasons["recent/stundenwerte_TU_00222_akt.zip"]
+    assert "stundenwerte_TU_01048_akt.zip" in reasons["recent/stundenwerte_TU_01048_akt.zip"]
+    for q in result.quarantined:
+        kept = Path(q.quarantine_path)
+        assert kept.parent == settings.quarantine_dir / TU / "recent"
+        assert kept.read_bytes() == (Path(settings.raw_store) / "dwd" / TU / q.rel).read_bytes()
+        assert f"reason: {q.reason}" in kept.with_name(kept.name + ".reason.txt").read_text(encoding="utf-8")
+    # The good station is staged in full; raw files stay where they were.
+    assert len(list_partitions(settings.staged_dir, TU)) == 64
+    assert (Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_00111_akt.zip").exists()
+    with db.get_engine(settings.db_url).connect() as conn:
+        status, reason = conn.execute(select(raw_files.c.status, raw_files.c.quarantine_reason)).one()
+    assert status == "quarantined" and reason == reasons["recent/stundenwerte_TU_00222_akt.zip"]
+    # Known bad bytes are not re-read: the next run has nothing to do.
+    again = stage_product(settings, TU, progress=False)
+    assert again.status == "unchanged" and again.quarantined_before == 4
+
+
+def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings: Settings) -> None:
+    bad_store(settings)  # 4 bad of 6 files, limit 5 %
+    with pytest.raises(RunFailedError, match=r"4 of 6 files are bad \(66\.7% > 5\.0%\); no partition was changed"):
+        stage_product(settings, TU, progress=False)
+    assert list_partitions(settings.staged_dir, TU) == []
+    assert len(list((settings.quarantine_dir / TU / "recent").glob("*.reason.txt"))) == 4
+    assert not (settings.staged_dir / ".tmp" / TU).exists()
