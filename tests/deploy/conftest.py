@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tests.conftest import REPO, require
 
 DEPLOY = REPO / "deploy"

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from tests.deploy.conftest import COMPOSE, DEPLOY, ENV_EXAMPLE, compose_cmd
 
 SERVICES = {

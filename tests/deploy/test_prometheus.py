@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from tests.conftest import require
 from tests.deploy.conftest import DEPLOY
 
@@ -29,13 +28,13 @@ def test_promtool_check_config_passes_and_loads_the_rules() -> None:
     assert proc.returncode == 0, out
     # the rule glob is relative to the config file, so promtool checks the rules too
     assert "1 rule files found" in out
-    assert "SUCCESS: 8 rules found" in out
+    assert "SUCCESS: 9 rules found" in out
 
 
 def test_promtool_check_rules_passes() -> None:
     proc = promtool("check", "rules", str(RULES))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 8 rules found" in proc.stdout
+    assert "SUCCESS: 9 rules found" in proc.stdout
 
 
 def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
@@ -52,7 +51,8 @@ def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
 def test_scrape_targets_are_compose_services(rendered: dict[str, Any]) -> None:
     doc = yaml.safe_load(PROMETHEUS.read_text(encoding="utf-8"))
     targets = {
-        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]] for job in doc["scrape_configs"]
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in doc["scrape_configs"]
     }
     assert targets == {
         "weatherinsight-api": ["weatherinsight-api:8000"],
