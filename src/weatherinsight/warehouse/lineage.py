@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, func, select, update
+from sqlalchemy import Connection, Join, Row, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from weatherinsight.errors import WeatherInsightError
@@ -322,16 +322,15 @@ def lineage(conn: Connection, version: DatasetVersion) -> list[DatasetVersion]:
 # ------------------------------------------------------------------------------------ published curated rows
 
 
-def published_rows_query(product: str, quarter: Quarter | None = None) -> Select[Any]:
-    """SELECT the curated rows of ``product`` that belong to the AVAILABLE curated version of their quarter.
+def published_from(product: str) -> Join:
+    """The curated table of ``product`` joined to its AVAILABLE curated versions (a FROM clause to select on).
 
     The join on ``dataset_versions`` (status AVAILABLE) is what makes publishing atomic for readers: the rows
-    of a new version are invisible until the commit that flips its status. Callers add filters, order and
-    limits (API, quality checks); all values go in as bound parameters.
+    of a new version are invisible until the commit that flips its status.
     """
     table = curated_table(product)
     dv = dataset_versions.c
-    stmt = select(table).join(
+    return table.join(
         dataset_versions,
         and_(
             dv.kind == "curated",
@@ -342,6 +341,15 @@ def published_rows_query(product: str, quarter: Quarter | None = None) -> Select
             dv.quarter == table.c.quarter,
         ),
     )
+
+
+def published_rows_query(product: str, quarter: Quarter | None = None) -> Select[Any]:
+    """SELECT the curated rows of ``product`` that belong to the AVAILABLE curated version of their quarter.
+
+    Callers add filters, order and limits (API, quality checks); all values go in as bound parameters.
+    """
+    table = curated_table(product)
+    stmt = select(table).select_from(published_from(product))
     if quarter is not None:
         stmt = stmt.where(table.c.year == quarter.year, table.c.quarter == quarter.quarter)
     return stmt

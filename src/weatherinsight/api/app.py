@@ -1,0 +1,105 @@
+"""The FastAPI application: routers under ``/v1``, errors, CORS, attribution header, request metrics.
+
+``create_app(settings)`` builds an app on ``settings.db_url`` (read-only use of the curated database);
+``weatherinsight api serve`` runs it with uvicorn (``app_factory`` for ``uvicorn --factory``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from weatherinsight import DWD_ATTRIBUTION, __version__
+from weatherinsight.api.deps import ApiState, require_api_key
+from weatherinsight.api.errors import install_error_handlers
+from weatherinsight.api.formats import ATTRIBUTION_HEADER
+from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
+from weatherinsight.api.routes import catalog, datasets, features, health, quality, stations
+from weatherinsight.settings import Settings, load_settings
+from weatherinsight.warehouse.db import get_engine
+
+API_PREFIX = "/v1"
+
+
+class ObserveMiddleware:
+    """Pure ASGI middleware: adds the attribution header and records count + latency per route template."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Data-Attribution", ATTRIBUTION_HEADER)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or UNMATCHED
+            self.metrics.observe(scope.get("method", "GET"), path, status, time.perf_counter() - start)
+
+
+def _cors_origins(settings: Settings) -> list[str]:
+    return [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+
+
+def create_app(settings: Settings, *, key_cache_seconds: float = 5.0) -> FastAPI:
+    """Build the API on ``settings.db_url``. The schema must exist (``weatherinsight api serve`` migrates first)."""
+    metrics = ApiMetrics()
+    app = FastAPI(
+        title="WeatherInsight API",
+        version=__version__,
+        description=(
+            "Quarterly climate features per DWD station, computed from DWD hourly observations.\n\n"
+            f"{DWD_ATTRIBUTION}\n\n"
+            "Formats: JSON (default), CSV and Parquet via `format=` or `Accept`. Pages: follow `next`. "
+            "Errors: a JSON body with `error` and `message`."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.api = ApiState(
+        settings=settings,
+        engine=get_engine(settings.db_url),
+        metrics=metrics,
+        key_cache_seconds=key_cache_seconds,
+    )
+    install_error_handlers(app)
+    keyed: list[Any] = [Depends(require_api_key)]
+    app.include_router(health.router, prefix=API_PREFIX)
+    for module in (stations, catalog, features, datasets, quality):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)
+    origins = _cors_origins(settings)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["X-API-Key", "If-None-Match", "Accept"],
+            expose_headers=["ETag", "Link", "Retry-After", "X-Data-Attribution", "X-Dataset-Version"],
+            max_age=600,
+        )
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory weatherinsight.api.app:app_factory``: settings from the environment."""
+    return create_app(load_settings())

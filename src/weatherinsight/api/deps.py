@@ -1,0 +1,187 @@
+"""Request dependencies: app state, API-key check with per-key rate limit, caching headers, shared parameters.
+
+* ``require_api_key`` — when ``settings.api_keys_required``: ``X-API-Key`` missing → 401, unknown/revoked → 403,
+  over the key's per-minute limit → 429 with ``Retry-After``. Key lookups are cached for a few seconds so a
+  revocation takes effect within ``key_cache_seconds``.
+* ``conditional`` — ``ETag`` / ``Cache-Control`` / ``Vary`` headers, and whether ``If-None-Match`` matched (→ 304).
+* Parameter parsers turn bad input into 400 answers that say what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from weatherinsight.api import keys
+from weatherinsight.api.errors import ApiError
+from weatherinsight.api.metrics import ApiMetrics
+from weatherinsight.api.ratelimit import RateLimiter
+from weatherinsight.errors import InvalidQuarterError
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+
+MAX_PAGE = 10_000
+DEFAULT_PAGE = 1_000
+MAX_STATION_IDS = 100
+#: Station ids are DWD's 1..99999 (five digits in file names).
+STATION_ID_MAX = 99_999
+
+
+@dataclass
+class ApiState:
+    """Everything a request needs, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    metrics: ApiMetrics
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    key_cache_seconds: float = 5.0
+    data_max_age: int = 300
+    _key_cache: dict[str, tuple[float, keys.ApiKey | None]] = field(default_factory=dict)
+    _key_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lookup_key(self, secret: str) -> keys.ApiKey | None:
+        """The key record for ``secret`` (cached ``key_cache_seconds``); refreshes ``last_used_at`` on a miss."""
+        digest = keys.hash_key(secret)
+        now = time.monotonic()
+        with self._key_lock:
+            hit = self._key_cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self.engine.begin() as conn:
+            record = keys.find_by_secret(conn, secret)
+            if record is not None and record.active:
+                keys.touch(conn, record.id, datetime.now(UTC))
+        with self._key_lock:
+            if len(self._key_cache) > 10_000:  # bound memory against floods of random keys
+                self._key_cache.clear()
+            self._key_cache[digest] = (now + self.key_cache_seconds, record)
+        return record
+
+
+def api_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="API key (required when the server runs with WEATHERINSIGHT_API_KEYS_REQUIRED=true)",
+)
+
+
+async def require_api_key(
+    request: Request, api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None
+) -> keys.ApiKey | None:
+    state = api_state(request)
+    if not state.settings.api_keys_required:
+        return None
+    if not api_key:
+        raise ApiError(
+            401,
+            "missing_api_key",
+            "this server requires an API key in the X-API-Key header; ask an operator for one",
+            headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
+        )
+    record = await run_in_threadpool(state.lookup_key, api_key)
+    if record is None or not record.active:
+        raise ApiError(403, "invalid_api_key", "the API key in X-API-Key is unknown or revoked")
+    limit = record.rate_limit_per_minute or state.settings.api_rate_limit_per_minute
+    wait = state.limiter.acquire(record.id, limit)
+    if wait > 0:
+        retry = RateLimiter.retry_after(wait)
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {limit} requests per minute exceeded for key {record.key_prefix}…; retry in {retry} s",
+            headers={"Retry-After": retry},
+        )
+    return record
+
+
+# ------------------------------------------------------------------------------------------- caching
+
+
+def make_etag(*parts: object) -> str:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def cache_headers(state: ApiState, etag: str | None, max_age: int | None = None) -> dict[str, str]:
+    scope = "private" if state.settings.api_keys_required else "public"
+    headers = {
+        "Cache-Control": f"{scope}, max-age={state.data_max_age if max_age is None else max_age}",
+        "Vary": "Accept, X-API-Key" if state.settings.api_keys_required else "Accept",
+    }
+    if etag:
+        headers["ETag"] = etag
+    return headers
+
+
+def conditional(
+    request: Request, state: ApiState, etag: str, max_age: int | None = None
+) -> tuple[bool, dict[str, str]]:
+    """(True if the client's If-None-Match matches → answer 304, the caching headers to send either way)."""
+    return _matches(request.headers.get("if-none-match"), etag), cache_headers(state, etag, max_age)
+
+
+# ------------------------------------------------------------------------------------------- parameters
+
+
+def parse_quarter(name: str, text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except InvalidQuarterError as exc:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"query parameter {name!r}: {exc.message}; write quarters as YYYYQn, e.g. 2024Q1",
+        ) from None
+
+
+def parse_quarter_bounds(start: str | None, end: str | None) -> tuple[Quarter | None, Quarter | None]:
+    first = parse_quarter("from", start) if start is not None else None
+    last = parse_quarter("to", end) if end is not None else None
+    if first is not None and last is not None and last < first:
+        raise ApiError(400, "invalid_parameter", f"'from' ({first}) is after 'to' ({last}); give from ≤ to")
+    return first, last
+
+
+def path_quarter(year: int, quarter: int) -> Quarter:
+    try:
+        return Quarter(year, quarter)
+    except InvalidQuarterError as exc:
+        raise ApiError(400, "invalid_parameter", f"{exc.message}; years 1800..2200, quarters 1..4") from None
+
+
+def clean_text(name: str, value: str | None, *, max_length: int = 128) -> str | None:
+    """Free-text filters: bounded length, no control characters (PostgreSQL rejects NUL in text)."""
+    if value is None:
+        return None
+    if len(value) > max_length or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"query parameter {name!r}: at most {max_length} printable characters, no control characters",
+        )
+    return value

@@ -1,0 +1,103 @@
+"""API error responses: every failure is a JSON ``ErrorBody`` with a code, a clear message and the attribution.
+
+Bad parameters are 4xx naming the parameter, what was wrong and what is allowed; an unreachable database is 503;
+nothing a client sends should produce a 500 (schemathesis checks that in tests/api).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from weatherinsight import DWD_ATTRIBUTION
+from weatherinsight.errors import WeatherInsightError
+from weatherinsight.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class ApiError(Exception):
+    """An error answered with ``status`` and an ``ErrorBody``; ``headers`` go on the response (Retry-After …)."""
+
+    def __init__(
+        self, status: int, error: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_body(error: str, message: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": error, "message": message, "detail": detail, "attribution": DWD_ATTRIBUTION}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", ())]
+    where = f"{loc[0]} parameter {'.'.join(loc[1:])!r}" if len(loc) > 1 else ".".join(loc) or "request"
+    return f"{where}: {err.get('msg', 'invalid value')}"
+
+
+async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _json(exc.status, error_body(exc.error, exc.message), exc.headers)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    detail = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+    message = "; ".join(_describe(e) for e in errors) or "invalid request"
+    return _json(422, error_body("invalid_parameter", message, detail))
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = "no such endpoint; see /docs for the API under /v1"
+    return _json(
+        exc.status_code, error_body(codes.get(exc.status_code, "error"), message), dict(exc.headers or {})
+    )
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Typed errors from the package (bad quarter, unknown product) are the client's input problem here.
+    assert isinstance(exc, WeatherInsightError)
+    return _json(400, error_body("invalid_parameter", str(exc)))
+
+
+async def _on_db_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return _json(
+        503,
+        error_body("database_unavailable", "the curated database is not reachable; retry later"),
+        {"Retry-After": "5"},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(WeatherInsightError, _on_domain_error)
+    app.add_exception_handler(OperationalError, _on_db_error)
+    app.add_exception_handler(InterfaceError, _on_db_error)

@@ -1,0 +1,198 @@
+"""Output formats and paging: JSON (default), CSV and Parquet, streamed; keyset cursors and ``next`` links.
+
+The format comes from ``format=`` or, failing that, the ``Accept`` header. Every format carries the DWD
+attribution: a field of JSON bodies, a ``#`` comment line atop CSV, the Parquet file's key-value metadata,
+and (for all) the ``X-Data-Attribution`` header added by the app's middleware.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+
+from weatherinsight import DWD_ATTRIBUTION
+from weatherinsight.api.errors import ApiError
+
+#: Header-safe (latin-1) attribution text for the X-Data-Attribution header.
+ATTRIBUTION_HEADER = DWD_ATTRIBUTION.replace("—", "-").encode("ascii", "replace").decode("ascii")
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+_JSON_CHUNK_ROWS = 500
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+_ACCEPT = {
+    "text/csv": OutputFormat.csv,
+    "application/csv": OutputFormat.csv,
+    PARQUET_MEDIA_TYPE: OutputFormat.parquet,
+    "application/x-parquet": OutputFormat.parquet,
+    "application/parquet": OutputFormat.parquet,
+    "application/json": OutputFormat.json,
+}
+
+
+def negotiate(request: Request, fmt: OutputFormat | None) -> OutputFormat:
+    """``format=`` wins; otherwise the first Accept media type we serve; JSON by default."""
+    if fmt is not None:
+        return fmt
+    accept = request.headers.get("accept", "")
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in _ACCEPT:
+            return _ACCEPT[media]
+    return OutputFormat.json
+
+
+# ------------------------------------------------------------------------------------------- cursors
+
+
+def encode_cursor(values: Sequence[int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list[int]:
+    """The keyset values of a cursor; a cursor that is not ours → 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        values = None
+    if (
+        not isinstance(values, list)
+        or len(values) != length
+        or not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31 for v in values)
+    ):
+        raise ApiError(
+            400, "invalid_cursor", "invalid cursor: pass the cursor from a previous page's next link"
+        )
+    return values
+
+
+def next_link(request: Request, cursor: str | None) -> str | None:
+    """This request's URL with ``cursor`` replaced (repeated parameters such as station_id are kept)."""
+    if cursor is None:
+        return None
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    items.append(("cursor", cursor))
+    from urllib.parse import urlencode
+
+    return str(request.url.replace(query=urlencode(items)))
+
+
+# ------------------------------------------------------------------------------------------- values
+
+
+def plain(value: Any) -> Any:
+    """A JSON/CSV-ready value: UTC ISO timestamps, ISO dates, NULL for NaN/inf."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _link_header(next_url: str | None) -> dict[str, str]:
+    return {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+
+
+def _json_stream(
+    meta: dict[str, Any], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Iterator[bytes]:
+    head = _dumps(meta)[:-1]  # the meta object without its closing brace; "data" follows
+    yield (head + (',"data":[' if len(head) > 1 else '"data":[')).encode()
+    for start in range(0, len(rows), _JSON_CHUNK_ROWS):
+        chunk = rows[start : start + _JSON_CHUNK_ROWS]
+        body = ",".join(_dumps({c: plain(v) for c, v in zip(columns, r, strict=True)}) for r in chunk)
+        yield (("," if start else "") + body).encode()
+    yield b"]}"
+
+
+def _csv_stream(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    buf.write(f"# {DWD_ATTRIBUTION}\n")
+    writer.writerow(columns)
+    for start in range(0, len(rows), _JSON_CHUNK_ROWS):
+        for r in rows[start : start + _JSON_CHUNK_ROWS]:
+            writer.writerow(
+                ["" if v is None else ";".join(v) if isinstance(v, list) else plain(v) for v in r]
+            )
+        yield buf.getvalue().encode("utf-8")
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode("utf-8")
+
+
+def _parquet_bytes(
+    columns: Sequence[str], types: Sequence[pa.DataType], rows: Sequence[Sequence[Any]]
+) -> bytes:
+    arrays = []
+    for i, typ in enumerate(types):
+        values = [r[i] for r in rows]
+        if pa.types.is_timestamp(typ):
+            values = [v if v is None or v.tzinfo else v.replace(tzinfo=UTC) for v in values]
+        arrays.append(pa.array(values, type=typ))
+    schema = pa.schema([pa.field(c, t) for c, t in zip(columns, types, strict=True)]).with_metadata(
+        {"attribution": DWD_ATTRIBUTION}
+    )
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def render_rows(
+    fmt: OutputFormat,
+    *,
+    meta: dict[str, Any],
+    columns: Sequence[str],
+    types: Sequence[pa.DataType],
+    rows: Sequence[Sequence[Any]],
+    next_url: str | None,
+    headers: dict[str, str] | None = None,
+    filename: str = "data",
+) -> StreamingResponse:
+    """Stream a page of rows in the requested format; ``meta`` (attribution, count, next …) heads JSON bodies."""
+    out_headers = {**(headers or {}), **_link_header(next_url)}
+    if fmt is OutputFormat.csv:
+        out_headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return StreamingResponse(
+            _csv_stream(columns, rows), media_type="text/csv; charset=utf-8", headers=out_headers
+        )
+    if fmt is OutputFormat.parquet:
+        out_headers["Content-Disposition"] = f'attachment; filename="{filename}.parquet"'
+        return StreamingResponse(
+            _chunks(_parquet_bytes(columns, types, rows)), media_type=PARQUET_MEDIA_TYPE, headers=out_headers
+        )
+    return StreamingResponse(
+        _json_stream(meta, columns, rows), media_type="application/json", headers=out_headers
+    )
