@@ -144,13 +144,17 @@ def curated_rows(
     return pa.table(cols)
 
 
-def _staged_versions(conn: Any, product: str, quarter: Quarter, requested: str | None) -> list[str]:
+def _staged_versions(
+    conn: Any, product: str, quarter: Quarter, requested: str | None
+) -> tuple[list[str], list[str]]:
+    """(parent version names, names that enter the fingerprint) of the staged input."""
     from weatherinsight.warehouse import lineage
 
     current = lineage.find_available(conn, "staged", product, quarter)
     if current is None:
-        # staged outside the pipeline (no lineage row): the caller's name, if any, is the only label we have
-        return [requested] if requested else []
+        # staged outside the pipeline (no lineage row): the caller's name is recorded as the parent, but only
+        # the file bytes identify the input, so a different label alone does not force a rebuild
+        return ([requested] if requested else []), []
     if requested and requested != current.version_name:
         raise AggregationError(
             product,
@@ -158,7 +162,7 @@ def _staged_versions(conn: Any, product: str, quarter: Quarter, requested: str |
             f"staged version {requested} is not the current one ({current.version_name})",
             hint="only the AVAILABLE staged version is on disk; omit the staged version or re-stage",
         )
-    return [current.version_name]
+    return [current.version_name], [current.version_name]
 
 
 def aggregate_quarter(
@@ -200,8 +204,8 @@ def aggregate_quarter(
     db.ensure_schema(sql)
 
     with sql.connect() as conn:
-        staged = _staged_versions(conn, prod.name, q, staged_version)
-        fp = input_fingerprint(files, staged, rules)
+        staged, recorded = _staged_versions(conn, prod.name, q, staged_version)
+        fp = input_fingerprint(files, recorded, rules)
         current = lineage.find_available(conn, KIND, prod.name, q)
         next_name = lineage.version_name(
             settings, KIND, q, lineage.next_version_number(conn, KIND, prod.name, q)
