@@ -148,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(self.command, self.path, status)
 
     def _send_simple(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self._record(status)  # before the bytes go out, so a client that got the answer sees it logged
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -157,7 +158,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
-        self._record(status)
 
     def _resolve(self, url_path: str) -> Path | None:
         rel = urllib.parse.unquote(url_path).lstrip("/")
@@ -252,13 +252,13 @@ class _Handler(BaseHTTPRequestHandler):
                 entries.append((phantom.phantom_name or _phantom_name(entries), False, time.time(), 12345))
                 entries.sort(key=lambda e: e[0])
         body = render_index(url_path, entries)
+        self._record(200)
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self._record(200)
 
     def _serve_file(self, url_path: str, target: Path) -> None:
         st = target.stat()
@@ -274,13 +274,15 @@ class _Handler(BaseHTTPRequestHandler):
             not_modified = parsed is not None and int(st.st_mtime) <= parsed.timestamp()
         headers = {"ETag": etag, "Last-Modified": last_modified, "Accept-Ranges": "none"}
         if not_modified:
+            self._record(304)
             self.send_response(304)
             for k, v in headers.items():
                 self.send_header(k, v)
             self.end_headers()
-            self._record(304)
             return
         data = target.read_bytes()
+        broken = None if self.command == "HEAD" else self.server.faults.take(url_path, ("reset", "truncate"))
+        self._record(200 if broken is None else (-200 if broken.kind == "truncate" else -1))
         self.send_response(200)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -288,16 +290,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command == "HEAD":
-            self._record(200)
             return
-        broken = self.server.faults.take(url_path, ("reset", "truncate"))
         if broken is None:
             self.wfile.write(data)
-            self._record(200)
             return
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
-        self._record(-200 if broken.kind == "truncate" else -1)
         if broken.kind == "reset":
             # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer" mid-body.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
