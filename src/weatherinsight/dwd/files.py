@@ -23,6 +23,17 @@ from weatherinsight.errors import DwdFormatError
 DEFAULT_MAX_UNCOMPRESSED = 1 << 30
 #: Read size when streaming a member; big enough that the Python call overhead does not matter.
 _CHUNK = 1 << 20
+#: What zipfile raises on damaged archives: besides BadZipFile, a mangled header gives ValueError (negative
+#: seek), a flipped flag bit RuntimeError ("encrypted"), an unknown method NotImplementedError.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 Period = Literal["recent", "historical"]
 
@@ -116,7 +127,7 @@ class _LimitedReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         try:
             chunk = self._raw.read(len(view))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise DwdFormatError(self._file, f"corrupt zip member {self._member!r}: {exc}") from exc
         n = len(chunk)
         self.count += n
@@ -144,7 +155,7 @@ class SafeZip:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise DwdFormatError(file_name, f"corrupt zip: {exc}") from exc
         seen: set[str] = set()
         declared = 0
@@ -180,7 +191,7 @@ class SafeZip:
         info = self.info(name)
         try:
             raw = self._zip.open(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise DwdFormatError(self.file_name, f"corrupt zip member {name!r}: {exc}") from exc
         return io.BufferedReader(
             _LimitedReader(raw, limit=self.limit, file_name=self.file_name, member=name), buffer_size=_CHUNK

@@ -623,7 +623,11 @@ def read_produkt_zip(
         table = _parse_stream(
             lambda: archive.open(produkt), product, file_name=f"{file_name}:{produkt}", periods=periods
         )
-        modified = datetime(*archive.info(produkt).date_time)
+        stamp = archive.info(produkt).date_time
+        try:
+            modified = datetime(*stamp)
+        except ValueError:
+            raise DwdFormatError(file_name, f"produkt entry has an invalid zip timestamp {stamp}") from None
     finally:
         archive.close()
     station = table.column("station_id")[0].as_py()
