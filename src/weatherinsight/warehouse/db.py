@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from weatherinsight.logs import get_logger
 from weatherinsight.warehouse.tables import feature_catalog, metadata
 
 log = get_logger(__name__)
+# Alembic logs every run at INFO ("Context impl …"); ensure_schema reports migrations itself.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``ensure_schema`` calls ("WImigr").

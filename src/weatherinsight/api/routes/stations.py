@@ -114,7 +114,9 @@ def _station_objects(
         by_id[r.station_id].append(r)
     out = []
     for sid in ids:
-        group = by_id[sid]
+        group = by_id.get(sid)
+        if not group:
+            continue
         # The description comes from the row valid the longest (open-ended first): the station's current state.
         best = max(group, key=lambda r: (r.valid_to is None, r.valid_to or date.min, r.product))
         obj = {
