@@ -207,7 +207,8 @@ def run_spark_stage(
                     product, raw_store, raw_options, int(sid), fj, dirty_keys, max_bytes, schema
                 )
 
-    n_slices = max(1, min(len(tasks), spark.sparkContext.defaultParallelism * 4))
+    # One slice per core: each Python worker pays the import of pyarrow/our parser once.
+    n_slices = max(1, min(len(tasks), spark.sparkContext.defaultParallelism))
     tasks_df = spark.createDataFrame(tasks, "station_id int, files string").repartition(n_slices)
     result = tasks_df.mapInArrow(stage_partition, _spark_ddl(schema)).persist(StorageLevel.DISK_ONLY)
     try:
