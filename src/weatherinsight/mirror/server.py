@@ -77,8 +77,10 @@ class FaultPlan:
         return fault
 
     def clear(self) -> None:
+        """Drop every rule and the record of fired faults."""
         with self._lock:
             self._rules.clear()
+            self.fired.clear()
 
     def rules(self) -> list[Fault]:
         with self._lock:
