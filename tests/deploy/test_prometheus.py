@@ -66,3 +66,18 @@ def test_scrape_targets_are_compose_services(rendered: dict[str, Any]) -> None:
             assert hosts[0].split(":")[0] in services, job
     assert "--web.listen-address=:9100" in services["node-exporter"]["command"]
     assert "--web.listen-address=:9102" in services["statsd-exporter"]["command"]
+
+
+def test_api_scrape_path_and_health_check_are_routes_of_the_app(
+    settings: Any, rendered: dict[str, Any]
+) -> None:
+    """The scrape path and the compose health check point at routes the API really serves."""
+    from weatherinsight.api.app import create_app
+
+    doc = yaml.safe_load(PROMETHEUS.read_text(encoding="utf-8"))
+    (api_job,) = [j for j in doc["scrape_configs"] if j["job_name"] == "weatherinsight-api"]
+    health = rendered["services"]["weatherinsight-api"]["healthcheck"]["test"][-1]
+    paths = {getattr(r, "path", None) for r in create_app(settings).routes}
+    assert api_job["metrics_path"] == "/v1/metrics"
+    assert health == "http://localhost:8000/v1/ping"
+    assert {"/v1/metrics", "/v1/ping"} <= paths
