@@ -81,3 +81,11 @@ def test_api_scrape_path_and_health_check_are_routes_of_the_app(
     assert api_job["metrics_path"] == "/v1/metrics"
     assert health == "http://localhost:8000/v1/ping"
     assert {"/v1/metrics", "/v1/ping"} <= paths
+
+
+def test_alert_rules_fire_as_specified() -> None:
+    """promtool unit tests: synthetic series -> exactly the expected alerts, labels and annotations."""
+    spec = Path(__file__).parent / "data" / "alert_rules_test.yml"
+    proc = promtool("test", "rules", str(spec))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
