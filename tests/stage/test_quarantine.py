@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.stage.conftest import TU_AKT_00044, TU_HIST_00044, TU_LEGACY, make_zip, put, release, settings_with_share
+from tests.stage.conftest import (
+    TU_AKT_00044,
+    TU_HIST_00044,
+    TU_LEGACY,
+    make_zip,
+    put,
+    release,
+    settings_with_share,
+)
 from weatherinsight.errors import RunFailedError
 from weatherinsight.settings import Settings
 from weatherinsight.stage import stage_product
@@ -88,7 +96,9 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
 
 def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings: Settings) -> None:
     bad_store(settings)  # 4 bad of 6 files, limit 5 %
-    with pytest.raises(RunFailedError, match=r"4 of 6 files are bad \(66\.7% > 5\.0%\); no partition was changed"):
+    with pytest.raises(
+        RunFailedError, match=r"4 of 6 files are bad \(66\.7% > 5\.0%\); no partition was changed"
+    ):
         stage_product(settings, TU, progress=False)
     assert list_partitions(settings.staged_dir, TU) == []
     assert len(list((settings.quarantine_dir / TU / "recent").glob("*.reason.txt"))) == 4

@@ -50,7 +50,14 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     assert {q: stamp(settings, q) for q in untouched} == before
     # 2021-09-19 replaces it; ingestion keeps the old bytes in _history (same sha256: not re-read as new).
     old = Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_01975_akt.zip"
-    put(settings, TU, "recent", old.read_bytes(), "0011223344556677_stundenwerte_TU_01975_akt.zip", history=True)
+    put(
+        settings,
+        TU,
+        "recent",
+        old.read_bytes(),
+        "0011223344556677_stundenwerte_TU_01975_akt.zip",
+        history=True,
+    )
     put(settings, TU, "recent", release(TU, "TU", "2021-09-19"), "stundenwerte_TU_01975_akt.zip")
     third = stage_product(settings, TU, progress=False)
     assert third.files_new == 1
@@ -61,17 +68,26 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     with db.get_engine(settings.db_url).connect() as conn:
         q3 = conn.execute(
             select(dataset_versions.c.version_name, dataset_versions.c.status, dataset_versions.c.row_count)
-            .where(dataset_versions.c.kind == "staged", dataset_versions.c.year == 2021, dataset_versions.c.quarter == 3)
+            .where(
+                dataset_versions.c.kind == "staged",
+                dataset_versions.c.year == 2021,
+                dataset_versions.c.quarter == 3,
+            )
             .order_by(dataset_versions.c.version_number)
         ).all()
         q4 = conn.execute(
-            select(dataset_versions.c.version_name, dataset_versions.c.status, dataset_versions.c.parent_versions)
-            .where(dataset_versions.c.kind == "staged", dataset_versions.c.year == 2021, dataset_versions.c.quarter == 4)
+            select(
+                dataset_versions.c.version_name, dataset_versions.c.status, dataset_versions.c.parent_versions
+            ).where(
+                dataset_versions.c.kind == "staged",
+                dataset_versions.c.year == 2021,
+                dataset_versions.c.quarter == 4,
+            )
         ).all()
         parts = conn.execute(
-            select(staged_partitions.c.version, staged_partitions.c.row_count).where(
-                staged_partitions.c.year == 2021, staged_partitions.c.quarter == 3
-            ).order_by(staged_partitions.c.version)
+            select(staged_partitions.c.version, staged_partitions.c.row_count)
+            .where(staged_partitions.c.year == 2021, staged_partitions.c.quarter == 3)
+            .order_by(staged_partitions.c.version)
         ).all()
     rows_q3 = read_partition(settings.staged_dir, TU, Quarter(2021, 3)).num_rows
     assert q3 == [

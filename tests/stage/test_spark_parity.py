@@ -48,7 +48,9 @@ def run(tmp: Path, name: str, mirror_dir: Path, **kwargs: Any) -> tuple[Settings
     return settings, {p: stage_product(settings, p, progress=False, **kwargs) for p in PRODUCTS}
 
 
-def test_spark_and_duckdb_write_identical_staged_parquet(tmp_path: Path, mirror_dir: Path, spark: Any) -> None:
+def test_spark_and_duckdb_write_identical_staged_parquet(
+    tmp_path: Path, mirror_dir: Path, spark: Any
+) -> None:
     local, local_results = run(tmp_path, "duckdb", mirror_dir)
     remote, remote_results = run(tmp_path, "spark", mirror_dir, engine="spark", spark_session=spark)
     for product in PRODUCTS:
@@ -70,4 +72,7 @@ def test_spark_and_duckdb_write_identical_staged_parquet(tmp_path: Path, mirror_
     names = {p.name for p in (remote.staged_dir / "wind").rglob("*") if p.is_file()}
     assert all(n.endswith(".parquet") or n == "_state.json" for n in names)
     # A re-run on Spark with no new raw files does nothing.
-    assert stage_product(remote, "wind", engine="spark", spark_session=spark, progress=False).status == "unchanged"
+    assert (
+        stage_product(remote, "wind", engine="spark", spark_session=spark, progress=False).status
+        == "unchanged"
+    )
