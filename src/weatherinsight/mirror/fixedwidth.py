@@ -69,30 +69,21 @@ def constant_field(text: str, n: int) -> np.ndarray:
     return np.broadcast_to(row, (n, row.size))
 
 
+_HOURS = np.frombuffer("".join(f"{h:02d}" for h in range(24)).encode("ascii"), dtype=np.uint8).reshape(24, 2)
+
+
 def timestamp_field(hours: np.ndarray) -> np.ndarray:
-    """``YYYYMMDDHH`` for datetime64[h] values, as an (n, 10) byte matrix."""
-    days = hours.astype("datetime64[D]")
-    months = days.astype("datetime64[M]")
-    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (days - months).astype(np.int64) + 1
-    hour = (hours - days).astype(np.int64)
+    """``YYYYMMDDHH`` for datetime64[h] values, as an (n, 10) byte matrix (a per-day lookup table)."""
     out = np.empty((hours.size, 10), dtype=np.uint8)
-    for col, (num, div) in enumerate(
-        (
-            (year, 1000),
-            (year, 100),
-            (year, 10),
-            (year, 1),
-            (month, 10),
-            (month, 1),
-            (day, 10),
-            (day, 1),
-            (hour, 10),
-            (hour, 1),
-        )
-    ):
-        out[:, col] = (num // div) % 10 + 48
+    if hours.size == 0:
+        return out
+    days = hours.astype("datetime64[D]")
+    first = days.min()
+    day_index = (days - first).astype(np.int64)
+    calendar = np.datetime_as_string(first + np.arange(int(day_index.max()) + 1), unit="D").astype("S10")
+    digits = calendar.view(np.uint8).reshape(-1, 10)[:, [0, 1, 2, 3, 5, 6, 8, 9]]  # drop the dashes
+    out[:, :8] = digits[day_index]
+    out[:, 8:] = _HOURS[(hours - days).astype(np.int64)]
     return out
 
 
