@@ -39,7 +39,7 @@ from rich.table import Table
 
 from weatherinsight import metrics
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.errors import ConfigError, RunFailedError
+from weatherinsight.errors import ConfigError, RunFailedError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
@@ -377,6 +377,43 @@ def pipeline_complete_task(quarter: str, products: Sequence[str] | None = None) 
 # -------------------------------------------------------------------------------- run a quarter, backfill
 
 
+#: Pauses before re-running a step that hit a concurrency conflict (see ``_retryable``).
+_CONFLICT_BACKOFF_S = (1.0, 3.0)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A failure a prompt re-run of the (idempotent) step can cure: a transient error or a write conflict.
+
+    Products run in parallel and share tables (e.g. ``station_locations``): two transactions inserting the
+    same station at once make one fail with an IntegrityError on PostgreSQL ("database is locked" on
+    SQLite); re-running the step then finds the row and succeeds. Data errors are never retried.
+    """
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    if isinstance(exc, WeatherInsightError):
+        return exc.transient
+    return isinstance(exc, (IntegrityError, OperationalError))
+
+
+def _attempt(step: Callable[[], StepResult], product: str, quarter: Quarter, stage: str) -> StepResult:
+    for pause in (*_CONFLICT_BACKOFF_S, None):
+        try:
+            return step()
+        except Exception as exc:
+            if pause is None or not _retryable(exc):
+                raise
+            log.warning(
+                "step_retry",
+                product=product,
+                quarter=str(quarter),
+                stage=stage,
+                error=_error_text(exc),
+                pause_s=pause,
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _run_product(
     settings: Settings,
     product: str,
@@ -392,15 +429,17 @@ def _run_product(
     try:
         on_stage(product, "ingesting")
         with api_slots:
-            ingest(settings, product, quarter)
+            _attempt(lambda: ingest(settings, product, quarter), product, quarter, stage_name)
         stage_name = "processing"
         on_stage(product, "processing")
         with spark_slots:
-            process(settings, product, quarter)
+            _attempt(lambda: process(settings, product, quarter), product, quarter, stage_name)
         stage_name = "aggregation"
         on_stage(product, "aggregating")
         with spark_slots:
-            agg = aggregate(settings, product, quarter, force=force)
+            agg = _attempt(
+                lambda: aggregate(settings, product, quarter, force=force), product, quarter, stage_name
+            )
     except Exception as exc:  # one product's failure never stops the others; it is reported
         log.error(
             "product_failed",
@@ -651,7 +690,7 @@ class BackfillParams(BaseModel):
         if self.end_year < self.start_year:
             raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
         last = Quarter.last_complete()
-        if min(self.plan()) > last:
+        if not self.plan():
             raise ValueError(f"no quarter of the range has ended yet (the last complete quarter is {last})")
         return self
 
@@ -687,7 +726,7 @@ class BackfillParams(BaseModel):
             "products": list(settings.pipeline.product_types),
             "force_reprocess": False,
         }
-        values.update({k: v for k, v in params.items() if v is not None and v != [] and v != ""})
+        values.update({k: v for k, v in params.items() if v is not None})
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
