@@ -112,9 +112,9 @@ def _to_staged(t: pa.Table, src: SourceTable, schema: pa.Schema) -> pa.Table:
     columns: list[pa.Array | pa.ChunkedArray] = []
     for f in schema:
         if f.name == "source_period":
-            columns.append(pa.array([src.period] * n, pa.string()))
+            columns.append(pa.repeat(pa.scalar(src.period, pa.string()), n))
         elif f.name == "source_file":
-            columns.append(pa.array([src.source_file] * n, pa.string()))
+            columns.append(pa.repeat(pa.scalar(src.source_file, pa.string()), n))
         elif f.name in t.column_names:
             col = t.column(f.name)
             columns.append(col if col.type == f.type else col.cast(f.type))

@@ -746,8 +746,9 @@ def record_run(
     engine = db.get_engine(settings.db_url)
     db.ensure_schema(engine)
     versions: dict[str, str] = {}
-    for q, rows in sorted(committed.items()):
-        with engine.begin() as conn:
+    # One transaction for all quarters of the run: one commit instead of one per quarter.
+    with engine.begin() as conn:
+        for q, rows in sorted(committed.items()):
             parents: list[str] = []
             if parent_raw_version and parent_raw_version.startswith(str(q)):
                 parents.append(parent_raw_version)
@@ -772,13 +773,13 @@ def record_run(
                         created_at=datetime.now(UTC),
                     )
                 )
-        versions[str(q)] = v.version_name
-        state.quarters[str(q)] = {
-            "fingerprint": fingerprints[q],
-            "rows": rows,
-            "version": v.version_name,
-            "parents": parents,
-        }
+            versions[str(q)] = v.version_name
+            state.quarters[str(q)] = {
+                "fingerprint": fingerprints[q],
+                "rows": rows,
+                "version": v.version_name,
+                "parents": parents,
+            }
     fs, _ = _raw_fs(settings)
     lists = [(p, fs.cat_file(p)) for p in station_lists]
     with engine.begin() as conn:
