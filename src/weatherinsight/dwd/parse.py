@@ -13,6 +13,7 @@ where a shifted row collides with a row of a UTC period of the same file the UTC
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -47,8 +48,9 @@ TimeReference = Literal["UTC", "MEZ"]
 
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
-#: CSV block size: large blocks keep pyarrow's per-block overhead small; memory stays a few blocks.
-_BLOCK_SIZE = 8 << 20
+#: CSV block size. Measured (benchmarks/README.md): 1 MiB is as fast as 8 MiB and keeps the peak RSS lowest,
+#: since pyarrow reads several blocks ahead.
+_BLOCK_SIZE = 1 << 20
 _MAX_HEADER = 4096
 #: pyarrow trims exactly these around numbers; the line scanner must agree with it.
 _PAD = " \t"
@@ -291,16 +293,24 @@ def _timestamps(md: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Block:
+    """One converted CSV block: final Arrow columns plus the (unshifted) UTC-or-local µs timestamps."""
+
     station: int
-    raw: np.ndarray  # MESS_DATUM as int64 (uniqueness is checked on it, before any shift)
-    ts: np.ndarray
-    qn: np.ndarray
-    qn_mask: np.ndarray | None
-    values: list[tuple[np.ndarray, np.ndarray | None]]
+    ts: np.ndarray  # µs since the epoch as written (before any MEZ shift); strictly monotonic in MESS_DATUM
+    columns: list[pa.Array]  # qn, then the product's value columns, already typed with NULLs
+
+
+def _typed(values: np.ndarray, mask: np.ndarray | None, typ: pa.DataType, original: pa.Array) -> pa.Array:
+    """A value column in its registry type with NULL where DWD wrote the sentinel."""
+    if pa.types.is_floating(typ):
+        # No sentinel in this block: keep pyarrow's own float64 column, no copy.
+        return original if mask is None else pa.array(values, type=typ, mask=mask)
+    ints = np.where(mask, 0, values) if mask is not None else values
+    return pa.array(ints.astype(typ.to_pandas_dtype()), type=typ, mask=mask)
 
 
 def _convert(batch: pa.RecordBatch, product: Product, station: int | None) -> _Block:
-    """One CSV block → validated numpy columns. Raises _Reject with the block-relative row."""
+    """One CSV block → validated, typed Arrow columns. Raises _Reject with the block-relative row."""
     n_cols = batch.num_columns
     eor = batch.column(n_cols - 1)
     eq = pc.equal(eor, EOR)
@@ -314,33 +324,25 @@ def _convert(batch: pa.RecordBatch, product: Product, station: int | None) -> _B
     if not same.all():
         bad = _first_false(same)
         raise _Reject(f"STATIONS_ID {int(sid[bad])} differs from the file's station {first}", bad)
-    md = batch.column(1).to_numpy()
-    ts = _timestamps(md)
+    ts = _timestamps(batch.column(1).to_numpy())
     qn = batch.column(2).to_numpy()
     qn_mask = _check_int(qn, 0, 127, product.quality_column, allow_sentinel=product.sentinel)
-    values: list[tuple[np.ndarray, np.ndarray | None]] = []
+    columns = [_typed(qn, qn_mask, pa.int8(), batch.column(2))]
     for i, var in enumerate(product.variables):
-        col = batch.column(3 + i).to_numpy()
+        original = batch.column(3 + i)
+        col = original.to_numpy()
         if pa.types.is_integer(var.arrow_type):
             lo, hi = _INT_RANGES[var.arrow_type]
             mask = _check_int(col, lo, hi, var.dwd_name, allow_sentinel=product.sentinel)
-            values.append((col, mask))
         else:
             fin = np.isfinite(col)
             if not fin.all():
                 bad = _first_false(fin)
                 raise _Reject(f"{var.dwd_name} value {col[bad]!r} is not a finite number", bad)
-            mask = col == product.sentinel
-            values.append((col, mask if mask.any() else None))
-    return _Block(first, md.astype(np.int64), ts, qn, qn_mask, values)
-
-
-def _concat_mask(parts: list[np.ndarray | None], sizes: list[int]) -> np.ndarray | None:
-    if all(p is None for p in parts):
-        return None
-    return np.concatenate(
-        [p if p is not None else np.zeros(s, dtype=bool) for p, s in zip(parts, sizes, strict=True)]
-    )
+            sentinel = col == product.sentinel
+            mask = sentinel if sentinel.any() else None
+        columns.append(_typed(col, mask, var.arrow_type, original))
+    return _Block(first, ts, columns)
 
 
 def _mez_rows(ts_local: np.ndarray, periods: list[TimePeriod], parameter: str) -> np.ndarray | None:
@@ -497,59 +499,57 @@ def _parse_stream(
 def _assemble(
     blocks: list[_Block], product: Product, open_stream: Opener, file_name: str, periods: list[TimePeriod]
 ) -> pa.Table:
-    sizes = [len(b.ts) for b in blocks]
-    raw = np.concatenate([b.raw for b in blocks]) if len(blocks) > 1 else blocks[0].raw
-    increasing = bool(np.all(raw[1:] > raw[:-1]))
-    if not increasing and len(np.unique(raw)) != len(raw):
-        raise _fail(open_stream, product, file_name, "duplicate MESS_DATUM", None)
-    ts = np.concatenate([b.ts for b in blocks]) if len(blocks) > 1 else blocks[0].ts
-    keep: np.ndarray | None = None
-    mez = _mez_rows(ts, periods, product.primary_variable.dwd_name) if periods else None
-    if mez is not None:
-        ts = ts - mez.astype(np.int64) * _US_PER_HOUR
-        increasing = bool(np.all(ts[1:] > ts[:-1]))
-    order: np.ndarray | None = None
-    if not increasing:
-        order = np.argsort(ts, kind="stable")
-        ts = ts[order]
-        if mez is not None:
-            mez = mez[order]
-        dup = ts[1:] == ts[:-1]
-        if dup.any():
-            # Only a shifted MEZ row can meet another row (raw duplicates were rejected above): drop it.
-            assert mez is not None
-            drop = np.zeros(len(ts), dtype=bool)
-            drop[1:] |= dup & mez[1:]
-            drop[:-1] |= dup & mez[:-1]
-            keep = ~drop
-            ts = ts[keep]
-
-    def column(parts: list[np.ndarray], masks: list[np.ndarray | None], typ: pa.DataType) -> pa.Array:
-        values = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        mask = _concat_mask(masks, sizes)
-        if order is not None:
-            values = values[order]
-            mask = mask[order] if mask is not None else None
-        if keep is not None:
-            values = values[keep]
-            mask = mask[keep] if mask is not None else None
-        if pa.types.is_integer(typ):
-            values = np.where(mask, 0, values) if mask is not None else values
-            values = values.astype(typ.to_pandas_dtype())
-        return pa.array(values, type=typ, mask=mask)
-
+    """Blocks → one table. Fast path (no MEZ row, already increasing): the blocks' arrays as chunks, no copy.
+    Otherwise the whole file is shifted, sorted and de-duplicated by the collision rule."""
     schema = produkt_schema(product)
-    n = len(ts)
-    arrays: list[pa.Array] = [
-        pa.array(np.full(n, blocks[0].station, dtype=np.int32), type=pa.int32()),
-        pa.array(ts, type=pa.int64()).view(pa.timestamp("us", tz="UTC")),
-        column([b.qn for b in blocks], [b.qn_mask for b in blocks], pa.int8()),
-    ]
-    for i, var in enumerate(product.variables):
-        arrays.append(
-            column([b.values[i][0] for b in blocks], [b.values[i][1] for b in blocks], var.arrow_type)
+    station = blocks[0].station
+    primary = product.primary_variable.dwd_name
+    mez_parts = [_mez_rows(b.ts, periods, primary) if periods else None for b in blocks]
+    increasing = all(bool(np.all(b.ts[1:] > b.ts[:-1])) for b in blocks) and all(
+        a.ts[-1] < b.ts[0] for a, b in itertools.pairwise(blocks)
+    )
+    chunks: list[list[pa.Array]] = [[] for _ in schema]
+    for block in blocks:
+        n = len(block.ts)
+        chunks[0].append(pa.array(np.full(n, station, dtype=np.int32), type=pa.int32()))
+        chunks[1].append(pa.array(block.ts, type=pa.int64()).view(schema.field("ts").type))
+        for i, col in enumerate(block.columns):
+            chunks[2 + i].append(col)
+    table = pa.Table.from_arrays(
+        [pa.chunked_array(c, type=f.type) for c, f in zip(chunks, schema, strict=True)], schema=schema
+    )
+    if increasing and all(m is None for m in mez_parts):
+        return table
+
+    ts = np.concatenate([b.ts for b in blocks])
+    if not increasing and len(np.unique(ts)) != len(ts):
+        raise _fail(open_stream, product, file_name, "duplicate MESS_DATUM", None)
+    mez = None
+    if any(m is not None for m in mez_parts):
+        mez = np.concatenate(
+            [
+                m if m is not None else np.zeros(len(b.ts), dtype=bool)
+                for m, b in zip(mez_parts, blocks, strict=True)
+            ]
         )
-    return pa.Table.from_arrays(arrays, schema=schema)
+        ts = ts - mez.astype(np.int64) * _US_PER_HOUR
+    order = np.argsort(ts, kind="stable")
+    ts = ts[order]
+    keep: np.ndarray | None = None
+    dup = ts[1:] == ts[:-1]
+    if dup.any():
+        # Only a shifted MEZ row can meet another row (raw duplicates were rejected above): the UTC row stays.
+        assert mez is not None
+        mez_sorted = mez[order]
+        drop = np.zeros(len(ts), dtype=bool)
+        drop[1:] |= dup & mez_sorted[1:]
+        drop[:-1] |= dup & mez_sorted[:-1]
+        keep = ~drop
+        order, ts = order[keep], ts[keep]
+    table = table.take(pa.array(order))
+    return table.set_column(
+        1, schema.field("ts"), pa.array(ts, type=pa.int64()).view(schema.field("ts").type)
+    )
 
 
 def parse_produkt(
