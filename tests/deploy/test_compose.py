@@ -233,3 +233,20 @@ def test_dockerfile_installs_from_the_lock_as_non_root_without_secrets() -> None
     for src in re.findall(r"^COPY (?:--\S+ )*(\S+) \S+$", text, re.MULTILINE):
         if not src.startswith("/"):
             assert (DEPLOY.parent / src).exists(), src
+
+
+def test_build_context_sends_only_what_the_image_copies() -> None:
+    """deploy/Dockerfile.dockerignore excludes everything but the sources the Dockerfile copies."""
+    patterns = [
+        ln.strip()
+        for ln in (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    assert patterns[0] == "*"
+    allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copied = set()
+    for line in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+) \S+$", text, re.MULTILINE):
+        copied |= {src.rstrip("/") for src in line.split()}
+    assert copied == allowed
+    assert {"**/.env", "**/__pycache__"} <= set(patterns)
