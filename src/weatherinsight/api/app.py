@@ -82,7 +82,9 @@ def create_app(settings: Settings, *, key_cache_seconds: float = 5.0) -> FastAPI
         key_cache_seconds=key_cache_seconds,
     )
     install_error_handlers(app)
-    keyed: list[Any] = [Depends(require_api_key)]
+    # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
+    # published schema tells clients exactly what this server expects.
+    keyed: list[Any] = [Depends(require_api_key)] if settings.api_keys_required else []
     app.include_router(health.router, prefix=API_PREFIX)
     for module in (stations, catalog, features, datasets, quality):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -148,8 +149,28 @@ def conditional(
 # ------------------------------------------------------------------------------------------- parameters
 
 
+#: Documented (OpenAPI ``pattern``) and enforced: the canonical spellings, nothing looser.
+QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
+_NUM = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
+BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
+POINT_PATTERN = rf"^{_NUM},{_NUM}$"
+FEATURES_PATTERN = r"^[a-z0-9_]{1,64}(,[a-z0-9_]{1,64}){0,99}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+_QUARTER_SHAPE = re.compile(r"[0-9]{4}Q[0-9]+")
+
+
+def require_pattern(name: str, value: str, pattern: str, example: str) -> str:
+    if not re.fullmatch(pattern.strip("^$"), value):
+        raise ApiError(
+            400, "invalid_parameter", f"query parameter {name!r}: {value[:64]!r} is not of the form {example}"
+        )
+    return value
+
+
 def parse_quarter(name: str, text: str) -> Quarter:
     try:
+        if not _QUARTER_SHAPE.fullmatch(text):
+            raise InvalidQuarterError(text[:32], "expected YYYYQn")
         return Quarter.parse(text)
     except InvalidQuarterError as exc:
         raise ApiError(

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ from weatherinsight.api.errors import ApiError
 ATTRIBUTION_HEADER = DWD_ATTRIBUTION.replace("—", "-").encode("ascii", "replace").decode("ascii")
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 _JSON_CHUNK_ROWS = 500
+_CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 class OutputFormat(StrEnum):
@@ -70,6 +72,8 @@ def encode_cursor(values: Sequence[int]) -> str:
 def decode_cursor(cursor: str, length: int) -> list[int]:
     """The keyset values of a cursor; a cursor that is not ours → 400."""
     try:
+        if not _CURSOR_CHARS.fullmatch(cursor):
+            raise ValueError(cursor)
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error):

@@ -19,7 +19,7 @@ from weatherinsight.api.deps import (
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
 from weatherinsight.api.routes._common import ERRORS
-from weatherinsight.api.routes.features import ProductName
+from weatherinsight.api.routes.features import Cursor, ProductName, QuarterFrom, QuarterTo
 from weatherinsight.api.schemas import DatasetPage
 from weatherinsight.warehouse.lineage import DatasetVersion
 from weatherinsight.warehouse.tables import dataset_versions
@@ -54,12 +54,10 @@ def list_datasets(
     kind: Annotated[Literal["raw", "staged", "curated"] | None, Query()] = None,
     product: Annotated[ProductName | None, Query()] = None,
     status: Annotated[Literal["PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"] | None, Query()] = None,
-    from_: Annotated[
-        str | None, Query(alias="from", max_length=16, description="first quarter, e.g. 2024Q1")
-    ] = None,
-    to: Annotated[str | None, Query(max_length=16, description="last quarter, e.g. 2024Q4")] = None,
+    from_: QuarterFrom = None,
+    to: QuarterTo = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> Any:
     """Ordered by id (creation order); each version lists the versions it was built from (``parent_versions``)."""
     first, last = parse_quarter_bounds(from_, to)

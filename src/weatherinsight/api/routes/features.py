@@ -15,9 +15,12 @@ from sqlalchemy import Connection, Select, select, tuple_
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
+    CURSOR_PATTERN,
     DEFAULT_PAGE,
+    FEATURES_PATTERN,
     MAX_PAGE,
     MAX_STATION_IDS,
+    QUARTER_PATTERN,
     STATION_ID_MAX,
     ApiState,
     api_state,
@@ -25,6 +28,7 @@ from weatherinsight.api.deps import (
     make_etag,
     parse_quarter_bounds,
     path_quarter,
+    require_pattern,
 )
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.formats import (
@@ -62,6 +66,7 @@ FeatureNames = Annotated[
     str | None,
     Query(
         max_length=2000,
+        json_schema_extra={"pattern": FEATURES_PATTERN},
         description="comma-separated subset of the product's features (see /v1/catalog); default all",
         examples=["tg_mean,frost_days"],
     ),
@@ -72,7 +77,29 @@ MinCoverage = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 Cursor = Annotated[
-    str | None, Query(max_length=200, description="opaque cursor from a previous page's next link")
+    str | None,
+    Query(
+        max_length=200,
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+        description="opaque cursor from a previous page's next link",
+    ),
+]
+QuarterFrom = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=16,
+        json_schema_extra={"pattern": QUARTER_PATTERN},
+        description="first quarter, e.g. 2020Q1",
+    ),
+]
+QuarterTo = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        json_schema_extra={"pattern": QUARTER_PATTERN},
+        description="last quarter (inclusive), e.g. 2024Q4",
+    ),
 ]
 Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
 
@@ -81,7 +108,8 @@ def _columns(product: str, features: str | None) -> list[str]:
     names = [f.name for f in features_for(product)]
     if features is None:
         return [*_FIXED, *names]
-    wanted = [f.strip() for f in features.split(",") if f.strip()]
+    require_pattern("features", features, FEATURES_PATTERN, "name,name,… (see /v1/catalog)")
+    wanted = features.split(",")
     unknown = [f for f in wanted if f not in names]
     if unknown or not wanted:
         what = (
@@ -157,12 +185,8 @@ def get_features(
     product: ProductName,
     state: Annotated[ApiState, Depends(api_state)],
     station_id: StationIds = None,
-    from_: Annotated[
-        str | None, Query(alias="from", max_length=16, description="first quarter, e.g. 2020Q1")
-    ] = None,
-    to: Annotated[
-        str | None, Query(max_length=16, description="last quarter (inclusive), e.g. 2024Q4")
-    ] = None,
+    from_: QuarterFrom = None,
+    to: QuarterTo = None,
     features: FeatureNames = None,
     min_coverage: MinCoverage = None,
     limit: Limit = DEFAULT_PAGE,

@@ -21,7 +21,7 @@ from weatherinsight.api.deps import (
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
 from weatherinsight.api.routes._common import ERRORS
-from weatherinsight.api.routes.features import ProductName
+from weatherinsight.api.routes.features import Cursor, ProductName
 from weatherinsight.api.schemas import QualityResponse
 from weatherinsight.warehouse.tables import quality_check_results
 
@@ -46,7 +46,7 @@ def get_quality(
         str | None, Query(max_length=64, description="a specific run; default the latest")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> Any:
     q = path_quarter(year, quarter)
     run = clean_text("run_id", run_id, max_length=64)

@@ -19,14 +19,18 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
+    BBOX_PATTERN,
     DEFAULT_PAGE,
     MAX_PAGE,
+    POINT_PATTERN,
+    QUARTER_PATTERN,
     STATION_ID_MAX,
     ApiState,
     api_state,
     cache_headers,
     clean_text,
     parse_quarter,
+    require_pattern,
 )
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.formats import (
@@ -39,7 +43,7 @@ from weatherinsight.api.formats import (
     render_rows,
 )
 from weatherinsight.api.routes._common import ERRORS, table_responses
-from weatherinsight.api.routes.features import ProductName
+from weatherinsight.api.routes.features import Cursor, ProductName
 from weatherinsight.api.schemas import StationDetail, StationPage
 from weatherinsight.warehouse.tables import station_locations, station_metadata
 
@@ -79,6 +83,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _floats(name: str, text: str, count: int, example: str) -> list[float]:
+    require_pattern(name, text, BBOX_PATTERN if count == 4 else POINT_PATTERN, example)
     parts = text.split(",")
     try:
         values = [float(p) for p in parts]
@@ -147,19 +152,37 @@ def list_stations(
     ] = None,
     bbox: Annotated[
         str | None,
-        Query(max_length=128, description="min_lon,min_lat,max_lon,max_lat", examples=["5.8,47.2,15.1,55.1"]),
+        Query(
+            max_length=128,
+            json_schema_extra={"pattern": BBOX_PATTERN},
+            description="min_lon,min_lat,max_lon,max_lat",
+            examples=["5.8,47.2,15.1,55.1"],
+        ),
     ] = None,
-    near: Annotated[str | None, Query(max_length=64, description="lat,lon", examples=["52.52,13.40"])] = None,
+    near: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            json_schema_extra={"pattern": POINT_PATTERN},
+            description="lat,lon",
+            examples=["52.52,13.40"],
+        ),
+    ] = None,
     radius_km: Annotated[
         float | None,
         Query(gt=0, le=2000, allow_inf_nan=False, description="with near=: radius (default 25 km)"),
     ] = None,
     active: Annotated[
-        str | None, Query(max_length=16, description="stations operating in this quarter, e.g. 2024Q1")
+        str | None,
+        Query(
+            max_length=16,
+            json_schema_extra={"pattern": QUARTER_PATTERN},
+            description="stations operating in this quarter, e.g. 2024Q1",
+        ),
     ] = None,
     product: Annotated[ProductName | None, Query(description="stations that report this product")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     format: Annotated[OutputFormat | None, Query()] = None,
 ) -> Response:
     fmt = negotiate(request, format)
