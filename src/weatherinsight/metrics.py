@@ -80,6 +80,7 @@ from weatherinsight.settings import Settings
 
 __all__ = [
     "ALL_PRODUCTS",
+    "ALL_QUARTERS",
     "EXPORTED_METRICS",
     "METRICS_FILE_NAME",
     "STATUSES",
