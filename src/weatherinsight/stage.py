@@ -508,6 +508,15 @@ def quarantine(settings: Settings, product: Product, item: RawInput, reason: str
     return QuarantinedFile(item.rel, item.file_name, reason, str(target))
 
 
+def _current_versions(state: StagingState, requested: set[Quarter] | None) -> dict[str, str]:
+    """The staged version now in place per quarter (those requested, or all)."""
+    return {
+        q: str(v["version"])
+        for q, v in sorted(state.quarters.items())
+        if v.get("version") and (requested is None or Quarter.parse(q) in requested)
+    }
+
+
 def stage_product(
     settings: Settings,
     product: str | Product,
@@ -578,6 +587,7 @@ def stage_product(
                 f"({len(inputs)} files, {len(state.quarters)} quarters already staged)"
             )
             result.quarters_unchanged = len(state.quarters)
+            result.versions = _current_versions(state, requested)
             result.seconds = time.monotonic() - t0
             log.info("stage.noop", product=prod.name, files=len(inputs))
             return result
@@ -687,7 +697,7 @@ def stage_product(
         )
         present = {i.rel for i in [*inputs, *unrecognised]}
         state.files = {rel: e for rel, e in state.files.items() if rel in present}
-        result.versions = recorded.versions
+        result.versions = {**_current_versions(state, requested), **recorded.versions}
         result.station_rows = recorded.station_rows
         result.location_rows = recorded.location_rows
         state.save(state_path)

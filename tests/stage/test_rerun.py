@@ -40,6 +40,7 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     assert again.status == "unchanged"
     assert again.message.startswith("nothing to do: no new or changed raw files for air_temperature")
     assert again.quarters_written == [] and again.files_parsed == 0
+    assert len(again.versions) == 64 and again.versions["2021Q4"] == "2021Q4_staged_v1"
 
     untouched = [Quarter(2015, 1), Quarter(2021, 4), Quarter(2022, 3)]
     before = {q: stamp(settings, q) for q in untouched}
@@ -108,6 +109,7 @@ def test_quarter_filter_writes_only_the_requested_quarter(settings: Settings) ->
     assert result.rows_by_quarter == {"2022Q2": 2184}
     assert read_partition(settings.staged_dir, TU, Quarter(2022, 2)).num_rows == 2184
     assert not partition_dir(settings.staged_dir, TU, Quarter(2022, 3)).exists()
-    assert stage_product(settings, TU, quarters=["2022Q2"], progress=False).status == "unchanged"
+    noop = stage_product(settings, TU, quarters=["2022Q2"], progress=False)
+    assert noop.status == "unchanged" and noop.versions == {"2022Q2": "2022Q2_staged_v1"}
     rest = stage_product(settings, TU, progress=False)
     assert "2022Q2" not in rest.quarters_written and "2022Q3" in rest.quarters_written
