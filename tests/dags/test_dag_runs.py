@@ -1,0 +1,176 @@
+"""The three DAGs run end to end with ``dag.test()`` on the DWD mirror (one throw-away AIRFLOW_HOME).
+
+``dag.test()`` runs the tasks in this process, so the ``WEATHERINSIGHT_*`` environment set here reaches the
+package's ``load_settings()``. It returns the DagRun and never raises: every test asserts the run state.
+Retries are switched off on the parsed DAG objects for the duration of a run, so a planted failure fails at
+once instead of waiting for the configured retry delay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pendulum
+import pytest
+from sqlalchemy import select
+
+from tests.fixtures.mirror import FreshMirror
+from tests.fixtures.smtp import SmtpSink
+from tests.pipeline.conftest import cli_env, corrupt_product, published_rows, staged_stations
+from tests.quality.planting import plant
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+from weatherinsight.warehouse import db, tables
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+
+
+@contextmanager
+def _no_retries(dag: Any) -> Iterator[None]:
+    saved = {t.task_id: t.retries for t in dag.tasks}
+    for t in dag.tasks:
+        t.retries = 0
+    try:
+        yield
+    finally:
+        for t in dag.tasks:
+            t.retries = saved[t.task_id]
+
+
+def _states(run: Any) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, settings: Settings, smtp: SmtpSink | None = None) -> None:
+    for key, value in cli_env(settings).items():
+        monkeypatch.setenv(key, value)
+    if smtp is not None:
+        monkeypatch.setenv("WEATHERINSIGHT_SMTP_HOST", smtp.host)
+        monkeypatch.setenv("WEATHERINSIGHT_SMTP_PORT", str(smtp.port))
+
+
+def test_quarterly_pipeline_end_to_end(
+    airflow_db: dict[str, str],
+    dagbag: Any,
+    mirror_url: str,
+    mirror_settings_for: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = mirror_settings_for(mirror_url)
+    _use(monkeypatch, s)
+    q = Quarter.last_complete()
+    dag = dagbag.dags["weatherinsight_quarterly_pipeline"]
+    with _no_retries(dag):
+        # The run that fires at the end of quarter q: its data interval is q.
+        run = dag.test(logical_date=pendulum.instance(q.end))
+    assert run.state == "success", _states(run)
+    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 16
+    for p in PRODUCTS:
+        assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
+    with db.get_engine(s.db_url).connect() as conn:
+        dv = tables.dataset_versions
+        names = {
+            (r.kind, r.version_name)
+            for r in conn.execute(select(dv.c.kind, dv.c.version_name).where(dv.c.product == "wind"))
+        }
+    assert {("raw", f"{q}_raw_v1"), ("staged", f"{q}_staged_v1"), ("curated", f"{q}_v1")} <= names
+
+
+def test_backfill_with_a_corrupted_product_fails_and_names_it(
+    airflow_db: dict[str, str],
+    dagbag: Any,
+    fresh_mirror: FreshMirror,
+    mirror_settings_for: Callable[..., Settings],
+    smtp_server: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert corrupt_product(fresh_mirror.root, "wind") > 0
+    s = mirror_settings_for(fresh_mirror.url)
+    _use(monkeypatch, s, smtp_server)
+    last = Quarter.last_complete()
+    quarters = [last] if last.quarter == 1 else [last.previous(), last]
+    conf = {
+        "start_year": last.year,
+        "end_year": last.year,
+        "quarters": [q.quarter for q in quarters],
+        "products": ["wind", "pressure"],
+        "force_reprocess": False,
+    }
+    dag = dagbag.dags["weatherinsight_backfill"]
+    with _no_retries(dag):
+        run = dag.test(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"), run_conf=conf)
+    assert run.state == "failed"
+    states = _states(run)
+    assert states[("validate_params", -1)] == "success"
+    assert [states[("backfill_quarter", i)] for i in range(len(quarters))] == ["success"] * len(quarters)
+    assert states[("backfill_summary", -1)] == "failed"
+    for q in quarters:
+        assert published_rows(s, "pressure", q) == (f"{q}_v1", staged_stations(s, "pressure", q))
+        assert published_rows(s, "wind", q) == (None, 0)
+    (msg,) = [m for m in smtp_server.messages if "backfill_summary" in str(m["Subject"])]
+    body = smtp_server.bodies()[smtp_server.messages.index(msg)]
+    assert f"backfill failed for {len(quarters)} of {2 * len(quarters)} quarter × product" in body
+    for q in quarters:
+        assert f"{q} wind (ingestion)" in body
+        assert f"{q} pressure" not in body
+
+
+def test_backfill_bad_params_fail_at_once(
+    airflow_db: dict[str, str], dagbag: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(monkeypatch, settings)
+    dag = dagbag.dags["weatherinsight_backfill"]
+    with _no_retries(dag):
+        run = dag.test(
+            logical_date=pendulum.datetime(2030, 2, 1, tz="UTC"),
+            run_conf={"start_year": 2022, "end_year": 2021, "quarters": [1], "products": ["wind"]},
+        )
+    assert run.state == "failed"
+    states = _states(run)
+    assert states[("validate_params", -1)] == "failed"
+    assert states[("backfill_quarter", -1)] == "upstream_failed"
+
+
+def test_quality_dag_warning_passes_and_fatal_fails_with_an_alert(
+    airflow_db: dict[str, str],
+    dagbag: Any,
+    settings: Settings,
+    smtp_server: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _use(monkeypatch, settings, smtp_server)
+    plant(settings, "2023Q3")
+    plant(settings, "2024Q1")  # 2023Q4 is missing: a continuity warning only
+    plant(settings, "2024Q2", nulls={"rh_mean": 30})  # fatal: moisture rh_mean 27.273 % NULL
+    dag = dagbag.dags["weatherinsight_data_quality"]
+    with _no_retries(dag):
+        ok = dag.test(logical_date=pendulum.datetime(2031, 1, 1, 6, tz="UTC"), run_conf={"quarter": "2024Q1"})
+        bad = dag.test(
+            logical_date=pendulum.datetime(2031, 4, 1, 6, tz="UTC"), run_conf={"quarter": "2024Q2"}
+        )
+    assert ok.state == "success"
+    assert bad.state == "failed"
+    with db.get_engine(settings.db_url).connect() as conn:
+        t = tables.quality_check_results
+        failed = conn.execute(
+            select(t.c.year, t.c.quarter, t.c.check_name, t.c.product, t.c.severity, t.c.measured_value)
+            .where(t.c.passed.is_(False))
+            .order_by(t.c.year, t.c.quarter, t.c.product, t.c.check_name)
+        ).all()
+    assert [tuple(r) for r in failed] == [
+        *[(2024, 1, "continuity", p, "warning", 1.0) for p in sorted(PRODUCTS)],
+        *[(2024, 2, "continuity", p, "warning", 1.0) for p in sorted(PRODUCTS) if p < "moisture"],
+        (2024, 2, "continuity", "moisture", "warning", 1.0),
+        (2024, 2, "null_percentage", "moisture", "fatal", 27.273),
+        *[(2024, 2, "continuity", p, "warning", 1.0) for p in sorted(PRODUCTS) if p > "moisture"],
+    ]
+    (msg,) = smtp_server.messages  # one alert: the quality task's, not a second one from the callback
+    assert msg["Subject"] == "[WeatherInsight] FATAL data-quality findings for 2024Q2"
+    assert (
+        "null_percentage 2024Q2 moisture quarterly_moisture_features.rh_mean: 27.273%"
+        in smtp_server.bodies()[0]
+    )
