@@ -160,6 +160,13 @@ def test_wrong_header_inside_zip() -> None:
     assert info.value.file == f"{TU_NAME}:{PRODUKT}" and info.value.line == 1
 
 
+def test_byte_order_mark_is_tolerated() -> None:
+    with_bom = b"\xef\xbb\xbf" + real_produkt()
+    assert parse_produkt(with_bom, TU, file_name=PRODUKT).equals(
+        parse_produkt(real_produkt(), TU, file_name=PRODUKT)
+    )
+
+
 def test_legacy_layout_bare_file() -> None:
     legacy = zip_members("air_temperature/legacy_2016_format/stundenwerte_TU_01048_akt.zip")
     data = legacy["produkt_temp_Terminwerte_20150421_20161021_01048.txt"]

@@ -229,7 +229,8 @@ class _Reject(Exception):
 
 
 def _check_header(line: bytes, product: Product, file_name: str) -> None:
-    text = line.decode("latin-1").rstrip("\r\n")
+    # No DWD file has a byte-order mark (FORMAT §4.1), but an editor that re-saved one may add it.
+    text = line.removeprefix(b"\xef\xbb\xbf").decode("latin-1").rstrip("\r\n")
     if not text.strip():
         raise DwdFormatError(file_name, "empty file: no header line", line=1)
     tokens = [t.strip(_PAD) for t in text.split(";")]
