@@ -54,6 +54,9 @@ RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed
 RECENT_SPAN = timedelta(days=551)
 _MAX_SUMMARY_LINES = 50
 LISTING = "(listing)"
+#: Stored files are recorded in batches (one commit each) of this many, or after this many seconds.
+_RECORD_BATCH = 100
+_RECORD_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,12 @@ def _record_file(conn: Connection, product: Product, run_id: int, out: _Outcome)
     """Insert the raw_files row of a stored version; a replaced version's row becomes ``superseded``."""
     t = out.target
     rf = raw_files.c
+    if out.outcome == "unchanged" and t.known is None and out.sha256 is not None:
+        # The store already held these bytes but the database had no row (e.g. a run died between writing
+        # the file and recording it): record it now, as the current version.
+        out = _Outcome(
+            t, "new", out.size, out.sha256, out.etag, out.last_modified, out.storage_path, out.downloaded
+        )
     if out.outcome == "unchanged":
         if out.sha256 is None:
             return  # 304: nothing new to record
@@ -268,6 +277,16 @@ def _record_file(conn: Connection, product: Product, run_id: int, out: _Outcome)
             status="current",
         )
     )
+
+
+def _flush(engine: Any, product: Product, run_id: int, pending: list[_Outcome]) -> None:
+    """Record the stored files of ``pending`` in one transaction and empty the list."""
+    if not pending:
+        return
+    with engine.begin() as conn:
+        for out in pending:
+            _record_file(conn, product, run_id, out)
+    pending.clear()
 
 
 def _file_range(row: dict[str, Any]) -> tuple[date, date] | None:
@@ -429,6 +448,8 @@ def ingest_product(
     own_client = client is None
     http = client or DwdClient.from_settings(settings)
     listing_failed = False
+    pending: list[_Outcome] = []  # stored files not yet recorded (recorded in batches: one commit per batch)
+    last_flush = time.perf_counter()
     try:
         targets: list[_Target] = []
         for per in periods:
@@ -474,8 +495,10 @@ def ingest_product(
                     log.warning("ingest.file_failed", file=t.entry.name, error=str(exc))
                     bar.update(files_task, advance=1)
                     continue
-                with engine.begin() as conn:
-                    _record_file(conn, prod, run_id, out)
+                pending.append(out)
+                if len(pending) >= _RECORD_BATCH or time.perf_counter() - last_flush > _RECORD_SECONDS:
+                    _flush(engine, prod, run_id, pending)
+                    last_flush = time.perf_counter()
                 result.bytes_downloaded += out.downloaded
                 if out.outcome == "new":
                     result.files_new += 1
@@ -485,6 +508,7 @@ def ingest_product(
                     result.files_unchanged += 1
                 bar.update(files_task, advance=1, mb=result.bytes_downloaded / 1e6)
 
+        _flush(engine, prod, run_id, pending)
         too_many = result.failure_share > cfg.max_failure_share
         if listing_failed or too_many:
             result.status = FAILED
@@ -500,6 +524,8 @@ def ingest_product(
         result.warnings.append(f"run aborted: {exc!r}")
         raise
     finally:
+        if pending:  # an aborted run still records every file it stored
+            _flush(engine, prod, run_id, pending)
         result.seconds = time.perf_counter() - started
         with engine.begin() as conn:
             _finish_run(conn, result)
