@@ -6,7 +6,9 @@ figures were computed independently while the files were copied (PROVENANCE.md) 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import re
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -326,3 +328,24 @@ def test_legacy_2016_zip_rejected_clearly(rel: str) -> None:
     assert "pre-2017 legacy produkt layout" in str(err)
     assert err.line == 1
     assert err.file.startswith(f"{name}:produkt_") and "_Terminwerte_" in err.file
+
+
+def test_samples_are_the_provenance_bytes() -> None:
+    """Every file under tests/data/dwd is listed in PROVENANCE.md with its exact size and sha256."""
+    text = (SAMPLES / "PROVENANCE.md").read_text(encoding="utf-8")
+    listed = {
+        m[1]: (int(m[2]), m[3])
+        for m in re.finditer(
+            r"^### `([^`]+)`\n- source: .*\n- size (\d+) bytes, sha256 `([0-9a-f]{64})`", text, re.M
+        )
+    }
+    on_disk = {
+        str(p.relative_to(SAMPLES)): p
+        for p in SAMPLES.rglob("*")
+        if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
+    }
+    assert set(listed) == set(on_disk)
+    assert len(listed) == 41
+    for rel, path in on_disk.items():
+        data = path.read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == listed[rel], rel

@@ -8,6 +8,8 @@ block is rejected does a slow line-by-line scan run, to name the exact line and 
 Time reference (DESIGN §5): the primary variable's Metadaten_Parameter periods decide the whole row; rows
 in a MEZ period are shifted by exactly −1 h (MEZ is UTC+1 without daylight saving, FORMAT §2.8/§4.10);
 where a shifted row collides with a row of a UTC period of the same file the UTC row is kept.
+Rows outside every listed period of the primary variable, and files without Metadaten_Parameter, count as
+UTC (what DWD uses for all current data). A Zusatz-Info that names neither UTC nor MEZ is a DwdFormatError.
 """
 
 from __future__ import annotations
