@@ -223,3 +223,34 @@ def test_bad_input_is_4xx_with_a_clear_message(backend: Backend, url: str, statu
     body = r.json()
     assert message in body["message"], body["message"]
     assert body["attribution"] == DWD_ATTRIBUTION
+
+
+def test_new_publish_changes_etag_and_data(backend: Backend) -> None:
+    from tests.api.conftest import Q1_24 as Q
+    from weatherinsight.warehouse import db, lineage
+    from weatherinsight.warehouse.tables import curated_table
+
+    engine = db.get_engine(backend.url)
+
+    def publish(seed: int) -> str:
+        with engine.begin() as conn:
+            v = lineage.begin_version(
+                conn, backend.settings, "curated", "moisture", Q, fingerprint=f"m{seed}"
+            )
+            db.bulk_insert(
+                conn, curated_table("moisture"), [expected_row("moisture", 44, Q, v.version_name, seed)]
+            )
+            lineage.publish_version(conn, v, row_count=1)
+            return v.version_name
+
+    assert publish(10) == "2024Q1_v1"
+    first = backend.client.get("/v1/features/moisture/2024/1")
+    assert first.json()["data"][0]["rh_mean"] == expected_row("moisture", 44, Q, "2024Q1_v1", 10)["rh_mean"]
+    assert publish(11) == "2024Q1_v2"
+    after = backend.client.get(
+        "/v1/features/moisture/2024/1", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.headers["x-dataset-version"] == "2024Q1_v2"
+    assert after.json()["data"][0]["rh_mean"] == expected_row("moisture", 44, Q, "2024Q1_v2", 11)["rh_mean"]

@@ -82,10 +82,10 @@ def test_station_detail_with_location_history(backend: Backend) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"bbox": "1,2,3"}, "query parameter 'bbox': expected 4 numbers like 5.8,47.2,15.1,55.1"),
+        ({"bbox": "1,2,3"}, "query parameter 'bbox': '1,2,3' is not of the form 5.8,47.2,15.1,55.1"),
         ({"bbox": "14,52,13,53"}, "min_lon ≤ max_lon"),
         ({"near": "95,13"}, "latitude must be in [-90, 90]"),
-        ({"near": "52.5,inf"}, "expected 2 numbers"),
+        ({"near": "52.5,inf"}, "query parameter 'near': '52.5,inf' is not of the form 52.52,13.40"),
         ({"radius_km": 5}, "query parameter 'radius_km' needs near=lat,lon"),
         ({"active": "2024Q9"}, "query parameter 'active': invalid quarter '2024Q9'"),
         ({"state": "Bay\x00ern"}, "no control characters"),

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.errors import ApiError
@@ -174,6 +174,14 @@ def _chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
+def _body(chunks: Iterator[bytes], rows: int, media_type: str, headers: dict[str, str]) -> Response:
+    # Small pages go out as one body: a StreamingResponse over a sync iterator costs a thread hop per chunk,
+    # which dominated single-station latency. Large pages stream chunk by chunk (bounded memory per chunk).
+    if rows <= _JSON_CHUNK_ROWS:
+        return Response(b"".join(chunks), media_type=media_type, headers=headers)
+    return StreamingResponse(chunks, media_type=media_type, headers=headers)
+
+
 def render_rows(
     fmt: OutputFormat,
     *,
@@ -184,19 +192,15 @@ def render_rows(
     next_url: str | None,
     headers: dict[str, str] | None = None,
     filename: str = "data",
-) -> StreamingResponse:
-    """Stream a page of rows in the requested format; ``meta`` (attribution, count, next …) heads JSON bodies."""
+) -> Response:
+    """A page of rows in the requested format; ``meta`` (attribution, count, next …) heads JSON bodies."""
     out_headers = {**(headers or {}), **_link_header(next_url)}
     if fmt is OutputFormat.csv:
         out_headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return StreamingResponse(
-            _csv_stream(columns, rows), media_type="text/csv; charset=utf-8", headers=out_headers
-        )
+        return _body(_csv_stream(columns, rows), len(rows), "text/csv; charset=utf-8", out_headers)
     if fmt is OutputFormat.parquet:
         out_headers["Content-Disposition"] = f'attachment; filename="{filename}.parquet"'
         return StreamingResponse(
             _chunks(_parquet_bytes(columns, types, rows)), media_type=PARQUET_MEDIA_TYPE, headers=out_headers
         )
-    return StreamingResponse(
-        _json_stream(meta, columns, rows), media_type="application/json", headers=out_headers
-    )
+    return _body(_json_stream(meta, columns, rows), len(rows), "application/json", out_headers)

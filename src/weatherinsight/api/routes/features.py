@@ -45,7 +45,7 @@ from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.tables import CURATED_KEY_COLUMNS, curated_table, dataset_versions
+from weatherinsight.warehouse.tables import CURATED_KEY_COLUMNS, curated_table
 
 router = APIRouter(prefix="/features", tags=["features"])
 
@@ -125,18 +125,18 @@ def _columns(product: str, features: str | None) -> list[str]:
     return [*_FIXED, *dict.fromkeys(wanted)]
 
 
-def _published_versions(
-    conn: Connection, product: str, first: Quarter | None, last: Quarter | None
-) -> list[Any]:
-    dv = dataset_versions.c
-    stmt = select(dv.id, dv.version_name, dv.updated_at).where(
-        dv.kind == "curated", dv.product == product, dv.status == "AVAILABLE"
+def _available_version(conn: Connection, product: str, q: Quarter) -> str:
+    """The AVAILABLE curated version name of (product, quarter); 404 naming the published quarters if none."""
+    version = lineage.find_available(conn, "curated", product, q)
+    if version is not None:
+        return version.version_name
+    published = [str(p) for p in lineage.published_quarters(conn, product)]
+    raise ApiError(
+        404,
+        "not_published",
+        f"no published curated version of {product} for {q}; "
+        + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
     )
-    if first is not None:
-        stmt = stmt.where(tuple_(dv.year, dv.quarter) >= tuple_(first.year, first.quarter))
-    if last is not None:
-        stmt = stmt.where(tuple_(dv.year, dv.quarter) <= tuple_(last.year, last.quarter))
-    return list(conn.execute(stmt.order_by(dv.year, dv.quarter)))
 
 
 def _rows_query(product: str, columns: list[str], min_coverage: float | None) -> tuple[Select[Any], Any]:
@@ -199,29 +199,30 @@ def get_features(
     first, last = parse_quarter_bounds(from_, to)
     columns = _columns(name, features)
     after = decode_cursor(cursor, 3) if cursor is not None else None
+    stmt, table = _rows_query(name, columns, min_coverage)
+    if station_id:
+        stmt = stmt.where(table.c.station_id.in_(sorted(set(station_id))))
+    if first is not None:
+        stmt = stmt.where(tuple_(table.c.year, table.c.quarter) >= tuple_(first.year, first.quarter))
+    if last is not None:
+        stmt = stmt.where(tuple_(table.c.year, table.c.quarter) <= tuple_(last.year, last.quarter))
+    if after is not None:
+        stmt = stmt.where(tuple_(table.c.year, table.c.quarter, table.c.station_id) > tuple_(*after))
+    stmt = stmt.order_by(table.c.year, table.c.quarter, table.c.station_id).limit(limit + 1)
     with state.engine.connect() as conn:
-        versions = _published_versions(conn, name, first, last)
-        etag = make_etag(
-            "features",
-            name,
-            [tuple(v) for v in versions],
-            sorted(request.query_params.multi_items()),
-            fmt.value,
-        )
-        hit, headers = conditional(request, state, etag)
-        if hit:
-            return Response(status_code=304, headers=headers)
-        stmt, table = _rows_query(name, columns, min_coverage)
-        if station_id:
-            stmt = stmt.where(table.c.station_id.in_(sorted(set(station_id))))
-        if first is not None:
-            stmt = stmt.where(tuple_(table.c.year, table.c.quarter) >= tuple_(first.year, first.quarter))
-        if last is not None:
-            stmt = stmt.where(tuple_(table.c.year, table.c.quarter) <= tuple_(last.year, last.quarter))
-        if after is not None:
-            stmt = stmt.where(tuple_(table.c.year, table.c.quarter, table.c.station_id) > tuple_(*after))
-        stmt = stmt.order_by(table.c.year, table.c.quarter, table.c.station_id).limit(limit + 1)
-        rows = list(conn.execute(stmt)) if versions else []
+        rows = list(conn.execute(stmt))
+    # Versions are immutable (a new publish is a new version name), so the request plus the version of every
+    # row served (and of the look-ahead row that decides "next") identifies the representation.
+    etag = make_etag(
+        "features",
+        name,
+        sorted(request.query_params.multi_items()),
+        fmt.value,
+        [(r.year, r.quarter, r.dataset_version) for r in rows],
+    )
+    hit, headers = conditional(request, state, etag)
+    if hit:
+        return Response(status_code=304, headers=headers)
     return _respond(
         request, state, fmt, name, columns, rows, limit, lambda r: (r.year, r.quarter, r.station_id), headers
     )
@@ -251,36 +252,18 @@ def get_quarter(
     fmt = negotiate(request, format)
     columns = _columns(name, features)
     after = decode_cursor(cursor, 1) if cursor is not None else None
+    stmt, table = _rows_query(name, columns, min_coverage)
+    stmt = stmt.where(table.c.year == q.year, table.c.quarter == q.quarter)
+    if after is not None:
+        stmt = stmt.where(table.c.station_id > after[0])
+    stmt = stmt.order_by(table.c.station_id).limit(limit + 1)
     with state.engine.connect() as conn:
-        version = lineage.find_available(conn, "curated", name, q)
-        if version is None:
-            published = [str(p) for p in lineage.published_quarters(conn, name)]
-            raise ApiError(
-                404,
-                "not_published",
-                f"no published curated version of {name} for {q}; "
-                + (
-                    f"published quarters: {', '.join(published[-12:])}"
-                    if published
-                    else "nothing is published yet"
-                ),
-            )
-        etag = make_etag(
-            "quarter",
-            name,
-            version.id,
-            version.updated_at,
-            sorted(request.query_params.multi_items()),
-            fmt.value,
-        )
-        hit, headers = conditional(request, state, etag)
-        if hit:
-            return Response(status_code=304, headers=headers)
-        stmt, table = _rows_query(name, columns, min_coverage)
-        stmt = stmt.where(table.c.year == q.year, table.c.quarter == q.quarter)
-        if after is not None:
-            stmt = stmt.where(table.c.station_id > after[0])
-        stmt = stmt.order_by(table.c.station_id).limit(limit + 1)
         rows = list(conn.execute(stmt))
-    headers["X-Dataset-Version"] = version.version_name
+        # The rows name their (published) version; only an empty page needs to ask whether one exists.
+        version = rows[0].dataset_version if rows else _available_version(conn, name, q)
+    etag = make_etag("quarter", name, q, version, sorted(request.query_params.multi_items()), fmt.value)
+    hit, headers = conditional(request, state, etag)
+    if hit:
+        return Response(status_code=304, headers=headers)
+    headers["X-Dataset-Version"] = version
     return _respond(request, state, fmt, name, columns, rows, limit, lambda r: (r.station_id,), headers)

@@ -1,0 +1,255 @@
+"""Benchmark: API throughput and latency on loopback against a trivial endpoint of the same app (issue #7).
+
+    uv run --frozen python benchmarks/api.py [--stations 500] [--quarters 8] [--concurrency 50] [--seconds 10]
+                                             [--db-url URL] [--workdir DIR] [--json FILE]
+
+1. Seeds a curated database (SQLite file by default, or ``--db-url`` e.g. a PostgreSQL database) through the
+   warehouse layer: ``stations × quarters`` published ``air_temperature`` rows (every catalog feature filled)
+   plus the station list.
+2. Starts ``uvicorn weatherinsight.api.app:app_factory --factory`` in its own process (one worker) on 127.0.0.1.
+3. Drives it with an async httpx client holding ``--concurrency`` connections, one scenario after another,
+   each for ``--seconds`` after a short warm-up:
+   * **trivial** — ``GET /v1/ping`` (no database): the app's ceiling through the same middleware;
+   * **single-station** — ``GET /v1/features/air_temperature?station_id=N`` (a random station each request,
+     all its quarters, every feature);
+   * **whole-quarter** — ``GET /v1/features/air_temperature/<year>/<q>`` (all stations of one quarter).
+   Reports requests/s, p50/p99 latency and errors; target: single-station ≥ 50 % of trivial's requests/s
+   with p99 < 50 ms at 50 concurrent connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.warehouse.curated_rows (the same row builder the tests use)
+
+from tests.warehouse.curated_rows import curated_row  # noqa: E402
+from weatherinsight.quarters import Quarter  # noqa: E402
+from weatherinsight.settings import load_settings  # noqa: E402
+from weatherinsight.warehouse import db, lineage  # noqa: E402
+from weatherinsight.warehouse.tables import curated_table, station_metadata  # noqa: E402
+
+PRODUCT = "air_temperature"
+FIRST = Quarter(2022, 1)
+console = Console()
+
+
+@dataclass
+class Result:
+    scenario: str
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    mean_bytes: float
+
+
+def seed(url: str, stations: int, quarters: int, data_dir: Path) -> list[Quarter]:
+    settings = load_settings(data_dir=data_dir, database_url=url)
+    db.ensure_schema(url)
+    engine = db.get_engine(url)
+    ids = list(range(1, stations + 1))
+    with engine.begin() as conn:
+        conn.execute(station_metadata.delete().where(station_metadata.c.product == PRODUCT))
+        db.bulk_insert(
+            conn,
+            station_metadata,
+            [
+                {
+                    "product": PRODUCT,
+                    "station_id": s,
+                    "name": f"Station {s}",
+                    "state": "Niedersachsen",
+                    "height": 10.0,
+                    "lat": 47.5 + (s % 70) / 10,
+                    "lon": 6.0 + (s % 90) / 10,
+                    "valid_from": date(1990, 1, 1),
+                }
+                for s in ids
+            ],
+        )
+    qs = [FIRST]
+    while len(qs) < quarters:
+        qs.append(qs[-1].next())
+    for q in qs:
+        with engine.begin() as conn:
+            v = lineage.begin_version(conn, settings, "curated", PRODUCT, q, fingerprint=f"bench-{stations}")
+            if v.is_noop:
+                continue
+            rows = [curated_row(PRODUCT, s, q, v.version_name, seed=q.quarter) for s in ids]
+            db.bulk_insert(conn, curated_table(PRODUCT), rows)
+            lineage.publish_version(conn, v, row_count=len(rows))
+    db.dispose_engines()
+    return qs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "WEATHERINSIGHT_DATABASE_URL": url,
+        "WEATHERINSIGHT_DATA_DIR": str(data_dir),
+        "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "weatherinsight.api.app:app_factory",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/ping", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("uvicorn did not come up")
+
+
+async def run_scenario(
+    base: str, name: str, make_path: callable, concurrency: int, seconds: float, warmup: float  # type: ignore[valid-type]
+) -> Result:
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker(stop_at: float, record: bool) -> None:
+            nonlocal errors
+            rng = random.Random()
+            while time.perf_counter() < stop_at:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(make_path(rng))
+                    ok = r.status_code == 200
+                    size = len(r.content)
+                except httpx.HTTPError:
+                    ok, size = False, 0
+                if record:
+                    latencies.append(time.perf_counter() - t0)
+                    sizes.append(size)
+                    if not ok:
+                        errors += 1
+
+        await asyncio.gather(*(worker(time.perf_counter() + warmup, False) for _ in range(concurrency)))
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(start + seconds, True) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
+    return Result(
+        scenario=name,
+        requests=len(latencies),
+        errors=errors,
+        seconds=round(elapsed, 2),
+        rps=round(len(latencies) / elapsed, 1),
+        p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else float("nan"),
+        p99_ms=round(p99 * 1000, 2),
+        mean_bytes=round(statistics.fmean(sizes), 0) if sizes else 0.0,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stations", type=int, default=500)
+    ap.add_argument("--quarters", type=int, default=8)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--db-url", default=None, help="default: a SQLite file in the workdir")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wi-bench-api-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = args.db_url or f"sqlite:///{workdir / 'weatherinsight.db'}"
+    t0 = time.perf_counter()
+    quarters = seed(url, args.stations, args.quarters, workdir)
+    console.print(
+        f"seeded {args.stations} stations × {len(quarters)} quarters into {url} in {time.perf_counter() - t0:.1f} s"
+    )
+    last = quarters[-1]
+    scenarios = {
+        "trivial (/v1/ping)": lambda rng: "/v1/ping",
+        "single-station": lambda rng: f"/v1/features/{PRODUCT}?station_id={rng.randint(1, args.stations)}",
+        "whole-quarter": lambda rng: f"/v1/features/{PRODUCT}/{last.year}/{last.quarter}",
+    }
+    port = free_port()
+    proc = start_server(url, workdir, port)
+    results: list[Result] = []
+    try:
+        for name, make_path in scenarios.items():
+            res = asyncio.run(
+                run_scenario(f"http://127.0.0.1:{port}", name, make_path, args.concurrency, args.seconds, args.warmup)
+            )
+            results.append(res)
+            console.print(f"{name}: {res.rps} req/s, p50 {res.p50_ms} ms, p99 {res.p99_ms} ms, errors {res.errors}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    trivial = results[0].rps
+    table = Table(title=f"API on loopback, {args.concurrency} connections, {args.seconds:.0f} s per scenario")
+    for col in ("scenario", "req/s", "% of trivial", "p50 ms", "p99 ms", "errors", "bytes/resp"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for r in results:
+        table.add_row(
+            r.scenario,
+            f"{r.rps:,.0f}",
+            f"{100 * r.rps / trivial:.0f} %",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            str(r.errors),
+            f"{r.mean_bytes:,.0f}",
+        )
+    console.print(table)
+    single = results[1]
+    met = single.rps >= 0.5 * trivial and single.p99_ms < 50 and single.errors == 0
+    console.print(
+        f"target (single-station ≥ 50 % of trivial, p99 < 50 ms): {'met' if met else 'NOT met'} "
+        f"({100 * single.rps / trivial:.0f} %, p99 {single.p99_ms:.1f} ms)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+
+
+if __name__ == "__main__":
+    main()
