@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Make the real services and tools the test suite uses available: PostgreSQL running on 127.0.0.1:5432,
-# Java for Spark local mode, docker-compose (compose validation) and promtool (Prometheus config check).
+# Java for Spark local mode, docker-compose (compose validation), promtool + prometheus and node-exporter
+# (deploy tests check the Prometheus config and scrape the pipeline's metrics textfile for real).
 set -euo pipefail
 
 need_apt=()
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need_apt+=(prometheus-node-exporter)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
