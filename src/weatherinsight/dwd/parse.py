@@ -54,6 +54,8 @@ _US_PER_DAY = 24 * _US_PER_HOUR
 #: since pyarrow reads several blocks ahead.
 _BLOCK_SIZE = 1 << 20
 _MAX_HEADER = 4096
+#: Days per month, index 1..12 (February without the leap day).
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 #: pyarrow trims exactly these around numbers; the line scanner must agree with it.
 _PAD = " \t"
 #: The number syntax pyarrow's float parser accepts (nan/inf are parsed too and rejected as non-finite).
@@ -278,20 +280,36 @@ def _timestamps(md: np.ndarray) -> np.ndarray:
         bad = _first_false(ok)
         raise _Reject(f"MESS_DATUM {md[bad]!r} is not a YYYYMMDDHH value", bad)
     v = md.astype(np.int64)
-    year, month, day, hour = v // 1_000_000, v // 10_000 % 100, v // 100 % 100, v % 100
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (hour <= 23)
-    if not ok.all():
-        bad = _first_false(ok)
+    ymd = v // 100
+    hour = v - ymd * 100
+    if (hour > 23).any():
+        bad = int(np.argmax(hour > 23))
         raise _Reject(f"MESS_DATUM {v[bad]} is not a valid date and hour", bad)
-    months = (year - 1970) * 12 + (month - 1)
-    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (day - 1)
-    # A day past the month's end (e.g. 0231) rolls into the next month: compare months back.
-    rolled = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) != months
-    if rolled.any():
-        bad = int(np.argmax(rolled))
+    # Rows come in runs of 24 per day: convert each run's date once and repeat it (much less work).
+    starts = np.flatnonzero(np.concatenate(([True], ymd[1:] != ymd[:-1])))
+    run_days = _days_since_epoch(ymd[starts])
+    if isinstance(run_days, int):
+        bad = int(starts[run_days])
         raise _Reject(f"MESS_DATUM {v[bad]} is not a valid date", bad)
+    days = np.repeat(run_days, np.diff(np.append(starts, len(v))))
     result: np.ndarray = days * _US_PER_DAY + hour * _US_PER_HOUR
     return result
+
+
+def _days_since_epoch(ymd: np.ndarray) -> np.ndarray | int:
+    """YYYYMMDD integers → days since 1970-01-01, or the index of the first invalid date."""
+    year, md = ymd // 10_000, ymd % 10_000
+    month, day = md // 100, md % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid = (month >= 1) & (month <= 12) & (day >= 1)
+    valid &= day <= _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    if not valid.all():
+        return _first_false(valid)
+    # The proleptic Gregorian "days from civil" formula in integer arithmetic (years ≥ 1000 here).
+    y = year - (month <= 2)
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days: np.ndarray = 365 * y + y // 4 - y // 100 + y // 400 + doy - 719_468
+    return days
 
 
 @dataclass
