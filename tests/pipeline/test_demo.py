@@ -1,0 +1,42 @@
+"""``python -m weatherinsight.demo`` end to end on a tiny mirror (the same code path as ``make demo``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from weatherinsight import demo
+from weatherinsight.quarters import Quarter
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = demo._parse(
+        ["--dir", str(tmp_path / "demo"), "--stations", "5", "--years", "1", "--quarters", "1"]
+    )
+    assert demo.run(args) == 0
+    out = capsys.readouterr().out
+    q = Quarter.last_complete()
+    assert "pipeline succeeded for 5 quarter × product" in out
+    assert "rows ≥ 4, stations ≥ 4" in out  # thresholds scaled to 80 % of the mirror's stations
+    db = tmp_path / "demo" / "data" / "weatherinsight.db"
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        names = conn.execute(
+            text(
+                "select distinct version_name from dataset_versions where kind='curated' and status='AVAILABLE'"
+            )
+        ).scalars()
+        assert list(names) == [f"{q}_v1"]
+        checks = conn.execute(text("select count(*) from quality_check_results")).scalar_one()
+        assert checks == 27
+    # A second run reuses the mirror and changes nothing.
+    assert demo.run(args) == 0
+    out = capsys.readouterr().out
+    assert "reusing the mirror" in out
+    assert (
+        sum(1 for line in out.splitlines() if line.startswith("│") and str(q) in line and "unchanged" in line)
+        == 5
+    )
