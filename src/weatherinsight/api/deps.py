@@ -69,7 +69,7 @@ class ApiState:
         return record
 
 
-def api_state(request: Request) -> ApiState:
+async def api_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.api
     return state
 
@@ -84,7 +84,7 @@ API_KEY_HEADER = APIKeyHeader(
 async def require_api_key(
     request: Request, api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None
 ) -> keys.ApiKey | None:
-    state = api_state(request)
+    state: ApiState = request.app.state.api
     if not state.settings.api_keys_required:
         return None
     if not api_key:

@@ -114,6 +114,33 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _finite(value: Any) -> Any:
+    return value if value is None or math.isfinite(value) else None
+
+
+def _timestamp(value: Any) -> Any:
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _isodate(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+def converters(types: Sequence[pa.DataType]) -> list[Any]:
+    """Per column: the function that makes a value JSON-ready, or None where the value already is."""
+    out: list[Any] = []
+    for t in types:
+        if pa.types.is_floating(t):
+            out.append(_finite)
+        elif pa.types.is_timestamp(t):
+            out.append(_timestamp)
+        elif pa.types.is_date(t):
+            out.append(_isodate)
+        else:
+            out.append(None)
+    return out
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -123,14 +150,19 @@ def _link_header(next_url: str | None) -> dict[str, str]:
 
 
 def _json_stream(
-    meta: dict[str, Any], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    meta: dict[str, Any], columns: Sequence[str], types: Sequence[pa.DataType], rows: Sequence[Sequence[Any]]
 ) -> Iterator[bytes]:
     head = _dumps(meta)[:-1]  # the meta object without its closing brace; "data" follows
     yield (head + (',"data":[' if len(head) > 1 else '"data":[')).encode()
+    convert = [(i, f) for i, f in enumerate(converters(types)) if f is not None]
     for start in range(0, len(rows), _JSON_CHUNK_ROWS):
-        chunk = rows[start : start + _JSON_CHUNK_ROWS]
-        body = ",".join(_dumps({c: plain(v) for c, v in zip(columns, r, strict=True)}) for r in chunk)
-        yield (("," if start else "") + body).encode()
+        parts = []
+        for r in rows[start : start + _JSON_CHUNK_ROWS]:
+            values = list(r)
+            for i, f in convert:
+                values[i] = f(values[i])
+            parts.append(_dumps(dict(zip(columns, values, strict=True))))
+        yield (("," if start else "") + ",".join(parts)).encode()
     yield b"]}"
 
 
@@ -203,4 +235,4 @@ def render_rows(
         return StreamingResponse(
             _chunks(_parquet_bytes(columns, types, rows)), media_type=PARQUET_MEDIA_TYPE, headers=out_headers
         )
-    return _body(_json_stream(meta, columns, rows), len(rows), "application/json", out_headers)
+    return _body(_json_stream(meta, columns, types, rows), len(rows), "application/json", out_headers)
