@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.stage.conftest import (
     TU_AKT_00044,
     TU_HIST_00044,
+    TU_LIST,
     build_tu_store,
     build_wind_store,
     fresh_settings,
@@ -153,3 +154,35 @@ def test_hamburg_wind_releases_later_qn_and_revised_value(settings: Settings) ->
     changed = both.filter(pc.not_equal(pc.field("qn"), pc.field("qn_old")))
     assert changed.num_rows == 1296  # QN 1→3 on 552 h and 3→10 on 744 h (FORMAT §3)
     assert pc.count_distinct(rows.column("ts")).as_py() == rows.num_rows == later.num_rows + 552
+
+
+def test_station_loads_are_idempotent(tu_run: tuple[Settings, StageResult]) -> None:
+    from weatherinsight.stations_load import load_stations
+
+    settings, _ = tu_run
+    # The same inputs as the staging run, in its order (historical before recent: the newer zip wins ties).
+    geos = [
+        read_produkt_zip(p.read_bytes(), file_name=p.name).geography for p in (TU_HIST_00044, TU_AKT_00044)
+    ]
+    assert all(g is not None for g in geos)
+    engine = db.get_engine(settings.db_url)
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return (
+                conn.execute(select(func.count()).select_from(station_metadata)).scalar_one(),
+                conn.execute(select(func.count()).select_from(station_locations)).scalar_one(),
+            )
+
+    before = counts()
+    for _ in range(2):
+        with engine.begin() as conn:
+            again = load_stations(
+                conn,
+                "air_temperature",
+                station_lists=[("TU_Stundenwerte_Beschreibung_Stationen.txt", TU_LIST.read_bytes())],
+                geography=[g for g in geos if g is not None],
+            )
+        assert (again.metadata_inserted, again.metadata_updated) == (0, 0)
+        assert (again.locations_inserted, again.locations_updated) == (0, 0)
+    assert counts() == before == (660, 9)  # 00044: 5 location periods, 01975: 4
