@@ -1,8 +1,9 @@
 """DAG ``weatherinsight_data_quality``: the five data-quality checks of a curated quarter.
 
 Thin by design (house rule 4): one task calls ``weatherinsight.pipeline.quality_check_task``; thresholds
-come from ``quality_thresholds`` in ``config/weatherinsight.yaml`` and the database from
-``WEATHERINSIGHT_DATABASE_URL`` (the deployment's environment, never a UI step).
+come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database is the Airflow connection
+``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import), else
+``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ the quarter that just ended. Trigger by hand with `{{"quarter": "2024Q1"}}` to c
 | distinct stations | fatal | ≥ {t.min_stations_per_quarter} |
 | newest raw/staged/curated version AVAILABLE | warning | — |
 | no missing quarter in the time series | warning | — |
+
+The curated database comes from the Airflow connection `weatherinsight_postgres` (defined by the
+environment variable `AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES` or by airflow-init), else from
+`WEATHERINSIGHT_DATABASE_URL`.
 
 ## Triage
 * Every result (passed or not) is stored in `quality_check_results` (`run_id` in the task's log and e-mail);

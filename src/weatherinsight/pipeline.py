@@ -833,19 +833,63 @@ def quality_check(
                 f"Every result of this run is stored in quality_check_results (run_id = '{report.run_id}').",
             ]
         )
-        send_alert(settings, f"[WeatherInsight] FATAL data-quality findings for {report.quarter}", body)
+        report.alert_sent = send_alert(
+            settings, f"[WeatherInsight] FATAL data-quality findings for {report.quarter}", body
+        )
     return report
 
 
-def quality_check_task(quarter: str) -> dict[str, Any]:
-    """Airflow task ``run_quality_checks``: fails on fatal findings (after alerting), passes on warnings."""
+#: The Airflow connection the quality DAG reads the curated database from, when it is defined
+#: (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or the connections store, as airflow-init creates it).
+QUALITY_CONN_ID = "weatherinsight_postgres"
+
+
+def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
+    """The SQLAlchemy URL of an Airflow connection, looked up on the task context's ``conn`` accessor.
+
+    Duck-typed so the package needs no Airflow import; ``None`` when there is no accessor or the connection
+    is not defined (callers fall back to ``settings.db_url``).
+    """
+    if conn is None:
+        return None
+    try:
+        c = getattr(conn, conn_id)
+    except Exception:  # Airflow raises its own "not found" error; a missing connection is not a failure here
+        return None
+    from sqlalchemy.engine import URL
+
+    kind = str(getattr(c, "conn_type", "") or "").lower()
+    if kind not in ("postgres", "postgresql"):
+        raise ConfigError(
+            f"connection {conn_id}", f"conn_type must be postgres, got {kind!r}", source="Airflow connections"
+        )
+    return URL.create(
+        "postgresql+psycopg",
+        username=getattr(c, "login", None) or None,
+        password=getattr(c, "password", None) or None,
+        host=getattr(c, "host", None) or None,
+        port=int(c.port) if getattr(c, "port", None) else None,
+        database=getattr(c, "schema", None) or None,
+    ).render_as_string(hide_password=False)
+
+
+def quality_check_task(quarter: str, conn: Any = None) -> dict[str, Any]:
+    """Airflow task ``run_quality_checks``: fails on fatal findings (after alerting), passes on warnings.
+
+    The database is the ``weatherinsight_postgres`` Airflow connection when defined (``conn`` is the task
+    context's connection accessor, passed by Airflow by name), else ``WEATHERINSIGHT_DATABASE_URL``.
+    """
     settings = load_settings()
+    url = connection_url(conn)
+    if url is not None:
+        settings = settings.model_copy(update={"database_url": url})
+    log.info("quality_database", source="airflow connection" if url else "settings", conn_id=QUALITY_CONN_ID)
     report = quality_check(settings, quarter)
     if report.fatal:
         raise QualityCheckFailed(
             f"{len(report.fatal)} fatal quality finding(s) for {report.quarter}: "
             + "; ".join(f.describe() for f in report.fatal),
-            alert_sent=settings.smtp_host is not None,
+            alert_sent=report.alert_sent,
         )
     return dict(report.to_dict())
 

@@ -135,17 +135,25 @@ def test_backfill_bad_params_fail_at_once(
     assert states[("backfill_quarter", -1)] == "upstream_failed"
 
 
+@pytest.mark.postgres
 def test_quality_dag_warning_passes_and_fatal_fails_with_an_alert(
     airflow_db: dict[str, str],
     dagbag: Any,
     settings: Settings,
+    pg_url: str,
     smtp_server: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # WEATHERINSIGHT_DATABASE_URL stays on the (empty) SQLite file: the checks must read PostgreSQL through
+    # the Airflow connection defined by environment variable, as a deployment defines it.
     _use(monkeypatch, settings, smtp_server)
-    plant(settings, "2023Q3")
-    plant(settings, "2024Q1")  # 2023Q4 is missing: a continuity warning only
-    plant(settings, "2024Q2", nulls={"rh_mean": 30})  # fatal: moisture rh_mean 27.273 % NULL
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES", pg_url.replace("postgresql+psycopg://", "postgresql://")
+    )
+    pg = settings.model_copy(update={"database_url": pg_url})
+    plant(pg, "2023Q3")
+    plant(pg, "2024Q1")  # 2023Q4 is missing: a continuity warning only
+    plant(pg, "2024Q2", nulls={"rh_mean": 30})  # fatal: moisture rh_mean 27.273 % NULL
     dag = dagbag.dags["weatherinsight_data_quality"]
     with _no_retries(dag):
         ok = dag.test(logical_date=pendulum.datetime(2031, 1, 1, 6, tz="UTC"), run_conf={"quarter": "2024Q1"})
@@ -154,7 +162,7 @@ def test_quality_dag_warning_passes_and_fatal_fails_with_an_alert(
         )
     assert ok.state == "success"
     assert bad.state == "failed"
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(pg.db_url).connect() as conn:
         t = tables.quality_check_results
         failed = conn.execute(
             select(t.c.year, t.c.quarter, t.c.check_name, t.c.product, t.c.severity, t.c.measured_value)
@@ -174,3 +182,27 @@ def test_quality_dag_warning_passes_and_fatal_fails_with_an_alert(
         "null_percentage 2024Q2 moisture quarterly_moisture_features.rh_mean: 27.273%"
         in smtp_server.bodies()[0]
     )
+
+
+def test_ensure_pools_creates_the_configured_pools(airflow_db: dict[str, str], settings: Settings) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from weatherinsight import pipeline
+
+    airflow_bin = str(Path(sys.executable).parent / "airflow")
+    env = {**os.environ, **airflow_db}
+    pipeline.ensure_pools(settings, airflow_bin=airflow_bin, env=env)
+    pipeline.ensure_pools(settings, airflow_bin=airflow_bin, env=env)  # idempotent
+    out = subprocess.run(
+        [airflow_bin, "pools", "list", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pools = {p["pool"]: int(p["slots"]) for p in json.loads(out[out.index("[") :])}
+    assert pools["spark_jobs"] == 3 and pools["api_calls"] == 5

@@ -85,6 +85,8 @@ class QualityReport:
     run_id: str
     checked_at: datetime
     findings: list[Finding] = field(default_factory=list)
+    #: Set by ``pipeline.quality_check`` when the alert e-mail for fatal findings went out.
+    alert_sent: bool = False
 
     @property
     def fatal(self) -> list[Finding]:
