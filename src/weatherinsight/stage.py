@@ -639,7 +639,8 @@ def stage_product(
                 state.files[o.rel] = _outcome_to_state(o)
             limit = settings.pipeline.staging.max_failure_share
             if share > limit:
-                state.save(state_path)  # remember the quarantined files; no partition was touched
+                # The state is not saved: a retry must meet the same bad files and fail the same way,
+                # instead of skipping them as "known" and passing. The quarantine copies stay.
                 raise RunFailedError(
                     f"staging {prod.name} failed: {n_bad} of {n_checked} files are bad ({share:.1%} > {limit:.1%}); "
                     "no partition was changed",

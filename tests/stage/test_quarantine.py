@@ -103,3 +103,6 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
     assert list_partitions(settings.staged_dir, TU) == []
     assert len(list((settings.quarantine_dir / TU / "recent").glob("*.reason.txt"))) == 4
     assert not (settings.staged_dir / ".tmp" / TU).exists()
+    # A retry meets the same bad files and fails the same way (it does not skip them as already known).
+    with pytest.raises(RunFailedError, match=r"4 of 6 files are bad"):
+        stage_product(settings, TU, progress=False)
