@@ -29,6 +29,7 @@ def session(settings: Settings, master: str | None = None) -> Any:
         SparkSession.builder.master(master or conf.master)
         .appName("weatherinsight-aggregate")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", conf.driver_memory)
         .config("spark.executor.memory", conf.executor_memory)
