@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -27,8 +28,9 @@ PART_NAME = "part-00000.parquet"
 TMP_DIR = ".tmp"
 #: Rows per Parquet row group; large enough for fast scans, small enough to bound memory per partition.
 ROW_GROUP_ROWS = 256 * 1024
-#: Rows buffered over all open partitions before the largest buffer is flushed (≈ 40 bytes/row staged).
-MAX_BUFFERED_ROWS = 2_000_000
+#: Rows buffered over all open partitions before the largest buffer is flushed (≈ 100 bytes/row with the
+#: provenance strings, so ≈ 100 MB; a 30-year product has ~120 partitions open at once).
+MAX_BUFFERED_ROWS = 1_000_000
 
 
 def product_dir(staged_dir: Path, product: str) -> Path:
@@ -162,6 +164,9 @@ class PartitionSetWriter:
             return
         if table.schema != self.schema:
             table = table.cast(self.schema)
+        # Copy: a zero-copy slice would keep its whole parent (a station's 30 years) alive until the
+        # last quarter holding a slice of it is flushed — that pins many stations at once.
+        table = table.take(np.arange(table.num_rows))
         self._buffers.setdefault(quarter, []).append(table)
         self._buffered[quarter] = self._buffered.get(quarter, 0) + table.num_rows
         self.rows[quarter] = self.rows.get(quarter, 0) + table.num_rows
