@@ -24,12 +24,14 @@ import asyncio
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -42,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.warehouse.curated_rows (the same row builder the tests use)
 
 from tests.warehouse.curated_rows import curated_row  # noqa: E402
+
 from weatherinsight.quarters import Quarter  # noqa: E402
 from weatherinsight.settings import load_settings  # noqa: E402
 from weatherinsight.warehouse import db, lineage  # noqa: E402
@@ -62,6 +65,36 @@ class Result:
     p50_ms: float
     p99_ms: float
     mean_bytes: float
+    error_kinds: dict[str, int]
+    server_p50_ms: float = float("nan")  # upper bucket bound from the app's own latency histogram
+    server_p99_ms: float = float("nan")
+
+
+_BUCKET = re.compile(
+    r'^weatherinsight_api_request_duration_seconds_bucket\{le="([^"]+)",method="GET",route="([^"]+)"\} (\S+)$'
+)
+
+
+def server_buckets(base: str) -> dict[str, dict[float, float]]:
+    """route → {bucket upper bound (s): cumulative count} from /v1/metrics."""
+    out: dict[str, dict[float, float]] = {}
+    for line in httpx.get(f"{base}/v1/metrics", timeout=30).text.splitlines():
+        m = _BUCKET.match(line)
+        if m:
+            out.setdefault(m.group(2), {})[float(m.group(1))] = float(m.group(3))
+    return out
+
+
+def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The smallest bucket bound (ms) holding the q-quantile of the requests between two scrapes."""
+    delta = {le: after[le] - before.get(le, 0.0) for le in after}
+    total = delta.get(float("inf"), 0.0)
+    if total <= 0:
+        return float("nan")
+    for le in sorted(delta):
+        if delta[le] >= q * total:
+            return le * 1000
+    return float("inf")
 
 
 def seed(url: str, stations: int, quarters: int, data_dir: Path) -> list[Quarter]:
@@ -143,11 +176,17 @@ def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]
 
 
 async def run_scenario(
-    base: str, name: str, make_path: callable, concurrency: int, seconds: float, warmup: float  # type: ignore[valid-type]
+    base: str,
+    name: str,
+    make_path: Callable[[random.Random], str],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
 ) -> Result:
     latencies: list[float] = []
     sizes: list[int] = []
     errors = 0
+    error_kinds: dict[str, int] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
@@ -160,13 +199,15 @@ async def run_scenario(
                     r = await client.get(make_path(rng))
                     ok = r.status_code == 200
                     size = len(r.content)
-                except httpx.HTTPError:
-                    ok, size = False, 0
+                    kind = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    ok, size, kind = False, 0, type(exc).__name__
                 if record:
                     latencies.append(time.perf_counter() - t0)
                     sizes.append(size)
                     if not ok:
                         errors += 1
+                        error_kinds[kind] = error_kinds.get(kind, 0) + 1
 
         await asyncio.gather(*(worker(time.perf_counter() + warmup, False) for _ in range(concurrency)))
         start = time.perf_counter()
@@ -183,6 +224,7 @@ async def run_scenario(
         p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else float("nan"),
         p99_ms=round(p99 * 1000, 2),
         mean_bytes=round(statistics.fmean(sizes), 0) if sizes else 0.0,
+        error_kinds=error_kinds,
     )
 
 
@@ -207,6 +249,11 @@ def main() -> None:
         f"seeded {args.stations} stations × {len(quarters)} quarters into {url} in {time.perf_counter() - t0:.1f} s"
     )
     last = quarters[-1]
+    routes = {
+        "trivial (/v1/ping)": "/v1/ping",
+        "single-station": "/v1/features/{product}",
+        "whole-quarter": "/v1/features/{product}/{year}/{quarter}",
+    }
     scenarios = {
         "trivial (/v1/ping)": lambda rng: "/v1/ping",
         "single-station": lambda rng: f"/v1/features/{PRODUCT}?station_id={rng.randint(1, args.stations)}",
@@ -217,18 +264,36 @@ def main() -> None:
     results: list[Result] = []
     try:
         for name, make_path in scenarios.items():
+            before = server_buckets(f"http://127.0.0.1:{port}").get(routes[name], {})
             res = asyncio.run(
-                run_scenario(f"http://127.0.0.1:{port}", name, make_path, args.concurrency, args.seconds, args.warmup)
+                run_scenario(
+                    f"http://127.0.0.1:{port}", name, make_path, args.concurrency, args.seconds, args.warmup
+                )
             )
+            after = server_buckets(f"http://127.0.0.1:{port}").get(routes[name], {})
+            res.server_p50_ms = bucket_quantile(before, after, 0.5)
+            res.server_p99_ms = bucket_quantile(before, after, 0.99)
             results.append(res)
-            console.print(f"{name}: {res.rps} req/s, p50 {res.p50_ms} ms, p99 {res.p99_ms} ms, errors {res.errors}")
+            console.print(
+                f"{name}: {res.rps} req/s, p50 {res.p50_ms} ms, p99 {res.p99_ms} ms, errors {res.error_kinds or 0}"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
     trivial = results[0].rps
     table = Table(title=f"API on loopback, {args.concurrency} connections, {args.seconds:.0f} s per scenario")
-    for col in ("scenario", "req/s", "% of trivial", "p50 ms", "p99 ms", "errors", "bytes/resp"):
+    for col in (
+        "scenario",
+        "req/s",
+        "% of trivial",
+        "p50 ms",
+        "p99 ms",
+        "server p50 ≤ ms",
+        "server p99 ≤ ms",
+        "errors",
+        "bytes/resp",
+    ):
         table.add_column(col, justify="left" if col == "scenario" else "right")
     for r in results:
         table.add_row(
@@ -237,6 +302,8 @@ def main() -> None:
             f"{100 * r.rps / trivial:.0f} %",
             f"{r.p50_ms:.1f}",
             f"{r.p99_ms:.1f}",
+            f"{r.server_p50_ms:g}",
+            f"{r.server_p99_ms:g}",
             str(r.errors),
             f"{r.mean_bytes:,.0f}",
         )
