@@ -1,6 +1,6 @@
 """Benchmark: ingesting a 200-station × 5-product mirror over loopback, against a plain sequential download.
 
-Builds (or reuses) a simulated DWD mirror, serves it with ``weatherinsight mirror serve`` on 127.0.0.1 in a
+Builds (or reuses) a simulated DWD mirror, serves it with ``weatherinsight.mirror.server`` on 127.0.0.1 in a
 separate process (so server and client do not share one GIL) and, in the same run, downloads the same
 files two ways:
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from weatherinsight.dwd.client import DwdClient
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.ingest import ingest_product
 from weatherinsight.mirror import MIRROR_PREFIX
+from weatherinsight.mirror.server import CONTROL_PATH
 from weatherinsight.mirror.simulate import MANIFEST, build_mirror
 from weatherinsight.settings import load_settings
 
@@ -54,7 +56,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(url: str, timeout: float = 30.0) -> None:
+def _wait_for(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -75,7 +77,13 @@ def _all_urls(base_url: str) -> list[str]:
     return urls
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only: the server runs in its own
+    return usage.ru_utime + usage.ru_stime
+
+
 def _baseline(urls: list[str]) -> dict[str, float]:
+    cpu = _cpu()
     started = time.perf_counter()
     total = 0
     with httpx.Client(timeout=60) as client:
@@ -84,18 +92,24 @@ def _baseline(urls: list[str]) -> dict[str, float]:
             response.raise_for_status()
             total += len(response.content)
     seconds = time.perf_counter() - started
-    return {"files": len(urls), "bytes": total, "seconds": seconds}
+    return {"files": len(urls), "bytes": total, "seconds": seconds, "client_cpu_s": _cpu() - cpu}
 
 
 def _ingest(base_url: str, data_dir: Path) -> dict[str, float]:
     settings = load_settings(data_dir=data_dir, dwd_base_url=base_url, raw_store_url=str(data_dir / "raw"))
+    cpu = _cpu()
     started = time.perf_counter()
     files = total = 0
     for name in PRODUCTS:
         result = ingest_product(settings, name, progress=False)
         files += result.files_new + result.files_changed + result.files_unchanged
         total += result.bytes_downloaded
-    return {"files": files, "bytes": total, "seconds": time.perf_counter() - started}
+    return {
+        "files": files,
+        "bytes": total,
+        "seconds": time.perf_counter() - started,
+        "client_cpu_s": _cpu() - cpu,
+    }
 
 
 def _rates(row: dict[str, float]) -> dict[str, float]:
@@ -110,6 +124,9 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--mirror", type=Path, help="reuse or build the mirror here (default: a temp dir)")
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="second scenario: per-zip server delay (s)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -117,41 +134,47 @@ def main() -> None:
         root = args.mirror or Path(tmp) / "mirror"
         build = _build(root, args.stations, args.years)
         port = _free_port()
+        # The server module alone (not the whole CLI, whose imports take long on a loaded machine).
+        serve = (
+            "import sys, time; from pathlib import Path; from weatherinsight.mirror.server import serve; "
+            "serve(Path(sys.argv[1]), port=int(sys.argv[2])); time.sleep(10**6)"
+        )
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from weatherinsight.cli import main; main()",
-                "mirror",
-                "serve",
-                str(root),
-                "--port",
-                str(port),
-            ],
-            stdout=subprocess.DEVNULL,
+            [sys.executable, "-c", serve, str(root), str(port)], stdout=subprocess.DEVNULL
         )
         try:
             base_url = f"http://127.0.0.1:{port}/{MIRROR_PREFIX}"
             _wait_for(base_url)
             urls = _all_urls(base_url)
-            baseline = _rates(_baseline(urls))
-            ours = _rates(_ingest(base_url, Path(tmp) / "data"))
-            noop = _rates(_ingest(base_url, Path(tmp) / "data"))
+            report: dict[str, dict[str, float]] = {}
+            for latency in (0.0, args.latency):
+                if latency:
+                    # Every zip answers after `latency` seconds, like a distant server (a "slow" fault rule).
+                    control = f"http://127.0.0.1:{port}{CONTROL_PATH}"
+                    rule = {"kind": "slow", "pattern": "*.zip", "delay": latency}
+                    httpx.post(control, content=json.dumps(rule)).raise_for_status()
+                tag = f" +{latency * 1000:.0f}ms" if latency else ""
+                data = Path(tmp) / f"data{len(report)}"
+                report[f"baseline_sequential{tag}"] = _rates(_baseline(urls))
+                report[f"ingest{tag}"] = _rates(_ingest(base_url, data))
+                report[f"ingest_noop{tag}"] = _rates(_ingest(base_url, data))
         finally:
             server.terminate()
             server.wait(timeout=10)
-    report = {"mirror": build, "baseline_sequential_httpx": baseline, "ingest": ours, "ingest_noop": noop}
+    report = {"mirror": build, **report}
     if args.json:
         print(json.dumps(report, indent=2))
         return
     print(f"mirror: {build}")
-    print(f"{'contender':<28}{'files':>7}{'MB':>9}{'seconds':>9}{'MB/s':>9}{'files/s':>9}")
+    print(
+        f"{'contender':<28}{'files':>7}{'MB':>9}{'seconds':>9}{'MB/s':>9}{'files/s':>9}{'client CPU s':>14}"
+    )
     for name, row in report.items():
         if name == "mirror":
             continue
         print(
             f"{name:<28}{row['files']:>7.0f}{row['bytes'] / 1e6:>9.1f}{row['seconds']:>9.2f}"
-            f"{row['MB_per_s']:>9.1f}{row['files_per_s']:>9.1f}"
+            f"{row['MB_per_s']:>9.1f}{row['files_per_s']:>9.1f}{row['client_cpu_s']:>14.1f}"
         )
 
 
