@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pytest
-from tests.fixtures.mirror import MIRROR_SEED, MIRROR_STATIONS, MIRROR_YEARS
 
+from tests.fixtures.mirror import MIRROR_SEED, MIRROR_STATIONS, MIRROR_YEARS
 from weatherinsight.dwd.parse import read_produkt_zip
 from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.dwd.stations import parse_station_list
