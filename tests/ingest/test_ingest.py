@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, select
-from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 
+from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError
 from weatherinsight.ingest import ingest_product
@@ -241,3 +241,38 @@ def test_every_database_records_the_run(
     assert (run["files_listed"], run["files_new"], run["files_failed"]) == (MIRROR_STATIONS + 1,) * 2 + (0,)
     assert run["bytes_downloaded"] == result.bytes_downloaded > 0 and run["finished_at"] is not None
     assert n_files == MIRROR_STATIONS + 1 and raw_versions == len(result.raw_versions) >= 6
+
+
+def test_quarter_limits_historical_zips_and_names_the_raw_version(
+    mirror_settings: Settings, mirror_dir: Path
+) -> None:
+    from weatherinsight.quarters import Quarter
+
+    q = Quarter.last_complete()
+    result = ingest_product(mirror_settings, "air_temperature", quarter=str(q), progress=False)
+    hist = [n for n in _mirror_files(mirror_dir, "historical") if n.endswith(".zip")]
+    overlapping = [
+        n
+        for n in hist
+        if n.split("_")[3] <= q.end.strftime("%Y%m%d") and n.split("_")[4] >= q.start.strftime("%Y%m%d")
+    ]
+    assert result.files_new == len(overlapping) + MIRROR_STATIONS + 2
+    assert result.raw_versions == [f"{q.year}Q{q.quarter}_raw_v1"]
+
+
+def test_lost_store_file_is_fetched_again_and_lost_rows_recorded_again(
+    mirror_settings: Settings, mirror_settings_for: Callable[..., Settings], mirror_url: str, data_dir: Path
+) -> None:
+    ingest_product(mirror_settings, "air_temperature", progress=False)
+    store = RawStore.from_settings(mirror_settings)
+    victim = store.list_files(TU.name, "recent")[0]
+    Path(store.path(TU.name, "recent", victim)).unlink()
+    again = ingest_product(mirror_settings, "air_temperature", progress=False)
+    assert (again.files_new, again.files_unchanged) == (1, FILES - 1)
+    assert victim in store.list_files(TU.name, "recent")
+    # A new database over the same store: nothing is rewritten, every file gets its raw_files row again.
+    other = mirror_settings_for(mirror_url, f"sqlite:///{data_dir / 'other.db'}")
+    third = ingest_product(other, "air_temperature", progress=False)
+    assert (third.files_unchanged, third.files_new) == (FILES, 0)
+    with db.get_engine(other.db_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == FILES

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import require
-from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from typer.testing import CliRunner
 
+from tests.conftest import require
+from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.ingest import ingest_product
