@@ -111,3 +111,10 @@ def test_corrupt_body_fails_verification_then_gives_up(
             url, verify=lambda b: read_zip_members(b[:-200] + b"\0" * 200, file_name="bad.zip") and None
         )
     assert "downloaded body failed verification" in str(err.value)
+
+
+def test_unsupported_scheme_is_a_permanent_download_error() -> None:
+    sleeps: list[float] = []
+    with _client(sleeps) as client, pytest.raises(DownloadError) as err:
+        client.list_directory("ftp://127.0.0.1/hourly/")
+    assert "UnsupportedProtocol" in str(err.value) and sleeps == []

@@ -112,8 +112,8 @@ def serve(
         kind, pattern, times = _parse_fault(f)
         server.faults.add(kind, pattern, times=times)
     server.start()
-    console.print(f"serving {directory} at [bold]{server.base_url}[/]")
-    console.print(f"fault control: POST/DELETE {server.url.rstrip('/')}{CONTROL_PATH}")
+    console.print(f"serving {directory} at [bold]{server.base_url}[/]", soft_wrap=True)
+    console.print(f"fault control: POST/DELETE {server.url.rstrip('/')}{CONTROL_PATH}", soft_wrap=True)
     try:
         while True:
             time.sleep(3600)

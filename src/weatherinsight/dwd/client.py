@@ -237,6 +237,8 @@ class DwdClient:
                 problem = str(exc)
             except DwdFormatError as exc:
                 problem = f"downloaded body failed verification: {exc.problem}"
+            except httpx.HTTPError as exc:  # e.g. an unsupported URL scheme: retrying cannot help
+                raise DownloadError(url, f"{type(exc).__name__}: {exc}") from exc
             if attempt == self.policy.max_attempts:
                 break
             wait = self.policy.backoff(attempt) if delay is None else min(delay, self.policy.backoff_max)
