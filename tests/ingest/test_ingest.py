@@ -276,3 +276,23 @@ def test_lost_store_file_is_fetched_again_and_lost_rows_recorded_again(
     assert (third.files_unchanged, third.files_new) == (FILES, 0)
     with db.get_engine(other.db_url).connect() as conn:
         assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == FILES
+
+
+@pytest.mark.parametrize("pool", [1, 3])
+def test_concurrency_is_bounded_by_the_api_calls_pool(
+    mirror_server: MirrorHTTPServer,
+    mirror_settings_for: Callable[..., Settings],
+    mirror_url: str,
+    fast_config: Path,
+    tmp_path: Path,
+    pool: int,
+) -> None:
+    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
+    raw["pools"]["api_calls"] = pool
+    config = tmp_path / "pool.yaml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.15)  # every zip takes a while: requests overlap
+    settings = mirror_settings_for(mirror_url, config_file=config)
+    result = ingest_product(settings, "wind", period="recent", progress=False)
+    assert result.files_new == MIRROR_STATIONS + 1
+    assert mirror_server.max_in_flight == pool

@@ -23,6 +23,8 @@ import struct
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -189,10 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- verbs -----------------------------------------------------------------------------------------
     def do_HEAD(self) -> None:
-        self._serve()
+        with self.server.in_flight():
+            self._serve()
 
     def do_GET(self) -> None:
-        self._serve()
+        with self.server.in_flight():
+            self._serve()
 
     def do_POST(self) -> None:
         if urllib.parse.urlsplit(self.path).path != CONTROL_PATH:
@@ -315,6 +319,8 @@ class MirrorHTTPServer(ThreadingHTTPServer):
         self.faults = FaultPlan()
         self._log_lock = threading.Lock()
         self.requests: list[tuple[str, str, int]] = []
+        self._in_flight = 0
+        self.max_in_flight = 0
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
@@ -327,6 +333,18 @@ class MirrorHTTPServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count requests being served; ``max_in_flight`` shows a client's real concurrency."""
+        with self._log_lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._log_lock:
+                self._in_flight -= 1
+
     def record(self, method: str, path: str, status: int) -> None:
         with self._log_lock:
             self.requests.append((method, path, status))
@@ -334,6 +352,7 @@ class MirrorHTTPServer(ThreadingHTTPServer):
     def clear_log(self) -> None:
         with self._log_lock:
             self.requests.clear()
+            self.max_in_flight = 0
 
     @property
     def port(self) -> int:
