@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -65,7 +64,7 @@ def test_transient_faults(mirror_server: MirrorHTTPServer, mirror_url: str, mirr
     mirror_server.faults.add("slow", f"*/{name}", times=1, delay=0.3)
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(url, timeout=0.1)
-    time.sleep(0.4)  # let the slow handler finish before the next test adds faults it could consume
+    assert mirror_server.wait_idle()  # the slow handler finishes before the next test adds faults
 
 
 @pytest.mark.parametrize("kind", ["reset", "truncate"])

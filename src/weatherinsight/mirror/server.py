@@ -345,6 +345,16 @@ class MirrorHTTPServer(ThreadingHTTPServer):
             with self._log_lock:
                 self._in_flight -= 1
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being served (e.g. a slow-fault handler a test stopped waiting for)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._log_lock:
+                if self._in_flight == 0:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def record(self, method: str, path: str, status: int) -> None:
         with self._log_lock:
             self.requests.append((method, path, status))
