@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -86,6 +89,21 @@ def test_token_bucket_refills() -> None:
     assert limiter.acquire(2, 2) == 0.0  # keys do not share buckets
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The CLI configures logging onto CliRunner's temporary stderr; put the previous configuration back."""
+    saved_structlog = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        structlog.configure(**saved_structlog)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+
+@pytest.mark.usefixtures("restore_logging")
 def test_cli_keys(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEATHERINSIGHT_DATABASE_URL", db_url)
     runner = CliRunner()
