@@ -4,7 +4,7 @@
   so API readers and a pipeline writer can work at once; PostgreSQL goes through psycopg 3.
 * ``ensure_schema(engine_or_url)`` — Alembic ``upgrade head`` driven from code (no alembic.ini); idempotent and
   safe when two processes call it at once (PostgreSQL advisory lock; a lock file beside an SQLite database).
-* ``sync_feature_catalog(conn)`` — the ``feature_catalog`` table from ``features.catalog`` (run by ensure_schema).
+* ``sync_feature_catalog(conn)`` (defined in ``tables``) — ``feature_catalog`` from ``features.catalog``; run by ensure_schema.
 * ``bulk_insert(conn, table, data)`` — COPY on PostgreSQL, ``executemany`` on SQLite, inside the caller's
   transaction so a load and a version flip commit together.
 """
@@ -29,9 +29,8 @@ from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, fu
 from sqlalchemy.engine import make_url
 
 from weatherinsight.errors import WeatherInsightError
-from weatherinsight.features.catalog import CATALOG
 from weatherinsight.logs import get_logger
-from weatherinsight.warehouse.tables import feature_catalog, metadata
+from weatherinsight.warehouse.tables import metadata, sync_feature_catalog
 
 log = get_logger(__name__)
 # Alembic logs every run at INFO ("Context impl …"); ensure_schema reports migrations itself.
@@ -175,29 +174,6 @@ def ensure_schema(engine_or_url: Engine | str) -> None:
     head = head_revision()
     if before != head:
         log.info("schema migrated", database=engine.url.render_as_string(hide_password=True), to=head)
-
-
-def sync_feature_catalog(conn: Connection) -> int:
-    """Make ``feature_catalog`` equal to ``features.catalog.CATALOG`` (in the caller's transaction)."""
-    rows = [
-        {
-            "name": f.name,
-            "product": f.product,
-            "variable": f.variable,
-            "kind": f.kind,
-            "unit": f.unit,
-            "definition": f.definition,
-            "standard": f.standard,
-            "sql_type": f.sql_type,
-        }
-        for f in CATALOG
-    ]
-    existing = {tuple(r) for r in conn.execute(select(*feature_catalog.c))}
-    if existing == {tuple(r[c.name] for c in feature_catalog.c) for r in rows}:
-        return 0  # already in sync: no write, so concurrent readers and writers are not disturbed
-    conn.execute(feature_catalog.delete())
-    conn.execute(feature_catalog.insert(), rows)
-    return len(rows)
 
 
 # --------------------------------------------------------------------------------------------- bulk load

@@ -4,6 +4,7 @@ Bookkeeping tables (raw files, ingestion runs, dataset versions, stations, catal
 staged partitions) are written out here; the five curated feature tables are built from the product registry
 and the feature catalog, so a new product needs no change in this module. The Alembic migrations in
 ``migrations/versions`` spell the same schema out statically; ``tests/warehouse`` fails when the two drift.
+``sync_feature_catalog(conn)`` fills ``feature_catalog`` from ``features.catalog`` (``db.ensure_schema`` runs it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Float,
@@ -27,12 +29,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.types import TypeEngine
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, SqlType, features_for
+from weatherinsight.features.catalog import CATALOG, COVERAGE_COLUMNS, SqlType, features_for
 
 # Constraint names are explicit so migrations and reflection agree on both SQLite and PostgreSQL.
 NAMING = {
@@ -278,3 +281,26 @@ def curated_table(product: str) -> Table:
 def table_by_name(name: str) -> Table:
     """Look a table up by its SQL name (``KeyError`` when unknown)."""
     return metadata.tables[name]
+
+
+def sync_feature_catalog(conn: Connection) -> int:
+    """Make ``feature_catalog`` equal to ``features.catalog.CATALOG`` (in the caller's transaction)."""
+    rows = [
+        {
+            "name": f.name,
+            "product": f.product,
+            "variable": f.variable,
+            "kind": f.kind,
+            "unit": f.unit,
+            "definition": f.definition,
+            "standard": f.standard,
+            "sql_type": f.sql_type,
+        }
+        for f in CATALOG
+    ]
+    existing = {tuple(r) for r in conn.execute(select(*feature_catalog.c))}
+    if existing == {tuple(r[c.name] for c in feature_catalog.c) for r in rows}:
+        return 0  # already in sync: no write, so concurrent readers and writers are not disturbed
+    conn.execute(feature_catalog.delete())
+    conn.execute(feature_catalog.insert(), rows)
+    return len(rows)
