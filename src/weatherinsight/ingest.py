@@ -183,7 +183,9 @@ def _known_rows(conn: Connection, product: Product, period: str) -> dict[str, di
     rf = raw_files.c
     rows = conn.execute(
         select(raw_files)
-        .where(rf.product == product.name, rf.period == period, rf.status == "current")
+        # A quarantined file (bad bytes, set by staging) keeps its validators: the same bytes are not fetched
+        # and recorded as "current" again; a new version from DWD still arrives through the conditional GET.
+        .where(rf.product == product.name, rf.period == period, rf.status.in_(("current", "quarantined")))
         .order_by(rf.id)
     ).mappings()
     return {r["file_name"]: dict(r) for r in rows}  # later ids win

@@ -296,3 +296,27 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
     result = ingest_product(settings, "wind", period="recent", progress=False)
     assert result.files_new == MIRROR_STATIONS + 1
     assert mirror_server.max_in_flight == pool
+
+
+def test_quarantined_file_is_not_fetched_or_revived(mirror_settings: Settings) -> None:
+    from sqlalchemy import update
+
+    ingest_product(mirror_settings, "air_temperature", progress=False)
+    engine = db.get_engine(mirror_settings.db_url)
+    with engine.begin() as conn:  # what staging does with a file it cannot parse
+        victim = (
+            conn.execute(select(raw_files.c.id).where(raw_files.c.station_id.is_not(None))).scalars().first()
+        )
+        conn.execute(
+            update(raw_files)
+            .where(raw_files.c.id == victim)
+            .values(status="quarantined", quarantine_reason="bad")
+        )
+    again = ingest_product(mirror_settings, "air_temperature", progress=False)
+    assert (again.files_unchanged, again.bytes_downloaded) == (FILES, 0)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(raw_files.c.status).where(raw_files.c.id == victim)).scalar_one()
+            == "quarantined"
+        )
+        assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == FILES
