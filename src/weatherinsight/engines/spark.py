@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from weatherinsight.features.common import Rules
@@ -45,10 +46,24 @@ def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> p
         raise ValueError("no staged files given")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     con = ibis.pyspark.connect(spark)
-    view = f"staged_{product}_{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    view = f"staged_{product}_{tag}"
+    prepared = f"prepared_{product}_{tag}"
     spark.read.parquet(*[str(p) for p in staged]).createOrReplaceTempView(view)
+    cached: list[Any] = []
+
+    def materialize(expr: ir.Table) -> ir.Table:
+        # the framed quarter rows are read by a dozen aggregations: cache them once
+        df = spark.sql(str(con.compile(expr))).cache()
+        cached.append(df)
+        df.createOrReplaceTempView(prepared)
+        return con.table(prepared)
+
     try:
-        expr = build_quarter(con.table(view), product, rules)
+        expr = build_quarter(con.table(view), product, rules, materialize=materialize)
         return conform(con.to_pyarrow(expr), product)
     finally:
+        for df in cached:
+            df.unpersist()
+        spark.catalog.dropTempView(prepared)
         spark.catalog.dropTempView(view)

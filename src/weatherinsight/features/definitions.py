@@ -28,10 +28,22 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def build_quarter(staged: ir.Table, product: str, rules: Rules) -> ir.Table:
-    """The curated rows (without version/time columns) of one product and quarter from its staged rows."""
+def build_quarter(
+    staged: ir.Table,
+    product: str,
+    rules: Rules,
+    *,
+    materialize: Callable[[ir.Table], ir.Table] | None = None,
+) -> ir.Table:
+    """The curated rows (without version/time columns) of one product and quarter from its staged rows.
+
+    ``materialize`` lets an engine store the framed quarter rows once (a temp table / cached view) before
+    the many aggregations read them; it must return a table with the same rows and columns.
+    """
     prod = get_product(product)
     p = prepare(staged, prod, rules)
+    if materialize is not None:
+        p = materialize(p)
     return finish(coverage(p, prod, rules), BUILDERS[prod.name](p, rules), prod)
 
 
