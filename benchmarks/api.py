@@ -52,7 +52,7 @@ from weatherinsight.warehouse.tables import curated_table, station_metadata  # n
 
 PRODUCT = "air_temperature"
 FIRST = Quarter(2022, 1)
-console = Console()
+console = Console(width=150)
 
 
 @dataclass
