@@ -45,7 +45,7 @@ from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    pass
+    from weatherinsight.quality.checks import QualityReport
 
 log = get_logger(__name__)
 
@@ -341,17 +341,17 @@ def _quarter(quarter: Quarter | str) -> Quarter:
 
 
 def ingest_task(product: str, quarter: str) -> dict[str, Any]:
-    """Airflow task ``ingestion.ingest_<product>``."""
+    """Airflow task ``ingest_<product>`` (group ``ingestion``)."""
     return ingest(load_settings(), product, quarter).to_dict()
 
 
 def process_task(product: str, quarter: str) -> dict[str, Any]:
-    """Airflow task ``processing.process_<product>``."""
+    """Airflow task ``process_<product>`` (group ``processing``)."""
     return process(load_settings(), product, quarter).to_dict()
 
 
 def aggregate_task(product: str, quarter: str, force: bool = False) -> dict[str, Any]:
-    """Airflow task ``aggregation.aggregate_<product>``."""
+    """Airflow task ``aggregate_<product>`` (group ``aggregation``)."""
     return aggregate(load_settings(), product, quarter, force=force).to_dict()
 
 
@@ -810,7 +810,7 @@ class QualityCheckFailed(RunFailedError):
 
 def quality_check(
     settings: Settings, quarter: Quarter | str, *, products: Sequence[str] | None = None
-) -> Any:
+) -> QualityReport:
     """Run the checks of ``quarter``; on fatal findings send the alert e-mail. Returns the QualityReport."""
     from weatherinsight.quality.checks import run_checks
 

@@ -14,7 +14,8 @@ import pytest
 from weatherinsight import pipeline
 from weatherinsight.settings import load_settings
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+# One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
 PRODUCTS = ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
 QUARTERLY, BACKFILL, QUALITY = (

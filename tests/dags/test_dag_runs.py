@@ -24,7 +24,8 @@ from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+# One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
 PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
 

@@ -17,10 +17,11 @@ def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.Captu
     args = demo._parse(
         ["--dir", str(tmp_path / "demo"), "--stations", "5", "--years", "1", "--quarters", "1"]
     )
-    assert demo.run(args) == 0
+    code = demo.run(args)
     out = capsys.readouterr().out
+    assert code == 0, out
     q = Quarter.last_complete()
-    assert "pipeline succeeded for 5 quarter × product" in out
+    assert "pipeline succeeded for 5 quarter × product" in out, out
     assert "rows ≥ 4, stations ≥ 4" in out  # thresholds scaled to 80 % of the mirror's stations
     db = tmp_path / "demo" / "data" / "weatherinsight.db"
     with create_engine(f"sqlite:///{db}").connect() as conn:
