@@ -96,6 +96,10 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert files_a == sorted(p.relative_to(b) for p in b.rglob("*.zip"))
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
     assert sorted(p.name for p in c.rglob("*.zip")) != sorted(p.name for p in a.rglob("*.zip"))
+    # A product's data do not depend on which other products were built alongside it.
+    d = tmp_path / "d"
+    build_mirror(d, stations=2, years=1, seed=3, today=TODAY, products=["pressure", "wind"], workers=1)
+    assert all((a / f).read_bytes() == (d / f).read_bytes() for f in files_a)
 
 
 @pytest.mark.parametrize("product", list(PRODUCTS))

@@ -167,9 +167,9 @@ class _StationData:
 
     def gap_mask(self, product_index: int) -> np.ndarray:
         n_days = self.n_hours // 24
-        rng_start = np.random.default_rng([self.spec.seed, self.station.station_id, 100 + product_index])
-        rng_len = np.random.default_rng([self.spec.seed, self.station.station_id, 120 + product_index])
-        rng_hour = np.random.default_rng([self.spec.seed, self.station.station_id, 140 + product_index])
+        rng_start = np.random.default_rng([self.spec.seed, self.station.station_id, 100, product_index])
+        rng_len = np.random.default_rng([self.spec.seed, self.station.station_id, 120, product_index])
+        rng_hour = np.random.default_rng([self.spec.seed, self.station.station_id, 140, product_index])
         starts = rng_start.random(n_days) < 0.005
         lengths = rng_len.integers(1, 36, size=n_days)
         hours = rng_hour.integers(0, 24, size=n_days)
@@ -181,8 +181,8 @@ class _StationData:
 
     def cell_mask(self, product_index: int, n_vars: int) -> np.ndarray:
         """(n_hours, n_vars): single -999 cells, one column at a time (FORMAT §2.1)."""
-        rng_hit = np.random.default_rng([self.spec.seed, self.station.station_id, 160 + product_index])
-        rng_col = np.random.default_rng([self.spec.seed, self.station.station_id, 180 + product_index])
+        rng_hit = np.random.default_rng([self.spec.seed, self.station.station_id, 160, product_index])
+        rng_col = np.random.default_rng([self.spec.seed, self.station.station_id, 180, product_index])
         hit = rng_hit.random(self.n_hours) < 0.0008
         col = rng_col.integers(0, n_vars, size=self.n_hours)
         out = np.zeros((self.n_hours, n_vars), dtype=bool)
@@ -223,7 +223,7 @@ def _revisions(spec: MirrorSpec, data: _StationData, product_index: int, primary
         lo, hi = (lo_day - st.start).days * 24, (hi_day - st.start).days * 24
         if hi <= lo:
             continue
-        rng = np.random.default_rng([spec.seed, st.station_id, 300 + product_index, r])
+        rng = np.random.default_rng([spec.seed, st.station_id, 300, product_index, r])
         candidates = lo + np.flatnonzero(primary[lo:hi] > 0.5)
         if candidates.size:
             out.append(int(candidates[rng.integers(candidates.size)]))
@@ -373,7 +373,10 @@ def _write_station(
     files = rows = nbytes = 0
     paths: list[str] = []
     stamp = datetime.combine(spec.release_today, datetime.min.time()).replace(hour=8, minute=20)
-    for p_index, name in enumerate(spec.products):
+    for name in spec.products:
+        # The registry position (not the position in this build's list) keys the product's random streams,
+        # so a one-product mirror holds the same data as that product in a full one.
+        p_index = list(PRODUCTS).index(name)
         product = PRODUCTS[name]
         jobs: list[tuple[str, date, date, bool]] = []
         if "historical" in periods and st.start <= spec.historical_end:
