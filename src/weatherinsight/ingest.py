@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -124,7 +124,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _verifier(product: Product, name: str, max_bytes: int, is_zip: bool) -> Any:
+def _verifier(name: str, max_bytes: int, is_zip: bool) -> Callable[[bytes], None]:
+    """The check a body must pass before it is stored: an intact zip with a produkt member (every member is
+    inflated, so CRCs are checked, behind the zip-bomb guard), or a station list that parses."""
+
     def verify(data: bytes) -> None:
         if not data:
             raise DwdFormatError(name, "empty body")
@@ -203,7 +206,7 @@ def _fetch_one(
     known = target.known
     etag = known["etag"] if known else None
     lm = _aware(known["last_modified"]) if known else None
-    verify = _verifier(product, target.entry.name, max_bytes, target.zip_name is not None)
+    verify = _verifier(target.entry.name, max_bytes, target.zip_name is not None)
     fetched = client.fetch(
         target.entry.url, etag=etag, last_modified=format_http_date(lm) if lm else None, verify=verify
     )
