@@ -243,6 +243,7 @@ class Backend:
     settings: Settings
     base: str
     client: httpx.Client
+    app: FastAPI
 
 
 def _make_settings(data_dir: Path, url: str, **extra: Any) -> Settings:
@@ -273,16 +274,16 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             conn.execute(f'CREATE DATABASE "{dbname}"')
         url = f"{PG_ADMIN_URL.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{dbname}"
     settings = _make_settings(data_dir, url)
+    app: FastAPI | None = None
     try:
         seed_database(url, settings)
-        with (
-            ServerThread(create_app(settings)) as server,
-            httpx.Client(base_url=server.url, timeout=30) as client,
-        ):
-            yield Backend(request.param, url, settings, server.url, client)
+        app = create_app(settings)
+        with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+            yield Backend(request.param, url, settings, server.url, client, app)
     finally:
-        engine = db.get_engine(url)
-        engine.dispose()
+        db.get_engine(url).dispose()
+        if app is not None:
+            app.state.api.engine.dispose()
         if dbname is not None:
             import psycopg
 

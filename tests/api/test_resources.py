@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from tests.api.conftest import Backend
 from weatherinsight import DWD_ATTRIBUTION
@@ -24,6 +25,29 @@ def test_station_filters(backend: Backend) -> None:
     assert _ids(backend, active="2023Q4") == [44, 73, 433, 1001, 3987]
     assert _ids(backend, product="wind") == [44, 433]
     assert _ids(backend, state="Bayern' OR '1'='1") == []  # a bound parameter, never SQL text
+
+
+def test_parameters_are_bound_never_sql_text(backend: Backend) -> None:
+    statements: list[tuple[str, object]] = []
+    engine = backend.app.state.api.engine
+
+    def spy(
+        conn: object, cursor: object, statement: str, parameters: object, context: object, many: bool
+    ) -> None:
+        statements.append((statement, parameters))
+
+    hostile = "Bayern'; DROP TABLE station_metadata; --"
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert _ids(backend, state=hostile) == []
+        r = backend.client.get("/v1/quality/2024/1", params={"run_id": "run-a' OR '1'='1"})
+        assert (r.status_code, r.json()["count"]) == (200, 0)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert statements
+    assert all("DROP TABLE" not in sql and "OR '1'" not in sql for sql, _ in statements)
+    assert any(hostile.lower() in str(params) for _, params in statements)
+    assert _ids(backend, state="Bayern") == [73]  # the table is still there
 
 
 def test_stations_near(backend: Backend) -> None:
