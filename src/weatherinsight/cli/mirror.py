@@ -25,21 +25,21 @@ app = typer.Typer(help="build, serve and release a simulated DWD mirror", no_arg
 
 def _print(summary: BuildSummary, title: str) -> None:
     table = Table(title=title)
-    for col in ("stations", "years", "seed", "today", "release", "files", "rows", "MB", "seconds", "rows/s"):
-        table.add_column(col, justify="right")
+    table.add_column("item")
+    table.add_column("value", justify="right")
     s = summary.spec
-    table.add_row(
-        str(s.stations),
-        str(s.years),
-        str(s.seed),
-        s.release_today.isoformat(),
-        str(s.release),
-        str(summary.files),
-        f"{summary.rows:,}",
-        f"{summary.bytes / 1e6:.1f}",
-        f"{summary.seconds:.1f}",
-        f"{summary.rows_per_second:,.0f}",
-    )
+    for label, value in (
+        ("stations", str(s.stations)),
+        ("historical years", str(s.years)),
+        ("seed", str(s.seed)),
+        ("release (today)", f"{s.release} ({s.release_today.isoformat()})"),
+        ("files written", str(summary.files)),
+        ("rows", f"{summary.rows:,}"),
+        ("MB", f"{summary.bytes / 1e6:.1f}"),
+        ("seconds", f"{summary.seconds:.1f}"),
+        ("rows/s", f"{summary.rows_per_second:,.0f}"),
+    ):
+        table.add_row(label, value)
     console.print(table)
 
 
