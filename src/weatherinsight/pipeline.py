@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import shutil
 import smtplib
 import subprocess
@@ -538,10 +538,17 @@ def backfill(
     names = _product_list(settings, products)
     parallel = max(1, settings.pipeline.backfill.max_parallel_quarters)
 
+    # Rich allows one live display at a time: with quarters in parallel, each finished quarter prints a line.
+    bars = progress and parallel == 1
+
     def one(q: Quarter) -> list[ProductOutcome]:
-        return run_quarter(
-            settings, q, products=names, force=force, progress=progress, console=console
+        outcomes = run_quarter(
+            settings, q, products=names, force=force, progress=bars, console=console
         ).outcomes
+        if progress and not bars:
+            failed = [o.product for o in outcomes if o.status == "failed"]
+            (console or Console()).print(f"{q}: {len(outcomes) - len(failed)} ok, failed: {failed or 'none'}")
+        return outcomes
 
     if parallel == 1:
         outcomes = [o for q in qs for o in one(q)]
@@ -634,7 +641,7 @@ def summary_table(report: RunReport, *, title: str = "WeatherInsight pipeline") 
 
 def render_text(table: Table, width: int = 160) -> str:
     """A Rich table as plain text (task logs, e-mails)."""
-    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
     console.print(table)
     return console.export_text()
 
