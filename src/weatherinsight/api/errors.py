@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from weatherinsight import DWD_ATTRIBUTION
@@ -101,3 +102,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(WeatherInsightError, _on_domain_error)
     app.add_exception_handler(OperationalError, _on_db_error)
     app.add_exception_handler(InterfaceError, _on_db_error)
+    app.add_exception_handler(PoolTimeoutError, _on_db_error)  # every pooled connection busy for 30 s

@@ -40,6 +40,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``ensure_schema`` calls ("WImigr").
 _PG_MIGRATION_LOCK = 0x57494D696772
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The API runs sync handlers on a 40-thread pool; the pool must not make them queue for connections
+# (PostgreSQL's default max_connections of 100 leaves room for two such processes).
+_POOL_SIZE = 10
+_POOL_OVERFLOW = 35
 #: Rows handed to the driver per round trip when loading an Arrow table.
 _BATCH_ROWS = 10_000
 
@@ -88,11 +92,13 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            pool_size=_POOL_SIZE,
+            max_overflow=_POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW)
     return create_engine(url)
 
 
