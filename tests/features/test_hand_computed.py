@@ -206,3 +206,12 @@ def test_only_quarter_rows_and_one_row_per_station() -> None:
         "share_recent",
     ]
     assert out.column_names[8:] == [f.name for f in features_for("air_temperature")]
+
+
+def test_duplicate_station_hour_is_refused() -> None:
+    from tests.features.staged_rows import concat, rows
+    from weatherinsight.engines import DuplicateHoursError
+
+    t = concat(rows("wind", 5, [0, 1, 2], wind_speed=1.0), rows("wind", 5, [2], wind_speed=3.0))
+    with pytest.raises(DuplicateHoursError, match="2 rows for station 5 at 2024-01-01 02:00 UTC"):
+        duck.compute(t, "wind", RULES)

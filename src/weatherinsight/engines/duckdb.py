@@ -16,7 +16,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from weatherinsight.features.common import Rules
+from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
+from weatherinsight.features.common import Rules, hour_label
 from weatherinsight.features.definitions import build_quarter, conform
 
 
@@ -39,6 +40,10 @@ def compute(staged: Sequence[Path] | pa.Table, product: str, rules: Rules) -> pa
         def materialize(expr: ir.Table) -> ir.Table:
             name = f"prepared_{uuid.uuid4().hex[:8]}"
             raw.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}').fetchall()
+            dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
+            if dup:
+                sid, h, n = dup[0]
+                raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
             return con.table(name)
 
         expr = build_quarter(table, product, rules, materialize=materialize)

@@ -16,7 +16,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from weatherinsight.features.common import Rules
+from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
+from weatherinsight.features.common import Rules, hour_label
 from weatherinsight.features.definitions import build_quarter, conform
 from weatherinsight.settings import Settings
 
@@ -57,6 +58,9 @@ def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> p
         df = spark.sql(str(con.compile(expr))).cache()
         cached.append(df)
         df.createOrReplaceTempView(prepared)
+        dup = spark.sql(duplicate_check_sql(prepared)).collect()
+        if dup:
+            raise DuplicateHoursError(product, dup[0][0], hour_label(rules, dup[0][1]), dup[0][2])
         return con.table(prepared)
 
     try:

@@ -111,6 +111,13 @@ def prepare(staged: ir.Table, product: Product, rules: Rules) -> ir.Table:
     return framed.select(**cols)
 
 
+def hour_label(rules: Rules, h: int) -> str:
+    """The UTC hour of hour index ``h`` of the quarter, for messages."""
+    from datetime import timedelta
+
+    return (rules.quarter.start + timedelta(hours=int(h))).strftime("%Y-%m-%d %H:%M")
+
+
 def r9(value: ir.NumericValue) -> ir.NumericValue:
     return value.round(DAILY_DECIMALS)
 
