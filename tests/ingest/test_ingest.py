@@ -291,7 +291,7 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
     raw["pools"]["api_calls"] = pool
     config = tmp_path / "pool.yaml"
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.15)  # every zip takes a while: requests overlap
+    mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.4)  # every zip takes a while: requests overlap
     settings = mirror_settings_for(mirror_url, config_file=config)
     result = ingest_product(settings, "wind", period="recent", progress=False)
     assert result.files_new == MIRROR_STATIONS + 1
