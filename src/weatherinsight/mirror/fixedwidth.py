@@ -87,8 +87,10 @@ def timestamp_field(hours: np.ndarray) -> np.ndarray:
     return out
 
 
-def join_rows(fields: list[np.ndarray], *, separator: bytes = b";", line_end: bytes = b"eor\r\n") -> bytes:
-    """Concatenate field matrices into ``f1;f2;…;eor\\r\\n`` lines; NUL padding is removed."""
+def join_rows(
+    fields: list[np.ndarray], *, separator: bytes = b";", line_end: bytes = b"eor\r\n", squeeze: bool = True
+) -> bytes:
+    """Concatenate field matrices into ``f1;f2;…;eor\\r\\n`` lines; NUL padding is removed (``squeeze``)."""
     n = fields[0].shape[0]
     sep = constant_field(separator.decode("ascii"), n)
     parts: list[np.ndarray] = []
@@ -98,6 +100,6 @@ def join_rows(fields: list[np.ndarray], *, separator: bytes = b";", line_end: by
     parts.append(constant_field(line_end.decode("ascii"), n))
     matrix = np.concatenate(parts, axis=1)
     flat = matrix.ravel()
-    if (flat == _NUL).any():
+    if squeeze and (flat == _NUL).any():
         flat = flat[flat != _NUL]
     return flat.tobytes()

@@ -165,7 +165,21 @@ class _StationData:
     climate: dict[str, np.ndarray]
     n_hours: int
 
+    _masks: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+
     def gap_mask(self, product_index: int) -> np.ndarray:
+        key = ("gap", product_index)
+        if key not in self._masks:  # historical and recent files of a product share one mask
+            self._masks[key] = self._gap_mask(product_index)
+        return self._masks[key]
+
+    def cell_mask(self, product_index: int, n_vars: int) -> np.ndarray:
+        key = ("cell", product_index)
+        if key not in self._masks:
+            self._masks[key] = self._cell_mask(product_index, n_vars)
+        return self._masks[key]
+
+    def _gap_mask(self, product_index: int) -> np.ndarray:
         n_days = self.n_hours // 24
         rng_start = np.random.default_rng([self.spec.seed, self.station.station_id, 100, product_index])
         rng_len = np.random.default_rng([self.spec.seed, self.station.station_id, 120, product_index])
@@ -179,7 +193,7 @@ class _StationData:
             mask[a : a + lengths[d]] = True
         return mask
 
-    def cell_mask(self, product_index: int, n_vars: int) -> np.ndarray:
+    def _cell_mask(self, product_index: int, n_vars: int) -> np.ndarray:
         """(n_hours, n_vars): single -999 cells, one column at a time (FORMAT §2.1)."""
         rng_hit = np.random.default_rng([self.spec.seed, self.station.station_id, 160, product_index])
         rng_col = np.random.default_rng([self.spec.seed, self.station.station_id, 180, product_index])
@@ -271,6 +285,7 @@ def _produkt(
     ]
     all_missing = period == "recent" and product.name in st.all_missing
     hour_of_day = (written - written.astype("datetime64[D]")).astype(np.int64)
+    squeeze = False  # only a narrow -999 leaves NUL padding to squeeze out
     for j, var in enumerate(product.variables):
         if var.column not in data.climate:
             raise ValueError(f"the mirror simulator has no climate model for {product.name}.{var.column}")
@@ -284,8 +299,10 @@ def _produkt(
         missing = cells[:, j] | all_missing
         if (product.name, var.column) == _FORM_COLUMN:
             missing = missing | (hour_of_day % _NO_FORM_EVERY == 0)
-        fields.append(value_field(values, missing, field_format(product, var)))
-    text = (produkt_header(product) + "\r\n").encode("ascii") + join_rows(fields)
+        fmt = field_format(product, var)
+        squeeze = squeeze or (fmt.sentinel_width is not None and bool(missing.any()))
+        fields.append(value_field(values, missing, fmt))
+    text = (produkt_header(product) + "\r\n").encode("ascii") + join_rows(fields, squeeze=squeeze)
     kept = written
     first_row = kept[0].astype("datetime64[D]").astype(date)
     last_row = kept[-1].astype("datetime64[D]").astype(date)
