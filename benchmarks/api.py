@@ -162,6 +162,10 @@ def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]
         "--log-level",
         "warning",
         "--no-access-log",
+        # Under heavy background load a pooled client connection can sit idle past uvicorn's default 5 s
+        # keep-alive and be closed just as a request goes out (httpx ReadError); that is not the app's doing.
+        "--timeout-keep-alive",
+        "60",
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO)
     deadline = time.monotonic() + 30
