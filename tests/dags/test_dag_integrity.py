@@ -161,7 +161,12 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
     assert set(dag.params.keys()) == {"start_year", "end_year", "quarters", "products", "force_reprocess"}
     assert dag.get_task("validate_params").python_callable is pipeline.backfill_plan_task
-    assert dag.get_task("backfill_quarter").downstream_task_ids == {"backfill_summary"}
+    quarter_task = dag.get_task("backfill_quarter")
+    assert quarter_task.downstream_task_ids == {"backfill_summary"}
+    assert quarter_task.upstream_task_ids == {"validate_params"}
+    # Quarters run one at a time unless backfill.max_parallel_quarters says otherwise.
+    assert quarter_task.max_active_tis_per_dag == load_settings().pipeline.backfill.max_parallel_quarters == 1
+    assert dag.get_task("validate_params").retries == 0
     summary = dag.get_task("backfill_summary")
     assert summary.trigger_rule == "all_done"
     assert summary.python_callable is pipeline.backfill_summary_task
