@@ -254,3 +254,38 @@ def test_new_publish_changes_etag_and_data(backend: Backend) -> None:
     assert after.headers["etag"] != first.headers["etag"]
     assert after.headers["x-dataset-version"] == "2024Q1_v2"
     assert after.json()["data"][0]["rh_mean"] == expected_row("moisture", 44, Q, "2024Q1_v2", 11)["rh_mean"]
+
+
+def test_large_pages_stream_in_chunks(backend: Backend) -> None:
+    """Pages above 500 rows go out as a chunked stream; JSON and CSV stay well-formed across chunk borders."""
+    from weatherinsight.quarters import Quarter
+    from weatherinsight.warehouse import db, lineage
+    from weatherinsight.warehouse.tables import curated_table
+
+    q = Quarter(2023, 1)
+    stations = list(range(1, 1202))
+    engine = db.get_engine(backend.url)
+    with engine.begin() as conn:
+        v = lineage.begin_version(conn, backend.settings, "curated", "precipitation", q, fingerprint="big")
+        rows = [expected_row("precipitation", s, q, v.version_name, 5) for s in stations]
+        db.bulk_insert(conn, curated_table("precipitation"), rows)
+        lineage.publish_version(conn, v, row_count=len(rows))
+
+    r = backend.client.get("/v1/features/precipitation/2023/1", params={"limit": 5000, "features": "rx5day"})
+    assert r.headers.get("transfer-encoding") == "chunked"
+    body = r.json()
+    assert (body["count"], body["next"]) == (1201, None)
+    assert [d["station_id"] for d in body["data"]] == stations
+    assert body["data"][700]["rx5day"] == expected_row("precipitation", 701, q, "2023Q1_v1", 5)["rx5day"]
+
+    csv = backend.client.get("/v1/features/precipitation/2023/1", params={"limit": 5000, "format": "csv"})
+    lines = csv.text.splitlines()
+    assert len(lines) == 2 + 1201
+    assert [int(line.split(",", 1)[0]) for line in lines[2:]] == stations
+
+    first = backend.client.get("/v1/features/precipitation/2023/1", params={"limit": 600}).json()
+    second = backend.client.get(first["next"]).json()
+    third = backend.client.get(second["next"]).json()
+    assert [len(p["data"]) for p in (first, second, third)] == [600, 600, 1]
+    assert third["next"] is None
+    assert [d["station_id"] for p in (first, second, third) for d in p["data"]] == stations
