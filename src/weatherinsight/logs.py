@@ -9,6 +9,12 @@ from typing import Any
 import structlog
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # Resolve sys.stderr at each use, not at configure time: a test runner or CLI runner may swap and
+    # close the stream it held when logging was configured.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """Configure stdlib logging and structlog once per process; logs go to stderr."""
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s", force=True)
@@ -21,7 +27,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
