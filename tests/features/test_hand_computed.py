@@ -215,3 +215,22 @@ def test_duplicate_station_hour_is_refused() -> None:
     t = concat(rows("wind", 5, [0, 1, 2], wind_speed=1.0), rows("wind", 5, [2], wind_speed=3.0))
     with pytest.raises(DuplicateHoursError, match="2 rows for station 5 at 2024-01-01 02:00 UTC"):
         duck.compute(t, "wind", RULES)
+
+
+def test_process_time_zone_does_not_move_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        rows = compute("air_temperature")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    # a +1 h shift would pull the 40 °C pre-quarter row (qn 7) into the quarter
+    assert (rows[1]["hours_valid"], rows[1]["days_valid"], rows[1]["qn_max"], rows[1]["txx"]) == (
+        2175,
+        90,
+        10,
+        31.0,
+    )

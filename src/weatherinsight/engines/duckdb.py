@@ -28,6 +28,8 @@ def compute(staged: Sequence[Path] | pa.Table, product: str, rules: Rules) -> pa
     """
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
+    # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
+    raw.execute("SET TimeZone = 'UTC'").fetchall()
     try:
         if isinstance(staged, pa.Table):
             raw.register("staged_input", staged)
