@@ -112,6 +112,7 @@ class QuarantinedFile:
     file_name: str
     reason: str
     quarantine_path: str
+    sha256: str = ""
 
 
 @dataclass
@@ -505,7 +506,7 @@ def quarantine(settings: Settings, product: Product, item: RawInput, reason: str
         f"quarantined_at: {datetime.now(UTC).isoformat()}\nreason: {reason}\n",
         encoding="utf-8",
     )
-    return QuarantinedFile(item.rel, item.file_name, reason, str(target))
+    return QuarantinedFile(item.rel, item.file_name, reason, str(target), item.sha256)
 
 
 def _current_versions(state: StagingState, requested: set[Quarter] | None) -> dict[str, str]:
@@ -640,7 +641,9 @@ def stage_product(
             limit = settings.pipeline.staging.max_failure_share
             if share > limit:
                 # The state is not saved: a retry must meet the same bad files and fail the same way,
-                # instead of skipping them as "known" and passing. The quarantine copies stay.
+                # instead of skipping them as "known" and passing. The quarantine copies stay, and
+                # raw_files records them.
+                _record_quarantine_only(settings, prod, result.quarantined)
                 raise RunFailedError(
                     f"staging {prod.name} failed: {n_bad} of {n_checked} files are bad ({share:.1%} > {limit:.1%}); "
                     "no partition was changed",
@@ -723,6 +726,37 @@ def stage_product(
     return result
 
 
+def _record_quarantine_only(
+    settings: Settings, product: Product, quarantined: Sequence[QuarantinedFile]
+) -> None:
+    from weatherinsight.warehouse import db
+
+    engine = db.get_engine(settings.db_url)
+    db.ensure_schema(engine)
+    with engine.begin() as conn:
+        mark_quarantined(conn, product, quarantined)
+
+
+def mark_quarantined(conn: Any, product: Product, quarantined: Sequence[QuarantinedFile]) -> None:
+    """``raw_files.status = 'quarantined'`` with the reason, for the rows of exactly these bytes."""
+    from sqlalchemy import and_, update
+
+    from weatherinsight.warehouse.tables import raw_files
+
+    for qf in quarantined:
+        conn.execute(
+            update(raw_files)
+            .where(
+                and_(
+                    raw_files.c.product == product.name,
+                    raw_files.c.file_name == PurePosixPath(qf.rel).name,
+                    raw_files.c.sha256 == qf.sha256,
+                )
+            )
+            .values(status="quarantined", quarantine_reason=qf.reason)
+        )
+
+
 @dataclass
 class _Recorded:
     versions: dict[str, str]
@@ -748,11 +782,9 @@ def record_run(
     SUPERSEDED) with its parent raw version and row count, and a ``staged_partitions`` row. Also the station
     metadata/locations upserts and ``raw_files.status = 'quarantined'`` with the reason for bad files.
     """
-    from sqlalchemy import and_, update
-
     from weatherinsight.stations_load import load_stations
     from weatherinsight.warehouse import db, lineage
-    from weatherinsight.warehouse.tables import raw_files, staged_partitions
+    from weatherinsight.warehouse.tables import staged_partitions
 
     engine = db.get_engine(settings.db_url)
     db.ensure_schema(engine)
@@ -795,19 +827,7 @@ def record_run(
     lists = [(p, fs.cat_file(p)) for p in station_lists]
     with engine.begin() as conn:
         loaded = load_stations(conn, product.name, station_lists=lists, geography=geography)
-        for qf in quarantined:
-            entry = state.files.get(qf.rel, {})
-            conn.execute(
-                update(raw_files)
-                .where(
-                    and_(
-                        raw_files.c.product == product.name,
-                        raw_files.c.file_name == PurePosixPath(qf.rel).name,
-                        raw_files.c.sha256 == entry.get("sha256"),
-                    )
-                )
-                .values(status="quarantined", quarantine_reason=qf.reason)
-            )
+        mark_quarantined(conn, product, quarantined)
     return _Recorded(
         versions,
         loaded.metadata_inserted + loaded.metadata_updated,

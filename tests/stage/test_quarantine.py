@@ -37,6 +37,31 @@ BAD_ROWS = make_zip(
 )
 
 
+def record_raw_file(settings: Settings) -> None:
+    """A raw_files row for the file with bad rows, as ingestion writes it."""
+    db.ensure_schema(settings.db_url)
+    with db.get_engine(settings.db_url).begin() as conn:
+        conn.execute(
+            raw_files.insert().values(
+                url="http://127.0.0.1:9/hourly/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
+                product=TU,
+                period="recent",
+                file_name="stundenwerte_TU_00222_akt.zip",
+                station_id=222,
+                size=len(BAD_ROWS),
+                sha256=hashlib.sha256(BAD_ROWS).hexdigest(),
+                storage_path="dwd/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
+                fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+
+
+def raw_file_status(settings: Settings) -> tuple[str, str | None]:
+    with db.get_engine(settings.db_url).connect() as conn:
+        status, reason = conn.execute(select(raw_files.c.status, raw_files.c.quarantine_reason)).one()
+    return status, reason
+
+
 def bad_store(settings: Settings) -> None:
     put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
     put(settings, TU, "recent", TU_AKT_00044, TU_AKT_00044.name)
@@ -49,22 +74,7 @@ def bad_store(settings: Settings) -> None:
 def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settings: Settings) -> None:
     settings = settings_with_share(tmp_path, settings, 0.7)
     bad_store(settings)
-    db.ensure_schema(settings.db_url)
-    sha = hashlib.sha256(BAD_ROWS).hexdigest()
-    with db.get_engine(settings.db_url).begin() as conn:
-        conn.execute(
-            raw_files.insert().values(
-                url="http://127.0.0.1:9/hourly/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
-                product=TU,
-                period="recent",
-                file_name="stundenwerte_TU_00222_akt.zip",
-                station_id=222,
-                size=len(BAD_ROWS),
-                sha256=sha,
-                storage_path="dwd/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
-                fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
+    record_raw_file(settings)
     result = stage_product(settings, TU, progress=False)
     assert result.status == "staged"
     reasons = {q.rel: q.reason for q in result.quarantined}
@@ -86,9 +96,7 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
     # The good station is staged in full; raw files stay where they were.
     assert len(list_partitions(settings.staged_dir, TU)) == 64
     assert (Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_00111_akt.zip").exists()
-    with db.get_engine(settings.db_url).connect() as conn:
-        status, reason = conn.execute(select(raw_files.c.status, raw_files.c.quarantine_reason)).one()
-    assert status == "quarantined" and reason == reasons["recent/stundenwerte_TU_00222_akt.zip"]
+    assert raw_file_status(settings) == ("quarantined", reasons["recent/stundenwerte_TU_00222_akt.zip"])
     # Known bad bytes are not re-read: the next run has nothing to do.
     again = stage_product(settings, TU, progress=False)
     assert again.status == "unchanged" and again.quarantined_before == 4
@@ -96,6 +104,7 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
 
 def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings: Settings) -> None:
     bad_store(settings)  # 4 bad of 6 files, limit 5 %
+    record_raw_file(settings)
     with pytest.raises(
         RunFailedError, match=r"4 of 6 files are bad \(66\.7% > 5\.0%\); no partition was changed"
     ):
@@ -103,6 +112,8 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
     assert list_partitions(settings.staged_dir, TU) == []
     assert len(list((settings.quarantine_dir / TU / "recent").glob("*.reason.txt"))) == 4
     assert not (settings.staged_dir / ".tmp" / TU).exists()
+    status, reason = raw_file_status(settings)
+    assert status == "quarantined" and reason is not None and "line 3" in reason
     # A retry meets the same bad files and fails the same way (it does not skip them as already known).
     with pytest.raises(RunFailedError, match=r"4 of 6 files are bad"):
         stage_product(settings, TU, progress=False)
