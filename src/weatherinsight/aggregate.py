@@ -3,8 +3,9 @@
 ``aggregate_quarter(settings, product, quarter, …)`` is the one entry point (CLI, pipeline and DAGs call it):
 
 1. **Inputs** — the staged partition ``<staged_dir>/<product>/year=YYYY/quarter=Q/*.parquet`` and its AVAILABLE
-   staged dataset version. The input fingerprint is the staged version name(s), every Parquet file's name,
-   size and sha256, the feature-definition version and the §5 thresholds from the configuration.
+   staged dataset version. The input fingerprint is the AVAILABLE staged version name (from lineage), every
+   Parquet file's name, size and sha256, the feature-definition version and the §5 thresholds from the
+   configuration. The engine is not an input: DuckDB and Spark give the same numbers (parity test).
 2. **No-op** — when the AVAILABLE curated version was built from the same fingerprint (and not ``force``),
    nothing is computed or written.
 3. **Compute** — the product's single Ibis definition (``features/``) on DuckDB (default) or Spark; nothing
