@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
 from weatherinsight.logs import configure_logging
 from weatherinsight.settings import Settings, load_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Off a terminal (CI logs, pipes, test runners) Rich would fall back to 80 columns and cut summary tables;
+# a fixed generous width keeps file names and reasons whole there.
+_WIDTH = None if sys.stdout.isatty() else 200
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 
 def settings_from_env() -> Settings:
