@@ -86,6 +86,7 @@ def test_precipitation() -> None:
     # d14 (19 valid hours, 30 mm) is not a day: total 1 + 12 + 25 + 3 + 5·2
     assert s1["precip_total"] == approx(51.0)
     # wet: d10 (0.4+0.1+0.1+0.3+0.1 rounds to 1 mm), d11, d12, d13, d15–19
+    assert 0.4 + 0.1 + 0.1 + 0.3 + 0.1 < 1.0  # unrounded, d10 would be a dry day
     assert (s1["wet_days"], s1["heavy_precip_days"], s1["very_heavy_precip_days"]) == (9, 2, 1)
     assert s1["rx1day"] == approx(25.0)
     # best window of five consecutive valid days is d9–d13 (0+1+12+25+3); d11,12,13,15,16 would be 44
@@ -234,3 +235,18 @@ def test_process_time_zone_does_not_move_hours(monkeypatch: pytest.MonkeyPatch) 
         10,
         31.0,
     )
+
+
+def test_wind_direction_gate_counts_calm_but_not_missing_direction() -> None:
+    from tests.features.staged_rows import concat, rows
+
+    # 1748 hours with F: 1000 calm with D NULL (valid for direction), 747 moving with D, 1 moving without D
+    calm = rows("wind", 7, list(range(1000)), wind_speed=0.3)
+    moving = rows("wind", 7, list(range(1000, 1747)), wind_speed=4.0, wind_direction=270)
+    no_dir = rows("wind", 7, [1747], wind_speed=4.0)
+    out = duck.compute(concat(calm, moving, no_dir), "wind", RULES).to_pylist()[0]
+    assert (out["hours_valid"], out["calm_hours"], out["wind_speed_max"]) == (1748, 1000, 4.0)
+    assert (out["wind_dir_mean"], out["dominant_sector"]) == (None, None)  # 1747 direction hours < 1748
+    ok = duck.compute(concat(calm, moving, no_dir, rows("wind", 7, [1748], wind_speed=0.0)), "wind", RULES)
+    row = ok.to_pylist()[0]
+    assert (row["wind_dir_mean"], row["wind_dir_steadiness"], row["dominant_sector"]) == (270.0, 1.0, "W")
