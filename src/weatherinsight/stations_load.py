@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, Table, and_, select, update
 
 from weatherinsight.errors import DwdFormatError
 from weatherinsight.logs import get_logger
@@ -58,6 +58,25 @@ def merge_locations(
             if cur is None or (row["valid_to"] or date.max) >= (cur["valid_to"] or date.max):
                 out[key] = {**row, "source_file": row.get("source_file", source)}
     return out
+
+
+def _insert_or_update(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], *, keys: tuple[str, ...]
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE: products are staged in parallel and share stations, so a row
+    another transaction inserted between our SELECT and INSERT must update, not fail on the unique key."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases
+        conn.execute(table.insert(), rows)
+        return
+    stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    updatable = [c for c in rows[0] if c not in keys]
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in updatable}),
+        rows,
+    )
 
 
 def upsert_station_metadata(
@@ -112,7 +131,7 @@ def upsert_station_metadata(
             conn.execute(update(sm).where(sm.c.id == old["id"]).values(**values, updated_at=now))
             updated += 1
     if inserts:
-        conn.execute(sm.insert(), inserts)
+        _insert_or_update(conn, sm, inserts, keys=("product", "station_id"))
     return inserted, updated
 
 
@@ -150,7 +169,7 @@ def upsert_station_locations(
             )
             updated += 1
     if inserts:
-        conn.execute(sl.insert(), inserts)
+        _insert_or_update(conn, sl, inserts, keys=("station_id", "valid_from"))
     return inserted, updated
 
 
