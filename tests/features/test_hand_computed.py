@@ -240,13 +240,20 @@ def test_process_time_zone_does_not_move_hours(monkeypatch: pytest.MonkeyPatch) 
 def test_wind_direction_gate_counts_calm_but_not_missing_direction() -> None:
     from tests.features.staged_rows import concat, rows
 
-    # 1748 hours with F: 1000 calm with D NULL (valid for direction), 747 moving with D, 1 moving without D
-    calm = rows("wind", 7, list(range(1000)), wind_speed=0.3)
+    # DESIGN §5: direction features use the hours where both F and D are present; calm hours (DWD: D = 0)
+    # count as valid hours but stay out of the vectors. 1748 hours with F: 1000 calm with D = 0,
+    # 747 moving with D, 1 moving without D → 1747 direction hours < 1748 needed.
+    calm = rows("wind", 7, list(range(1000)), wind_speed=0.3, wind_direction=0)
     moving = rows("wind", 7, list(range(1000, 1747)), wind_speed=4.0, wind_direction=270)
     no_dir = rows("wind", 7, [1747], wind_speed=4.0)
     out = duck.compute(concat(calm, moving, no_dir), "wind", RULES).to_pylist()[0]
     assert (out["hours_valid"], out["calm_hours"], out["wind_speed_max"]) == (1748, 1000, 4.0)
     assert (out["wind_dir_mean"], out["dominant_sector"]) == (None, None)  # 1747 direction hours < 1748
-    ok = duck.compute(concat(calm, moving, no_dir, rows("wind", 7, [1748], wind_speed=0.0)), "wind", RULES)
+    # a calm hour without a direction is not a direction hour either
+    calm_no_dir = rows("wind", 7, [1748], wind_speed=0.0)
+    still = duck.compute(concat(calm, moving, no_dir, calm_no_dir), "wind", RULES).to_pylist()[0]
+    assert (still["calm_hours"], still["wind_dir_mean"]) == (1001, None)
+    calm_with_dir = rows("wind", 7, [1749], wind_speed=0.0, wind_direction=0)
+    ok = duck.compute(concat(calm, moving, no_dir, calm_no_dir, calm_with_dir), "wind", RULES)
     row = ok.to_pylist()[0]
     assert (row["wind_dir_mean"], row["wind_dir_steadiness"], row["dominant_sector"]) == (270.0, 1.0, "W")

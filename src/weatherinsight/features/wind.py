@@ -2,7 +2,8 @@
 
 Speed features gate on F's valid hours. Direction features (DESIGN §5) use hours with F ≥ 0.5 m/s and a
 present D as unit vectors in meteorological degrees (u = sin D, v = cos D); their valid hours are the hours
-with F present and either calm (F < 0.5, counted as valid but kept out of the vectors) or D present.
+where both F and D are present (DESIGN §5: "use the hours where both variables are present"); a calm hour
+(F < 0.5, DWD writes D = 0) with its D counts as valid but stays out of the vectors.
 A D outside 0..360 (DWD's undocumented 990 "no direction") counts as absent.
 ``wind_dir_mean`` = atan2(ū, v̄) in [0, 360); the mean components are rounded to 12 decimals first so that
 cancelling directions (350°/10°) give 0°, not an engine-dependent 0°/359.999…°. ``wind_dir_steadiness``
@@ -33,7 +34,7 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     """One row per station with the gated wind features."""
     f = p.wind_speed
     d_ok = p.wind_direction.notnull() & (p.wind_direction >= 0) & (p.wind_direction <= 360)
-    dir_valid = f.notnull() & ((f < CALM_MS) | d_ok)
+    dir_valid = f.notnull() & d_ok
     hourly = p.group_by(KEY).aggregate(
         _nh=f.count(),
         wind_speed_mean=f.mean(),
