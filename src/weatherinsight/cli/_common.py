@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import shutil
 
 import typer
 from rich.console import Console
@@ -10,15 +10,24 @@ from rich.console import Console
 from weatherinsight.logs import configure_logging
 from weatherinsight.settings import Settings, load_settings
 
-# Off a terminal (CI logs, pipes, test runners) Rich would fall back to 80 columns and cut summary tables;
-# a fixed generous width keeps file names and reasons whole there.
-_WIDTH = None if sys.stdout.isatty() else 200
-console = Console(width=_WIDTH)
-err_console = Console(stderr=True, width=_WIDTH)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fit_console_width() -> None:
+    """Off a terminal (CI logs, pipes, test runners) Rich falls back to 80 columns and cuts summary tables;
+    use $COLUMNS when given, else 200, so file names and reasons stay whole. Called per invocation."""
+    for c in (console, err_console):
+        if not c.is_terminal:
+            c.width = max(shutil.get_terminal_size(fallback=(200, 50)).columns, 120)
+
+
+fit_console_width()
 
 
 def settings_from_env() -> Settings:
     """Load and validate settings (env + YAML) and configure logging; ConfigError surfaces in main()."""
+    fit_console_width()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     return settings
