@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
+
+
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that writes to whatever ``sys.stderr`` is now (see ``_stderr_logger``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
@@ -17,7 +25,9 @@ def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """Configure stdlib logging and structlog once per process; logs go to stderr."""
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s", force=True)
+    logging.basicConfig(
+        level=level.upper(), handlers=[_CurrentStderrHandler()], format="%(message)s", force=True
+    )
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
