@@ -199,11 +199,12 @@ class Settings(BaseSettings):
     @field_validator("dwd_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if (
-            not v.startswith(("http://", "https://", "file://"))
-            or "://" not in v
-            or len(v.split("://", 1)[1]) == 0
-        ):
+        # http(s) only: dwd/client.py is the one outbound path and speaks HTTP (a local archive is served
+        # with `weatherinsight mirror serve DIR`).
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"malformed URL {v!r}: expected http(s)://host/path/")
         return v if v.endswith("/") else v + "/"
 

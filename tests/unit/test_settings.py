@@ -69,8 +69,11 @@ def test_bad_yaml_names_key_and_file(tmp_path: Path, text: str, key: str) -> Non
     assert str(f) in str(exc.value)
 
 
-def test_malformed_url_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", "opendata.dwd.de/no-scheme")
+@pytest.mark.parametrize(
+    "url", ["opendata.dwd.de/no-scheme", "http:///no-host/", "file:///srv/dwd/", "ftp://h/x/"]
+)
+def test_malformed_url_fails_at_start_up(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", url)
     with pytest.raises(ConfigError) as exc:
         load_settings(config_file=REPO_CONFIG)
     assert exc.value.key == "WEATHERINSIGHT_DWD_BASE_URL"
