@@ -54,6 +54,8 @@ _US_PER_DAY = 24 * _US_PER_HOUR
 #: since pyarrow reads several blocks ahead.
 _BLOCK_SIZE = 1 << 20
 _MAX_HEADER = 4096
+#: The MESS_DATUM range every value must lie in (YYYYMMDDHH, years 1000-9999).
+_MD_LO, _MD_HI = 1_000_010_100, 9_999_123_123
 #: Days per month, index 1..12 (February without the leap day).
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 #: pyarrow trims exactly these around numbers; the line scanner must agree with it.
@@ -319,6 +321,112 @@ class _Block:
     station: int
     ts: np.ndarray  # µs since the epoch as written (before any MEZ shift); strictly monotonic in MESS_DATUM
     columns: list[pa.Array]  # qn, then the product's value columns, already typed with NULLs
+    increasing: bool = False  # ts is known to be strictly increasing within the block
+
+
+# ---- fast block checks ----------------------------------------------------------------------------------
+# Each returns the same result as the general check above it when the block is valid, and None (or False)
+# as soon as anything is unusual; the caller then runs the general check, which names the problem. So the
+# fast path never accepts what the general path rejects and never changes a message.
+
+
+def _eor_ok(eor: pa.Array) -> bool:
+    """Every value of the eor column is exactly ``EOR`` — from the offsets and one byte comparison."""
+    n = len(eor)
+    if eor.type != pa.string() or eor.null_count or n == 0:
+        return False
+    width = len(EOR)
+    offsets = np.frombuffer(eor.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * eor.offset)
+    first, last = int(offsets[0]), int(offsets[-1])
+    if last - first != width * n or not bool((np.diff(offsets) == width).all()):
+        return False
+    data = eor.buffers()[2]
+    return data is not None and data.slice(first, last - first).equals(_eor_run(n))
+
+
+_EOR_RUN: list[pa.Buffer] = [pa.py_buffer(b"")]
+
+
+def _eor_run(n: int) -> pa.Buffer:
+    """``EOR * n`` as a buffer, cached for the largest n seen (blocks have about the same size)."""
+    unit = EOR.encode("ascii")
+    if _EOR_RUN[0].size < len(unit) * n:
+        _EOR_RUN[0] = pa.py_buffer(unit * max(n, 1 << 15))
+    return _EOR_RUN[0].slice(0, len(unit) * n)
+
+
+def _fast_small_int(
+    values: np.ndarray, lo: int, hi: int, sentinel: int | None
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Float column → (int16 values, sentinel mask or None) when every value is an integer in [lo, hi] or
+    the sentinel; None otherwise (or when the range does not fit int16)."""
+    limit = 2**15
+    if not (-limit <= lo and hi < limit and (sentinel is None or -limit <= sentinel < limit)):
+        return None
+    with np.errstate(invalid="ignore"):
+        ints = values.astype(np.int16)
+    ok = ints == values  # NaN, ±inf, fractions and anything outside int16 fail here
+    in_range = (ints >= lo) & (ints <= hi) if lo else ints.view(np.uint16) <= hi
+    mask = None
+    if sentinel is not None:
+        sent = ints == sentinel
+        if sent.any():
+            in_range |= sent
+            mask = sent
+    ok &= in_range
+    if not ok.all():
+        return None
+    return ints, mask
+
+
+def _with_nulls(original: pa.Array, mask: np.ndarray | None, typ: pa.DataType) -> pa.Array:
+    """A float64 CSV column with NULL where ``mask`` is set: the values buffer is shared, not copied."""
+    if mask is None:
+        return original
+    if original.offset or original.null_count:
+        return pa.array(original.to_numpy(), type=typ, mask=mask)
+    validity = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    return pa.Array.from_buffers(
+        typ, len(original), [validity, original.buffers()[1]], null_count=int(np.count_nonzero(mask))
+    )
+
+
+def _int_array(ints: np.ndarray, mask: np.ndarray | None, typ: pa.DataType) -> pa.Array:
+    out = ints.astype(typ.to_pandas_dtype())
+    if mask is None:
+        return pa.array(out, type=typ)
+    out[mask] = 0
+    return pa.array(out, type=typ, mask=mask)
+
+
+def _fast_timestamps(md: np.ndarray) -> np.ndarray | None:
+    """MESS_DATUM → µs for a block that is strictly increasing (the normal case), else None.
+
+    Increasing YYYYMMDDHH values need the range checked at the ends only, and the hour at the end of each
+    day's run only (it is the largest); each day's date is converted once."""
+    with np.errstate(invalid="ignore"):
+        v = md.astype(np.int64)
+    if not (v == md).all():
+        return None
+    if len(v) > 1 and not (v[1:] > v[:-1]).all():
+        return None
+    if not (v[0] >= _MD_LO and v[-1] <= _MD_HI):
+        return None
+    ymd = np.floor(md / 100)  # exact for integers below 2**53
+    starts = np.flatnonzero(ymd[1:] != ymd[:-1]) + 1
+    starts = np.concatenate(([0], starts))
+    ends = np.append(starts[1:], len(v)) - 1
+    run_ymd = ymd[starts].astype(np.int64)
+    if (v[ends] - run_ymd * 100 > 23).any():
+        return None
+    run_days = _days_since_epoch(run_ymd)
+    if isinstance(run_days, int):
+        return None
+    # µs = (hours since epoch) · 1 h, hours = v + (24 · days − 100 · ymd) per day
+    offset = run_days * 24 - run_ymd * 100
+    hours = v + np.repeat(offset, np.diff(np.append(starts, len(v))))
+    hours *= _US_PER_HOUR
+    return hours
 
 
 def _typed(values: np.ndarray, mask: np.ndarray | None, typ: pa.DataType, original: pa.Array) -> pa.Array:
@@ -331,7 +439,50 @@ def _typed(values: np.ndarray, mask: np.ndarray | None, typ: pa.DataType, origin
 
 
 def _convert(batch: pa.RecordBatch, product: Product, station: int | None) -> _Block:
-    """One CSV block → validated, typed Arrow columns. Raises _Reject with the block-relative row."""
+    """One CSV block → validated, typed Arrow columns. Raises _Reject with the block-relative row.
+
+    The fast path (a few vectorised passes over each column) handles every valid, increasing block; at the
+    first doubt the block is converted again by ``_convert_general``, which finds and words the problem."""
+    block = _convert_fast(batch, product, station)
+    return block if block is not None else _convert_general(batch, product, station)
+
+
+def _convert_fast(batch: pa.RecordBatch, product: Product, station: int | None) -> _Block | None:
+    n_cols = batch.num_columns
+    if not _eor_ok(batch.column(n_cols - 1)):
+        return None
+    sid = batch.column(0).to_numpy()
+    first = float(sid[0]) if station is None else station
+    if station is None and not (math.isfinite(first) and first == math.floor(first) and 0 <= first < 2**31):
+        return None
+    if not (sid == first).all():
+        return None
+    ts = _fast_timestamps(batch.column(1).to_numpy())
+    if ts is None:
+        return None
+    sentinel = product.sentinel
+    qn = _fast_small_int(batch.column(2).to_numpy(), 0, 127, sentinel)
+    if qn is None:
+        return None
+    columns = [_int_array(qn[0], qn[1], pa.int8())]
+    for i, var in enumerate(product.variables):
+        original = batch.column(3 + i)
+        col = original.to_numpy()
+        if pa.types.is_integer(var.arrow_type):
+            lo, hi = _INT_RANGES[var.arrow_type]
+            conv = _fast_small_int(col, lo, hi, sentinel)
+            if conv is None:
+                return None
+            columns.append(_int_array(conv[0], conv[1], var.arrow_type))
+        else:
+            if not np.isfinite(col).all() or not pa.types.is_float64(var.arrow_type):
+                return None
+            sent = col == sentinel
+            columns.append(_with_nulls(original, sent if sent.any() else None, var.arrow_type))
+    return _Block(int(first), ts, columns, increasing=True)
+
+
+def _convert_general(batch: pa.RecordBatch, product: Product, station: int | None) -> _Block:
     n_cols = batch.num_columns
     eor = batch.column(n_cols - 1)
     eq = pc.equal(eor, EOR)
@@ -526,7 +677,7 @@ def _assemble(
     station = blocks[0].station
     primary = product.primary_variable.dwd_name
     mez_parts = [_mez_rows(b.ts, periods, primary) if periods else None for b in blocks]
-    increasing = all(bool(np.all(b.ts[1:] > b.ts[:-1])) for b in blocks) and all(
+    increasing = all(b.increasing or bool(np.all(b.ts[1:] > b.ts[:-1])) for b in blocks) and all(
         a.ts[-1] < b.ts[0] for a, b in itertools.pairwise(blocks)
     )
     chunks: list[list[pa.Array]] = [[] for _ in schema]
