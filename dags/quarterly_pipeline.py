@@ -6,9 +6,11 @@ retries, timeouts, pools and alerting come from ``config/weatherinsight.yaml`` v
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
 
 from weatherinsight import pipeline
 from weatherinsight.settings import load_settings
@@ -19,6 +21,22 @@ cfg = settings.pipeline
 #: The run's quarter: its data interval starts on the first day of the quarter that just ended
 #: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
 QUARTER = "{{ quarter_of(data_interval_start) }}"
+
+#: Emitted by ``pipeline_complete`` when a quarter is published, with ``extra={"quarter": "2024Q1"}``;
+#: ``weatherinsight_data_quality`` is scheduled on it (the same URI is declared in data_quality_checks.py).
+CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
+
+
+def complete_and_announce(quarter: str, products: list[str], outlet_events: Any) -> dict[str, Any]:
+    """``pipeline_complete``: ``pipeline.pipeline_complete_task``, then put the quarter on the asset event.
+
+    The only code in this file: the asset event's extra needs the task context (``outlet_events``), which
+    the package never imports. The event is emitted only when the task succeeds.
+    """
+    result = pipeline.pipeline_complete_task(quarter, products)
+    outlet_events[CURATED_QUARTERLY].extra = {"quarter": quarter}
+    return result
+
 
 DOC = f"""
 # WeatherInsight quarterly pipeline
@@ -37,6 +55,8 @@ as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_s
 * **aggregate_* failed**: the previous AVAILABLE version stays published (readers never see a partial quarter);
   the new version is marked FAILED in `dataset_versions` with the error.
 * **pipeline_complete failed**: a product has no AVAILABLE curated version with rows for the quarter.
+  When it succeeds it emits the asset `weatherinsight://curated/quarterly` (extra `{{"quarter": "<quarter>"}}`),
+  which triggers `weatherinsight_data_quality` for that quarter.
 * Re-running any task is safe: unchanged inputs are no-ops, changed inputs write the next `_vN`.
 * Without Airflow: `weatherinsight run <quarter>` runs the same steps.
 """
@@ -72,8 +92,9 @@ with DAG(
 
     complete = PythonOperator(
         task_id="pipeline_complete",
-        python_callable=pipeline.pipeline_complete_task,
+        python_callable=complete_and_announce,
         op_kwargs={"quarter": QUARTER, "products": list(cfg.product_types)},
+        outlets=[CURATED_QUARTERLY],
         **pipeline.task_defaults("quality", settings),
     )
 

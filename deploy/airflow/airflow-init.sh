@@ -2,7 +2,7 @@
 # airflow-init: one-shot bootstrap of the compose stack, safe to run again (every step is idempotent).
 #   1. migrate the Airflow metadata database            (airflow db migrate)
 #   2. the admin user of the Airflow UI                 (SimpleAuthManager passwords file, from env)
-#   3. the pools named in config/weatherinsight.yaml    (airflow pools import)
+#   3. the pools named in config/weatherinsight.yaml    (weatherinsight.pipeline.ensure_pools)
 #   4. the `weatherinsight_postgres` connection         (airflow connections import --overwrite, from env)
 #   5. the WeatherInsight warehouse schema              (Alembic upgrade head)
 # No manual UI step is needed afterwards. Every input comes from the environment (deploy/.env):
@@ -42,7 +42,17 @@ tmp.replace(path)
 PY
 
 step 3 "pools from ${WEATHERINSIGHT_CONFIG_FILE:-config/weatherinsight.yaml} and the weatherinsight_postgres connection"
-# Both go through import files (not CLI arguments) so the database password never shows in `ps`.
+# Pools: the package's ensure_pools (`airflow pools import` of pipeline.pool_specs), so the YAML and that one
+# function are the single source (the same call the tests exercise).
+python - <<'PY'
+from weatherinsight.pipeline import ensure_pools, pool_specs
+from weatherinsight.settings import load_settings
+
+settings = load_settings()
+ensure_pools(settings)
+print("pools: " + ", ".join(f"{name}={spec['slots']}" for name, spec in pool_specs(settings).items()))
+PY
+# The connection goes through an import file (not CLI arguments) so the database password never shows in `ps`.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python - "$work" <<'PY'
@@ -51,19 +61,7 @@ import os
 import sys
 from pathlib import Path
 
-from weatherinsight.settings import load_settings
-
-work = Path(sys.argv[1])
-pools = load_settings().pipeline.pools.model_dump()
-(work / "pools.json").write_text(
-    json.dumps(
-        {
-            name: {"slots": slots, "description": f"WeatherInsight {name} (config/weatherinsight.yaml pools.{name})"}
-            for name, slots in pools.items()
-        }
-    )
-)
-conn = work / "connections.json"
+conn = Path(sys.argv[1]) / "connections.json"
 conn.touch(mode=0o600)
 conn.write_text(
     json.dumps(
@@ -80,9 +78,7 @@ conn.write_text(
         }
     )
 )
-print("pools: " + ", ".join(f"{name}={slots}" for name, slots in pools.items()))
 PY
-airflow pools import "$work/pools.json"
 
 step 4 "connection weatherinsight_postgres -> ${WEATHERINSIGHT_DB_USER}@${WEATHERINSIGHT_DB_HOST}:${WEATHERINSIGHT_DB_PORT}/${WEATHERINSIGHT_DB_NAME}"
 # --overwrite: a re-run picks up a changed password or host from .env.

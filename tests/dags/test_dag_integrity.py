@@ -25,6 +25,16 @@ QUARTERLY, BACKFILL, QUALITY = (
 )
 
 
+CURATED_NAME, CURATED_URI = "weatherinsight_curated_quarterly", "weatherinsight://curated/quarterly"
+
+
+def _curated() -> Any:
+    """The asset pipeline_complete emits and the quality DAG is scheduled on (Airflow imported lazily)."""
+    from airflow.sdk import Asset
+
+    return Asset(name=CURATED_NAME, uri=CURATED_URI)
+
+
 def test_no_import_errors_and_exactly_three_dags(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dags) == sorted([QUARTERLY, BACKFILL, QUALITY])
@@ -130,7 +140,11 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     dag = dagbag.dags[QUALITY]
-    assert dag.timetable.expression == "0 6 1 1,4,7,10 *"
+    # Cron OR asset (DESIGN §6): six hours after the quarterly run, or when pipeline_complete publishes.
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert dag.timetable.timetable.expression == "0 6 1 1,4,7,10 *"
+    assert str(dag.timetable.timetable.timezone) == "UTC"
+    assert type(dag.timetable.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.catchup is True and dag.max_active_runs == 1
     assert dag.task_ids == ["run_quality_checks"]
     task = dag.get_task("run_quality_checks")
@@ -146,14 +160,114 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     )
     assert info is not None and info.run_after == pendulum.datetime(2024, 4, 1, 6, tz="UTC")
     start = info.data_interval.start
+    no_events = _events()
     assert (
-        _render_quarter(dag, "run_quality_checks", data_interval_start=start, params={"quarter": None})
+        _render_quarter(
+            dag,
+            "run_quality_checks",
+            data_interval_start=start,
+            params={"quarter": None},
+            triggering_asset_events=no_events,
+        )
         == "2024Q1"
     )
     by_hand = _render_quarter(
-        dag, "run_quality_checks", data_interval_start=start, params={"quarter": "2021Q3"}
+        dag,
+        "run_quality_checks",
+        data_interval_start=start,
+        params={"quarter": "2021Q3"},
+        triggering_asset_events=no_events,
     )
     assert by_hand == "2021Q3"
+
+
+def test_pipeline_complete_emits_the_curated_asset_that_schedules_the_quality_dag(dagbag: Any) -> None:
+    complete = dagbag.dags[QUARTERLY].get_task("pipeline_complete")
+    assert complete.outlets == [_curated()]
+    assert [t.task_id for t in dagbag.dags[QUARTERLY].tasks if t.outlets] == ["pipeline_complete"]
+    condition = dagbag.dags[QUALITY].timetable.asset_condition
+    assert type(condition).__name__ == "AssetAll" and list(condition.objects) == [_curated()]
+
+
+def test_pipeline_complete_puts_its_quarter_on_the_asset_event(
+    dagbag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    complete = dagbag.dags[QUARTERLY].get_task("pipeline_complete")
+    called: list[tuple[str, list[str]]] = []
+
+    def fake_complete(quarter: str, products: list[str] | None = None) -> dict[str, Any]:
+        called.append((quarter, list(products or [])))
+        return {"ok": True}
+
+    monkeypatch.setattr(pipeline, "pipeline_complete_task", fake_complete)
+    events = OutletEventAccessors()
+    assert complete.python_callable("2024Q1", PRODUCTS, outlet_events=events) == {"ok": True}
+    assert called == [("2024Q1", PRODUCTS)]
+    assert events[_curated()].extra == {"quarter": "2024Q1"}
+
+    def failing(quarter: str, products: list[str] | None = None) -> dict[str, Any]:
+        raise RuntimeError("not complete")
+
+    monkeypatch.setattr(pipeline, "pipeline_complete_task", failing)
+    events = OutletEventAccessors()
+    with pytest.raises(RuntimeError):
+        complete.python_callable("2024Q2", PRODUCTS, outlet_events=events)
+    assert events[_curated()].extra == {}  # no quarter announced for an incomplete quarter
+
+
+def test_asset_triggered_quality_run_checks_the_quarter_in_the_event(dagbag: Any) -> None:
+    dag = dagbag.dags[QUALITY]
+    # Asset-triggered runs have no logical date and no data interval: only the event names the quarter.
+    ctx: dict[str, Any] = {"params": {"quarter": None}, "dag_run": _FakeRun(pendulum.now("UTC"))}
+    one = _events(("2024Q2", pendulum.datetime(2024, 7, 1, 0, 40, tz="UTC")))
+    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=one, **ctx) == "2024Q2"
+    # Several queued events (catch-up of the quarterly DAG) start one run: the newest quarter is checked.
+    many = _events(
+        ("2024Q3", pendulum.datetime(2024, 10, 1, 1, tz="UTC")),
+        ("2024Q2", pendulum.datetime(2024, 7, 1, 1, tz="UTC")),
+    )
+    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=many, **ctx) == "2024Q3"
+    # A param still wins; an event without a quarter falls back to the quarter before run_after.
+    assert (
+        _render_quarter(
+            dag,
+            "run_quality_checks",
+            triggering_asset_events=one,
+            params={"quarter": "2021Q3"},
+            dag_run=ctx["dag_run"],
+        )
+        == "2021Q3"
+    )
+    bare = _events((None, pendulum.datetime(2025, 2, 3, tz="UTC")))
+    late = {**ctx, "dag_run": _FakeRun(pendulum.datetime(2025, 2, 3, tz="UTC"))}
+    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=bare, **late) == "2024Q4"
+
+
+class _FakeRun:
+    def __init__(self, run_after: Any) -> None:
+        self.run_after = run_after
+
+
+def _events(*quarters: tuple[str | None, Any]) -> Any:
+    """A real ``triggering_asset_events`` accessor holding CURATED events with these quarters/timestamps."""
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    return TriggeringAssetEventsAccessor.build(
+        AssetEventDagRunReferenceResult(
+            asset={"name": CURATED_NAME, "uri": CURATED_URI, "extra": {}},
+            extra={"quarter": q} if q else {},
+            source_task_id="pipeline_complete",
+            source_dag_id=QUARTERLY,
+            source_run_id=f"scheduled__{ts.isoformat()}",
+            source_map_index=-1,
+            source_aliases=[],
+            timestamp=ts,
+        )
+        for q, ts in quarters
+    )
 
 
 def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:

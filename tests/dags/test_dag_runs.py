@@ -79,6 +79,19 @@ def test_quarterly_pipeline_end_to_end(
             for r in conn.execute(select(dv.c.kind, dv.c.version_name).where(dv.c.product == "wind"))
         }
     assert {("raw", f"{q}_raw_v1"), ("staged", f"{q}_staged_v1"), ("curated", f"{q}_v1")} <= names
+    # pipeline_complete announced the quarter on the asset the quality DAG is scheduled on.
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = session.execute(
+            select(AssetModel.uri, AssetEvent.source_task_id, AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_run_id == run.run_id)
+        ).all()
+    assert [tuple(e) for e in events] == [
+        ("weatherinsight://curated/quarterly", "pipeline_complete", {"quarter": str(q)})
+    ]
 
 
 def test_backfill_with_a_corrupted_product_fails_and_names_it(
