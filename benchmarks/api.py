@@ -1,14 +1,21 @@
 """Benchmark: API throughput and latency on loopback against a trivial endpoint of the same app (issue #7).
 
     uv run --frozen python benchmarks/api.py [--stations 500] [--quarters 8] [--concurrency 50] [--seconds 10]
+                                             [--client wrk|httpx] [--no-pin] [--workers 1]
                                              [--db-url URL] [--workdir DIR] [--json FILE]
 
 1. Seeds a curated database (SQLite file by default, or ``--db-url`` e.g. a PostgreSQL database) through the
    warehouse layer: ``stations × quarters`` published ``air_temperature`` rows (every catalog feature filled)
    plus the station list.
-2. Starts ``uvicorn weatherinsight.api.app:app_factory --factory`` in its own process (one worker) on 127.0.0.1.
-3. Drives it with an async httpx client holding ``--concurrency`` connections, one scenario after another,
-   each for ``--seconds`` after a short warm-up:
+2. Starts ``uvicorn weatherinsight.api.app:app_factory --factory`` in its own process (one worker by default)
+   on 127.0.0.1.
+3. Drives it with a load generator holding ``--concurrency`` keep-alive connections, one scenario after another,
+   each for ``--seconds`` after a short warm-up. ``--client wrk`` (the default when ``wrk`` is installed; Debian
+   package ``wrk``) runs ``wrk -t1 -c50 --latency`` with a Lua script (a random station per request; a ``done``
+   hook prints the exact request count, errors and p50/p99 in µs); ``--client httpx`` is the pure-Python async
+   client (itself CPU-bound: it measures the client more than the server). On a machine with ≥ 2 cores the
+   server is pinned to CPU 1 and the load generator to CPU 0 (``taskset``) so they do not fight for one core;
+   ``--no-pin`` turns that off. Scenarios:
    * **trivial** — ``GET /v1/ping`` (no database): the app's ceiling through the same middleware;
    * **single-station** — ``GET /v1/features/air_temperature?station_id=N`` (a random station each request,
      all its quarters, every feature);
@@ -25,6 +32,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -142,14 +150,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def pin(cpu: str | None) -> list[str]:
+    """``taskset -c CPU`` prefix (nothing when not pinning)."""
+    return ["taskset", "-c", cpu] if cpu is not None else []
+
+
+def start_server(
+    url: str, data_dir: Path, port: int, *, cpu: str | None = None, workers: int = 1, body_cache_mb: int = 64
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "WEATHERINSIGHT_API_BODY_CACHE_MB": str(body_cache_mb),
         "WEATHERINSIGHT_DATABASE_URL": url,
         "WEATHERINSIGHT_DATA_DIR": str(data_dir),
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
     }
     cmd = [
+        *pin(cpu),
         sys.executable,
         "-m",
         "uvicorn",
@@ -166,6 +183,8 @@ def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]
         # keep-alive and be closed just as a request goes out (httpx ReadError); that is not the app's doing.
         "--timeout-keep-alive",
         "60",
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO)
     deadline = time.monotonic() + 30
@@ -232,6 +251,83 @@ async def run_scenario(
     )
 
 
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKRESULT {\\"requests\\": %d, \\"duration_us\\": %d, \\"bytes\\": %d, \\"p50_us\\": %d, \\"p99_us\\": %d, "
+      .. "\\"connect\\": %d, \\"read\\": %d, \\"write\\": %d, \\"timeout\\": %d, \\"status\\": %d}\\n",
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.timeout, e.status))
+end
+"""
+
+
+def wrk_script(path: str, stations: int | None) -> str:
+    """Lua for wrk: a fixed path, or (``stations``) ``path`` + a random station id per request."""
+    if stations is None:
+        request = f'wrk.path = "{path}"\n'
+    else:
+        request = (
+            "math.randomseed(os.time())\n"
+            f'request = function() return wrk.format("GET", "{path}" .. math.random(1, {stations})) end\n'
+        )
+    return request + _WRK_DONE
+
+
+def run_wrk(
+    base: str,
+    name: str,
+    script: str,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    cpu: str | None,
+    workdir: Path,
+) -> Result:
+    """One scenario with wrk (1 thread, ``concurrency`` connections); a discarded warm-up run first."""
+    lua = workdir / f"wrk-{re.sub(r'[^a-z]+', '-', name.lower()).strip('-')}.lua"
+    lua.write_text(script)
+
+    def once(duration: float) -> tuple[dict[str, int], str]:
+        cmd = [
+            *pin(cpu),
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(lua),
+            base,
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        m = re.search(r"^WRKRESULT (\{.*\})$", out, re.M)
+        if not m:
+            raise RuntimeError(f"no result line in wrk output:\n{out}")
+        return json.loads(m.group(1)), out
+
+    if warmup > 0:
+        once(warmup)
+    res, out = once(seconds)
+    rps_line = re.search(r"^Requests/sec:\s+(\S+)", out, re.M)
+    elapsed = res["duration_us"] / 1e6
+    kinds = {k: res[k] for k in ("connect", "read", "write", "timeout", "status") if res[k]}
+    return Result(
+        scenario=name,
+        requests=res["requests"],
+        errors=sum(kinds.values()),
+        seconds=round(elapsed, 2),
+        rps=float(rps_line.group(1)) if rps_line else round(res["requests"] / elapsed, 1),
+        p50_ms=round(res["p50_us"] / 1000, 2),
+        p99_ms=round(res["p99_us"] / 1000, 2),
+        mean_bytes=round(res["bytes"] / max(1, res["requests"]), 0),
+        error_kinds={("non-2xx/3xx" if k == "status" else k): v for k, v in kinds.items()},
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stations", type=int, default=500)
@@ -239,6 +335,24 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument(
+        "--client",
+        choices=("wrk", "httpx"),
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed, else httpx)",
+    )
+    ap.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server to CPU 1 and the load generator to CPU 0 (pinning needs ≥ 2 cores)",
+    )
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    ap.add_argument(
+        "--body-cache-mb",
+        type=int,
+        default=64,
+        help="the server's response-body cache (WEATHERINSIGHT_API_BODY_CACHE_MB; 0 = off)",
+    )
     ap.add_argument("--db-url", default=None, help="default: a SQLite file in the workdir")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -263,17 +377,67 @@ def main() -> None:
         "single-station": lambda rng: f"/v1/features/{PRODUCT}?station_id={rng.randint(1, args.stations)}",
         "whole-quarter": lambda rng: f"/v1/features/{PRODUCT}/{last.year}/{last.quarter}",
     }
+    scripts = {
+        "trivial (/v1/ping)": wrk_script("/v1/ping", None),
+        "single-station": wrk_script(f"/v1/features/{PRODUCT}?station_id=", args.stations),
+        "whole-quarter": wrk_script(f"/v1/features/{PRODUCT}/{last.year}/{last.quarter}", None),
+    }
+    pinned = not args.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    server_cpu, client_cpu = ("1", "0") if pinned else (None, None)
+    load = os.getloadavg()
+    console.print(
+        f"client {args.client}, {args.concurrency} connections, server workers {args.workers}, "
+        f"body cache {args.body_cache_mb} MB, "
+        + ("server on CPU 1, client on CPU 0" if pinned else "not pinned")
+        + f", load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     port = free_port()
-    proc = start_server(url, workdir, port)
+    proc = start_server(
+        url, workdir, port, cpu=server_cpu, workers=args.workers, body_cache_mb=args.body_cache_mb
+    )
     results: list[Result] = []
     try:
         for name, make_path in scenarios.items():
             before = server_buckets(f"http://127.0.0.1:{port}").get(routes[name], {})
-            res = asyncio.run(
-                run_scenario(
-                    f"http://127.0.0.1:{port}", name, make_path, args.concurrency, args.seconds, args.warmup
+            if args.client == "wrk":
+                res = run_wrk(
+                    f"http://127.0.0.1:{port}",
+                    name,
+                    scripts[name],
+                    args.concurrency,
+                    args.seconds,
+                    args.warmup,
+                    client_cpu,
+                    workdir,
                 )
-            )
+            elif pinned:
+                # The Python client pins itself (this process) for the run, then lets go again.
+                everything = os.sched_getaffinity(0)
+                os.sched_setaffinity(0, {0})
+                try:
+                    res = asyncio.run(
+                        run_scenario(
+                            f"http://127.0.0.1:{port}",
+                            name,
+                            make_path,
+                            args.concurrency,
+                            args.seconds,
+                            args.warmup,
+                        )
+                    )
+                finally:
+                    os.sched_setaffinity(0, everything)
+            else:
+                res = asyncio.run(
+                    run_scenario(
+                        f"http://127.0.0.1:{port}",
+                        name,
+                        make_path,
+                        args.concurrency,
+                        args.seconds,
+                        args.warmup,
+                    )
+                )
             after = server_buckets(f"http://127.0.0.1:{port}").get(routes[name], {})
             res.server_p50_ms = bucket_quantile(before, after, 0.5)
             res.server_p99_ms = bucket_quantile(before, after, 0.99)
@@ -286,7 +450,12 @@ def main() -> None:
         proc.wait(timeout=10)
 
     trivial = results[0].rps
-    table = Table(title=f"API on loopback, {args.concurrency} connections, {args.seconds:.0f} s per scenario")
+    load = os.getloadavg()
+    table = Table(
+        title=f"API on loopback, {args.client}, {args.concurrency} connections, {args.seconds:.0f} s per scenario, "
+        f"{args.workers} worker(s), body cache {args.body_cache_mb} MB, {'pinned' if pinned else 'not pinned'}, "
+        f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     for col in (
         "scenario",
         "req/s",

@@ -289,3 +289,41 @@ def test_large_pages_stream_in_chunks(backend: Backend) -> None:
     assert [len(p["data"]) for p in (first, second, third)] == [600, 600, 1]
     assert third["next"] is None
     assert [d["station_id"] for p in (first, second, third) for d in p["data"]] == stations
+
+
+def test_repeated_requests_are_identical_and_a_publish_is_seen_at_once(backend: Backend) -> None:
+    """Bodies are cached by ETag + URL: a repeat is byte-identical, and a new version is served at once."""
+    from weatherinsight.warehouse import db, lineage
+    from weatherinsight.warehouse.tables import curated_table
+
+    engine = db.get_engine(backend.url)
+    q = Q4_23
+
+    def publish(seed: int) -> str:
+        with engine.begin() as conn:
+            v = lineage.begin_version(
+                conn, backend.settings, "curated", "moisture", q, fingerprint=f"p{seed}"
+            )
+            db.bulk_insert(
+                conn, curated_table("moisture"), [expected_row("moisture", 73, q, v.version_name, seed)]
+            )
+            lineage.publish_version(conn, v, row_count=1)
+            return v.version_name
+
+    v1 = publish(20)
+    for url, params in (("/v1/features/moisture/2023/4", {}), ("/v1/features/moisture", {"station_id": 73})):
+        a, b = backend.client.get(url, params=params), backend.client.get(url, params=params)
+        assert (a.status_code, b.status_code) == (200, 200)
+        assert a.content == b.content
+        assert a.headers["etag"] == b.headers["etag"]
+        assert a.headers["x-data-attribution"] == b.headers["x-data-attribution"] == ATTRIBUTION_HEADER
+        assert b.headers["content-type"] == "application/json"
+        assert [d["dataset_version"] for d in b.json()["data"]] == [v1]
+    quarter_etag = a.headers["etag"]
+    v2 = publish(21)
+    for url, params in (("/v1/features/moisture/2023/4", {}), ("/v1/features/moisture", {"station_id": 73})):
+        r = backend.client.get(url, params=params)
+        assert [d["dataset_version"] for d in r.json()["data"]] == [v2]
+        assert r.json()["data"][0]["station_id"] == 73
+    assert backend.client.get("/v1/features/moisture/2023/4").headers["etag"] != quarter_etag
+    assert backend.client.get("/v1/features/moisture/2023/4").headers["x-dataset-version"] == v2

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weatherinsight import DWD_ATTRIBUTION, __version__
-from weatherinsight.api.deps import ApiState, require_api_key
+from weatherinsight.api.deps import ApiState, BodyCache, require_api_key
 from weatherinsight.api.errors import install_error_handlers
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
@@ -59,8 +60,11 @@ def _cors_origins(settings: Settings) -> list[str]:
     return [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
 
 
-def create_app(settings: Settings, *, key_cache_seconds: float = 5.0) -> FastAPI:
-    """Build the API on ``settings.db_url``. The schema must exist (``weatherinsight api serve`` migrates first)."""
+def create_app(settings: Settings, *, key_cache_seconds: float = 5.0, body_cache_mb: int = 64) -> FastAPI:
+    """Build the API on ``settings.db_url``. The schema must exist (``weatherinsight api serve`` migrates first).
+
+    ``body_cache_mb`` bounds the cache of finished response bodies keyed by ETag (0 turns it off).
+    """
     metrics = ApiMetrics()
     app = FastAPI(
         title="WeatherInsight API",
@@ -80,6 +84,7 @@ def create_app(settings: Settings, *, key_cache_seconds: float = 5.0) -> FastAPI
         engine=get_engine(settings.db_url),
         metrics=metrics,
         key_cache_seconds=key_cache_seconds,
+        bodies=BodyCache(max_bytes=body_cache_mb << 20, max_entries=4096 if body_cache_mb > 0 else 0),
     )
     install_error_handlers(app)
     # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
@@ -103,5 +108,10 @@ def create_app(settings: Settings, *, key_cache_seconds: float = 5.0) -> FastAPI
 
 
 def app_factory() -> FastAPI:
-    """For ``uvicorn --factory weatherinsight.api.app:app_factory``: settings from the environment."""
-    return create_app(load_settings())
+    """For ``uvicorn --factory weatherinsight.api.app:app_factory``: settings from the environment.
+
+    ``WEATHERINSIGHT_API_BODY_CACHE_MB`` (default 64; 0 = off) bounds the response-body cache.
+    """
+    return create_app(
+        load_settings(), body_cache_mb=int(os.environ.get("WEATHERINSIGHT_API_BODY_CACHE_MB", "64"))
+    )

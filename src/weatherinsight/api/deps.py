@@ -13,11 +13,12 @@ import hashlib
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Request, Security
+from fastapi import Request, Response, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +38,52 @@ MAX_STATION_IDS = 100
 STATION_ID_MAX = 99_999
 
 
+class BodyCache:
+    """Bounded LRU of finished response bodies, keyed by (ETag, URL).
+
+    Only for representations an ETag fully identifies: the ETag of a data route is derived from the immutable
+    version(s) of the rows served plus the query and format, and the URL adds the host that ``next`` links
+    carry. A hit skips the row conversion and serialisation (and, for a whole quarter, the main query).
+    Bounded by entry count and total bytes; thread-safe (sync routes run in the thread pool).
+    """
+
+    def __init__(self, max_entries: int = 4096, max_bytes: int = 64 << 20, max_body: int = 4 << 20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_body = max_body
+        self._entries: OrderedDict[tuple[str, str], tuple[bytes, list[tuple[bytes, bytes]]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, etag: str, url: str) -> Response | None:
+        with self._lock:
+            hit = self._entries.get((etag, url))
+            if hit is None:
+                return None
+            self._entries.move_to_end((etag, url))
+        body, raw_headers = hit
+        response = Response(body)
+        response.raw_headers = list(raw_headers)
+        return response
+
+    def put(self, etag: str, url: str, response: Response) -> None:
+        """Keep a plain (non-streamed) 200 response's body and headers; anything else is not cached."""
+        if type(response) is not Response or response.status_code != 200:
+            return
+        body = bytes(response.body)
+        if self.max_entries <= 0 or len(body) > self.max_body:
+            return
+        with self._lock:
+            old = self._entries.pop((etag, url), None)
+            if old is not None:
+                self._bytes -= len(old[0])
+            self._entries[(etag, url)] = (body, list(response.raw_headers))
+            self._bytes += len(body)
+            while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                _, (dropped, _) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
 @dataclass
 class ApiState:
     """Everything a request needs, built once per app."""
@@ -47,6 +94,7 @@ class ApiState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     key_cache_seconds: float = 5.0
     data_max_age: int = 300
+    bodies: BodyCache = field(default_factory=BodyCache)
     _key_cache: dict[str, tuple[float, keys.ApiKey | None]] = field(default_factory=dict)
     _key_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -156,13 +156,14 @@ def _json_stream(
     yield (head + (',"data":[' if len(head) > 1 else '"data":[')).encode()
     convert = [(i, f) for i, f in enumerate(converters(types)) if f is not None]
     for start in range(0, len(rows), _JSON_CHUNK_ROWS):
-        parts = []
+        objects = []
         for r in rows[start : start + _JSON_CHUNK_ROWS]:
             values = list(r)
             for i, f in convert:
                 values[i] = f(values[i])
-            parts.append(_dumps(dict(zip(columns, values, strict=True))))
-        yield (("," if start else "") + ",".join(parts)).encode()
+            objects.append(dict(zip(columns, values, strict=True)))
+        # One encoder call per chunk (not per row); its list brackets are dropped to splice into "data".
+        yield (("," if start else "") + _dumps(objects)[1:-1]).encode()
     yield b"]}"
 
 
