@@ -192,6 +192,8 @@ class Settings(BaseSettings):
     api_keys_required: bool = False
     api_rate_limit_per_minute: int = 600
     api_cors_origins: str = ""
+    # Cache of finished response bodies of published (immutable) data, keyed by ETag; 0 turns it off.
+    api_body_cache_mb: int = Field(64, ge=0)
     # Pipeline run metrics: a Prometheus textfile is written here (weatherinsight.metrics);
     # None means <data_dir>/metrics.
     metrics_dir: Path | None = None

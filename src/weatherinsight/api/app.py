@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -60,11 +59,14 @@ def _cors_origins(settings: Settings) -> list[str]:
     return [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
 
 
-def create_app(settings: Settings, *, key_cache_seconds: float = 5.0, body_cache_mb: int = 64) -> FastAPI:
+def create_app(
+    settings: Settings, *, key_cache_seconds: float = 5.0, body_cache_mb: int | None = None
+) -> FastAPI:
     """Build the API on ``settings.db_url``. The schema must exist (``weatherinsight api serve`` migrates first).
 
     ``body_cache_mb`` bounds the cache of finished response bodies keyed by ETag (0 turns it off).
     """
+    cache_mb = settings.api_body_cache_mb if body_cache_mb is None else body_cache_mb
     metrics = ApiMetrics()
     app = FastAPI(
         title="WeatherInsight API",
@@ -84,7 +86,7 @@ def create_app(settings: Settings, *, key_cache_seconds: float = 5.0, body_cache
         engine=get_engine(settings.db_url),
         metrics=metrics,
         key_cache_seconds=key_cache_seconds,
-        bodies=BodyCache(max_bytes=body_cache_mb << 20, max_entries=4096 if body_cache_mb > 0 else 0),
+        bodies=BodyCache(max_bytes=cache_mb << 20, max_entries=4096 if cache_mb > 0 else 0),
     )
     install_error_handlers(app)
     # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
@@ -108,10 +110,7 @@ def create_app(settings: Settings, *, key_cache_seconds: float = 5.0, body_cache
 
 
 def app_factory() -> FastAPI:
-    """For ``uvicorn --factory weatherinsight.api.app:app_factory``: settings from the environment.
-
-    ``WEATHERINSIGHT_API_BODY_CACHE_MB`` (default 64; 0 = off) bounds the response-body cache.
-    """
-    return create_app(
-        load_settings(), body_cache_mb=int(os.environ.get("WEATHERINSIGHT_API_BODY_CACHE_MB", "64"))
-    )
+    """For ``uvicorn --factory weatherinsight.api.app:app_factory``: settings from the environment
+    (``WEATHERINSIGHT_API_BODY_CACHE_MB`` bounds the response-body cache; 0 = off)."""
+    settings = load_settings()
+    return create_app(settings)
