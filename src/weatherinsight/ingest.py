@@ -236,35 +236,21 @@ def _record_file(conn: Connection, product: Product, run_id: int, out: _Outcome)
         out = _Outcome(
             t, "new", out.size, out.sha256, out.etag, out.last_modified, out.storage_path, out.downloaded
         )
+    current_row = and_(
+        rf.product == product.name,
+        rf.period == t.period,
+        rf.file_name == t.entry.name,
+        rf.status == "current",
+    )
     if out.outcome == "unchanged":
         if out.sha256 is None:
             return  # 304: nothing new to record
         # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
         conn.execute(
-            update(raw_files)
-            .where(
-                and_(
-                    rf.product == product.name,
-                    rf.period == t.period,
-                    rf.file_name == t.entry.name,
-                    rf.status == "current",
-                )
-            )
-            .values(etag=out.etag, last_modified=out.last_modified)
+            update(raw_files).where(current_row).values(etag=out.etag, last_modified=out.last_modified)
         )
         return
-    conn.execute(
-        update(raw_files)
-        .where(
-            and_(
-                rf.product == product.name,
-                rf.period == t.period,
-                rf.file_name == t.entry.name,
-                rf.status == "current",
-            )
-        )
-        .values(status="superseded")
-    )
+    conn.execute(update(raw_files).where(current_row).values(status="superseded"))
     conn.execute(
         insert(raw_files).values(
             url=t.entry.url,
