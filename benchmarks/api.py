@@ -2,6 +2,8 @@
 
     uv run --frozen python benchmarks/api.py [--stations 500] [--quarters 8] [--concurrency 50] [--seconds 10]
                                              [--client wrk|httpx] [--no-pin] [--workers 1]
+                                             [--loop asyncio|uvloop] [--no-hot-path] [--station-cache-rows N]
+                                             [--body-cache-mb MB]
                                              [--db-url URL] [--workdir DIR] [--json FILE]
 
 1. Seeds a curated database (SQLite file by default, or ``--db-url`` e.g. a PostgreSQL database) through the
@@ -156,11 +158,22 @@ def pin(cpu: str | None) -> list[str]:
 
 
 def start_server(
-    url: str, data_dir: Path, port: int, *, cpu: str | None = None, workers: int = 1, body_cache_mb: int = 64
+    url: str,
+    data_dir: Path,
+    port: int,
+    *,
+    cpu: str | None = None,
+    workers: int = 1,
+    body_cache_mb: int = 64,
+    loop: str = "asyncio",
+    hot_path: bool = True,
+    station_cache_rows: int = 200_000,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "WEATHERINSIGHT_API_BODY_CACHE_MB": str(body_cache_mb),
+        "WEATHERINSIGHT_API_HOT_PATH": str(hot_path).lower(),
+        "WEATHERINSIGHT_API_STATION_CACHE_ROWS": str(station_cache_rows),
         "WEATHERINSIGHT_DATABASE_URL": url,
         "WEATHERINSIGHT_DATA_DIR": str(data_dir),
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
@@ -185,6 +198,10 @@ def start_server(
         "60",
         "--workers",
         str(workers),
+        # `weatherinsight api serve` runs the asyncio loop: uvloop defers writing finished responses behind new
+        # requests, which gave a p99 of 0.4-0.6 s at 50 connections (benchmarks/README.md); --loop uvloop compares.
+        "--loop",
+        loop,
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO)
     deadline = time.monotonic() + 30
@@ -353,6 +370,18 @@ def main() -> None:
         default=64,
         help="the server's response-body cache (WEATHERINSIGHT_API_BODY_CACHE_MB; 0 = off)",
     )
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="uvicorn event loop")
+    ap.add_argument(
+        "--no-hot-path",
+        action="store_true",
+        help="server without the hot path (WEATHERINSIGHT_API_HOT_PATH=false)",
+    )
+    ap.add_argument(
+        "--station-cache-rows",
+        type=int,
+        default=200_000,
+        help="the server's cache of published station rows (WEATHERINSIGHT_API_STATION_CACHE_ROWS; 0 = off)",
+    )
     ap.add_argument("--db-url", default=None, help="default: a SQLite file in the workdir")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -387,13 +416,22 @@ def main() -> None:
     load = os.getloadavg()
     console.print(
         f"client {args.client}, {args.concurrency} connections, server workers {args.workers}, "
-        f"body cache {args.body_cache_mb} MB, "
+        f"body cache {args.body_cache_mb} MB, station cache {args.station_cache_rows} rows, loop {args.loop}, "
+        f"hot path {'off' if args.no_hot_path else 'on'}, "
         + ("server on CPU 1, client on CPU 0" if pinned else "not pinned")
         + f", load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     port = free_port()
     proc = start_server(
-        url, workdir, port, cpu=server_cpu, workers=args.workers, body_cache_mb=args.body_cache_mb
+        url,
+        workdir,
+        port,
+        cpu=server_cpu,
+        workers=args.workers,
+        body_cache_mb=args.body_cache_mb,
+        loop=args.loop,
+        hot_path=not args.no_hot_path,
+        station_cache_rows=args.station_cache_rows,
     )
     results: list[Result] = []
     try:

@@ -246,13 +246,18 @@ class Backend:
     app: FastAPI
 
 
+#: The test servers re-read the published versions every 0.2 s (default 1 s), so a test that publishes waits
+#: ``REFRESH_SECONDS`` instead of a second before the station cache must show the new version.
+REFRESH_SECONDS = 0.2
+
+
 def _make_settings(data_dir: Path, url: str, **extra: Any) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=url,
         raw_store_url=str(data_dir / "raw"),
         dwd_base_url="http://127.0.0.1:9/climate_environment/CDC/observations_germany/climate/hourly/",
-        **extra,
+        **{"api_data_refresh_seconds": REFRESH_SECONDS, **extra},
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.parquet as pq
 import pytest
 
-from tests.api.conftest import LOW_COVERAGE, Q1_24, Q4_23, Backend, expected_row
+from tests.api.conftest import LOW_COVERAGE, Q1_24, Q4_23, REFRESH_SECONDS, Backend, expected_row
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
@@ -291,8 +292,9 @@ def test_large_pages_stream_in_chunks(backend: Backend) -> None:
     assert [d["station_id"] for p in (first, second, third) for d in p["data"]] == stations
 
 
-def test_repeated_requests_are_identical_and_a_publish_is_seen_at_once(backend: Backend) -> None:
-    """Bodies are cached by ETag + URL: a repeat is byte-identical, and a new version is served at once."""
+def test_repeated_requests_are_identical_and_a_publish_is_seen_after_the_refresh(backend: Backend) -> None:
+    """Bodies are cached by ETag + URL: a repeat is byte-identical; a new version is served at once by the
+    whole-quarter route (it reads the version) and within ``api_data_refresh_seconds`` by station queries."""
     from weatherinsight.warehouse import db, lineage
     from weatherinsight.warehouse.tables import curated_table
 
@@ -321,6 +323,8 @@ def test_repeated_requests_are_identical_and_a_publish_is_seen_at_once(backend: 
         assert [d["dataset_version"] for d in b.json()["data"]] == [v1]
     quarter_etag = a.headers["etag"]
     v2 = publish(21)
+    assert backend.client.get("/v1/features/moisture/2023/4").json()["data"][0]["dataset_version"] == v2
+    time.sleep(REFRESH_SECONDS + 0.05)
     for url, params in (("/v1/features/moisture/2023/4", {}), ("/v1/features/moisture", {"station_id": 73})):
         r = backend.client.get(url, params=params)
         assert [d["dataset_version"] for d in r.json()["data"]] == [v2]

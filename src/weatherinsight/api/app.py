@@ -18,7 +18,9 @@ from weatherinsight import DWD_ATTRIBUTION, __version__
 from weatherinsight.api.deps import ApiState, BodyCache, require_api_key
 from weatherinsight.api.errors import install_error_handlers
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
+from weatherinsight.api.hotpath import HotPath
 from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
+from weatherinsight.api.published import PublishedCache
 from weatherinsight.api.routes import catalog, datasets, features, health, quality, stations
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse.db import get_engine
@@ -81,10 +83,16 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.api = ApiState(
+    engine = get_engine(settings.db_url)
+    state = app.state.api = ApiState(
         settings=settings,
-        engine=get_engine(settings.db_url),
+        engine=engine,
         metrics=metrics,
+        published=PublishedCache(
+            engine,
+            refresh_seconds=settings.api_data_refresh_seconds,
+            max_rows=settings.api_station_cache_rows,
+        ),
         key_cache_seconds=key_cache_seconds,
         bodies=BodyCache(max_bytes=cache_mb << 20, max_entries=4096 if cache_mb > 0 else 0),
     )
@@ -95,6 +103,13 @@ def create_app(
     app.include_router(health.router, prefix=API_PREFIX)
     for module in (stations, catalog, features, datasets, quality):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)
+    if settings.api_hot_path:
+        # Innermost of our middleware, so CORS headers, the attribution header and request metrics apply to its
+        # answers exactly as to the route's.
+        features_route = next(
+            r for r in app.routes if getattr(r, "path", None) == f"{API_PREFIX}/features/{{product}}"
+        )
+        app.add_middleware(HotPath, state=state, prefix=API_PREFIX, route=features_route)
     origins = _cors_origins(settings)
     if origins:
         app.add_middleware(

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from weatherinsight.api import keys
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.metrics import ApiMetrics
+from weatherinsight.api.published import PublishedCache
 from weatherinsight.api.ratelimit import RateLimiter
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter
@@ -91,12 +92,22 @@ class ApiState:
     settings: Settings
     engine: Engine
     metrics: ApiMetrics
+    #: Published versions and station rows held in the process.
+    published: PublishedCache
     limiter: RateLimiter = field(default_factory=RateLimiter)
     key_cache_seconds: float = 5.0
     data_max_age: int = 300
     bodies: BodyCache = field(default_factory=BodyCache)
+    #: Requests answered by the hot path (``api.hotpath``), for tests and metrics.
+    hot_path_served: int = 0
     _key_cache: dict[str, tuple[float, keys.ApiKey | None]] = field(default_factory=dict)
     _key_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached_key(self, secret: str) -> keys.ApiKey | None:
+        """The key record for ``secret`` if it is in the cache and not expired; never reads the database."""
+        with self._key_lock:
+            hit = self._key_cache.get(keys.hash_key(secret))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def lookup_key(self, secret: str) -> keys.ApiKey | None:
         """The key record for ``secret`` (cached ``key_cache_seconds``); refreshes ``last_used_at`` on a miss."""

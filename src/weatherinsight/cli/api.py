@@ -42,6 +42,10 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Not uvloop: it writes finished responses only after reading new requests (MagicStack/uvloop#123, #631),
+        # which at 50 keep-alive connections gave 1 % of requests 0.4-0.6 s of wait; asyncio serves in order
+        # (benchmarks/README.md, api section).
+        loop="asyncio",
     )
 
 

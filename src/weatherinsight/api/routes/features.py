@@ -7,6 +7,7 @@ so a publish in progress is never half visible. Order is (year, quarter, station
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any
 
@@ -42,20 +43,23 @@ from weatherinsight.api.formats import (
     next_link,
     render_rows,
 )
+from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
 from weatherinsight.api.routes._common import arrow_type, table_responses
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.features.catalog import features_for
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.tables import CURATED_KEY_COLUMNS, curated_table
+from weatherinsight.warehouse.tables import curated_table
 
 router = APIRouter(prefix="/features", tags=["features"])
 
 #: Product path values come from the registry: a new product is served without a code change.
 ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
 
-_FIXED = (*CURATED_KEY_COLUMNS, *(c for c, _, _ in COVERAGE_COLUMNS), "computed_at")
+_FIXED = FIXED_COLUMNS
+#: Position of ``coverage`` in a full cached row (the fixed columns come first).
+_COVERAGE = FIXED_COLUMNS.index("coverage")
 
 StationIds = Annotated[
     list[Annotated[int, Field(ge=1, le=STATION_ID_MAX)]] | None,
@@ -107,7 +111,7 @@ QuarterTo = Annotated[
 Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
 
 
-def _columns(product: str, features: str | None) -> list[str]:
+def select_columns(product: str, features: str | None) -> list[str]:
     names = [f.name for f in features_for(product)]
     if features is None:
         return [*_FIXED, *names]
@@ -241,8 +245,8 @@ async def get_features(
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields."""
     args = (request, product, state, station_id, from_, to, features, min_coverage, limit, cursor, format)
     if station_id and len(set(station_id)) == 1:
-        # One station: at most one row per published quarter, read by primary key — well under a millisecond
-        # of database time, less than the hand-off to the thread pool costs. Run it on the event loop.
+        # One station: at most one row per published quarter, from the published-data cache (or one primary-key
+        # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
     return await run_in_threadpool(_get_features, *args)
 
@@ -263,21 +267,23 @@ def _get_features(
     name = product.value
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
-    columns = _columns(name, features)
+    columns = select_columns(name, features)
     after = decode_cursor(cursor, 3) if cursor is not None else None
+    if station_id:
+        return station_features(
+            request, state, name, station_id, first, last, columns, min_coverage, limit, after, fmt
+        )
     stmt = _statement(
         name,
         tuple(columns),
         per_quarter=False,
-        stations=bool(station_id),
+        stations=False,
         min_coverage=min_coverage is not None,
         first=first is not None,
         last=last is not None,
         after=after is not None,
     )
     params: dict[str, Any] = {"limit": limit + 1}
-    if station_id:
-        params["stations"] = sorted(set(station_id))
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if first is not None:
@@ -287,15 +293,93 @@ def _get_features(
     if after is not None:
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
-        rows = list(conn.execute(stmt, params))
+        rows = [tuple(r) for r in conn.execute(stmt, params)]
+    return _page(request, state, name, fmt, columns, rows, limit)
+
+
+def station_features(
+    request: Request,
+    state: ApiState,
+    product: str,
+    station_ids: list[int],
+    first: Quarter | None,
+    last: Quarter | None,
+    columns: list[str],
+    min_coverage: float | None,
+    limit: int,
+    after: list[int] | None,
+    fmt: OutputFormat,
+    cached: Sequence[Row] | None = None,
+) -> Response:
+    """Rows of the named stations from the process's published-data cache (``api.published``), filtered here.
+
+    The same answer, byte for byte, as the SQL the cache replaces: rows of the AVAILABLE versions only, ordered by
+    (year, quarter, station_id), ``from``/``to``/``min_coverage``/keyset applied, ``limit`` + 1 read to decide
+    ``next``. ``cached`` is the hot path's already-looked-up single station.
+    """
+    rows = cached if cached is not None else state.published.rows_for(product, station_ids)
+    low = (first.year, first.quarter) if first is not None else None
+    high = (last.year, last.quarter) if last is not None else None
+    key_after = tuple(after) if after is not None else None
+    picked: list[Row] = []
+    for r in rows:
+        yq = (r[1], r[2])
+        if low is not None and yq < low:
+            continue
+        if high is not None and yq > high:
+            break  # rows are ordered by (year, quarter): nothing later can qualify
+        if min_coverage is not None and (r[_COVERAGE] is None or r[_COVERAGE] < min_coverage):
+            continue
+        if key_after is not None and (r[1], r[2], r[0]) <= key_after:
+            continue
+        picked.append(r)
+        if len(picked) > limit:
+            break
+    index = _projection(product, tuple(columns))
+    if index is not None:
+        picked = [tuple(r[i] for i in index) for r in picked]
+    return _page(request, state, product, fmt, columns, picked, limit)
+
+
+@functools.lru_cache(maxsize=512)
+def _projection(product: str, columns: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Positions of ``columns`` in a full cached row; None when they are the full row."""
+    full = full_columns(product)
+    if columns == full:
+        return None
+    return tuple(full.index(c) for c in columns)
+
+
+@functools.lru_cache(maxsize=512)
+def _key_positions(columns: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """Positions of (station_id, year, quarter, dataset_version) in a row of ``columns``."""
+    return (
+        columns.index("station_id"),
+        columns.index("year"),
+        columns.index("quarter"),
+        columns.index("dataset_version"),
+    )
+
+
+def _page(
+    request: Request,
+    state: ApiState,
+    product: str,
+    fmt: OutputFormat,
+    columns: list[str],
+    rows: list[Row],
+    limit: int,
+) -> Response:
+    """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
+    s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
     # Versions are immutable (a new publish is a new version name), so the request plus the version of every
     # row served (and of the look-ahead row that decides "next") identifies the representation.
     etag = make_etag(
         "features",
-        name,
+        product,
         sorted(request.query_params.multi_items()),
         fmt.value,
-        [(r.year, r.quarter, r.dataset_version) for r in rows],
+        [(r[y_i], r[q_i], r[v_i]) for r in rows],
     )
     hit, headers = conditional(request, state, etag)
     if hit:
@@ -305,7 +389,7 @@ def _get_features(
     if cached is not None:
         return cached
     response = _respond(
-        request, state, fmt, name, columns, rows, limit, lambda r: (r.year, r.quarter, r.station_id), headers
+        request, state, fmt, product, columns, rows, limit, lambda r: (r[y_i], r[q_i], r[s_i]), headers
     )
     state.bodies.put(etag, url, response)
     return response
@@ -333,7 +417,7 @@ def get_quarter(
     name = product.value
     q = path_quarter(year, quarter)
     fmt = negotiate(request, format)
-    columns = _columns(name, features)
+    columns = select_columns(name, features)
     after = decode_cursor(cursor, 1) if cursor is not None else None
     stmt = _statement(
         name,
