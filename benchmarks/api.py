@@ -167,7 +167,7 @@ def start_server(
     body_cache_mb: int = 64,
     loop: str = "asyncio",
     hot_path: bool = True,
-    station_cache_rows: int = 200_000,
+    station_cache_rows: int = 100_000,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -379,7 +379,7 @@ def main() -> None:
     ap.add_argument(
         "--station-cache-rows",
         type=int,
-        default=200_000,
+        default=100_000,
         help="the server's cache of published station rows (WEATHERINSIGHT_API_STATION_CACHE_ROWS; 0 = off)",
     )
     ap.add_argument("--db-url", default=None, help="default: a SQLite file in the workdir")

@@ -197,8 +197,8 @@ class Settings(BaseSettings):
     # How often the API re-reads which curated versions are published (seconds; 0 = on every request). Cached
     # station rows of a product are dropped when its published versions change (weatherinsight.api.published).
     api_data_refresh_seconds: float = Field(1.0, ge=0, le=3600)
-    # Bound of the API's cache of published station rows, in rows (0 = no cache; a row is about 1-2 kB).
-    api_station_cache_rows: int = Field(200_000, ge=0)
+    # Bound of the API's cache of published station rows, in rows (0 = no cache; a row is about 1 kB).
+    api_station_cache_rows: int = Field(100_000, ge=0)
     # Serve GET /v1/features/{product}?station_id=N without FastAPI's parameter machinery when the answer is
     # already cached (weatherinsight.api.hotpath); same responses either way.
     api_hot_path: bool = True
