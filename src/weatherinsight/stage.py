@@ -29,9 +29,9 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import fsspec
 import pyarrow as pa
@@ -43,6 +43,9 @@ from weatherinsight.precedence import SourceTable, apply_precedence, split_by_qu
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage import staged as staged_store
+
+if TYPE_CHECKING:
+    from weatherinsight.dwd.parse import DroppedPeriod
 
 log = get_logger(__name__)
 
@@ -94,6 +97,9 @@ class FileOutcome:
     last: datetime | None = None
     rows: int = 0
     release: datetime | None = None
+    #: Rows the parser left out because their period's time reference (MOZ, unknown) cannot be made UTC;
+    #: ``rows``, ``first`` and ``last`` describe only the rows kept.
+    dropped: tuple[DroppedPeriod, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,20 @@ class QuarantinedFile:
     reason: str
     quarantine_path: str
     sha256: str = ""
+
+
+@dataclass(frozen=True)
+class TimeReferenceDrop:
+    """Rows of one file and Metadaten_Parameter period left out of the staged output (not quarantined)."""
+
+    rel: str
+    station_id: int | None
+    parameter: str
+    start: date  # the period as DWD lists it (local dates)
+    end: date
+    reference: str  # "MOZ" or "unknown"
+    info: str  # the Zusatz-Info text
+    rows: int
 
 
 @dataclass
@@ -137,10 +157,18 @@ class StageResult:
     station_rows: int = 0
     location_rows: int = 0
     seconds: float = 0.0
+    #: Per file and period of the files parsed this run: rows left out for an unconvertible time reference.
+    time_reference_drops: list[TimeReferenceDrop] = field(default_factory=list)
+    #: Files parsed this run that had no row left after that (zero rows staged; not quarantined).
+    files_all_rows_dropped: list[str] = field(default_factory=list)
 
     @property
     def rows_written(self) -> int:
         return sum(self.rows_by_quarter.values())
+
+    @property
+    def rows_dropped_time_reference(self) -> int:
+        return sum(d.rows for d in self.time_reference_drops)
 
 
 # --------------------------------------------------------------------------------------------- inventory
@@ -282,6 +310,7 @@ def parse_file(
         last,
         table.num_rows,
         release,
+        tuple(pz.dropped),
     )
     geography = getattr(pz, "geography", None)
     return src, outcome, geography
@@ -630,6 +659,7 @@ def stage_product(
                 writer.close()
                 rows_by_q = dict(writer.rows)
             result.files_parsed = len(outcomes)
+            _report_time_reference_drops(result, outcomes)
             failed = [o for o in outcomes if not o.ok]
             n_bad = len(failed) + len(early_failures)
             n_checked = len(outcomes) + len(early_failures)
@@ -713,7 +743,7 @@ def stage_product(
         if n_q
         else f"no partition of {prod.name} changed ({len(plan.new)} new file(s) checked, "
         f"{len(result.quarantined)} quarantined)"
-    )
+    ) + _drops_message(result)
     result.seconds = time.monotonic() - t0
     log.info(
         "stage.done",
@@ -721,9 +751,57 @@ def stage_product(
         quarters=n_q,
         rows=result.rows_written,
         quarantined=len(result.quarantined),
+        rows_dropped_time_reference=result.rows_dropped_time_reference,
         seconds=round(result.seconds, 2),
     )
     return result
+
+
+def _report_time_reference_drops(result: StageResult, outcomes: Sequence[FileOutcome]) -> None:
+    """Collect the parser's per-period drops into the result and log one line per file and period.
+
+    Runs on the driver for both engines (the Spark outcomes come back as side rows), so the log line is
+    where the operator sees it, not on an executor.
+    """
+    for o in outcomes:
+        if not o.ok or not o.dropped:
+            continue
+        for d in o.dropped:
+            result.time_reference_drops.append(
+                TimeReferenceDrop(
+                    o.rel, o.station_id, d.parameter, d.start, d.end, d.reference, d.info, d.rows
+                )
+            )
+            log.warning(
+                "stage.time_reference_dropped",
+                product=result.product,
+                file=o.rel,
+                station=o.station_id,
+                parameter=d.parameter,
+                period=f"{d.start.isoformat()}..{d.end.isoformat()}",
+                reference=d.reference,
+                zusatz_info=d.info,
+                rows=d.rows,
+                rows_kept=o.rows,
+            )
+        if o.rows == 0:
+            result.files_all_rows_dropped.append(o.rel)
+
+
+def _drops_message(result: StageResult) -> str:
+    if not result.time_reference_drops:
+        return ""
+    files = len({d.rel for d in result.time_reference_drops})
+    text = (
+        f"; {result.rows_dropped_time_reference} row(s) of {files} file(s) left out: their time reference "
+        f"({'/'.join(sorted({d.reference for d in result.time_reference_drops}))}) cannot be converted to UTC"
+    )
+    if result.files_all_rows_dropped:
+        text += (
+            f"; {len(result.files_all_rows_dropped)} file(s) had no row left "
+            "(zero rows staged, not quarantined)"
+        )
+    return text
 
 
 def _record_quarantine_only(

@@ -1,4 +1,4 @@
-"""Metadaten_Parameter (UTC/MEZ periods), Metadaten_Geographie, and the MEZ→UTC shift with its collision rule."""
+"""Metadaten_Parameter (UTC/MEZ/MOZ periods), Metadaten_Geographie, and the MEZ→UTC shift with its collision rule."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from weatherinsight.dwd.parse import (
     read_produkt_zip,
 )
 from weatherinsight.dwd.products import get_product
-from weatherinsight.errors import DwdFormatError
 
 FF_2019 = "wind/hamburg_01975_release_2019-09-05/stundenwerte_FF_01975_akt.zip"
 FF_2021 = "wind/hamburg_01975_release_2021-09-19/stundenwerte_FF_01975_akt.zip"
@@ -87,14 +86,21 @@ def test_wrtr_zusatz_info_counts_as_utc_and_tu_mez_history() -> None:
     assert len(tf_periods) == 21 and {p.reference for p in tf_periods} == {"UTC"}  # "in UTC"
 
 
-def test_parameter_unknown_time_reference_names_line() -> None:
+def test_parameter_moz_and_unknown_time_references_are_kept_as_such() -> None:
+    """MOZ (FORMAT §2.2/§2.8) and a Zusatz-Info naming no reference are periods, not errors: the produkt
+    parser leaves their rows out (tests/dwd/test_unconvertible_time.py)."""
     text = (
         "Stations_ID;Von_Datum;Bis_Datum;Parameter;Zusatz-Info;eor;\n"
         "1975;19500101;19741231;F;Stundenwerte in MOZ;eor;\n"
+        "1975;19750101;19751231;F;;eor;\n"
+        "1975;19760101;19761231;F;Stundenwerte in MEZ;eor;\n"
     ).encode("latin-1")
-    with pytest.raises(DwdFormatError) as info:
-        parse_parameter_metadata(text, file_name="Metadaten_Parameter_x.txt")
-    assert info.value.line == 2 and "MOZ" in str(info.value)
+    periods = parse_parameter_metadata(text, file_name="Metadaten_Parameter_x.txt")
+    assert [(p.start, p.end, p.reference, p.info) for p in periods] == [
+        (date(1950, 1, 1), date(1974, 12, 31), "MOZ", "Stundenwerte in MOZ"),
+        (date(1975, 1, 1), date(1975, 12, 31), "unknown", ""),
+        (date(1976, 1, 1), date(1976, 12, 31), "MEZ", "Stundenwerte in MEZ"),
+    ]
 
 
 def test_geography_history() -> None:

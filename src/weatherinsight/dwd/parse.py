@@ -9,7 +9,10 @@ Time reference (DESIGN §5): the primary variable's Metadaten_Parameter periods 
 in a MEZ period are shifted by exactly −1 h (MEZ is UTC+1 without daylight saving, FORMAT §2.8/§4.10);
 where a shifted row collides with a row of a UTC period of the same file the UTC row is kept.
 Rows outside every listed period of the primary variable, and files without Metadaten_Parameter, count as
-UTC (what DWD uses for all current data). A Zusatz-Info that names neither UTC nor MEZ is a DwdFormatError.
+UTC (what DWD uses for all current data). A period whose Zusatz-Info names MOZ (local mean time, which
+PDF-TU says West German stations used for early data, FORMAT §2.2/§2.8), or names none of UTC/MEZ/MOZ,
+cannot be converted to UTC with a whole-hour shift: its rows are left out of the table and counted per
+period (``ProduktZip.dropped``); the file's other rows are kept, so decades of good data are not lost.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import IO, Literal
@@ -46,7 +49,14 @@ from weatherinsight.dwd.products import (
 )
 from weatherinsight.errors import DwdFormatError
 
-TimeReference = Literal["UTC", "MEZ"]
+#: "MOZ" and "unknown" cannot be converted to UTC with a whole-hour shift: their rows are left out.
+TimeReference = Literal["UTC", "MEZ", "MOZ", "unknown"]
+#: Whole hours to subtract from a period's local MESS_DATUM to get UTC (FORMAT §2.8: MEZ = UTC+1, no DST).
+_SHIFT_HOURS: dict[TimeReference, int] = {"UTC": 0, "MEZ": 1}
+#: Mittlere Ortszeit (FORMAT §2.2/§2.8, PDF-TU). Local mean time is the mean solar time of the station's own
+#: meridian, so its offset from UTC depends on the longitude and is not a whole number of hours.
+TIME_REFERENCE_MOZ = "MOZ"
+_MOZ = re.compile(rf"\b{TIME_REFERENCE_MOZ}\b")
 
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
@@ -81,6 +91,20 @@ class TimePeriod:
     start: date
     end: date
     reference: TimeReference
+    #: The Zusatz-Info text as DWD wrote it (for messages; not part of equality).
+    info: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class DroppedPeriod:
+    """Rows of one produkt file left out because their period's time reference cannot be made UTC."""
+
+    parameter: str  # the primary variable whose period decided the rows (DESIGN §5)
+    start: date
+    end: date
+    reference: TimeReference  # "MOZ" or "unknown"
+    info: str  # the Zusatz-Info text
+    rows: int
 
 
 def _decode(data: bytes) -> str:
@@ -106,18 +130,25 @@ def _date8(text: str, file_name: str, line: int, what: str) -> date:
         raise DwdFormatError(file_name, f"{what} {text!r} is not a valid date", line=line) from exc
 
 
-def _time_reference(text: str) -> TimeReference | None:
+def _time_reference(text: str) -> TimeReference:
     # "Stundenwerte in MEZ", "in UTC", and WRTR's "01,02,…,23 UTC=1h Bezugszeitraum" (FORMAT §2.3/§2.8).
     upper = text.upper()
+    # MOZ first: a text that names MOZ at all does not tell which hours are in which reference.
+    if _MOZ.search(upper):
+        return "MOZ"
     if TIME_REFERENCE_MEZ in upper:
         return "MEZ"
     if TIME_REFERENCE_UTC in upper:
         return "UTC"
-    return None
+    return "unknown"
 
 
 def parse_parameter_metadata(data: bytes, *, file_name: str) -> list[TimePeriod]:
-    """The UTC/MEZ periods per parameter from ``Metadaten_Parameter_*.txt`` (trailer lines skipped)."""
+    """The time-reference periods per parameter from ``Metadaten_Parameter_*.txt`` (trailer lines skipped).
+
+    A Zusatz-Info naming MOZ gives ``reference="MOZ"``, one naming neither UTC, MEZ nor MOZ ``"unknown"``;
+    the produkt parser leaves those periods' rows out and counts them (module doc).
+    """
     lines = _decode(data).splitlines()
     header_no = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_no is None:
@@ -149,14 +180,7 @@ def parse_parameter_metadata(data: bytes, *, file_name: str) -> list[TimePeriod]
         if end < start:
             raise DwdFormatError(file_name, f"period ends before it starts ({start} > {end})", line=i + 1)
         info = fields[wanted["zusatz-info"]].strip()
-        reference = _time_reference(info)
-        if reference is None:
-            raise DwdFormatError(
-                file_name,
-                f"unknown time reference {info!r} for {parameter} (expected UTC or MEZ)",
-                line=i + 1,
-            )
-        periods.append(TimePeriod(parameter, start, end, reference))
+        periods.append(TimePeriod(parameter, start, end, _time_reference(info), info))
     return periods
 
 
@@ -517,23 +541,24 @@ def _convert_general(batch: pa.RecordBatch, product: Product, station: int | Non
     return _Block(first, ts, columns)
 
 
-def _mez_rows(ts_local: np.ndarray, periods: list[TimePeriod], parameter: str) -> np.ndarray | None:
-    """Boolean mask of rows whose local timestamp lies in a MEZ period of ``parameter`` (None: none do)."""
+def _primary_periods(periods: list[TimePeriod], parameter: str) -> list[TimePeriod]:
+    """``parameter``'s periods sorted by start, or [] when every one of them is UTC (nothing to do)."""
     own = sorted((p for p in periods if p.parameter == parameter), key=lambda p: (p.start, p.end))
-    if not any(p.reference == "MEZ" for p in own):
-        return None
+    return own if any(p.reference != "UTC" for p in own) else []
+
+
+def _period_index(ts_local: np.ndarray, own: list[TimePeriod]) -> np.ndarray:
+    """Per row, the index in ``own`` of the period its local timestamp lies in, or -1 (outside every one)."""
     epoch = date(1970, 1, 1)
     starts = np.array([(p.start - epoch).days for p in own], dtype=np.int64)
     ends = np.array([(p.end - epoch).days for p in own], dtype=np.int64)
-    is_mez = np.array([p.reference == "MEZ" for p in own], dtype=bool)
     day = ts_local // _US_PER_DAY
     # Overlapping periods (DWD repeats a boundary day): the period that starts last wins.
     idx = np.searchsorted(starts, day, side="right") - 1
     inside = idx >= 0
     idx_safe = np.where(inside, idx, 0)
     inside &= day <= ends[idx_safe]
-    mez: np.ndarray = inside & is_mez[idx_safe]
-    return mez if mez.any() else None
+    return np.where(inside, idx, -1)
 
 
 Opener = Callable[[], IO[bytes]]
@@ -624,7 +649,7 @@ def _arrow_problem(exc: pa.ArrowInvalid) -> str:
 
 def _parse_stream(
     open_stream: Opener, product: Product, *, file_name: str, periods: Iterable[TimePeriod] | None
-) -> pa.Table:
+) -> _Parsed:
     value_names = [v.column for v in product.variables]
     names = ["station_id", "mess_datum", "qn", *value_names, EOR]
     types: dict[str, pa.DataType] = {n: pa.float64() for n in names}
@@ -668,15 +693,28 @@ def _parse_stream(
     return _assemble(blocks, product, open_stream, file_name, list(periods or ()))
 
 
+@dataclass
+class _Parsed:
+    table: pa.Table
+    station: int
+    dropped: list[DroppedPeriod]
+
+
 def _assemble(
     blocks: list[_Block], product: Product, open_stream: Opener, file_name: str, periods: list[TimePeriod]
-) -> pa.Table:
-    """Blocks → one table. Fast path (no MEZ row, already increasing): the blocks' arrays as chunks, no copy.
-    Otherwise the whole file is shifted, sorted and de-duplicated by the collision rule."""
+) -> _Parsed:
+    """Blocks → one table. Fast path (no MEZ or unconvertible row, already increasing): the blocks' arrays as
+    chunks, no copy. Otherwise rows of unconvertible periods are left out (and counted per period), and the
+    rest is shifted, sorted and de-duplicated by the collision rule."""
     schema = produkt_schema(product)
     station = blocks[0].station
-    primary = product.primary_variable.dwd_name
-    mez_parts = [_mez_rows(b.ts, periods, primary) if periods else None for b in blocks]
+    own = _primary_periods(periods, product.primary_variable.dwd_name)
+    shift = np.array([_SHIFT_HOURS.get(p.reference, -1) for p in own], dtype=np.int64)
+    # Per block: the row's period index (None: no row lies in a non-UTC period of the primary variable).
+    idx_parts: list[np.ndarray | None] = []
+    for b in blocks:
+        idx = _period_index(b.ts, own) if own else None
+        idx_parts.append(idx if idx is not None and bool((shift[idx[idx >= 0]] != 0).any()) else None)
     increasing = all(b.increasing or bool(np.all(b.ts[1:] > b.ts[:-1])) for b in blocks) and all(
         a.ts[-1] < b.ts[0] for a, b in itertools.pairwise(blocks)
     )
@@ -693,38 +731,49 @@ def _assemble(
     table = pa.Table.from_arrays(
         [pa.chunked_array(c, type=f.type) for c, f in zip(chunks, schema, strict=True)], schema=schema
     )
-    if increasing and all(m is None for m in mez_parts):
-        return table
+    if increasing and all(m is None for m in idx_parts):
+        return _Parsed(table, station, [])
 
     ts = np.concatenate([b.ts for b in blocks])
     if not increasing and len(np.unique(ts)) != len(ts):
         raise _fail(open_stream, product, file_name, "duplicate MESS_DATUM", None)
-    mez = None
-    if any(m is not None for m in mez_parts):
-        mez = np.concatenate(
-            [
-                m if m is not None else np.zeros(len(b.ts), dtype=bool)
-                for m, b in zip(mez_parts, blocks, strict=True)
-            ]
+    # Row positions that stay, and each one's shift in hours (0 outside every non-UTC period).
+    rows = np.arange(len(ts))
+    hours = np.zeros(len(ts), dtype=np.int64)
+    dropped: list[DroppedPeriod] = []
+    if any(m is not None for m in idx_parts):
+        idx = np.concatenate(
+            [m if m is not None else np.full(len(b.ts), -1) for m, b in zip(idx_parts, blocks, strict=True)]
         )
-        ts = ts - mez.astype(np.int64) * _US_PER_HOUR
+        hours = np.where(idx >= 0, shift[np.maximum(idx, 0)], 0)
+        unconvertible = hours < 0
+        if unconvertible.any():
+            counts = np.bincount(idx[unconvertible], minlength=len(own))
+            dropped = [
+                DroppedPeriod(p.parameter, p.start, p.end, p.reference, p.info, int(n))
+                for p, n in zip(own, counts, strict=True)
+                if n
+            ]
+            rows = np.flatnonzero(~unconvertible)
+            ts, hours = ts[rows], hours[rows]
+    mez = hours > 0
+    ts = ts - hours * _US_PER_HOUR
     order = np.argsort(ts, kind="stable")
     ts = ts[order]
-    keep: np.ndarray | None = None
     dup = ts[1:] == ts[:-1]
     if dup.any():
         # Only a shifted MEZ row can meet another row (raw duplicates were rejected above): the UTC row stays.
-        assert mez is not None
         mez_sorted = mez[order]
         drop = np.zeros(len(ts), dtype=bool)
         drop[1:] |= dup & mez_sorted[1:]
         drop[:-1] |= dup & mez_sorted[:-1]
         keep = ~drop
         order, ts = order[keep], ts[keep]
-    table = table.take(pa.array(order))
-    return table.set_column(
+    table = table.take(pa.array(rows[order], type=pa.int64()))
+    table = table.set_column(
         1, schema.field("ts"), pa.array(ts, type=pa.int64()).view(schema.field("ts").type)
     )
+    return _Parsed(table, station, dropped)
 
 
 def parse_produkt(
@@ -732,9 +781,10 @@ def parse_produkt(
 ) -> pa.Table:
     """A ``produkt_*.txt`` file → Arrow (``produkt_schema(product)``), sorted by UTC ``ts``, one row per hour.
 
-    ``periods`` come from the same zip's Metadaten_Parameter; without them every row is taken as UTC.
+    ``periods`` come from the same zip's Metadaten_Parameter; without them every row is taken as UTC. Rows in
+    a MOZ or unknown period are not in the table; ``read_produkt_zip`` reports how many (``dropped``).
     """
-    return _parse_stream(lambda: io.BytesIO(data), product, file_name=file_name, periods=periods)
+    return _parse_stream(lambda: io.BytesIO(data), product, file_name=file_name, periods=periods).table
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -754,6 +804,12 @@ class ProduktZip:
     produkt_name: str
     #: The produkt entry's zip timestamp (naive, as DWD stored it); orders recent releases (DESIGN §5).
     produkt_modified: datetime
+    #: Rows left out per MOZ/unknown period of the primary variable (module doc); empty for most files.
+    dropped: list[DroppedPeriod] = field(default_factory=list)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(d.rows for d in self.dropped)
 
 
 def _members(names: list[str], prefix: str) -> list[str]:
@@ -795,7 +851,7 @@ def read_produkt_zip(
             geography = pa.concat_tables(
                 [parse_geography(archive.read(g), file_name=f"{file_name}:{g}") for g in geos]
             )
-        table = _parse_stream(
+        parsed = _parse_stream(
             lambda: archive.open(produkt), product, file_name=f"{file_name}:{produkt}", periods=periods
         )
         stamp = archive.info(produkt).date_time
@@ -805,11 +861,22 @@ def read_produkt_zip(
             raise DwdFormatError(file_name, f"produkt entry has an invalid zip timestamp {stamp}") from None
     finally:
         archive.close()
-    station = table.column("station_id")[0].as_py()
+    # From the parsed rows, not the table: every row may have been left out (an all-MOZ file).
+    station = parsed.station
     if station != name.station_id:
         raise DwdFormatError(
             f"{file_name}:{produkt}",
             f"data are for station {station}, the zip name says {name.station_id}",
             line=2,
         )
-    return ProduktZip(product, name.station_id, name.period, table, periods, geography, produkt, modified)
+    return ProduktZip(
+        product,
+        name.station_id,
+        name.period,
+        parsed.table,
+        periods,
+        geography,
+        produkt,
+        modified,
+        parsed.dropped,
+    )

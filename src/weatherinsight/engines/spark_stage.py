@@ -145,11 +145,19 @@ def _station_batches(
 
 
 def _outcome_from_json(d: dict[str, Any]) -> Any:
+    from datetime import date
+
+    from weatherinsight.dwd.parse import DroppedPeriod
     from weatherinsight.stage import FileOutcome
 
     for k in ("first", "last", "release"):
         if d.get(k):
             d[k] = datetime.fromisoformat(d[k])
+    # Rows left out for an unconvertible time reference (dates travel as ISO strings).
+    d["dropped"] = tuple(
+        DroppedPeriod(**{**p, "start": date.fromisoformat(p["start"]), "end": date.fromisoformat(p["end"])})
+        for p in d.get("dropped", ())
+    )
     return FileOutcome(**d)
 
 
