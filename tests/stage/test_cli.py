@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -53,6 +54,7 @@ def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path
     assert "2021Q3_staged_v1" in res.output
     assert "quarantined files" in res.output and "recent/stundenwerte_FF_00333_akt.zip" in res.output
     assert "expected exactly one produkt_*.txt member, found 0" in res.output
+    assert re.search(r"rows left out \(time reference MOZ/unknown\)\s*│\s*0\s*│", res.output), res.output
     again = runner.invoke(
         app,
         ["stage", "-p", "wind", "--no-progress"],

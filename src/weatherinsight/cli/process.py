@@ -45,6 +45,7 @@ def print_summary(result: StageResult) -> None:
         ("station location rows upserted", result.location_rows),
         ("files quarantined (this run)", len(result.quarantined)),
         ("files quarantined (earlier runs)", result.quarantined_before),
+        ("rows left out (time reference MOZ/unknown)", result.rows_dropped_time_reference),
         ("seconds", f"{result.seconds:.1f}"),
     ):
         summary.add_row(label, str(value))
