@@ -2,20 +2,88 @@
 
 Thin by design (house rule 4): params are validated by ``weatherinsight.pipeline.BackfillParams``; each
 quarter is one mapped task running every product; the summary task checks the database and fails the run
-when any quarter × product failed.
+when any quarter × product failed. ``announce_quarters`` emits the curated-quarter asset once per quarter
+that was published, so the quality DAG checks backfilled quarters as it checks scheduled ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from weatherinsight import pipeline
+from weatherinsight.logs import get_logger
 from weatherinsight.settings import load_settings
 
 settings = load_settings()
 cfg = settings.pipeline
+log = get_logger(__name__)
+
+#: The asset ``weatherinsight_data_quality`` is scheduled on (same name and URI as ``CURATED_QUARTERLY`` in
+#: quarterly_pipeline.py and data_quality_checks.py; DAG files do not import each other).
+CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
+
+#: The outlet of ``announce_quarters``. A plain asset outlet yields ONE event per task instance with one extra
+#: (``outlet_events[asset].extra``, and ``yield Metadata(asset, ...)`` only updates that same dict); events
+#: added through an alias are registered one per distinct extra (Airflow 3.3
+#: ``TaskInstance.register_asset_changes_in_db``), so each published quarter gets its own event. The alias
+#: resolves to ``CURATED_QUARTERLY``; it is not an outlet itself, so a run publishing nothing emits nothing.
+BACKFILL_EVENTS = AssetAlias(name="weatherinsight_backfill_curated_quarterly")
+
+
+def published_quarters(outcomes: Iterable[Any] | None, params: Mapping[str, Any]) -> list[str]:
+    """The planned quarters whose every product succeeded or was a no-op, confirmed by the database.
+
+    A quarter with a failed product, or without an outcome for a product (its task failed), is left out.
+    Settings are read at run time (the task's environment), not from the parse-time module global.
+    """
+    current = load_settings()
+    p = pipeline.BackfillParams.from_params(params, current)
+    reported: dict[tuple[str, str], pipeline.ProductOutcome] = {}
+    for chunk in outcomes or []:
+        for item in chunk or []:
+            o = pipeline.ProductOutcome.from_dict(item)
+            reported[(o.quarter, o.product)] = o
+    published: list[str] = []
+    for q in p.plan():
+        mine = [reported.get((str(q), prod)) for prod in p.products]
+        claimed = [o for o in mine if o is not None and o.status != "failed"]
+        if len(claimed) != len(p.products):
+            continue
+        # The same check as backfill_summary: an AVAILABLE curated version with rows for every product.
+        if all(o.status != "failed" for o in pipeline.verify_outcomes(current, claimed)):
+            published.append(str(q))
+    return published
+
+
+def announce_quarters(
+    outcomes: Iterable[Any] | None, params: Mapping[str, Any], outlet_events: Any
+) -> list[str]:
+    """``announce_quarters``: one ``CURATED_QUARTERLY`` event per published quarter, oldest first.
+
+    Each extra names its quarter, ``"source": "backfill"`` and ``backfill_quarters``, every quarter this task
+    announces. Why the list: Airflow 3.3 queues the consumer once per (asset, DAG) with the time of the
+    FIRST event (``asset_dag_run_queue.created_at``) and the scheduler's run consumes only the events up
+    to that time, so the later events of this task are left for the consumer's next run (whenever another
+    event arrives). The quality DAG therefore checks the whole list when it sees the first event of the list
+    and ignores the later ones (see ``triggered_quarters`` in data_quality_checks.py).
+
+    The only Airflow-facing code of this file: the events need the task context (``outlet_events``), which
+    the package never imports. They are registered when this task succeeds.
+    """
+    quarters = published_quarters(outcomes, params)
+    for quarter in quarters:
+        outlet_events[BACKFILL_EVENTS].add(
+            CURATED_QUARTERLY,
+            extra={"quarter": quarter, "source": "backfill", "backfill_quarters": quarters},
+        )
+    log.info("backfill_quarters_announced", quarters=quarters)
+    return quarters
+
 
 DOC = f"""
 # WeatherInsight backfill
@@ -33,7 +101,13 @@ missing values take the defaults of `config/weatherinsight.yaml` (years {cfg.bac
   database and the error. One failure never stops the other quarters/products. Fix the cause and re-trigger
   for the failed quarters only; the ones that succeeded are no-ops (unchanged inputs) unless
   `force_reprocess` is true, which writes the next `_vN` and supersedes the previous version.
-* Without Airflow: `weatherinsight backfill 2020Q1..2024Q4 --products wind [--force]`.
+* **announce_quarters** emits the asset `weatherinsight://curated/quarterly` once per quarter whose every
+  product succeeded or was unchanged (extra `{{"quarter": "<quarter>", "source": "backfill",
+  "backfill_quarters": [...]}}`), which triggers `weatherinsight_data_quality` for those quarters (all of
+  them in the run that consumes the first event); failed quarters get no event. If it failed,
+  nothing was announced: clear it (it only reads the database) or check the quarters by hand.
+* Without Airflow: `weatherinsight backfill 2020Q1..2024Q4 --products wind [--force]` (no asset events; run
+  `weatherinsight check <quarter>` afterwards).
 """
 
 with DAG(
@@ -75,4 +149,13 @@ with DAG(
         retries=0,
         on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
     )
-    plan >> quarters >> summary
+    announce = PythonOperator(
+        task_id="announce_quarters",
+        python_callable=announce_quarters,
+        op_kwargs={"outcomes": quarters.output},
+        outlets=[BACKFILL_EVENTS],
+        trigger_rule="all_done",  # the quarters that did publish are announced even when others failed
+        **pipeline.task_defaults("quality", settings),
+    )
+    # Both are leaves: a failed summary fails the run although announce_quarters succeeds.
+    plan >> quarters >> [summary, announce]

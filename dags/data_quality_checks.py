@@ -1,6 +1,7 @@
-"""DAG ``weatherinsight_data_quality``: the five data-quality checks of a curated quarter.
+"""DAG ``weatherinsight_data_quality``: the five data-quality checks of one or more curated quarters.
 
-Thin by design (house rule 4): one task calls ``weatherinsight.pipeline.quality_check_task``; thresholds
+Thin by design (house rule 4): ``quarters_to_check`` names the quarters of the run, and one mapped
+``run_quality_checks`` task per quarter calls ``weatherinsight.pipeline.quality_check_task``; thresholds
 come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database is the Airflow connection
 ``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import), else
 ``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
@@ -9,6 +10,7 @@ come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pendulum
@@ -16,47 +18,81 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Param
 
 from weatherinsight import pipeline
-from weatherinsight.quarters import previous_quarter_of_run
+from weatherinsight.quarters import Quarter, previous_quarter_of_run
 from weatherinsight.settings import load_settings
 
 settings = load_settings()
 cfg = settings.pipeline
 t = cfg.quality_thresholds
 
-#: Emitted by the quarterly pipeline's ``pipeline_complete`` with ``extra={"quarter": ...}`` (same URI and name
-#: as ``CURATED_QUARTERLY`` in quarterly_pipeline.py).
+#: Emitted with ``extra={"quarter": ...}`` by the quarterly pipeline's ``pipeline_complete`` and, once per
+#: published quarter, by the backfill's ``announce_quarters`` (same URI and name as ``CURATED_QUARTERLY`` in
+#: quarterly_pipeline.py and backfill_pipeline.py).
 CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
 CRON = "0 6 1 1,4,7,10 *"
 
 
-def triggered_quarter(events: Mapping[Any, Sequence[Any]] | None) -> str | None:
-    """The quarter named by the newest ``CURATED_QUARTERLY`` event that triggered this run, else None.
+def triggered_quarters(events: Mapping[Any, Sequence[Any]] | None) -> list[str]:
+    """Every quarter named by the ``CURATED_QUARTERLY`` events that triggered this run, oldest event first.
 
-    A template macro (the package never imports Airflow). Several queued events (catch-up) start one run:
-    it checks the newest quarter; the cron runs (catchup) check every quarter.
+    The scheduler starts ONE run for all events queued since the last run (a backfill announcing several
+    quarters, the quarterly DAG catching up while this DAG is busy): every quarter they name is checked.
+    A backfill's event also lists ``backfill_quarters``, all quarters that backfill run announced: the run
+    consuming the first event of that list checks the whole list, and a later event of the list is
+    skipped. Airflow 3.3 consumes only the events up to the first one of a task's events
+    (``asset_dag_run_queue.created_at``), leaving the rest to this DAG's next asset run, which may come
+    months later; events are consumed in time order, so the first event's run is never later than the
+    others'. Events without a quarter are ignored; duplicates are removed by the caller.
     """
     if not events or CURATED_QUARTERLY not in events:
-        return None
-    named = [e for e in events[CURATED_QUARTERLY] if (e.extra or {}).get("quarter")]
-    return str(max(named, key=lambda e: e.timestamp).extra["quarter"]) if named else None
+        return []
+    quarters: list[str] = []
+    for e in sorted(events[CURATED_QUARTERLY], key=lambda e: e.timestamp):
+        extra = e.extra or {}
+        batch = [str(q) for q in extra.get("backfill_quarters") or []]
+        if not extra.get("quarter"):
+            continue
+        if not batch:
+            quarters.append(str(extra["quarter"]))
+        elif str(extra["quarter"]) == batch[0]:
+            quarters.extend(batch)
+    return quarters
 
 
-#: ``params.quarter`` when triggered by hand for a given quarter; the quarter carried by the asset event
-#: when triggered by the quarterly pipeline; else the quarter that just ended (cron: the data interval's;
-#: an asset run without a quarter in its event has no data interval: the quarter before ``run_after``).
-QUARTER = (
-    "{{ params.quarter or triggered_quarter(triggering_asset_events) or ("
-    "quarter_of(data_interval_start) if data_interval_start is defined and data_interval_start "
-    "else previous_quarter_of_run(dag_run.run_after)) }}"
-)
+def quarters_to_check(
+    params: Mapping[str, Any],
+    triggering_asset_events: Mapping[Any, Sequence[Any]] | None = None,
+    data_interval_start: datetime | None = None,
+    dag_run: Any = None,
+) -> list[dict[str, str]]:
+    """Task ``quarters_to_check``: one ``{"quarter": "2024Q1"}`` per quarter, oldest first, no duplicates.
+
+    ``params.quarter`` when triggered by hand for a given quarter; else every quarter named by the triggering
+    asset events; else the quarter that just ended (cron: the data interval's; an asset run whose events
+    name no quarter has no data interval: the quarter before ``run_after``). Airflow passes the context
+    values by name. A malformed quarter fails here, naming it.
+    """
+    if params.get("quarter"):
+        named = [str(params["quarter"])]
+    elif events := triggered_quarters(triggering_asset_events):
+        named = events
+    elif data_interval_start is not None:
+        named = [pipeline.quarter_of_interval(data_interval_start)]
+    else:
+        named = [str(previous_quarter_of_run(dag_run.run_after))]
+    return [{"quarter": str(q)} for q in sorted({Quarter.parse(q) for q in named})]
+
 
 DOC = f"""
 # WeatherInsight data quality
 
-Runs when the quarterly pipeline's `pipeline_complete` publishes a quarter (asset
-`weatherinsight://curated/quarterly`; it checks the quarter named in the event), and at 06:00 UTC on the
-first day of each quarter, six hours after the quarterly pipeline, for the quarter that just ended.
-Trigger by hand with `{{"quarter": "2024Q1"}}` to check any quarter.
+Runs when a quarter is published (asset `weatherinsight://curated/quarterly`, emitted by the quarterly
+pipeline's `pipeline_complete` and by the backfill's `announce_quarters`; it checks the quarter named in
+each event: a run started by several queued events checks every quarter they name), and at 06:00 UTC on
+the first day of each quarter, six hours after the quarterly pipeline, for the quarter that just ended.
+Trigger by hand with `{{"quarter": "2024Q1"}}` to check any quarter. `quarters_to_check` lists the run's
+quarters; `run_quality_checks` runs once per quarter (map index = the quarter), so one quarter's fatal
+findings never stop the checks of another.
 
 | check | severity | threshold |
 |---|---|---|
@@ -73,11 +109,14 @@ environment variable `AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES` or by airflow-init),
 ## Triage
 * Every result (passed or not) is stored in `quality_check_results` (`run_id` in the task's log and e-mail);
   each names quarter, product, table, column and the measured value.
-* **Fatal findings** fail this run and send an alert e-mail listing them. Few rows or stations usually mean
-  an incomplete ingestion (see `ingestion_runs`, `raw_files`); many NULLs mean stations below the 80 %
-  coverage gate (see the `coverage` column of the curated table).
+* **Fatal findings** fail that quarter's `run_quality_checks` (and so the run) and send an alert e-mail
+  listing them. Few rows or stations usually mean an incomplete ingestion (see `ingestion_runs`,
+  `raw_files`); many NULLs mean stations below the 80 % coverage gate (see the `coverage` column of the
+  curated table).
 * **Warnings** (a version not AVAILABLE, a gap in the series) do not fail the run: re-run the quarterly
   pipeline or a backfill for the quarter named.
+* **quarters_to_check failed**: the `quarter` param (or an event's extra) is not `YYYYQn`; the message names
+  it. Trigger again with a valid quarter.
 * Without Airflow: `weatherinsight check <quarter>`.
 """
 
@@ -94,17 +133,18 @@ with DAG(
     params={
         "quarter": Param(None, type=["null", "string"], description="quarter to check, e.g. 2024Q1"),
     },
-    user_defined_macros={
-        "quarter_of": pipeline.quarter_of_interval,
-        "triggered_quarter": triggered_quarter,
-        "previous_quarter_of_run": previous_quarter_of_run,
-    },
     doc_md=DOC,
     tags=["weatherinsight", "quality"],
 ) as dag:
-    PythonOperator(
+    plan = PythonOperator(
+        task_id="quarters_to_check",
+        python_callable=quarters_to_check,
+        retries=0,  # a bad quarter does not get better on retry
+        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+    )
+    PythonOperator.partial(
         task_id="run_quality_checks",
         python_callable=pipeline.quality_check_task,
-        op_kwargs={"quarter": QUARTER},
+        map_index_template="{{ task.op_kwargs['quarter'] }}",
         **pipeline.task_defaults("quality", settings),
-    )
+    ).expand(op_kwargs=plan.output)

@@ -146,11 +146,16 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     assert str(dag.timetable.timetable.timezone) == "UTC"
     assert type(dag.timetable.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.catchup is True and dag.max_active_runs == 1
-    assert dag.task_ids == ["run_quality_checks"]
+    assert dag.task_ids == ["quarters_to_check", "run_quality_checks"]
     task = dag.get_task("run_quality_checks")
-    assert task.python_callable is pipeline.quality_check_task
+    # One mapped check per quarter the run names (map index = the quarter).
+    assert type(task).__name__ == "MappedOperator"
+    assert task.upstream_task_ids == {"quarters_to_check"}
+    assert task.partial_kwargs["python_callable"] is pipeline.quality_check_task
+    assert task.map_index_template == "{{ task.op_kwargs['quarter'] }}"
     assert task.retries == load_settings().pipeline.retries.quality
     assert task.on_failure_callback == [pipeline.notify_task_failure]
+    assert dag.get_task("quarters_to_check").retries == 0
     assert dag.doc_md and "## Triage" in dag.doc_md
     info = coerce_to_core_timetable(dag.timetable).next_dagrun_info(
         last_automated_data_interval=DataInterval(
@@ -161,24 +166,18 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     assert info is not None and info.run_after == pendulum.datetime(2024, 4, 1, 6, tz="UTC")
     start = info.data_interval.start
     no_events = _events()
-    assert (
-        _render_quarter(
-            dag,
-            "run_quality_checks",
-            data_interval_start=start,
-            params={"quarter": None},
-            triggering_asset_events=no_events,
-        )
-        == "2024Q1"
+    assert _quarters(
+        dag, params={"quarter": None}, triggering_asset_events=no_events, data_interval_start=start
+    ) == ["2024Q1"]
+    by_hand = _quarters(
+        dag, params={"quarter": "2021Q3"}, triggering_asset_events=no_events, data_interval_start=start
     )
-    by_hand = _render_quarter(
-        dag,
-        "run_quality_checks",
-        data_interval_start=start,
-        params={"quarter": "2021Q3"},
-        triggering_asset_events=no_events,
-    )
-    assert by_hand == "2021Q3"
+    assert by_hand == ["2021Q3"]
+
+
+def _quarters(dag: Any, **context: Any) -> list[str]:
+    """The quarters ``quarters_to_check`` returns for this context (the op_kwargs of the mapped checks)."""
+    return [kw["quarter"] for kw in dag.get_task("quarters_to_check").python_callable(**context)]
 
 
 def test_pipeline_complete_emits_the_curated_asset_that_schedules_the_quality_dag(dagbag: Any) -> None:
@@ -217,32 +216,43 @@ def test_pipeline_complete_puts_its_quarter_on_the_asset_event(
     assert events[_curated()].extra == {}  # no quarter announced for an incomplete quarter
 
 
-def test_asset_triggered_quality_run_checks_the_quarter_in_the_event(dagbag: Any) -> None:
+def test_asset_triggered_quality_run_checks_every_quarter_in_its_events(dagbag: Any) -> None:
+    from weatherinsight.errors import InvalidQuarterError
+
     dag = dagbag.dags[QUALITY]
-    # Asset-triggered runs have no logical date and no data interval: only the event names the quarter.
+    # Asset-triggered runs have no logical date and no data interval: only the events name the quarters.
     ctx: dict[str, Any] = {"params": {"quarter": None}, "dag_run": _FakeRun(pendulum.now("UTC"))}
     one = _events(("2024Q2", pendulum.datetime(2024, 7, 1, 0, 40, tz="UTC")))
-    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=one, **ctx) == "2024Q2"
-    # Several queued events (catch-up of the quarterly DAG) start one run: the newest quarter is checked.
+    assert _quarters(dag, triggering_asset_events=one, **ctx) == ["2024Q2"]
+    # Several queued events (a backfill, a catch-up of the quarterly DAG) start one run: every quarter they
+    # name is checked once, oldest first, whatever the order of the events.
     many = _events(
         ("2024Q3", pendulum.datetime(2024, 10, 1, 1, tz="UTC")),
+        ("2023Q4", pendulum.datetime(2024, 10, 1, 2, tz="UTC")),
         ("2024Q2", pendulum.datetime(2024, 7, 1, 1, tz="UTC")),
+        ("2024Q3", pendulum.datetime(2024, 10, 2, 1, tz="UTC")),
+        (None, pendulum.datetime(2024, 10, 3, tz="UTC")),
     )
-    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=many, **ctx) == "2024Q3"
-    # A param still wins; an event without a quarter falls back to the quarter before run_after.
-    assert (
-        _render_quarter(
-            dag,
-            "run_quality_checks",
-            triggering_asset_events=one,
-            params={"quarter": "2021Q3"},
-            dag_run=ctx["dag_run"],
-        )
-        == "2021Q3"
-    )
+    assert _quarters(dag, triggering_asset_events=many, **ctx) == ["2023Q4", "2024Q2", "2024Q3"]
+    # A param still wins; events without a quarter fall back to the quarter before run_after.
+    assert _quarters(
+        dag, triggering_asset_events=many, params={"quarter": "2021Q3"}, dag_run=ctx["dag_run"]
+    ) == ["2021Q3"]
     bare = _events((None, pendulum.datetime(2025, 2, 3, tz="UTC")))
     late = {**ctx, "dag_run": _FakeRun(pendulum.datetime(2025, 2, 3, tz="UTC"))}
-    assert _render_quarter(dag, "run_quality_checks", triggering_asset_events=bare, **late) == "2024Q4"
+    assert _quarters(dag, triggering_asset_events=bare, **late) == ["2024Q4"]
+    with pytest.raises(InvalidQuarterError, match="2024Q5"):
+        _quarters(dag, triggering_asset_events=one, params={"quarter": "2024Q5"}, dag_run=ctx["dag_run"])
+    # A backfill's events list all its quarters: the run holding the list's first event checks them all; a
+    # later event of the list (left for a later run by Airflow 3.3's queue) is not checked twice.
+    first, later = (pendulum.datetime(2025, 3, 1, 0, 0, s, tz="UTC") for s in (1, 2))
+    batch = ["2023Q3", "2023Q4"]
+    first_only = _events(("2023Q3", first, batch))
+    assert _quarters(dag, triggering_asset_events=first_only, **ctx) == batch
+    both = _events(("2023Q4", later, batch), ("2023Q3", first, batch))
+    assert _quarters(dag, triggering_asset_events=both, **ctx) == batch
+    leftover = _events(("2023Q4", later, batch), ("2024Q4", pendulum.datetime(2025, 4, 1, tz="UTC")))
+    assert _quarters(dag, triggering_asset_events=leftover, **ctx) == ["2024Q4"]
 
 
 class _FakeRun:
@@ -250,23 +260,27 @@ class _FakeRun:
         self.run_after = run_after
 
 
-def _events(*quarters: tuple[str | None, Any]) -> Any:
-    """A real ``triggering_asset_events`` accessor holding CURATED events with these quarters/timestamps."""
+def _events(*quarters: tuple[Any, ...]) -> Any:
+    """A real ``triggering_asset_events`` accessor holding CURATED events: (quarter, timestamp[, batch]).
+
+    With a batch (``backfill_quarters``) the event is the backfill's; without, pipeline_complete's.
+    """
     from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
     return TriggeringAssetEventsAccessor.build(
         AssetEventDagRunReferenceResult(
             asset={"name": CURATED_NAME, "uri": CURATED_URI, "extra": {}},
-            extra={"quarter": q} if q else {},
-            source_task_id="pipeline_complete",
-            source_dag_id=QUARTERLY,
+            extra=({"quarter": q} if q else {})
+            | ({"source": "backfill", "backfill_quarters": rest[0]} if rest else {}),
+            source_task_id="announce_quarters" if rest else "pipeline_complete",
+            source_dag_id=BACKFILL if rest else QUARTERLY,
             source_run_id=f"scheduled__{ts.isoformat()}",
             source_map_index=-1,
-            source_aliases=[],
+            source_aliases=[{"name": "weatherinsight_backfill_curated_quarterly"}] if rest else [],
             timestamp=ts,
         )
-        for q, ts in quarters
+        for q, ts, *rest in quarters
     )
 
 
@@ -276,7 +290,7 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert set(dag.params.keys()) == {"start_year", "end_year", "quarters", "products", "force_reprocess"}
     assert dag.get_task("validate_params").python_callable is pipeline.backfill_plan_task
     quarter_task = dag.get_task("backfill_quarter")
-    assert quarter_task.downstream_task_ids == {"backfill_summary"}
+    assert quarter_task.downstream_task_ids == {"backfill_summary", "announce_quarters"}
     assert quarter_task.upstream_task_ids == {"validate_params"}
     # Quarters run one at a time unless backfill.max_parallel_quarters says otherwise.
     assert quarter_task.max_active_tis_per_dag == load_settings().pipeline.backfill.max_parallel_quarters == 1
@@ -284,4 +298,12 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     summary = dag.get_task("backfill_summary")
     assert summary.trigger_rule == "all_done"
     assert summary.python_callable is pipeline.backfill_summary_task
+    # Published quarters are announced on the curated asset (through an alias: one event per quarter) even
+    # when other quarters failed; both are leaves, so a failed summary still fails the run.
+    announce = dag.get_task("announce_quarters")
+    assert announce.trigger_rule == "all_done"
+    assert [(type(o).__name__, o.name) for o in announce.outlets] == [
+        ("AssetAlias", "weatherinsight_backfill_curated_quarterly")
+    ]
+    assert {t.task_id for t in dag.leaves} == {"backfill_summary", "announce_quarters"}
     assert dag.doc_md and "## Triage" in dag.doc_md
