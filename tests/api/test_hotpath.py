@@ -116,6 +116,12 @@ def test_hot_path_answers_exactly_what_the_route_answers(
         assert (again.status_code, again.content, state.hot_path_served - before) == (304, b"", 1)
         assert again.headers["etag"] == first.headers["etag"]
         assert again.headers["cache-control"] == "public, max-age=300"
+        # /v1/metrics reports the hot path's answers and the rows it holds. Answers: the filling round's 7 for
+        # station 44 after its first request, the 11 of the second round, the first page, the two 304 requests.
+        metrics = h.get("/v1/metrics").text
+        assert f"weatherinsight_api_hot_path_answers_total {float(state.hot_path_served)}" in metrics
+        assert f"weatherinsight_api_station_cache_rows {float(state.published.rows)}" in metrics
+        assert state.hot_path_served == 7 + len(HOT) + 1 + 2
 
 
 def _ok_count(client: httpx.Client) -> float:

@@ -96,6 +96,7 @@ def create_app(
         key_cache_seconds=key_cache_seconds,
         bodies=BodyCache(max_bytes=cache_mb << 20, max_entries=4096 if cache_mb > 0 else 0),
     )
+    metrics.watch_caches(lambda: state.hot_path_served, lambda: state.published.rows)
     install_error_handlers(app)
     # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
     # published schema tells clients exactly what this server expects.

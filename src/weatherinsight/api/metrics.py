@@ -5,6 +5,8 @@
 * ``weatherinsight_api_latest_published_quarter{product}`` — latest AVAILABLE curated quarter as YYYYQ (20241).
 * ``weatherinsight_api_data_age_seconds{product}`` — seconds since the end of that quarter (freshness).
 * ``weatherinsight_api_data_published_timestamp_seconds{product}`` — when that version was published.
+* ``weatherinsight_api_hot_path_answers_total`` — requests answered by the hot path (``api.hotpath``).
+* ``weatherinsight_api_station_cache_rows`` — published station rows held in memory (``api.published``).
 
 Freshness gauges are refreshed from the database when ``/v1/metrics`` is scraped. Pipeline metrics live in
 ``weatherinsight.metrics`` (another module); this registry holds only the API's own.
@@ -12,9 +14,11 @@ Freshness gauges are refreshed from the database when ``/v1/metrics`` is scraped
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import Engine, func, select
 
 from weatherinsight.dwd.products import PRODUCTS
@@ -61,6 +65,13 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def watch_caches(
+        self, hot_path_answers: Callable[[], int], station_cache_rows: Callable[[], int]
+    ) -> None:
+        """Report the hot path's answer count and the station cache's size, read when /v1/metrics is scraped
+        (the hot path only bumps a plain integer: a Prometheus counter per request would cost it ~2 µs)."""
+        self.registry.register(_CacheCollector(hot_path_answers, station_cache_rows))
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
@@ -90,3 +101,21 @@ class ApiMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CacheCollector:
+    def __init__(self, answers: Callable[[], int], rows: Callable[[], int]) -> None:
+        self.answers = answers
+        self.rows = rows
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "weatherinsight_api_hot_path_answers",
+            "Requests answered by the hot path (cached single-station feature queries)",
+            value=self.answers(),
+        )
+        yield GaugeMetricFamily(
+            "weatherinsight_api_station_cache_rows",
+            "Published station rows held in the API process's cache",
+            value=self.rows(),
+        )

@@ -175,3 +175,8 @@ class PublishedCache:
 
     def __len__(self) -> int:
         return len(self._stations)
+
+    @property
+    def rows(self) -> int:
+        """Rows held (an empty station counts as one)."""
+        return self._rows
