@@ -99,8 +99,10 @@ def api_exported() -> set[str]:
         pytest.fail("weatherinsight.api.metrics is missing: the API dashboard cannot be checked")
     from weatherinsight.api import metrics as api_metrics
 
+    registered = api_metrics.ApiMetrics()
+    registered.watch_caches(lambda: 0, lambda: 0)  # as create_app does
     names: set[str] = set()
-    for fam in api_metrics.ApiMetrics().registry.collect():
+    for fam in registered.registry.collect():
         names |= _sample_names(fam.name, fam.type)
     assert names, "the API registry exports nothing"
     assert all(n.startswith("weatherinsight_api_") for n in names), names
