@@ -39,6 +39,8 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Key of the PostgreSQL advisory lock that serialises concurrent ``ensure_schema`` calls ("WImigr").
 _PG_MIGRATION_LOCK = 0x57494D696772
+#: Seconds a new PostgreSQL connection may take before it fails (libpq connect_timeout).
+_PG_CONNECT_TIMEOUT_S = 10
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The API runs sync handlers on a 40-thread pool; the pool must not make them queue for connections
 # (PostgreSQL's default max_connections of 100 leaves room for two such processes).
@@ -98,7 +100,15 @@ def _create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW)
+        # A bounded connect: libpq waits forever by default, and an unreachable host (packets dropped, not
+        # refused) would hold a DAG task or an API request — on the API's event loop, every request — for minutes.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=_POOL_SIZE,
+            max_overflow=_POOL_OVERFLOW,
+            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+        )
     return create_engine(url)
 
 
