@@ -35,35 +35,13 @@ CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatheri
 BACKFILL_EVENTS = AssetAlias(name="weatherinsight_backfill_curated_quarterly")
 
 
-def published_quarters(outcomes: Iterable[Any] | None, params: Mapping[str, Any]) -> list[str]:
-    """The planned quarters whose every product succeeded or was a no-op, confirmed by the database.
-
-    A quarter with a failed product, or without an outcome for a product (its task failed), is left out.
-    Settings are read at run time (the task's environment), not from the parse-time module global.
-    """
-    current = load_settings()
-    p = pipeline.BackfillParams.from_params(params, current)
-    reported: dict[tuple[str, str], pipeline.ProductOutcome] = {}
-    for chunk in outcomes or []:
-        for item in chunk or []:
-            o = pipeline.ProductOutcome.from_dict(item)
-            reported[(o.quarter, o.product)] = o
-    published: list[str] = []
-    for q in p.plan():
-        mine = [reported.get((str(q), prod)) for prod in p.products]
-        claimed = [o for o in mine if o is not None and o.status != "failed"]
-        if len(claimed) != len(p.products):
-            continue
-        # The same check as backfill_summary: an AVAILABLE curated version with rows for every product.
-        if all(o.status != "failed" for o in pipeline.verify_outcomes(current, claimed)):
-            published.append(str(q))
-    return published
-
-
 def announce_quarters(
     outcomes: Iterable[Any] | None, params: Mapping[str, Any], outlet_events: Any
 ) -> list[str]:
     """``announce_quarters``: one ``CURATED_QUARTERLY`` event per published quarter, oldest first.
+
+    Published as ``pipeline.verify_backfill`` defines it (the judgement ``backfill_summary`` uses too):
+    every product succeeded or was unchanged, confirmed by the database.
 
     Each extra names its quarter, ``"source": "backfill"`` and ``backfill_quarters``, every quarter this task
     announces. Why the list: Airflow 3.3 queues the consumer once per (asset, DAG) with the time of the
@@ -75,7 +53,11 @@ def announce_quarters(
     The only Airflow-facing code of this file: the events need the task context (``outlet_events``), which
     the package never imports. They are registered when this task succeeds.
     """
-    quarters = published_quarters(outcomes, params)
+    # Settings are read at run time (the task's environment), not from the parse-time module global.
+    current = load_settings()
+    _, quarters = pipeline.verify_backfill(
+        current, pipeline.BackfillParams.from_params(params, current), outcomes
+    )
     for quarter in quarters:
         outlet_events[BACKFILL_EVENTS].add(
             CURATED_QUARTERLY,

@@ -4,7 +4,8 @@
   ``backfill_plan_task``, ``backfill_quarter_task``, ``backfill_summary_task``, ``quality_check_task``) —
   they take plain, JSON-friendly arguments, load the settings themselves and return JSON-friendly dicts
   (XCom). Airflow passes context entries by parameter name (``params``), so nothing here imports Airflow
-  (house rule 4).
+  (house rule 4). ``verify_backfill`` is the one judgement of a backfill's outcomes: the summary task and
+  the backfill DAG's ``announce_quarters`` both use it.
 * The same steps without Airflow: ``run_quarter`` (ingest → process → aggregate for every product, products
   in parallel within the configured pool limits) and ``backfill`` (quarter after quarter; a failing
   quarter × product never stops the rest; the summary is verified against the database).
@@ -766,6 +767,44 @@ def backfill_quarter_task(quarter: str, params: Mapping[str, Any]) -> list[dict[
     return [o.to_dict() for o in report.outcomes]
 
 
+def verify_backfill(
+    settings: Settings, params: BackfillParams, outcomes: Iterable[Any] | None
+) -> tuple[RunReport, list[str]]:
+    """Match the quarter tasks' outcomes to the plan, verify them, and name the quarters that were published.
+
+    ``outcomes`` is the XCom of the mapped ``backfill_quarter`` tasks: one list of ``ProductOutcome`` dicts
+    per quarter task (``None`` or absent where a task left nothing). Returns
+
+    * the report: one outcome per planned quarter × product (``params.plan()`` × ``params.products``, in
+      that order), verified against the database by ``verify_outcomes``; a pair without an outcome is
+      failed ("no outcome recorded (the quarter task failed)"), outcomes outside the plan are ignored;
+    * the published quarters, oldest first. A quarter counts as published when EVERY requested product
+      ended ``succeeded`` or ``unchanged`` (a no-op on unchanged inputs) and the database confirms it: an
+      AVAILABLE curated version of (product, quarter) with rows. One failed, missing or unconfirmed
+      product keeps the whole quarter out.
+
+    Shared by ``backfill_summary`` (which fails the run on any failure) and the backfill DAG's
+    ``announce_quarters`` (which announces the published quarters), so both judge a quarter the same way.
+    """
+    reported: dict[tuple[str, str], ProductOutcome] = {}
+    for chunk in outcomes or []:
+        for item in chunk or []:
+            o = ProductOutcome.from_dict(item)
+            reported[(o.quarter, o.product)] = o
+    plan = [str(q) for q in params.plan()]
+    planned = [
+        reported.get(
+            (q, prod),
+            ProductOutcome(q, prod, "failed", error="no outcome recorded (the quarter task failed)"),
+        )
+        for q in plan
+        for prod in params.products
+    ]
+    report = RunReport(verify_outcomes(settings, planned))
+    failed = {o.quarter for o in report.failed}
+    return report, [q for q in plan if q not in failed]
+
+
 def backfill_summary_task(outcomes: Iterable[Any] | None, params: Mapping[str, Any]) -> dict[str, Any]:
     """Airflow task ``backfill_summary``: every quarter × product with outcome, rows and error.
 
@@ -773,21 +812,7 @@ def backfill_summary_task(outcomes: Iterable[Any] | None, params: Mapping[str, A
     ``RunFailedError`` (failing the run) when anything failed.
     """
     settings = load_settings()
-    p = BackfillParams.from_params(params, settings)
-    reported: dict[tuple[str, str], ProductOutcome] = {}
-    for chunk in outcomes or []:
-        for item in chunk or []:
-            o = ProductOutcome.from_dict(item)
-            reported[(o.quarter, o.product)] = o
-    planned = [
-        reported.get(
-            (str(q), prod),
-            ProductOutcome(str(q), prod, "failed", error="no outcome recorded (the quarter task failed)"),
-        )
-        for q in p.plan()
-        for prod in p.products
-    ]
-    report = RunReport(verify_outcomes(settings, planned))
+    report, _ = verify_backfill(settings, BackfillParams.from_params(params, settings), outcomes)
     text = render_text(summary_table(report, title="WeatherInsight backfill"))
     log.info("backfill_summary", ok=report.ok, failed=len(report.failed), total=len(report.outcomes))
     print(text)  # the task log shows the table as is
