@@ -12,6 +12,9 @@
    goes on; the run fails only above ``pipeline.staging.max_failure_share``.
 4. **Commit** — swap each rewritten quarter's partition atomically, record station metadata and locations,
    the staged dataset version per quarter (with its parent raw version and row count) and the new state.
+   A run that fails records a FAILED staged version (with the error) for each quarter it was going to
+   rewrite; the AVAILABLE version stays. ``retry_quarantined`` makes planning forget the quarantined files
+   so they are parsed again (after a parser fix); those that now parse are staged and released.
 
 Parsing is the pure ``weatherinsight.dwd.parse`` code; precedence is ``weatherinsight.precedence``; both run
 unchanged inside Spark executors for ``engine="spark"`` (``weatherinsight.engines.spark_stage``).
@@ -161,6 +164,11 @@ class StageResult:
     time_reference_drops: list[TimeReferenceDrop] = field(default_factory=list)
     #: Files parsed this run that had no row left after that (zero rows staged; not quarantined).
     files_all_rows_dropped: list[str] = field(default_factory=list)
+    #: ``retry_quarantined``: the quarantined files parsed again (by current path), those that now parsed
+    #: and were staged (released from quarantine), and those that failed again (still quarantined).
+    retried: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    still_quarantined: list[str] = field(default_factory=list)
 
     @property
     def rows_written(self) -> int:
@@ -448,6 +456,31 @@ class _Plan:
     parse: list[RawInput]
     #: new files that failed already while planning (their range could only be learnt by parsing)
     failed: list[FileOutcome]
+    #: the hour range each file was planned with (None: no range known); for the rels in ``estimated`` it is
+    #: the produkt entry name's claim widened by ``_ESTIMATE_MARGIN``, otherwise a range learnt by parsing
+    ranges: dict[str, tuple[datetime, datetime] | None] = field(default_factory=dict)
+    estimated: set[str] = field(default_factory=set)
+    #: the input fingerprint of each dirty quarter as planned (from the ranges above)
+    fingerprints: dict[Quarter, str] = field(default_factory=dict)
+    #: the dirty quarters that change even by the files' own claims (the estimates without the margin):
+    #: what a run that fails before learning the real ranges was going to rewrite
+    claimed_changes: set[Quarter] = field(default_factory=set)
+
+    def claimed(self, rel: str) -> tuple[datetime, datetime] | None:
+        """A file's range: as parsed, or the produkt name's claim (the estimate without the margin)."""
+        r = self.ranges.get(rel)
+        if r is None or rel not in self.estimated:
+            return r
+        first, last = r[0] + _ESTIMATE_MARGIN, r[1] - _ESTIMATE_MARGIN
+        return (first, last) if first <= last else None
+
+    def claimed_quarters(self, rels: Iterable[str]) -> set[Quarter]:
+        out: set[Quarter] = set()
+        for rel in rels:
+            r = self.claimed(rel)
+            if r is not None:
+                out.update(quarters_between(*r))
+        return out
 
 
 def _plan(
@@ -461,6 +494,7 @@ def _plan(
 ) -> _Plan:
     """Decide which quarters to rewrite and which files to parse for them (see the module doc)."""
     ranges: dict[str, tuple[datetime, datetime] | None] = {}
+    estimated: set[str] = set()
     new: list[RawInput] = []
     failed: list[FileOutcome] = []
     for item in inputs:
@@ -479,6 +513,8 @@ def _plan(
             if not outcome.ok:
                 failed.append(outcome)
             estimate = (outcome.first, outcome.last) if outcome.first and outcome.last else None
+        else:
+            estimated.add(item.rel)
         ranges[item.rel] = estimate
     by_quarter: dict[Quarter, list[tuple[str, str, str]]] = {}
     for item in inputs:
@@ -490,23 +526,44 @@ def _plan(
     if requested is not None:
         candidates &= requested
     dirty: list[Quarter] = []
+    planned: dict[Quarter, str] = {}
     for q in sorted(candidates):
         prev = state.quarters.get(str(q))
         has_partition = staged_store.partition_dir(staged_dir, product.name, q).is_dir()
-        if prev is None or prev.get("fingerprint") != fingerprint(q, by_quarter.get(q, [])):
+        fp = fingerprint(q, by_quarter.get(q, []))
+        if prev is None or prev.get("fingerprint") != fp:
             dirty.append(q)
+            planned[q] = fp
         elif prev.get("rows", 0) and not has_partition:
             dirty.append(q)  # the partition was deleted by hand: rebuild it
+            planned[q] = fp
     dirty_set = set(dirty)
+    plan = _Plan(inputs, new, dirty, [], failed, ranges, estimated, planned)
+    by_claim: dict[Quarter, list[tuple[str, str, str]]] = {}
+    for item in inputs:
+        c = plan.claimed(item.rel)
+        if c is not None:
+            for q in quarters_between(*c):
+                by_claim.setdefault(q, []).append((item.sha256, item.period, item.file_name))
+    for q in dirty:
+        prev = state.quarters.get(str(q))
+        if prev is None:
+            changes = q in by_claim  # never staged: only if a file claims rows here
+        else:
+            has_partition = staged_store.partition_dir(staged_dir, product.name, q).is_dir()
+            changes = prev.get("fingerprint") != fingerprint(q, by_claim.get(q, [])) or bool(
+                prev.get("rows", 0) and not has_partition
+            )
+        if changes:
+            plan.claimed_changes.add(q)
     bad = {o.rel for o in failed}
-    parse: list[RawInput] = []
     for item in inputs:
         r = ranges.get(item.rel)
         if item.rel in bad or r is None:
             continue
         if dirty_set & set(quarters_between(*r)):
-            parse.append(item)
-    return _Plan(inputs, new, dirty, parse, failed)
+            plan.parse.append(item)
+    return plan
 
 
 def _group_by_station(items: Iterable[RawInput]) -> dict[int, list[RawInput]]:
@@ -523,10 +580,9 @@ def quarantine(settings: Settings, product: Product, item: RawInput, reason: str
     the sha256 prefix so two different bad versions of one name never overwrite each other.
     """
     fs, _ = _raw_fs(settings)
-    target_dir = Path(settings.quarantine_dir) / product.name / item.period
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{item.sha256[:12]}_{PurePosixPath(item.rel).name}"
-    if not target.exists():
+    target = quarantine_path(settings, product, item)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():  # the bytes kept by an earlier run are never rewritten
         tmp = target.with_name(f".{target.name}.part")
         tmp.write_bytes(fs.cat_file(item.path))
         os.replace(tmp, target)
@@ -536,6 +592,76 @@ def quarantine(settings: Settings, product: Product, item: RawInput, reason: str
         encoding="utf-8",
     )
     return QuarantinedFile(item.rel, item.file_name, reason, str(target), item.sha256)
+
+
+def quarantine_path(settings: Settings, product: Product, item: RawInput) -> Path:
+    """Where ``quarantine`` keeps a bad file's bytes (its reason file sits beside it, ``.reason.txt``)."""
+    name = f"{item.sha256[:12]}_{PurePosixPath(item.rel).name}"
+    return Path(settings.quarantine_dir) / product.name / item.period / name
+
+
+def _note_released(settings: Settings, product: Product, item: RawInput) -> None:
+    """Append to the quarantine copy's reason file that a retry staged the file (the copy itself stays)."""
+    reason = quarantine_path(settings, product, item)
+    reason = reason.with_name(reason.name + ".reason.txt")
+    if reason.exists():
+        with reason.open("a", encoding="utf-8") as fh:
+            fh.write(f"released_at: {datetime.now(UTC).isoformat()} (parsed again and staged by a retry)\n")
+
+
+def _forget_quarantined(state: StagingState, items: Iterable[RawInput]) -> dict[str, dict[str, Any]]:
+    """Drop the state entries of the quarantined files among ``items`` so that planning parses them again.
+
+    Returns the dropped entries by the file's current path: a file the run then does not reach (outside
+    the requested quarters) gets its entry back, so it stays quarantined rather than forgotten.
+    """
+    retrying: dict[str, dict[str, Any]] = {}
+    for item in items:
+        entry = state.known(item)
+        if entry is not None and not entry.get("ok"):
+            retrying[item.rel] = {**entry, "rel": item.rel}
+    keys = {(e.get("sha256"), e.get("file_name")) for e in retrying.values()}
+    state.files = {
+        rel: e
+        for rel, e in state.files.items()
+        if e.get("ok") or (e.get("sha256"), e.get("file_name")) not in keys
+    }
+    return retrying
+
+
+def _quarters_to_commit(
+    state: StagingState,
+    inputs: Sequence[RawInput],
+    dirty: Iterable[Quarter],
+    rows_by_q: dict[Quarter, int],
+    staged_dir: Path,
+    product: Product,
+) -> tuple[list[Quarter], dict[Quarter, str]]:
+    """The dirty quarters whose content really changes, and every dirty quarter's actual fingerprint.
+
+    Fingerprints come from the ranges learnt by parsing (the estimates were only for planning).
+    """
+    by_quarter: dict[Quarter, list[tuple[str, str, str]]] = {}
+    for item in inputs:
+        entry = state.files.get(item.rel) or state.known(item)
+        r = _entry_range(entry) if entry else None
+        if r is None:
+            continue
+        for q in quarters_between(*r):
+            by_quarter.setdefault(q, []).append((item.sha256, item.period, item.file_name))
+    to_commit: list[Quarter] = []
+    fps: dict[Quarter, str] = {}
+    for q in sorted(dirty):
+        fps[q] = fingerprint(q, by_quarter.get(q, []))
+        prev = state.quarters.get(str(q))
+        has_partition = staged_store.partition_dir(staged_dir, product.name, q).is_dir()
+        same = prev is not None and prev.get("fingerprint") == fps[q]
+        if same and (has_partition or not rows_by_q.get(q)):
+            continue  # a planning estimate said maybe; the real ranges say this quarter is unchanged
+        if prev is None and not rows_by_q.get(q) and not has_partition:
+            continue  # nothing was ever staged here and nothing is now
+        to_commit.append(q)
+    return to_commit, fps
 
 
 def _current_versions(state: StagingState, requested: set[Quarter] | None) -> dict[str, str]:
@@ -557,6 +683,7 @@ def stage_product(
     progress: bool = True,
     parent_raw_version: str | None = None,
     spark_session: Any = None,
+    retry_quarantined: bool = False,
 ) -> StageResult:
     """Stage one product's raw files into ``<staged_dir>/<product>/year=/quarter=/`` (see module doc).
 
@@ -564,6 +691,15 @@ def stage_product(
     ``engine="spark"`` runs the per-station work on Spark (``spark_master`` or ``pipeline.spark.master``,
     or the given ``spark_session``). Raises ``RunFailedError`` when more than
     ``pipeline.staging.max_failure_share`` of the parsed files are bad (nothing is committed then).
+
+    ``retry_quarantined`` parses the product's quarantined files again (normally their unchanged bytes are
+    skipped): a file that now parses is staged like a new one and released (``raw_files.status`` back to
+    what an unquarantined row has); one that still fails stays quarantined with the reason of this run and
+    does not count against ``max_failure_share`` (it was bad before this run).
+
+    When the run fails (above the failure share, or an error while writing or committing partitions), every
+    quarter it was going to rewrite gets a FAILED staged version with the error; the AVAILABLE version of
+    those quarters stays as it is, and so do their partitions.
     """
     t0 = time.monotonic()
     prod = product if isinstance(product, Product) else get_product(product)
@@ -581,13 +717,20 @@ def stage_product(
     max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
     ui = _Progress(progress)
     result = StageResult(prod.name, engine, "staged", "")
-    log.info("stage.start", product=prod.name, engine=engine, raw_store=settings.raw_store)
+    log.info(
+        "stage.start",
+        product=prod.name,
+        engine=engine,
+        raw_store=settings.raw_store,
+        retry_quarantined=retry_quarantined,
+    )
     with ui:
         inputs, unrecognised, station_lists = list_raw_inputs(
             settings, prod, progress=ui.task("inventory (hash raw files)", None)
         )
         result.files_total = len(inputs) + len(unrecognised)
         result.quarantined_before = sum(1 for e in state.files.values() if not e.get("ok"))
+        retrying = _forget_quarantined(state, [*inputs, *unrecognised]) if retry_quarantined else {}
         plan = _plan(
             state,
             inputs,
@@ -598,7 +741,8 @@ def stage_product(
             prod,
         )
         new_bad = [b for b in unrecognised if state.known(b) is None]
-        result.files_new = len(plan.new) + len(new_bad)
+        # A retried file is not new: its bytes are the ones quarantined before.
+        result.files_new = len(plan.new) + len(new_bad) - len(retrying)
         by_rel = {i.rel: i for i in [*inputs, *unrecognised]}
         early_failures = [
             *plan.failed,
@@ -611,6 +755,8 @@ def stage_product(
             result.quarantined.append(quarantine(settings, prod, by_rel[o.rel], o.reason or "unknown"))
             state.files[o.rel] = _outcome_to_state(o)
         if not plan.dirty and not early_failures:
+            for rel, entry in retrying.items():
+                state.files.setdefault(rel, entry)  # not reached (other quarters): still quarantined
             result.status = "unchanged"
             result.message = (
                 f"nothing to do: no new or changed raw files for {prod.name} "
@@ -624,11 +770,55 @@ def stage_product(
 
         groups = _group_by_station(plan.parse)
         result.stations = len(groups)
-        writer = staged_store.PartitionSetWriter(staged_dir, prod.name, prod.staged_schema)
         dirty = set(plan.dirty)
         outcomes: list[FileOutcome] = []
         geography: list[pa.Table] = []
+        to_commit: list[Quarter] | None = None
+        fps: dict[Quarter, str] = {}
+        committed: dict[Quarter, int] = {}
+        counted_bad = [o for o in early_failures if o.rel not in retrying]
+
+        def finish() -> None:
+            """Record what was committed (versions, stations, quarantine, releases) and save the state."""
+            for q, rows in committed.items():
+                if rows:
+                    result.quarters_written.append(str(q))
+                    result.rows_by_quarter[str(q)] = rows
+                else:
+                    result.quarters_removed.append(str(q))
+            result.quarters_unchanged = len(state.quarters) - sum(
+                1 for q in committed if str(q) in state.quarters
+            )
+            checked = {o.rel: o for o in [*early_failures, *outcomes]}
+            result.retried = sorted(rel for rel in retrying if rel in checked)
+            result.released = [rel for rel in result.retried if checked[rel].ok]
+            result.still_quarantined = [rel for rel in result.retried if not checked[rel].ok]
+            recorded = record_run(
+                settings,
+                prod,
+                committed=committed,
+                fingerprints=fps,
+                state=state,
+                station_lists=station_lists,
+                geography=geography,
+                quarantined=result.quarantined,
+                parent_raw_version=parent_raw_version,
+                parsed_ok=[o for o in outcomes if o.ok],
+            )
+            for rel in result.released:
+                _note_released(settings, prod, by_rel[rel])
+            for rel, entry in retrying.items():
+                state.files.setdefault(rel, entry)  # not reached (other quarters): still quarantined
+            present = {i.rel for i in [*inputs, *unrecognised]}
+            state.files = {rel: e for rel, e in state.files.items() if rel in present}
+            result.versions = {**_current_versions(state, requested), **recorded.versions}
+            result.station_rows = recorded.station_rows
+            result.location_rows = recorded.location_rows
+            state.save(state_path)
+
+        writer: staged_store.PartitionSetWriter | None = None
         try:
+            writer = staged_store.PartitionSetWriter(staged_dir, prod.name, prod.staged_schema)
             if engine == "spark":
                 from weatherinsight.engines.spark_stage import run_spark_stage
 
@@ -661,13 +851,16 @@ def stage_product(
             result.files_parsed = len(outcomes)
             _report_time_reference_drops(result, outcomes)
             failed = [o for o in outcomes if not o.ok]
-            n_bad = len(failed) + len(early_failures)
-            n_checked = len(outcomes) + len(early_failures)
-            share = n_bad / max(n_checked, 1)
             for o in failed:
                 result.quarantined.append(quarantine(settings, prod, by_rel[o.rel], o.reason or "unknown"))
             for o in outcomes:
                 state.files[o.rel] = _outcome_to_state(o)
+            # A retried file that still fails was bad before this run: it does not count against the run.
+            counted = [o for o in [*outcomes, *early_failures] if o.ok or o.rel not in retrying]
+            counted_bad = [o for o in counted if not o.ok]
+            n_bad, n_checked = len(counted_bad), len(counted)
+            share = n_bad / max(n_checked, 1)
+            to_commit, fps = _quarters_to_commit(state, inputs, dirty, rows_by_q, staged_dir, prod)
             limit = settings.pipeline.staging.max_failure_share
             if share > limit:
                 # The state is not saved: a retry must meet the same bad files and fail the same way,
@@ -679,71 +872,51 @@ def stage_product(
                     "no partition was changed",
                     hint=f"see the quarantined files under {Path(settings.quarantine_dir) / prod.name}",
                 )
-            # Fingerprints from the actual ranges (estimates were only for planning).
-            by_quarter: dict[Quarter, list[tuple[str, str, str]]] = {}
-            for item in inputs:
-                entry = state.files.get(item.rel) or state.known(item)
-                r = _entry_range(entry) if entry else None
-                if r is None:
-                    continue
-                for q in quarters_between(*r):
-                    by_quarter.setdefault(q, []).append((item.sha256, item.period, item.file_name))
-            to_commit: list[Quarter] = []
-            fps: dict[Quarter, str] = {}
-            for q in sorted(dirty):
-                fps[q] = fingerprint(q, by_quarter.get(q, []))
-                prev = state.quarters.get(str(q))
-                has_partition = staged_store.partition_dir(staged_dir, prod.name, q).is_dir()
-                same = prev is not None and prev.get("fingerprint") == fps[q]
-                if same and (has_partition or not rows_by_q.get(q)):
-                    continue  # a planning estimate said maybe; the real ranges say this quarter is unchanged
-                if prev is None and not rows_by_q.get(q) and not has_partition:
-                    continue  # nothing was ever staged here and nothing is now
-                to_commit.append(q)
-            if engine == "spark":
-                committed = staged_store.commit_directory_partitions(
-                    staged_dir, prod.name, spark_out.written_root, to_commit
-                )
-            else:
-                committed = writer.commit(to_commit)
+            # One quarter at a time, so that a failure part-way knows exactly which quarters are in place.
+            for q in to_commit:
+                if engine == "spark":
+                    committed.update(
+                        staged_store.commit_directory_partitions(
+                            staged_dir, prod.name, spark_out.written_root, [q]
+                        )
+                    )
+                else:
+                    committed.update(writer.commit([q]))
+        except Exception as exc:
+            if committed:
+                # These partitions are already swapped in: publish them, or lineage would name data that is
+                # no longer on disk.
+                try:
+                    finish()
+                except Exception:  # recording must never hide the original error
+                    log.exception("stage.partial_commit_not_recorded", product=prod.name)
+            _record_failed_run(
+                settings,
+                prod,
+                _failed_quarters(plan, dirty, to_commit, counted_bad, committed),
+                {**plan.fingerprints, **fps},
+                exc,
+                parent_raw_version,
+            )
+            raise
         finally:
-            writer.cleanup()
-
-        for q, rows in committed.items():
-            if rows:
-                result.quarters_written.append(str(q))
-                result.rows_by_quarter[str(q)] = rows
-            else:
-                result.quarters_removed.append(str(q))
-        result.quarters_unchanged = len(state.quarters) - sum(
-            1 for q in committed if str(q) in state.quarters
-        )
-        recorded = record_run(
-            settings,
-            prod,
-            committed=committed,
-            fingerprints=fps,
-            state=state,
-            station_lists=station_lists,
-            geography=geography,
-            quarantined=result.quarantined,
-            parent_raw_version=parent_raw_version,
-        )
-        present = {i.rel for i in [*inputs, *unrecognised]}
-        state.files = {rel: e for rel, e in state.files.items() if rel in present}
-        result.versions = {**_current_versions(state, requested), **recorded.versions}
-        result.station_rows = recorded.station_rows
-        result.location_rows = recorded.location_rows
-        state.save(state_path)
+            if writer is not None:
+                writer.cleanup()
+        finish()
     result.status = "staged"
     n_q = len(result.quarters_written) + len(result.quarters_removed)
+    n_retried_inputs = sum(1 for i in plan.new if i.rel in retrying)
     result.message = (
-        f"staged {prod.name}: {n_q} quarter(s) rewritten, {result.rows_written} rows, "
-        f"{len(result.quarantined)} file(s) quarantined"
-        if n_q
-        else f"no partition of {prod.name} changed ({len(plan.new)} new file(s) checked, "
-        f"{len(result.quarantined)} quarantined)"
-    ) + _drops_message(result)
+        (
+            f"staged {prod.name}: {n_q} quarter(s) rewritten, {result.rows_written} rows, "
+            f"{len(result.quarantined)} file(s) quarantined"
+            if n_q
+            else f"no partition of {prod.name} changed ({len(plan.new) - n_retried_inputs} new file(s) checked, "
+            f"{len(result.quarantined)} quarantined)"
+        )
+        + _retry_message(result)
+        + _drops_message(result)
+    )
     result.seconds = time.monotonic() - t0
     log.info(
         "stage.done",
@@ -751,10 +924,95 @@ def stage_product(
         quarters=n_q,
         rows=result.rows_written,
         quarantined=len(result.quarantined),
+        retried=len(result.retried),
+        released=len(result.released),
         rows_dropped_time_reference=result.rows_dropped_time_reference,
         seconds=round(result.seconds, 2),
     )
     return result
+
+
+def _failed_quarters(
+    plan: _Plan,
+    dirty: set[Quarter],
+    to_commit: Sequence[Quarter] | None,
+    counted_bad: Sequence[FileOutcome],
+    committed: dict[Quarter, int],
+) -> list[Quarter]:
+    """The quarters a failed run was going to rewrite and did not (they get a FAILED staged version).
+
+    Not simply the planned dirty set: the planning estimate is widened by a day, and a FAILED version on a
+    neighbouring quarter whose content would not change would stay its newest version (the next good run
+    finds its inputs unchanged and publishes nothing). So, when the run got as far as the real ranges:
+    the quarters they say change, plus the quarters the bad files claim (where the run failed to write
+    their rows); otherwise the dirty quarters that change by the files' own claims.
+    """
+    if to_commit is not None:
+        out = set(to_commit) | (dirty & plan.claimed_quarters(o.rel for o in counted_bad))
+    else:
+        out = set(plan.claimed_changes)
+    return sorted(q for q in out if q not in committed)
+
+
+def _record_failed_run(
+    settings: Settings,
+    product: Product,
+    quarters: Sequence[Quarter],
+    fingerprints: dict[Quarter, str],
+    exc: BaseException,
+    parent_raw_version: str | None,
+) -> None:
+    """A FAILED staged version per quarter with the error (``lineage.fail_version``, as aggregation does).
+
+    The AVAILABLE version of each quarter stays AVAILABLE (its partition was not touched); the next good
+    run takes the next number. One transaction for all quarters; a recording problem is logged and never
+    replaces the run's own error.
+    """
+    if not quarters:
+        return
+    from weatherinsight.warehouse import db, lineage
+
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    names: list[str] = []
+    try:
+        engine = db.get_engine(settings.db_url)
+        db.ensure_schema(engine)
+        with engine.begin() as conn:
+            for q in quarters:
+                v = lineage.begin_version(
+                    conn,
+                    settings,
+                    "staged",
+                    product.name,
+                    q,
+                    fingerprint=fingerprints.get(q) or fingerprint(q, []),
+                    parents=_raw_parents(conn, product, q, parent_raw_version),
+                    force=True,
+                )
+                names.append(lineage.fail_version(conn, v, error).version_name)
+    except Exception:
+        log.exception("stage.failure_not_recorded", product=product.name, quarters=[str(q) for q in quarters])
+        return
+    log.error("stage.failed", product=product.name, failed_versions=names, error=error)
+
+
+def _raw_parents(conn: Any, product: Product, q: Quarter, parent_raw_version: str | None) -> list[str]:
+    """The raw version a staged version of ``q`` comes from: the one given, or the AVAILABLE one."""
+    from weatherinsight.warehouse import lineage
+
+    if parent_raw_version and parent_raw_version.startswith(str(q)):
+        return [parent_raw_version]
+    raw = lineage.find_available(conn, "raw", product.name, q)
+    return [raw.version_name] if raw is not None else []
+
+
+def _retry_message(result: StageResult) -> str:
+    if not result.retried:
+        return ""
+    return (
+        f"; {len(result.retried)} quarantined file(s) retried: {len(result.released)} released, "
+        f"{len(result.still_quarantined)} still quarantined"
+    )
 
 
 def _report_time_reference_drops(result: StageResult, outcomes: Sequence[FileOutcome]) -> None:
@@ -835,6 +1093,56 @@ def mark_quarantined(conn: Any, product: Product, quarantined: Sequence[Quaranti
         )
 
 
+def release_quarantined(conn: Any, product: Product, parsed: Sequence[FileOutcome]) -> list[int]:
+    """Give the quarantined ``raw_files`` rows of bytes that parsed back their ordinary status.
+
+    The status a row has when staging never touched it: ``current``, or ``superseded`` when a newer row
+    of the same file exists (ingestion records a newer release beside a quarantined row without touching
+    it). The reason is cleared. Returns the ids of the released rows.
+    """
+    from sqlalchemy import and_, func, select, update
+
+    from weatherinsight.warehouse.tables import raw_files
+
+    keys: set[tuple[str, str]] = set()
+    for o in parsed:
+        keys.add((PurePosixPath(o.rel).name, o.sha256))
+        keys.add((o.file_name, o.sha256))
+    if not keys:
+        return []
+    rf = raw_files.c
+    rows = conn.execute(
+        select(rf.id, rf.period, rf.file_name, rf.sha256).where(
+            rf.product == product.name, rf.status == "quarantined"
+        )
+    ).all()
+    released: list[int] = []
+    for row in rows:
+        if (row.file_name, row.sha256) not in keys:
+            continue
+        newer = conn.execute(
+            select(func.count())
+            .select_from(raw_files)
+            .where(
+                and_(
+                    rf.product == product.name,
+                    rf.period == row.period,
+                    rf.file_name == row.file_name,
+                    rf.id > row.id,
+                )
+            )
+        ).scalar_one()
+        conn.execute(
+            update(raw_files)
+            .where(rf.id == row.id)
+            .values(status="superseded" if newer else "current", quarantine_reason=None)
+        )
+        released.append(int(row.id))
+    if released:
+        log.info("stage.released_quarantined", product=product.name, raw_file_ids=released)
+    return released
+
+
 @dataclass
 class _Recorded:
     versions: dict[str, str]
@@ -853,12 +1161,14 @@ def record_run(
     geography: Sequence[pa.Table],
     quarantined: Sequence[QuarantinedFile],
     parent_raw_version: str | None,
+    parsed_ok: Sequence[FileOutcome] = (),
 ) -> _Recorded:
     """Write what the run did to the warehouse, one transaction per quarter plus one for the stations.
 
     Per rewritten quarter: a staged dataset version (``<YEAR>Q<Q>_staged_v<N>``, AVAILABLE, the previous one
     SUPERSEDED) with its parent raw version and row count, and a ``staged_partitions`` row. Also the station
-    metadata/locations upserts and ``raw_files.status = 'quarantined'`` with the reason for bad files.
+    metadata/locations upserts and ``raw_files.status = 'quarantined'`` with the reason for bad files; a
+    quarantined ``raw_files`` row whose bytes parsed this run (``parsed_ok``) is released.
     """
     from weatherinsight.stations_load import load_stations
     from weatherinsight.warehouse import db, lineage
@@ -870,13 +1180,7 @@ def record_run(
     # One transaction for all quarters of the run: one commit instead of one per quarter.
     with engine.begin() as conn:
         for q, rows in sorted(committed.items()):
-            parents: list[str] = []
-            if parent_raw_version and parent_raw_version.startswith(str(q)):
-                parents.append(parent_raw_version)
-            else:
-                raw = lineage.find_available(conn, "raw", product.name, q)
-                if raw is not None:
-                    parents.append(raw.version_name)
+            parents = _raw_parents(conn, product, q, parent_raw_version)
             v = lineage.begin_version(
                 conn, settings, "staged", product.name, q, fingerprint=fingerprints[q], parents=parents
             )
@@ -906,6 +1210,7 @@ def record_run(
     with engine.begin() as conn:
         loaded = load_stations(conn, product.name, station_lists=lists, geography=geography)
         mark_quarantined(conn, product, quarantined)
+        release_quarantined(conn, product, parsed_ok)
     return _Recorded(
         versions,
         loaded.metadata_inserted + loaded.metadata_updated,

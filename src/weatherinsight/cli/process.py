@@ -3,7 +3,8 @@
 * ``weatherinsight process air_temperature <raw_path> <raw_version> [--master spark://…|local[*]]`` — stage the
   quarter named by the raw version (``2024Q1_raw_v1``) from the raw store at ``raw_path``; with ``--master`` the
   work runs on Spark, otherwise on the embedded path.
-* ``weatherinsight stage --product … [--engine duckdb|spark] [--quarter 2024Q1 | 2020Q1..2024Q4]``.
+* ``weatherinsight stage --product … [--engine duckdb|spark] [--quarter 2024Q1 | 2020Q1..2024Q4]
+  [--retry-quarantined]`` (``process`` takes ``--retry-quarantined`` too).
 
 Both call ``weatherinsight.stage.stage_product`` and print a Rich summary table, quarantined files with reasons.
 """
@@ -45,6 +46,9 @@ def print_summary(result: StageResult) -> None:
         ("station location rows upserted", result.location_rows),
         ("files quarantined (this run)", len(result.quarantined)),
         ("files quarantined (earlier runs)", result.quarantined_before),
+        ("quarantined files retried", len(result.retried)),
+        ("retried files released (now staged)", len(result.released)),
+        ("retried files still quarantined", len(result.still_quarantined)),
         ("rows left out (time reference MOZ/unknown)", result.rows_dropped_time_reference),
         ("seconds", f"{result.seconds:.1f}"),
     ):
@@ -58,6 +62,12 @@ def print_summary(result: StageResult) -> None:
         for q in result.quarters_written:
             quarters.add_row(q, str(result.rows_by_quarter.get(q, 0)), result.versions.get(q, ""))
         console.print(quarters)
+    if result.released:
+        released = Table(title="released from quarantine (staged by this retry)")
+        released.add_column("file")
+        for rel in result.released:
+            released.add_row(rel)
+        console.print(released)
     if result.quarantined:
         bad = Table(title="quarantined files", show_lines=True)
         bad.add_column("file")
@@ -80,6 +90,14 @@ def stage(
         str | None, typer.Option(help="Spark master (default: spark.master from the YAML config)")
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    retry_quarantined: Annotated[
+        bool,
+        typer.Option(
+            "--retry-quarantined",
+            help="parse the product's quarantined files again (after a parser fix); those that now parse "
+            "are staged and released, the others stay quarantined",
+        ),
+    ] = False,
 ) -> None:
     """Stage a product's raw files into hourly Parquet partitioned by year/quarter."""
     settings = settings_from_env()
@@ -93,6 +111,7 @@ def stage(
         engine="spark" if engine == "spark" else "duckdb",
         spark_master=master,
         progress=progress,
+        retry_quarantined=retry_quarantined,
     )
     print_summary(result)
 
@@ -107,6 +126,13 @@ def process(
         str | None, typer.Option(help="run on Spark at this master (spark://host:7077 or local[*])")
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    retry_quarantined: Annotated[
+        bool,
+        typer.Option(
+            "--retry-quarantined",
+            help="parse quarantined files covering this quarter again; those that now parse are released",
+        ),
+    ] = False,
 ) -> None:
     """Stage the quarter of RAW_VERSION from RAW_PATH (the seed's processing job shape)."""
     m = _VERSION_QUARTER.match(raw_version)
@@ -121,5 +147,6 @@ def process(
         spark_master=master,
         progress=progress,
         parent_raw_version=raw_version,
+        retry_quarantined=retry_quarantined,
     )
     print_summary(result)
