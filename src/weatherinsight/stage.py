@@ -380,7 +380,7 @@ def stage_station(
     except DwdFormatError as exc:
         # Precedence found a duplicate hour inside one file: the whole station is unusable this run.
         return StationOutcome(
-            station_id, product.staged_schema.empty_table(), [_failure(i, str(exc)) for i in items], []
+            station_id, product.staged_memory_schema.empty_table(), [_failure(i, str(exc)) for i in items], []
         )
     return StationOutcome(station_id, merged, outcomes, geography)
 

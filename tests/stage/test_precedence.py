@@ -47,7 +47,7 @@ def test_historical_owns_its_range_and_a_missing_hour_stays_missing() -> None:
         ("h.zip", 9, 0),
         ("r.zip", 5, 7),
     ]
-    assert merged.schema == TU.staged_schema
+    assert merged.schema == TU.staged_memory_schema
 
 
 def test_newest_recent_release_wins_and_older_only_fills_before_it() -> None:
@@ -77,7 +77,7 @@ def test_a_repeated_hour_inside_one_file_is_an_error() -> None:
 
 def test_empty_input_gives_an_empty_staged_table() -> None:
     merged, claims = apply_precedence([SourceTable(table([], 0), "recent", "e.zip", None)], TU)
-    assert merged.num_rows == 0 and claims == [] and merged.schema == TU.staged_schema
+    assert merged.num_rows == 0 and claims == [] and merged.schema == TU.staged_memory_schema
 
 
 def test_split_by_quarter_cuts_at_utc_quarter_starts() -> None:

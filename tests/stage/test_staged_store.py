@@ -75,3 +75,31 @@ def test_replace_swaps_a_whole_partition_and_remove_drops_it(tmp_path: Path) -> 
     assert remove_partition(staged, "wind", Q1) is True
     assert list_partitions(staged, "wind") == [] and not final.exists()
     assert remove_partition(staged, "wind", Q1) is False
+
+
+def test_buffered_slices_do_not_pin_their_parent_table(tmp_path: Path) -> None:
+    """A buffered quarter slice is a copy of just its rows: the station's whole table can be freed."""
+    parent = rows(44, datetime(2024, 3, 31, 20, tzinfo=UTC), 10, 4.5)
+    writer = PartitionSetWriter(tmp_path / "staged", "wind", WIND.staged_schema, row_group_rows=1000)
+    pool_before = pa.total_allocated_bytes()
+    writer.append(Q1, parent.slice(0, 4))
+    writer.append(Q2, parent.slice(4, 6))
+    (q1,) = writer._buffers[Q1]
+    (q2,) = writer._buffers[Q2]
+    # Buffered in the in-memory form: the text columns dictionary-encoded, the same values.
+    assert q1.schema == WIND.staged_memory_schema
+    assert q1.cast(WIND.staged_schema).equals(parent.slice(0, 4))
+    assert q2.cast(WIND.staged_schema).equals(parent.slice(4, 6))
+    for copy in (q1, q2):
+        for name in ("ts", "wind_speed"):
+            kept = copy.column(name).chunk(0)
+            original = parent.column(name).chunk(0)
+            assert kept.offset == 0
+            assert kept.buffers()[1].address != original.buffers()[1].address, name
+    assert pa.total_allocated_bytes() > pool_before
+    writer.close()
+    assert writer.commit([Q1, Q2]) == {Q1: 4, Q2: 6}
+    assert (
+        read_partition(tmp_path / "staged", "wind", Q2).column("ts").to_pylist()
+        == parent.column("ts").to_pylist()[4:]
+    )

@@ -119,7 +119,12 @@ def _station_batches(
         if (year, quarter) not in dirty:
             continue
         n = piece.num_rows
-        cols = [piece.column(f.name) for f in product.staged_schema]
+        cols = [  # text columns arrive dictionary-encoded; Spark gets plain strings
+            piece.column(f.name)
+            if piece.schema.field(f.name).type == f.type
+            else piece.column(f.name).cast(f.type)
+            for f in product.staged_schema
+        ]
         cols += [
             pa.array([year] * n, pa.int32()),
             pa.array([quarter] * n, pa.int32()),
