@@ -1085,7 +1085,8 @@ def mark_quarantined(conn: Any, product: Product, quarantined: Sequence[Quaranti
             .where(
                 and_(
                     raw_files.c.product == product.name,
-                    raw_files.c.file_name == PurePosixPath(qf.rel).name,
+                    # ``_history`` copies are stored under a decorated name; raw_files has the DWD name.
+                    raw_files.c.file_name.in_(sorted({PurePosixPath(qf.rel).name, qf.file_name})),
                     raw_files.c.sha256 == qf.sha256,
                 )
             )

@@ -117,3 +117,18 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
     # A retry meets the same bad files and fails the same way (it does not skip them as already known).
     with pytest.raises(RunFailedError, match=r"4 of 6 files are bad"):
         stage_product(settings, TU, progress=False)
+
+
+def test_a_bad_older_release_in_history_is_marked_in_raw_files(tmp_path: Path, settings: Settings) -> None:
+    """An older release kept under a decorated ``_history`` name: its raw_files row (DWD name) is marked."""
+    settings = settings_with_share(tmp_path, settings, 0.7)
+    put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
+    sha = hashlib.sha256(BAD_ROWS).hexdigest()
+    put(settings, TU, "recent", BAD_ROWS, f"{sha[:16]}_stundenwerte_TU_00222_akt.zip", history=True)
+    record_raw_file(settings)
+    result = stage_product(settings, TU, progress=False)
+    assert [q.rel for q in result.quarantined] == [
+        f"recent/_history/{sha[:16]}_stundenwerte_TU_00222_akt.zip"
+    ]
+    assert result.quarantined[0].file_name == "stundenwerte_TU_00222_akt.zip"
+    assert raw_file_status(settings) == ("quarantined", result.quarantined[0].reason)
