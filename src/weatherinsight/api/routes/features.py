@@ -152,7 +152,6 @@ def _statement(
     columns: tuple[str, ...],
     *,
     per_quarter: bool,
-    stations: bool,
     min_coverage: bool,
     first: bool,
     last: bool,
@@ -161,15 +160,13 @@ def _statement(
     """The SELECT for one request shape, built once and reused; every value is a bound parameter.
 
     Building a 30-column statement took longer than running it; cached by shape (bounded), the request only
-    binds values. Parameters: q_year/q_quarter, stations (expanding), min_coverage, from_/to_ year+quarter,
-    after_* (keyset), limit.
+    binds values. Parameters: q_year/q_quarter, min_coverage, from_/to_ year+quarter, after_* (keyset), limit.
+    Queries naming stations do not come here: they read the published-data cache (``station_features``).
     """
     t = curated_table(product)
     stmt = select(*(t.c[c] for c in columns)).select_from(lineage.published_from(product))
     if per_quarter:
         stmt = stmt.where(t.c.year == bindparam("q_year"), t.c.quarter == bindparam("q_quarter"))
-    if stations:
-        stmt = stmt.where(t.c.station_id.in_(bindparam("stations", expanding=True)))
     if min_coverage:
         stmt = stmt.where(t.c.coverage >= bindparam("min_coverage"))
     if first:
@@ -277,7 +274,6 @@ def _get_features(
         name,
         tuple(columns),
         per_quarter=False,
-        stations=False,
         min_coverage=min_coverage is not None,
         first=first is not None,
         last=last is not None,
@@ -423,7 +419,6 @@ def get_quarter(
         name,
         tuple(columns),
         per_quarter=True,
-        stations=False,
         min_coverage=min_coverage is not None,
         first=False,
         last=False,
