@@ -46,9 +46,20 @@ def put(
 
 def settings_with_share(tmp_path: Path, settings: Settings, share: float) -> Settings:
     """The same settings with ``pipeline.staging.max_failure_share`` set (a YAML copy in tmp_path)."""
+    return settings_with_yaml_edits(
+        tmp_path, settings, {"staging:\n  max_failure_share: 0.05": f"staging:\n  max_failure_share: {share}"}
+    )
+
+
+def settings_with_yaml_edits(
+    tmp_path: Path, settings: Settings, edits: dict[str, str], name: str = "weatherinsight.yaml"
+) -> Settings:
+    """The same settings on a copy of the pipeline YAML with each ``old → new`` text edit applied."""
     text = Path(settings.config_file).read_text(encoding="utf-8")
-    text = text.replace("staging:\n  max_failure_share: 0.05", f"staging:\n  max_failure_share: {share}")
-    cfg = tmp_path / "weatherinsight.yaml"
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    cfg = tmp_path / name
     cfg.write_text(text, encoding="utf-8")
     return load_settings(
         data_dir=settings.data_dir,

@@ -16,13 +16,13 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.stage.conftest import put
+from tests.stage.conftest import put, settings_with_yaml_edits
 from tests.stage.test_cli import env
 from tests.stage.test_time_reference import station_zip
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter
-from weatherinsight.settings import Settings, load_settings
+from weatherinsight.settings import Settings
 from weatherinsight.stage import STATE_FILE, FileOutcome, release_quarantined, stage_product
 from weatherinsight.storage.staged import read_partition
 from weatherinsight.warehouse import db
@@ -46,19 +46,14 @@ BAD_REL = "recent/stundenwerte_TU_00111_akt.zip"
 
 def strict(tmp_path: Path, settings: Settings) -> Settings:
     """The same store with a 20 000-byte zip-bomb guard (BIG declares more) and no failure-share limit."""
-    text = Path(settings.config_file).read_text(encoding="utf-8")
-    assert "max_uncompressed_bytes: 1073741824" in text and "max_failure_share: 0.05" in text
-    text = text.replace("max_uncompressed_bytes: 1073741824", "max_uncompressed_bytes: 20000").replace(
-        "staging:\n  max_failure_share: 0.05", "staging:\n  max_failure_share: 1.0"
-    )
-    cfg = tmp_path / "strict.yaml"
-    cfg.write_text(text, encoding="utf-8")
-    return load_settings(
-        data_dir=settings.data_dir,
-        database_url=settings.db_url,
-        raw_store_url=settings.raw_store,
-        dwd_base_url=settings.dwd_base_url,
-        config_file=cfg,
+    return settings_with_yaml_edits(
+        tmp_path,
+        settings,
+        {
+            "max_uncompressed_bytes: 1073741824": "max_uncompressed_bytes: 20000",
+            "staging:\n  max_failure_share: 0.05": "staging:\n  max_failure_share: 1.0",
+        },
+        name="strict.yaml",
     )
 
 
