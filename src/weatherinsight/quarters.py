@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from weatherinsight.errors import InvalidQuarterError
 
-_QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[-_ ]?[Qq]\s*(\d+)\s*$")
+#: The one quarter grammar (``2024Q1``), used by the CLI, the DAG params and the API (OpenAPI ``pattern``).
+QUARTER_PATTERN = r"^([0-9]{4})Q([1-4])$"
+_QUARTER_RE = re.compile(QUARTER_PATTERN)
 
 
 @dataclass(frozen=True, order=True)
@@ -26,9 +28,9 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> Quarter:
-        m = _QUARTER_RE.match(text)
+        m = _QUARTER_RE.match(text.strip())
         if not m:
-            raise InvalidQuarterError(text, "expected YYYYQn")
+            raise InvalidQuarterError(text, "expected YYYYQn with n in 1..4")
         return cls(int(m.group(1)), int(m.group(2)))
 
     @classmethod
@@ -80,6 +82,11 @@ def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:
     while out[-1] < last:
         out.append(out[-1].next())
     return out
+
+
+def quarters_between(first: datetime | date, last: datetime | date) -> list[Quarter]:
+    """The quarters touched by the instants ``first`` .. ``last`` (inclusive, in order)."""
+    return quarter_range(Quarter.of(first), Quarter.of(last))
 
 
 def parse_quarter_range(text: str) -> list[Quarter]:
