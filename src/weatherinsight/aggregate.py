@@ -129,7 +129,7 @@ def compute_features(
 def curated_rows(
     features: pa.Table, quarter: Quarter, dataset_version: str, computed_at: datetime
 ) -> pa.Table:
-    """Engine output + the key and version columns, in the curated table's column order (DESIGN §4)."""
+    """Engine output + the key and version columns, in the curated table's column order (docs/design.md §4)."""
     n = features.num_rows
     cols: dict[str, pa.Array | pa.ChunkedArray] = {
         "station_id": features["station_id"],

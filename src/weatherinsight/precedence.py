@@ -1,4 +1,4 @@
-"""Historical/recent precedence for one station's parsed DWD files (DESIGN §5), on Arrow.
+"""Historical/recent precedence for one station's parsed DWD files (docs/design.md §5), on Arrow.
 
 The rule: inside a historical file's range (its first to last UTC hour) only that file's rows are used — an
 hour it lacks stays missing and is never refilled from un-finalised recent data; every other hour comes from
@@ -9,7 +9,7 @@ each file claims the hours from its first to its last row, and a file keeps only
 file has claimed. Applying the same rule to recent releases means an hour inside the newest release's range
 comes only from that release, and older releases only fill hours before it starts. Each output hour therefore
 comes from exactly one file, so no hour is ever duplicated across files (the parser already removes duplicates
-inside one file, DESIGN §5 time reference).
+inside one file, docs/design.md §5 time reference).
 
 This module is pure (Arrow in, Arrow out) so the DuckDB path and the Spark executors run the very same code.
 """

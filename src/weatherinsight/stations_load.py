@@ -1,4 +1,4 @@
-"""Station metadata and location history → ``station_metadata`` and ``station_locations`` (DESIGN §4).
+"""Station metadata and location history → ``station_metadata`` and ``station_locations`` (docs/design.md §4).
 
 Sources: the product's station description lists (``<CODE>_Stundenwerte_Beschreibung_Stationen.txt`` beside
 the zips, parsed by ``weatherinsight.dwd.stations``) and the ``Metadaten_Geographie`` table of every parsed

@@ -1,5 +1,5 @@
 """Real DWD files → staged rows (the parser) → aggregate_quarter → curated rows, checked against quarterly
-values computed independently here in plain Python by the DESIGN §5 rules."""
+values computed independently here in plain Python by the docs/design.md §5 rules."""
 
 from __future__ import annotations
 

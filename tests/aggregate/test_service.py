@@ -1,5 +1,5 @@
 """The aggregation service end to end on SQLite and PostgreSQL: publish, no-op, force, changed input,
-version-name checks, lineage parents and typed errors (DESIGN §4 versioning)."""
+version-name checks, lineage parents and typed errors (docs/design.md §4 versioning)."""
 
 from __future__ import annotations
 

@@ -140,7 +140,7 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     dag = dagbag.dags[QUALITY]
-    # Cron OR asset (DESIGN §6): six hours after the quarterly run, or when pipeline_complete publishes.
+    # Cron OR asset (docs/design.md §6): six hours after the quarterly run, or when pipeline_complete publishes.
     assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
     assert dag.timetable.timetable.expression == "0 6 1 1,4,7,10 *"
     assert str(dag.timetable.timetable.timezone) == "UTC"

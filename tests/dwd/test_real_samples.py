@@ -238,7 +238,7 @@ def test_real_bare_produkt(
 
 
 def test_known_rows_exact_values() -> None:
-    """Spot rows quoted in FORMAT.md, value for value (padding trimmed, -999 → NULL, rest of row kept)."""
+    """Spot rows quoted in docs/dwd-format.md, value for value (padding trimmed, -999 → NULL, rest of row kept)."""
     ff = read_produkt_zip(sample(ZIPS[11][0]), file_name="stundenwerte_FF_01975_akt.zip").table
     row = ff.filter(pa.compute.equal(ff.column("ts"), pa.scalar(h("2018060309"), pa.timestamp("us", "UTC"))))
     assert row.to_pylist() == [

@@ -116,7 +116,7 @@ def test_two_unconvertible_periods_are_counted_separately() -> None:
 
 
 def test_only_the_primary_variable_decides() -> None:
-    """RF_TU in MOZ while TT_TU (air temperature's primary) is UTC: nothing is dropped (DESIGN §5)."""
+    """RF_TU in MOZ while TT_TU (air temperature's primary) is UTC: nothing is dropped (docs/design.md §5)."""
     data = with_tt_periods([("20070401", "20220329", "Stundenwerte in UTC")], rf_info="Stundenwerte in MOZ")
     result = read_produkt_zip(data, file_name=NAME)
     assert [p.reference for p in result.periods if p.parameter == "RF_TU"] == ["MOZ"]

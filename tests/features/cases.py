@@ -1,4 +1,4 @@
-"""Hand-built staged tables per product, with the edge cases of DESIGN §5. Expected values are in the tests.
+"""Hand-built staged tables per product, with the edge cases of docs/design.md §5. Expected values are in the tests.
 
 Quarter 2024Q1: 91 days, 2184 hours. Gates: hourly ≥ 1748 valid hours, daily ≥ 73 valid days.
 """

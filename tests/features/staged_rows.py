@@ -1,4 +1,4 @@
-"""Builders for hand-made staged tables (DESIGN §4 staged schema) used by the feature and aggregate tests.
+"""Builders for hand-made staged tables (docs/design.md §4 staged schema) used by the feature and aggregate tests.
 
 Hours are given as offsets from the quarter start (negative or past the end to test clipping); values
 ``None`` stand for DWD's -999 (NULL in the staged table).

@@ -1,4 +1,4 @@
-"""Every feature of every product on hand-built hourly data, against values computed by hand (DESIGN §5).
+"""Every feature of every product on hand-built hourly data, against values computed by hand (docs/design.md §5).
 
 The inputs are in ``cases.py`` (their docstrings list the edge cases); the arithmetic is written out here.
 """
@@ -240,7 +240,7 @@ def test_process_time_zone_does_not_move_hours(monkeypatch: pytest.MonkeyPatch) 
 def test_wind_direction_gate_counts_calm_but_not_missing_direction() -> None:
     from tests.features.staged_rows import concat, rows
 
-    # DESIGN §5: direction features use the hours where both F and D are present; calm hours (DWD: D = 0)
+    # docs/design.md §5: direction features use the hours where both F and D are present; calm hours (DWD: D = 0)
     # count as valid hours but stay out of the vectors. 1748 hours with F: 1000 calm with D = 0,
     # 747 moving with D, 1 moving without D → 1747 direction hours < 1748 needed.
     calm = rows("wind", 7, list(range(1000)), wind_speed=0.3, wind_direction=0)

@@ -1,6 +1,6 @@
 """Helpers for the staging tests: a raw store laid out like ingestion leaves it, built from real DWD files.
 
-Layout (DESIGN §4): ``<raw_store>/dwd/<product>/<period>/<file name>``, older releases of a replaced file under
+Layout (docs/design.md §4): ``<raw_store>/dwd/<product>/<period>/<file name>``, older releases of a replaced file under
 ``<period>/_history/``. The bytes are the real DWD samples in ``tests/data/dwd``.
 """
 

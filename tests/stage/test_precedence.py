@@ -1,4 +1,4 @@
-"""Precedence on hand-built Arrow tables (DESIGN §5): historical owns its range, newest recent release wins."""
+"""Precedence on hand-built Arrow tables (docs/design.md §5): historical owns its range, newest recent release wins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Time reference end to end (DESIGN §5): MEZ periods shift −1 h, a MEZ→UTC and a UTC→MEZ switch never
+"""Time reference end to end (docs/design.md §5): MEZ periods shift −1 h, a MEZ→UTC and a UTC→MEZ switch never
 duplicate an hour, and a collision keeps the UTC row. Rows of a MOZ (or unknown) period cannot be made UTC:
 they are left out and counted in the result, its message and the log, and their file is not quarantined.
 Built as hand-made zips with Metadaten_Parameter periods."""

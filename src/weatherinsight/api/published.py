@@ -1,7 +1,7 @@
 """What the API serves, held in the API process: which curated version of each (product, quarter) is published,
 and the published rows of every station asked for.
 
-Published versions are immutable (a new publish is a new version name, DESIGN §6), so cached rows stay exact for
+Published versions are immutable (a new publish is a new version name, docs/design.md §4), so cached rows stay exact for
 as long as the set of AVAILABLE curated versions is unchanged. That set is re-read from ``dataset_versions`` at
 most every ``refresh_seconds`` (``WEATHERINSIGHT_API_DATA_REFRESH_SECONDS``, default 1 s; 0 = on every request);
 when a product's versions changed, every cached station of that product is dropped. A publish is therefore served

@@ -5,7 +5,7 @@ through ``pyarrow.csv`` in blocks and converts each block with numpy (no Python 
 block is rejected does a slow line-by-line scan run, to name the exact line and problem in the
 :class:`~weatherinsight.errors.DwdFormatError`. The station description list is in ``stations.py``.
 
-Time reference (DESIGN §5): the primary variable's Metadaten_Parameter periods decide the whole row; rows
+Time reference (docs/design.md §5): the primary variable's Metadaten_Parameter periods decide the whole row; rows
 in a MEZ period are shifted by exactly −1 h (MEZ is UTC+1 without daylight saving, FORMAT §2.8/§4.10);
 where a shifted row collides with a row of a UTC period of the same file the UTC row is kept.
 Rows outside every listed period of the primary variable, and files without Metadaten_Parameter, count as
@@ -99,7 +99,7 @@ class TimePeriod:
 class DroppedPeriod:
     """Rows of one produkt file left out because their period's time reference cannot be made UTC."""
 
-    parameter: str  # the primary variable whose period decided the rows (DESIGN §5)
+    parameter: str  # the primary variable whose period decided the rows (docs/design.md §5)
     start: date
     end: date
     reference: TimeReference  # "MOZ" or "unknown"
@@ -802,7 +802,7 @@ class ProduktZip:
     periods: list[TimePeriod]
     geography: pa.Table | None
     produkt_name: str
-    #: The produkt entry's zip timestamp (naive, as DWD stored it); orders recent releases (DESIGN §5).
+    #: The produkt entry's zip timestamp (naive, as DWD stored it); orders recent releases (docs/design.md §5).
     produkt_modified: datetime
     #: Rows left out per MOZ/unknown period of the primary variable (module doc); empty for most files.
     dropped: list[DroppedPeriod] = field(default_factory=list)

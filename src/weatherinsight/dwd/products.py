@@ -2,7 +2,7 @@
 
 House rule 1: this is the only module that names a DWD column, code, unit or sentinel. Everything else asks
 the registry. Adding a sixth hourly product is one ``Product`` entry here plus its feature definitions.
-Facts are from ``shared/dwd/FORMAT.md`` (real DWD files), section numbers given per product.
+Facts are from ``docs/dwd-format.md`` (real DWD files), section numbers given per product.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ LEGACY_MARKERS = ("QUALITAETS_NIVEAU", "STRUKTUR_VERSION")
 TIME_REFERENCE_MEZ = "MEZ"
 TIME_REFERENCE_UTC = "UTC"
 
-#: The staged schema's fixed columns (DESIGN §4); the product's value columns sit between qn and source_period.
+#: The staged schema's fixed columns (docs/design.md §4); the product's value columns sit between qn and source_period.
 STAGED_KEY_FIELDS: tuple[pa.Field, ...] = (
     pa.field("station_id", pa.int32(), nullable=False),
     pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),

@@ -2,7 +2,7 @@
 
 One catalog feeds the curated table columns (``warehouse/tables.py``), the ``feature_catalog`` table and
 the API's ``/catalog``. The computations live in one definition per product (``features/<product>.py``).
-Rules for every number: DESIGN §5 (valid hours/days, 80 % coverage gates, counts never scaled).
+Rules for every number: docs/design.md §5 (valid hours/days, 80 % coverage gates, counts never scaled).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class FeatureSpec:
     name: str
     product: str
     variable: str  # canonical input column (registry); the coverage gate uses this variable
-    kind: Kind  # hourly-based or daily-based (DESIGN §5) — decides the 80 % gate
+    kind: Kind  # hourly-based or daily-based (docs/design.md §5) — decides the 80 % gate
     unit: str
     definition: str
     standard: str
@@ -376,7 +376,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
     ),
 )
 
-#: Columns every curated row carries besides the features (DESIGN §4), in table order.
+#: Columns every curated row carries besides the features (docs/design.md §4), in table order.
 COVERAGE_COLUMNS: tuple[tuple[str, SqlType, str], ...] = (
     ("hours_expected", "int", "hours from quarter start to quarter end (UTC)"),
     ("hours_valid", "int", "hours with a non-NULL primary variable"),

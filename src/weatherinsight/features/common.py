@@ -2,12 +2,12 @@
 
 Every product definition (``features/<product>.py``) is written ONCE as Ibis expressions over the staged
 table and executed unchanged by both engines (``engines/duckdb.py`` and ``engines/spark.py``) — house rule 3.
-Ibis was chosen over a sqlglot-transpiled SQL text because DESIGN §2 records it giving identical numbers on
+Ibis was chosen over a sqlglot-transpiled SQL text because docs/design.md §2 records it giving identical numbers on
 DuckDB and PySpark (window functions and exact quantiles included) and because it was verified here
 (``ibis.pyspark.connect`` on pyspark 4.0.5). The parity test in ``tests/features/test_parity.py`` proves it.
 
 Time is framed in integers so no engine's time zone can shift a day: ``h`` is the hour index since the
-quarter start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The rules are DESIGN §5:
+quarter start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The rules are docs/design.md §5:
 
 * a valid hour has a non-NULL value of the feature's own variable; a valid day has ≥ ``min_valid_hours_per_day``
   valid hours; daily mean/max/min/sum are rounded to 9 decimals before any threshold comparison;
@@ -29,7 +29,7 @@ from weatherinsight.dwd.products import Product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import FeatureRules
 
-#: Decimal places of daily values before threshold comparisons (DESIGN §5).
+#: Decimal places of daily values before threshold comparisons (docs/design.md §5).
 DAILY_DECIMALS = 9
 KEY = "station_id"
 COVERAGE_NAMES = (
@@ -172,7 +172,7 @@ def attach(base: ir.Table, *parts: ir.Table) -> ir.Table:
 
 
 def gate(value: ir.Value, n: ir.IntegerValue, minimum: int) -> ir.Value:
-    """``value`` where ``n`` (valid hours or days) reaches ``minimum``, else NULL (DESIGN §5)."""
+    """``value`` where ``n`` (valid hours or days) reaches ``minimum``, else NULL (docs/design.md §5)."""
     return ibis.ifelse(n.fill_null(0) >= minimum, value, ibis.null(value.type()))
 
 
@@ -182,7 +182,7 @@ def count_or_zero(value: ir.Value) -> ir.Value:
 
 
 def coverage(p: ir.Table, product: Product, rules: Rules) -> ir.Table:
-    """The coverage columns (DESIGN §4/§5): primary variable's valid hours/days; qn and recent share over all rows."""
+    """The coverage columns (docs/design.md §4/§5): primary variable's valid hours/days; qn and recent share over all rows."""
     primary = p[product.primary]
     rows = p.group_by(KEY).aggregate(
         hours_valid=primary.count(),

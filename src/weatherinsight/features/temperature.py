@@ -1,6 +1,6 @@
 """Temperature features (product air_temperature, variable TT_TU → ``temperature``): one Ibis definition.
 
-All features are daily-based (DESIGN §5): TG/TX/TN are the rounded mean/max/min of a valid day's hours;
+All features are daily-based (docs/design.md §5): TG/TX/TN are the rounded mean/max/min of a valid day's hours;
 thresholds follow ETCCDI; degree days follow VDI 3807 (heating) and fixed bases 18 °C / 5 °C.
 """
 

@@ -1,8 +1,8 @@
 """Wind features (product wind: F → ``wind_speed``, D → ``wind_direction``): one Ibis definition.
 
-Speed features gate on F's valid hours. Direction features (DESIGN §5) use hours with F ≥ 0.5 m/s and a
+Speed features gate on F's valid hours. Direction features (docs/design.md §5) use hours with F ≥ 0.5 m/s and a
 present D as unit vectors in meteorological degrees (u = sin D, v = cos D); their valid hours are the hours
-where both F and D are present (DESIGN §5: "use the hours where both variables are present"); a calm hour
+where both F and D are present (docs/design.md §5: "use the hours where both variables are present"); a calm hour
 (F < 0.5, DWD writes D = 0) with its D counts as valid but stays out of the vectors.
 A D outside 0..360 (DWD's undocumented 990 "no direction") counts as absent.
 ``wind_dir_mean`` = atan2(ū, v̄) in [0, 360); the mean components are rounded to 12 decimals first so that

@@ -40,7 +40,7 @@ log = get_logger(__name__)
 Severity = Literal["fatal", "warning"]
 
 #: The headline features of each product whose NULL share is checked. A NULL here means the station missed
-#: the coverage gate (DESIGN §5), so a high share means the quarter's data is mostly unusable. Features that
+#: the coverage gate (docs/design.md §5), so a high share means the quarter's data is mostly unusable. Features that
 #: are NULL by definition on good data (``sdii`` without a wet day, wind directions in a calm quarter) stay
 #: out. A product missing here falls back to the features of its primary variable.
 CRITICAL_FEATURES: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,4 @@
-"""The raw store: DWD files byte for byte under ``<raw_store>/dwd/<product>/<period>/<file name>`` (DESIGN §4).
+"""The raw store: DWD files byte for byte under ``<raw_store>/dwd/<product>/<period>/<file name>`` (docs/design.md §4).
 
 Owns where raw files live and how they are written. The store is any fsspec URL (a local directory by
 default, ``s3://bucket/prefix`` for S3/MinIO). A write never leaves a partial file: locally the bytes go to a

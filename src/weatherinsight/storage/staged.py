@@ -1,6 +1,6 @@
 """Staged Parquet storage: layout, streaming partition writers, atomic partition replace, and readers.
 
-Layout (DESIGN §4): ``<staged_dir>/<product>/year=YYYY/quarter=Q/part-*.parquet`` in ``Product.staged_schema``
+Layout (docs/design.md §4): ``<staged_dir>/<product>/year=YYYY/quarter=Q/part-*.parquet`` in ``Product.staged_schema``
 (year and quarter live only in the path, hive style). New partitions are written under
 ``<staged_dir>/.tmp/<product>/<run id>/`` (same filesystem) and then swapped into place: on Linux with one
 ``renameat2(RENAME_EXCHANGE)`` call, so a reader sees either the complete old partition or the complete new

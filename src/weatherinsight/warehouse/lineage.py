@@ -1,6 +1,6 @@
 """Dataset versions and lineage: one row per raw / staged / curated version of a (product, quarter).
 
-Life of a version (DESIGN §4):
+Life of a version (docs/design.md §4):
 
 * ``begin_version`` — unchanged input fingerprint and not forced → returns the existing AVAILABLE version
   (``.is_noop`` is True; the caller does nothing). Otherwise inserts the next ``_vN`` as PENDING.

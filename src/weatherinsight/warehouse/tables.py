@@ -1,4 +1,4 @@
-"""The curated database schema (SQLAlchemy Core ``metadata``): every table WeatherInsight stores (DESIGN §4).
+"""The curated database schema (SQLAlchemy Core ``metadata``): every table WeatherInsight stores (docs/design.md §4).
 
 Bookkeeping tables (raw files, ingestion runs, dataset versions, stations, catalog, quality results, API keys,
 staged partitions) are written out here; the five curated feature tables are built from the product registry
@@ -47,7 +47,7 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-#: Dataset version kinds and statuses (DESIGN §4).
+#: Dataset version kinds and statuses (docs/design.md §4).
 VERSION_KINDS = ("raw", "staged", "curated")
 VERSION_STATUSES = ("PENDING", "AVAILABLE", "FAILED", "SUPERSEDED")
 #: ``raw_files.status`` values.
