@@ -15,7 +15,7 @@ from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.mirror.simulate import build_mirror, product_dir
 
 REAL = DATA / "dwd"
-#: One real, modern zip per product (OBS files; see shared/dwd/samples/PROVENANCE.md).
+#: One real, modern zip per product (OBS files; see tests/data/dwd/PROVENANCE.md).
 REAL_ZIPS = {
     "air_temperature": "air_temperature/zeppr_00044/stundenwerte_TU_00044_akt.zip",
     "precipitation": "precipitation/hamburg_01975_release_2021-09-19/stundenwerte_RR_01975_akt.zip",

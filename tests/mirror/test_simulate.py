@@ -28,7 +28,7 @@ from weatherinsight.mirror.stations import make_stations
 
 TODAY = date(2026, 11, 25)
 
-# Exact header lines and row shapes of the real files (FORMAT §2.2–2.6, OBS in shared/dwd/samples).
+# Exact header lines and row shapes of the real files (FORMAT §2.2–2.6, OBS in tests/data/dwd).
 HEADERS = {
     "air_temperature": b"STATIONS_ID;MESS_DATUM;QN_9;TT_TU;RF_TU;eor",
     "precipitation": b"STATIONS_ID;MESS_DATUM;QN_8;  R1;RS_IND;WRTR;eor",
