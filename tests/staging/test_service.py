@@ -21,6 +21,7 @@ from tests.staging.conftest import (
     release,
 )
 from weatherinsight.dwd.parse import read_produkt_zip
+from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.staging import StageResult, stage_product
@@ -37,7 +38,7 @@ def parsed(path: Path, name: str) -> pa.Table:
 @pytest.fixture(scope="module")
 def tu_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, StageResult]]:
     settings = build_tu_store(fresh_settings(tmp_path_factory.mktemp("tu") / "data"))
-    yield settings, stage_product(settings, "air_temperature")
+    yield settings, stage_product(settings, get_product("air_temperature"))
     db.dispose_engines()
 
 
@@ -142,7 +143,7 @@ def test_versions_and_station_tables_are_recorded(tu_run: tuple[Settings, StageR
 
 def test_hamburg_wind_releases_later_qn_and_revised_value(settings: Settings) -> None:
     build_wind_store(settings)
-    result = stage_product(settings, "wind")
+    result = stage_product(settings, get_product("wind"))
     assert result.status == Status.SUCCEEDED and result.quarantined == []
     rows = staged(settings, "wind")
     at = rows.filter(

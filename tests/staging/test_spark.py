@@ -73,4 +73,6 @@ def test_spark_and_duckdb_write_identical_staged_parquet(
     names = {p.name for p in (remote.staged_dir / "wind").rglob("*") if p.is_file()}
     assert all(n.endswith(".parquet") or n == "_state.json" for n in names)
     # A re-run on Spark with no new raw files does nothing.
-    assert stage_product(remote, "wind", engine="spark", spark_session=spark).status == "unchanged"
+    assert (
+        stage_product(remote, get_product("wind"), engine="spark", spark_session=spark).status == "unchanged"
+    )
