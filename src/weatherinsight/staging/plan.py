@@ -31,6 +31,8 @@ def _key(item: RawInput) -> FileKey:
 
 @dataclass
 class Plan:
+    """What one run will do: the dirty quarters, the files to parse for them and how each range was known."""
+
     inputs: list[RawInput]
     new: list[RawInput]
     dirty: list[Quarter]

@@ -20,6 +20,8 @@ from weatherinsight.storage.raw import raw_filesystem
 
 @dataclass(frozen=True)
 class QuarantinedFile:
+    """A bad raw file kept in quarantine: its path in the raw store, DWD name, reason and quarantine copy."""
+
     rel: str
     file_name: str
     reason: str

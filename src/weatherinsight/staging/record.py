@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from weatherinsight.dwd.products import Product
 from weatherinsight.logs import get_logger
@@ -42,13 +41,13 @@ class Recorded:
     location_rows: int
 
 
-def _engine(settings: Settings) -> Any:
+def _engine(settings: Settings) -> Engine:
     engine = db.get_engine(settings.db_url)
     db.ensure_schema(engine)
     return engine
 
 
-def raw_parents(conn: Any, product: Product, q: Quarter, parent_raw_version: str | None) -> list[str]:
+def raw_parents(conn: Connection, product: Product, q: Quarter, parent_raw_version: str | None) -> list[str]:
     """The raw version a staged version of ``q`` comes from: the one given, or the AVAILABLE one."""
     if parent_raw_version and parent_raw_version.startswith(str(q)):
         return [parent_raw_version]
@@ -166,7 +165,7 @@ def record_quarantine_only(
         mark_quarantined(conn, product, quarantined)
 
 
-def mark_quarantined(conn: Any, product: Product, quarantined: Sequence[QuarantinedFile]) -> None:
+def mark_quarantined(conn: Connection, product: Product, quarantined: Sequence[QuarantinedFile]) -> None:
     """``raw_files.status = 'quarantined'`` with the reason, for the rows of exactly these bytes."""
     for qf in quarantined:
         conn.execute(
@@ -183,7 +182,7 @@ def mark_quarantined(conn: Any, product: Product, quarantined: Sequence[Quaranti
         )
 
 
-def release_quarantined(conn: Any, product: Product, parsed: Sequence[FileOutcome]) -> list[int]:
+def release_quarantined(conn: Connection, product: Product, parsed: Sequence[FileOutcome]) -> list[int]:
     """Give the quarantined ``raw_files`` rows of bytes that parsed back their ordinary status.
 
     The status a row has when staging never touched it: ``current``, or ``superseded`` when a newer row
