@@ -102,8 +102,9 @@ def phase_limit(workdir: Path, products: list[str]) -> dict[str, float]:
 
 
 def phase_ours(workdir: Path, products: list[str]) -> dict[str, float]:
+    from weatherinsight.dwd.products import get_product
     from weatherinsight.settings import load_settings
-    from weatherinsight.stage import stage_product
+    from weatherinsight.staging import stage_product
 
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
@@ -113,12 +114,12 @@ def phase_ours(workdir: Path, products: list[str]) -> dict[str, float]:
     rows = quarantined = 0
     t0 = time.monotonic()
     for name in products:
-        result = stage_product(settings, name, progress=False)
+        result = stage_product(settings, get_product(name))
         rows += result.rows_written
         quarantined += len(result.quarantined)
     seconds = time.monotonic() - t0
     t1 = time.monotonic()
-    noop = [stage_product(settings, name, progress=False).status for name in products]
+    noop = [stage_product(settings, get_product(name)).status for name in products]
     return {
         "rows_written": rows,
         "quarantined": quarantined,

@@ -39,7 +39,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from weatherinsight import metrics
-from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.errors import ConfigError, RunFailedError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
@@ -277,12 +277,12 @@ def process(settings: Settings, product: str, quarter: Quarter | str) -> StepRes
 
     Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
     """
-    from weatherinsight.stage import stage_product
+    from weatherinsight.staging import stage_product
 
     q = _quarter(quarter)
     started = time.monotonic()
     with metrics.step_timer(settings, stage="stage", product=product, quarter=str(q)) as timer:
-        result = stage_product(settings, product, quarters=[q], engine="duckdb", progress=False)
+        result = stage_product(settings, get_product(product), quarters=[q], engine="duckdb")
         timer.update(
             files=result.files_parsed,
             rows=result.rows_written,

@@ -1,6 +1,6 @@
 """The ``weatherinsight`` command: one Typer app, one module per verb under ``weatherinsight.cli``.
 
-Verbs: ingest, process (+ stage), aggregate, run, backfill, check, mirror, api. Each verb module owns its
+Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, mirror, api. Each verb module owns its
 options and calls the package (``weatherinsight.pipeline`` and the services); no business logic lives here.
 """
 
@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from weatherinsight.cli import aggregate, api, check, ingest, mirror, orchestrate, process
+from weatherinsight.cli import aggregate, api, check, ingest, mirror, orchestrate, stage
 from weatherinsight.errors import WeatherInsightError
 
 app = typer.Typer(
@@ -21,8 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("ingest")(ingest.ingest)
-app.command("process")(process.process)
-app.command("stage")(process.stage)
+app.command("process")(stage.process)
+app.command("stage")(stage.stage)
 app.command("aggregate")(aggregate.aggregate)
 app.command("run")(orchestrate.run)
 app.command("backfill")(orchestrate.backfill)

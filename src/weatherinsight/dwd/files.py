@@ -1,6 +1,8 @@
 """DWD file names and safe zip opening.
 
-Owns: parsing the zip names of the hourly directories (FORMAT §1.2) into a :class:`ZipName`, and opening
+Owns: parsing the zip names of the hourly directories (FORMAT §1.2) into a :class:`ZipName` (also when a
+stored copy decorates the name, :func:`find_zip_name`), the produkt member's and the station list's names, and
+opening
 a downloaded zip without trusting it — corrupt archives, zip-slip entry names and zip bombs (declared *and*
 actual uncompressed size) all raise :class:`~weatherinsight.errors.DwdFormatError` naming the file.
 """
@@ -46,6 +48,16 @@ _ZIP_NAME = re.compile(
 #: rejected there with a clear message rather than reported as "no produkt file".
 PRODUKT_PREFIX = "produkt_"
 _PRODUKT_STATION = re.compile(r"_(\d{5})\.txt$")
+#: A DWD zip name anywhere inside a stored name (history copies may carry a prefix or suffix). Any code of
+#: one to three characters matches, so that another product's zip is recognised as such (and rejected).
+_ZIP_IN_NAME = re.compile(
+    r"(stundenwerte_(?P<code>[A-Z0-9]{1,3})_(?P<station>\d{5})_(?:akt|\d{8}_\d{8}_hist))(?:[._-][^/]*)?\.zip$"
+)
+#: The date range a produkt member's name claims (``…_stunde_<from>_<to>_<SSSSS>.txt``).
+_PRODUKT_RANGE = re.compile(PRODUKT_PREFIX + r"[a-z0-9]+_stunde_(\d{8})_(\d{8})_\d{5}\.txt$")
+#: What every station description list's name contains (``<CODE>_Stundenwerte_Beschreibung_Stationen.txt``),
+#: compared case-insensitively.
+STATION_LIST_MARKER = "beschreibung_stationen"
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,44 @@ def parse_zip_name(name: str) -> ZipName:
     if end < start:
         raise DwdFormatError(name, f"zip name date range ends before it starts ({start} > {end})")
     return ZipName(base, product, station, "historical", start, end)
+
+
+@dataclass(frozen=True)
+class StoredZipName:
+    """The DWD zip name found inside a stored file name, with the product code and station it names."""
+
+    name: str
+    code: str
+    station_id: int
+
+
+def find_zip_name(stored_name: str) -> StoredZipName | None:
+    """The DWD zip name inside a stored name (``_history`` copies may be decorated), or None.
+
+    Unlike :func:`parse_zip_name` this accepts unknown product codes and does not check the dates: it only
+    says which DWD file a stored copy is.
+    """
+    m = _ZIP_IN_NAME.search(PurePosixPath(stored_name).name)
+    if m is None:
+        return None
+    return StoredZipName(f"{m.group(1)}.zip", m["code"], int(m["station"]))
+
+
+def produkt_name_range(member: str) -> tuple[date, date] | None:
+    """The (first, last) day a produkt member's name claims, or None when it is not such a name.
+
+    Raises ``DwdFormatError`` when the name has the shape but a date in it is invalid.
+    """
+    m = _PRODUKT_RANGE.search(member)
+    if m is None:
+        return None
+    return _date8(m.group(1), member), _date8(m.group(2), member)
+
+
+def is_station_list(name: str) -> bool:
+    """True for a station description list (``<CODE>_Stundenwerte_Beschreibung_Stationen.txt``)."""
+    lower = name.lower()
+    return lower.endswith(".txt") and STATION_LIST_MARKER in lower
 
 
 def produkt_station_id(member: str) -> int | None:

@@ -23,6 +23,27 @@ from weatherinsight.settings import Settings
 HISTORY_DIR = "_history"
 
 
+def product_key(product: str) -> str:
+    """One product's directory relative to the store root: ``dwd/<product>``."""
+    return f"dwd/{product}"
+
+
+def product_prefix(root: str, product: str) -> str:
+    """Where one product's files live under a store root: ``<root>/dwd/<product>``."""
+    return f"{root}/{product_key(product)}"
+
+
+def in_history(rel: str) -> bool:
+    """True for a path (relative to the product prefix) inside a ``_history`` directory."""
+    return f"/{HISTORY_DIR}/" in f"/{rel}"
+
+
+def raw_filesystem(settings: Settings) -> tuple[Any, str]:
+    """The raw store's fsspec filesystem and root path (without a trailing slash); nothing is created."""
+    fs, root = fsspec.core.url_to_fs(settings.raw_store, **raw_store_options(settings))
+    return fs, str(root).rstrip("/")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -55,13 +76,13 @@ class RawStore:
 
     # --- paths ------------------------------------------------------------------------------------------
     def key(self, product: str, period: str, name: str) -> str:
-        return f"dwd/{product}/{period}/{name}"
+        return f"{product_key(product)}/{period}/{name}"
 
     def path(self, product: str, period: str, name: str) -> str:
         return f"{self.root}/{self.key(product, period, name)}"
 
     def history_path(self, product: str, period: str, name: str, sha256: str) -> str:
-        return f"{self.root}/dwd/{product}/{period}/{HISTORY_DIR}/{sha256[:16]}_{name}"
+        return f"{product_prefix(self.root, product)}/{period}/{HISTORY_DIR}/{sha256[:16]}_{name}"
 
     def display(self, path: str) -> str:
         """A path as a URL people can paste (``s3://…`` for object stores)."""
@@ -80,7 +101,7 @@ class RawStore:
 
     def list_files(self, product: str, period: str) -> list[str]:
         """File names stored for (product, period); ``_history`` and temp files excluded."""
-        base = f"{self.root}/dwd/{product}/{period}"
+        base = f"{product_prefix(self.root, product)}/{period}"
         if not self.fs.exists(base):
             return []
         out = []
@@ -91,7 +112,7 @@ class RawStore:
         return sorted(out)
 
     def history(self, product: str, period: str) -> list[str]:
-        base = f"{self.root}/dwd/{product}/{period}/{HISTORY_DIR}"
+        base = f"{product_prefix(self.root, product)}/{period}/{HISTORY_DIR}"
         if not self.fs.exists(base):
             return []
         return sorted(str(p).rsplit("/", 1)[-1] for p in self.fs.ls(base, detail=False))

@@ -1,8 +1,8 @@
 """Staging on Spark: the same per-station work as the DuckDB path, distributed over executors.
 
-The driver plans exactly as ``weatherinsight.stage`` does (inventory, fingerprints, dirty quarters); Spark only
-runs the per-station step. Each task gets (station id, that station's raw file descriptors), reads the bytes
-with fsspec on the executor, and calls ``weatherinsight.stage.stage_station`` — the same pure parser and the
+The driver plans as for the embedded path (``weatherinsight.staging.service``); Spark only runs the
+per-station step. Each task gets (station id, that station's raw file descriptors), reads the bytes with
+fsspec on the executor, and calls ``weatherinsight.staging.worker.stage_station`` — the same pure parser and the
 same precedence code — inside ``mapInArrow``. Data rows are written with ``partitionBy(year, quarter)`` into the
 run's temp area and then committed with the same atomic partition swap. Per-file outcomes (ranges, quarantine
 reasons) and location history travel back as side rows (``_kind`` not NULL) of the same persisted result, so
@@ -14,16 +14,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pyarrow as pa
 
+from weatherinsight.dwd.parse import GEOGRAPHY_SCHEMA, DroppedPeriod
 from weatherinsight.dwd.products import Product
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
+from weatherinsight.staging.inventory import RawInput
+from weatherinsight.staging.precedence import split_by_quarter
+from weatherinsight.staging.worker import FileOutcome, stage_station
+from weatherinsight.storage.raw import raw_store_options
 
 log = get_logger(__name__)
 
@@ -34,14 +40,14 @@ SPARK_OUT = "spark"
 
 @dataclass
 class SparkStageOutput:
-    outcomes: list[Any]  # list[weatherinsight.stage.FileOutcome]
+    outcomes: list[FileOutcome]
     geography: list[pa.Table]
     written_root: Path
 
 
 def spark_session(settings: Settings, master: str) -> Any:
     """A SparkSession for staging (UTC session time zone; Parquet timestamps as INT64 micros)."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     conf = settings.pipeline.spark
     return (
@@ -107,11 +113,6 @@ def _station_batches(
     schema: pa.Schema,
 ) -> Iterator[pa.RecordBatch]:
     """The executor side for one station: parse + precedence via ``stage_station``, then rows + side rows."""
-    import fsspec
-
-    from weatherinsight.precedence import split_by_quarter
-    from weatherinsight.stage import RawInput, stage_station
-
     fs, _ = fsspec.core.url_to_fs(raw_store, **raw_options)
     items = [RawInput(**d) for d in json.loads(files_json)]
     out = stage_station(product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes)
@@ -149,12 +150,7 @@ def _station_batches(
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _outcome_from_json(d: dict[str, Any]) -> Any:
-    from datetime import date
-
-    from weatherinsight.dwd.parse import DroppedPeriod
-    from weatherinsight.stage import FileOutcome
-
+def _outcome_from_json(d: dict[str, Any]) -> FileOutcome:
     for k in ("first", "last", "release"):
         if d.get(k):
             d[k] = datetime.fromisoformat(d[k])
@@ -167,10 +163,6 @@ def _outcome_from_json(d: dict[str, Any]) -> Any:
 
 
 def _geography_from_json(rows: list[dict[str, Any]]) -> pa.Table:
-    from datetime import date
-
-    from weatherinsight.dwd.parse import GEOGRAPHY_SCHEMA
-
     for r in rows:
         for k in ("valid_from", "valid_to"):
             if r.get(k):
@@ -182,7 +174,7 @@ def _geography_from_json(rows: list[dict[str, Any]]) -> pa.Table:
 def run_spark_stage(
     settings: Settings,
     product: Product,
-    groups: dict[int, list[Any]],
+    groups: dict[int, list[RawInput]],
     dirty: set[Quarter],
     tmp_root: Path,
     *,
@@ -194,9 +186,7 @@ def run_spark_stage(
     ``groups`` maps station id → its ``RawInput`` list (as planned by the driver). Returns the per-file
     outcomes and location tables for the driver to quarantine and record.
     """
-    from pyspark import StorageLevel
-
-    from weatherinsight.stage import raw_fs_options
+    from pyspark import StorageLevel  # lazy: pyspark is an optional extra
 
     spark = session or spark_session(settings, spark_master)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
@@ -208,7 +198,7 @@ def run_spark_stage(
         return SparkStageOutput([], [], out_root)
     dirty_keys = frozenset((q.year, q.quarter) for q in dirty)
     raw_store = settings.raw_store
-    raw_options = raw_fs_options(settings)
+    raw_options = raw_store_options(settings)
     max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
 
     def stage_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.stage.conftest import TU_AKT_00044, TU_HIST_00044, put, release
+from tests.staging.conftest import TU_AKT_00044, TU_HIST_00044, put, release
+from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter, quarter_range
 from weatherinsight.settings import Settings
-from weatherinsight.stage import stage_product
+from weatherinsight.staging import stage_product
 from weatherinsight.storage.staged import partition_dir, read_partition
+from weatherinsight.vocabulary import Status
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import dataset_versions, staged_partitions
 
@@ -33,10 +35,10 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
         db.ensure_schema(conn.engine)
         raw = lineage.begin_version(conn, settings, "raw", TU, Quarter(2021, 4), fingerprint="raw-fp")
         lineage.publish_version(conn, raw, row_count=2)
-    first = stage_product(settings, TU, progress=False)
-    assert first.status == "staged" and len(first.quarters_written) == 64
+    first = stage_product(settings, get_product(TU))
+    assert first.status == Status.SUCCEEDED and len(first.quarters_written) == 64
 
-    again = stage_product(settings, TU, progress=False)
+    again = stage_product(settings, get_product(TU))
     assert again.status == "unchanged"
     assert again.message.startswith("nothing to do: no new or changed raw files for air_temperature")
     assert again.quarters_written == [] and again.files_parsed == 0
@@ -46,7 +48,7 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     before = {q: stamp(settings, q) for q in untouched}
     # Hamburg's 2021-08-27 release arrives: its produkt covers 2020-02-24 .. 2021-08-26.
     put(settings, TU, "recent", release(TU, "TU", "2021-08-27"), "stundenwerte_TU_01975_akt.zip")
-    second = stage_product(settings, TU, progress=False)
+    second = stage_product(settings, get_product(TU))
     assert second.quarters_written == HAMBURG_QUARTERS
     assert {q: stamp(settings, q) for q in untouched} == before
     # 2021-09-19 replaces it; ingestion keeps the old bytes in _history (same sha256: not re-read as new).
@@ -60,11 +62,11 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
         history=True,
     )
     put(settings, TU, "recent", release(TU, "TU", "2021-09-19"), "stundenwerte_TU_01975_akt.zip")
-    third = stage_product(settings, TU, progress=False)
+    third = stage_product(settings, get_product(TU))
     assert third.files_new == 1
     assert third.quarters_written == HAMBURG_QUARTERS
     assert {q: stamp(settings, q) for q in untouched} == before
-    assert stage_product(settings, TU, progress=False).status == "unchanged"
+    assert stage_product(settings, get_product(TU)).status == "unchanged"
 
     with db.get_engine(settings.db_url).connect() as conn:
         q3 = conn.execute(
@@ -104,12 +106,12 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
 
 def test_quarter_filter_writes_only_the_requested_quarter(settings: Settings) -> None:
     put(settings, TU, "recent", TU_AKT_00044, TU_AKT_00044.name)
-    result = stage_product(settings, TU, quarters=["2022Q2"], progress=False)
+    result = stage_product(settings, get_product(TU), quarters=[Quarter.parse("2022Q2")])
     assert result.quarters_written == ["2022Q2"]
     assert result.rows_by_quarter == {"2022Q2": 2184}
     assert read_partition(settings.staged_dir, TU, Quarter(2022, 2)).num_rows == 2184
     assert not partition_dir(settings.staged_dir, TU, Quarter(2022, 3)).exists()
-    noop = stage_product(settings, TU, quarters=["2022Q2"], progress=False)
+    noop = stage_product(settings, get_product(TU), quarters=[Quarter.parse("2022Q2")])
     assert noop.status == "unchanged" and noop.versions == {"2022Q2": "2022Q2_staged_v1"}
-    rest = stage_product(settings, TU, progress=False)
+    rest = stage_product(settings, get_product(TU))
     assert "2022Q2" not in rest.quarters_written and "2022Q3" in rest.quarters_written

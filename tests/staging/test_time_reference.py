@@ -12,9 +12,10 @@ import pyarrow.compute as pc
 import pytest
 from structlog.testing import capture_logs
 
-from tests.stage.conftest import make_zip, put
+from tests.staging.conftest import make_zip, put
+from weatherinsight.dwd.products import get_product
 from weatherinsight.settings import Settings
-from weatherinsight.stage import TimeReferenceDrop, stage_product
+from weatherinsight.staging import TimeReferenceDrop, stage_product
 from weatherinsight.storage.staged import staged_dataset
 
 HEADER = (
@@ -73,7 +74,7 @@ def station_zip(first: str = "MEZ", *, rows: dict[int, float] = ROWS, station: i
 
 def test_mez_utc_switches_shift_and_never_duplicate_an_hour(settings: Settings) -> None:
     put(settings, "air_temperature", "recent", station_zip(), "stundenwerte_TU_04711_akt.zip")
-    result = stage_product(settings, "air_temperature", progress=False)
+    result = stage_product(settings, get_product("air_temperature"))
     assert result.quarantined == [] and result.quarters_written == ["2000Q4", "2001Q1", "2001Q2", "2001Q3"]
     t = staged_dataset(settings.staged_dir, "air_temperature").to_table().sort_by("ts")
     got = list(zip(t.column("ts").to_pylist(), t.column("temperature").to_pylist(), strict=True))
@@ -105,7 +106,7 @@ def test_moz_rows_are_left_out_counted_and_nothing_is_quarantined(settings: Sett
         "stundenwerte_TU_04712_akt.zip",
     )
     with capture_logs() as logs:
-        result = stage_product(settings, "air_temperature", progress=False)
+        result = stage_product(settings, get_product("air_temperature"))
     assert result.quarantined == [] and result.files_parsed == 2
     assert result.rows_dropped_time_reference == 8
     assert result.time_reference_drops == [
@@ -158,7 +159,7 @@ def test_moz_rows_are_left_out_counted_and_nothing_is_quarantined(settings: Sett
         ("warning", "recent/stundenwerte_TU_04712_akt.zip", 4712, "1990-01-01..2000-12-31", "MOZ", 5, 0),
     ]
     # A re-run meets the same, unchanged files: nothing to do, nothing quarantined later either.
-    again = stage_product(settings, "air_temperature", progress=False)
+    again = stage_product(settings, get_product("air_temperature"))
     assert again.status == "unchanged" and again.quarantined_before == 0
 
 
@@ -167,7 +168,7 @@ def test_moz_rows_are_left_out_counted_and_nothing_is_quarantined(settings: Sett
 def test_spark_staging_reports_the_same_drops(settings: Settings, spark: Any) -> None:
     """The per-file drops travel back from the executors (side rows) with the same counts and periods."""
     put(settings, "air_temperature", "recent", station_zip("MOZ"), "stundenwerte_TU_04711_akt.zip")
-    result = stage_product(settings, "air_temperature", engine="spark", spark_session=spark, progress=False)
+    result = stage_product(settings, get_product("air_temperature"), engine="spark", spark_session=spark)
     assert result.quarantined == [] and result.rows_by_quarter == {"2001Q1": 2, "2001Q2": 2, "2001Q3": 2}
     assert result.time_reference_drops == [
         TimeReferenceDrop(

@@ -1,4 +1,4 @@
-"""CLI verbs ``process`` (the seed's shape) and ``stage``: raw DWD files → staged Parquet (issue #4).
+"""The CLI verb ``stage`` (with ``process``, the seed's shape, as an alias): raw DWD files → staged Parquet.
 
 * ``weatherinsight process air_temperature <raw_path> <raw_version> [--master spark://…|local[*]]`` — stage the
   quarter named by the raw version (``2024Q1_raw_v1``) from the raw store at ``raw_path``; with ``--master`` the
@@ -6,7 +6,8 @@
 * ``weatherinsight stage --product … [--engine duckdb|spark] [--quarter 2024Q1 | 2020Q1..2024Q4]
   [--retry-quarantined]`` (``process`` takes ``--retry-quarantined`` too).
 
-Both call ``weatherinsight.stage.stage_product`` and print a Rich summary table, quarantined files with reasons.
+Both parse their arguments here, call ``weatherinsight.staging.stage_product`` with progress bars
+(``cli.progress``) and print a Rich summary table, quarantined files with reasons.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, settings_from_env
+from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter, parse_quarter_range
-from weatherinsight.stage import StageResult, stage_product
+from weatherinsight.staging import StageResult, stage_product
+from weatherinsight.vocabulary import ENGINES, Status
 
 _VERSION_QUARTER = re.compile(r"^(\d{4})Q([1-4])_")
 
 
 def print_summary(result: StageResult) -> None:
     """The run summary as Rich tables: counts, rewritten quarters and quarantined files with reasons."""
-    colour = {"staged": "green", "unchanged": "cyan", "failed": "red"}[result.status]
+    colour = {Status.SUCCEEDED: "green", Status.UNCHANGED: "cyan", Status.FAILED: "red"}[result.status]
     console.print(f"[bold {colour}]{result.message}[/]")
     summary = Table(title=f"staging {result.product} ({result.engine})")
     summary.add_column("item")
@@ -101,18 +104,19 @@ def stage(
 ) -> None:
     """Stage a product's raw files into hourly Parquet partitioned by year/quarter."""
     settings = settings_from_env()
-    if engine not in ("duckdb", "spark"):
+    if engine not in ENGINES:
         raise typer.BadParameter("use duckdb or spark", param_hint="--engine")
     quarters = parse_quarter_range(quarter) if quarter else None
-    result = stage_product(
-        settings,
-        get_product(product),
-        quarters=quarters,
-        engine="spark" if engine == "spark" else "duckdb",
-        spark_master=master,
-        progress=progress,
-        retry_quarantined=retry_quarantined,
-    )
+    with progress_bars(progress) as report:
+        result = stage_product(
+            settings,
+            get_product(product),
+            quarters=quarters,
+            engine="spark" if engine == "spark" else "duckdb",
+            spark_master=master,
+            progress=report,
+            retry_quarantined=retry_quarantined,
+        )
     print_summary(result)
 
 
@@ -139,14 +143,15 @@ def process(
     if m is None:
         raise InvalidQuarterError(raw_version, "a raw version starts with YYYYQn_, e.g. 2024Q1_raw_v1")
     settings = settings_from_env().model_copy(update={"raw_store_url": raw_path})
-    result = stage_product(
-        settings,
-        get_product(product),
-        quarters=[Quarter(int(m.group(1)), int(m.group(2)))],
-        engine="spark" if master else "duckdb",
-        spark_master=master,
-        progress=progress,
-        parent_raw_version=raw_version,
-        retry_quarantined=retry_quarantined,
-    )
+    with progress_bars(progress) as report:
+        result = stage_product(
+            settings,
+            get_product(product),
+            quarters=[Quarter(int(m.group(1)), int(m.group(2)))],
+            engine="spark" if master else "duckdb",
+            spark_master=master,
+            progress=report,
+            parent_raw_version=raw_version,
+            retry_quarantined=retry_quarantined,
+        )
     print_summary(result)

@@ -15,9 +15,13 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Connection, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from weatherinsight.dwd.stations import parse_station_list
 from weatherinsight.errors import DwdFormatError
 from weatherinsight.logs import get_logger
+from weatherinsight.warehouse.tables import station_locations as sl
+from weatherinsight.warehouse.tables import station_metadata as sm
 
 log = get_logger(__name__)
 
@@ -65,8 +69,6 @@ def _insert_or_update(
 ) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE: products are staged in parallel and share stations, so a row
     another transaction inserted between our SELECT and INSERT must update, not fail on the unique key."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = conn.dialect.name
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases
         conn.execute(table.insert(), rows)
@@ -88,8 +90,6 @@ def upsert_station_metadata(
 ) -> tuple[int, int]:
     """Insert or update one ``station_metadata`` row per (product, station). Stations that appear only in zips
     (no list row) get name/height/position from their current Metadaten_Geographie period."""
-    from weatherinsight.warehouse.tables import station_metadata as sm
-
     rows: dict[int, dict[str, Any]] = {}
     for sid, g in geography_fallback.items():
         rows[sid] = {
@@ -139,8 +139,6 @@ def upsert_station_locations(
     conn: Connection, locations: dict[tuple[int, date], dict[str, Any]]
 ) -> tuple[int, int]:
     """Insert or update one ``station_locations`` row per (station_id, valid_from)."""
-    from weatherinsight.warehouse.tables import station_locations as sl
-
     if not locations:
         return 0, 0
     stations = sorted({k[0] for k in locations})
@@ -184,8 +182,6 @@ def load_stations(
 
     A list that does not parse is reported (path, reason) and skipped; the zips' geography still loads.
     """
-    from weatherinsight.dwd.stations import parse_station_list
-
     parsed: list[tuple[str, pa.Table]] = []
     bad: list[tuple[str, str]] = []
     for path, data in station_lists:

@@ -9,7 +9,7 @@ import pytest
 
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import DwdFormatError
-from weatherinsight.precedence import SourceTable, apply_precedence, rank, split_by_quarter
+from weatherinsight.staging.precedence import SourceTable, apply_precedence, rank, split_by_quarter
 
 TU = get_product("air_temperature")
 T0 = datetime(2021, 12, 31, 18, tzinfo=UTC)

@@ -9,10 +9,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.stage.conftest import build_wind_store, fresh_settings, make_zip, put, settings_with_share
+from tests.staging.conftest import build_wind_store, fresh_settings, make_zip, put, settings_with_share
+from weatherinsight.dwd.products import get_product
 from weatherinsight.mirror.simulate import hourly_root
 from weatherinsight.settings import Settings
-from weatherinsight.stage import StageResult, stage_product
+from weatherinsight.staging import StageResult, stage_product
 from weatherinsight.storage.staged import list_partitions, staged_dataset
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -45,7 +46,7 @@ def run(tmp: Path, name: str, mirror_dir: Path, **kwargs: Any) -> tuple[Settings
     base = fresh_settings(tmp / name / "data")
     settings = settings_with_share(tmp / name, base, 0.5)
     store(settings, mirror_dir)
-    return settings, {p: stage_product(settings, p, progress=False, **kwargs) for p in PRODUCTS}
+    return settings, {p: stage_product(settings, get_product(p), **kwargs) for p in PRODUCTS}
 
 
 def test_spark_and_duckdb_write_identical_staged_parquet(
@@ -73,6 +74,5 @@ def test_spark_and_duckdb_write_identical_staged_parquet(
     assert all(n.endswith(".parquet") or n == "_state.json" for n in names)
     # A re-run on Spark with no new raw files does nothing.
     assert (
-        stage_product(remote, "wind", engine="spark", spark_session=spark, progress=False).status
-        == "unchanged"
+        stage_product(remote, get_product("wind"), engine="spark", spark_session=spark).status == "unchanged"
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from weatherinsight.stations_load import _insert_or_update, upsert_station_locations
 from weatherinsight.warehouse import db
+from weatherinsight.warehouse.stations import _insert_or_update, upsert_station_locations
 from weatherinsight.warehouse.tables import station_locations
 
 

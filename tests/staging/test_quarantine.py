@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.stage.conftest import (
+from tests.staging.conftest import (
     TU_AKT_00044,
     TU_HIST_00044,
     TU_LEGACY,
@@ -18,10 +18,12 @@ from tests.stage.conftest import (
     release,
     settings_with_share,
 )
+from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError
 from weatherinsight.settings import Settings
-from weatherinsight.stage import stage_product
+from weatherinsight.staging import stage_product
 from weatherinsight.storage.staged import list_partitions
+from weatherinsight.vocabulary import Status
 from weatherinsight.warehouse import db
 from weatherinsight.warehouse.tables import raw_files
 
@@ -75,8 +77,8 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
     settings = settings_with_share(tmp_path, settings, 0.7)
     bad_store(settings)
     record_raw_file(settings)
-    result = stage_product(settings, TU, progress=False)
-    assert result.status == "staged"
+    result = stage_product(settings, get_product(TU))
+    assert result.status == Status.SUCCEEDED
     reasons = {q.rel: q.reason for q in result.quarantined}
     assert sorted(reasons) == [
         "recent/stundenwerte_RR_01975_akt.zip",
@@ -98,7 +100,7 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
     assert (Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_00111_akt.zip").exists()
     assert raw_file_status(settings) == ("quarantined", reasons["recent/stundenwerte_TU_00222_akt.zip"])
     # Known bad bytes are not re-read: the next run has nothing to do.
-    again = stage_product(settings, TU, progress=False)
+    again = stage_product(settings, get_product(TU))
     assert again.status == "unchanged" and again.quarantined_before == 4
 
 
@@ -108,7 +110,7 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
     with pytest.raises(
         RunFailedError, match=r"4 of 6 files are bad \(66\.7% > 5\.0%\); no partition was changed"
     ):
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
     assert list_partitions(settings.staged_dir, TU) == []
     assert len(list((settings.quarantine_dir / TU / "recent").glob("*.reason.txt"))) == 4
     assert not (settings.staged_dir / ".tmp" / TU).exists()
@@ -116,7 +118,7 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
     assert status == "quarantined" and reason is not None and "line 3" in reason
     # A retry meets the same bad files and fails the same way (it does not skip them as already known).
     with pytest.raises(RunFailedError, match=r"4 of 6 files are bad"):
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
 
 
 def test_a_bad_older_release_in_history_is_marked_in_raw_files(tmp_path: Path, settings: Settings) -> None:
@@ -126,7 +128,7 @@ def test_a_bad_older_release_in_history_is_marked_in_raw_files(tmp_path: Path, s
     sha = hashlib.sha256(BAD_ROWS).hexdigest()
     put(settings, TU, "recent", BAD_ROWS, f"{sha[:16]}_stundenwerte_TU_00222_akt.zip", history=True)
     record_raw_file(settings)
-    result = stage_product(settings, TU, progress=False)
+    result = stage_product(settings, get_product(TU))
     assert [q.rel for q in result.quarantined] == [
         f"recent/_history/{sha[:16]}_stundenwerte_TU_00222_akt.zip"
     ]

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 from sqlalchemy import func, select
 
-from tests.stage.conftest import (
+from tests.staging.conftest import (
     TU_AKT_00044,
     TU_HIST_00044,
     TU_LIST,
@@ -21,10 +21,12 @@ from tests.stage.conftest import (
     release,
 )
 from weatherinsight.dwd.parse import read_produkt_zip
+from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.stage import StageResult, stage_product
+from weatherinsight.staging import StageResult, stage_product
 from weatherinsight.storage.staged import list_partitions, staged_dataset
+from weatherinsight.vocabulary import Status
 from weatherinsight.warehouse import db
 from weatherinsight.warehouse.tables import dataset_versions, station_locations, station_metadata
 
@@ -36,7 +38,7 @@ def parsed(path: Path, name: str) -> pa.Table:
 @pytest.fixture(scope="module")
 def tu_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, StageResult]]:
     settings = build_tu_store(fresh_settings(tmp_path_factory.mktemp("tu") / "data"))
-    yield settings, stage_product(settings, "air_temperature", progress=False)
+    yield settings, stage_product(settings, get_product("air_temperature"))
     db.dispose_engines()
 
 
@@ -49,7 +51,7 @@ def test_00044_historical_and_recent_give_exactly_one_row_per_hour(
     tu_run: tuple[Settings, StageResult],
 ) -> None:
     settings, result = tu_run
-    assert result.status == "staged" and result.quarantined == []
+    assert result.status == Status.SUCCEEDED and result.quarantined == []
     hist = parsed(TU_HIST_00044, TU_HIST_00044.name)
     akt = parsed(TU_AKT_00044, TU_AKT_00044.name)
     hist_last = pc.max(hist.column("ts"))
@@ -141,8 +143,8 @@ def test_versions_and_station_tables_are_recorded(tu_run: tuple[Settings, StageR
 
 def test_hamburg_wind_releases_later_qn_and_revised_value(settings: Settings) -> None:
     build_wind_store(settings)
-    result = stage_product(settings, "wind", progress=False)
-    assert result.status == "staged" and result.quarantined == []
+    result = stage_product(settings, get_product("wind"))
+    assert result.status == Status.SUCCEEDED and result.quarantined == []
     rows = staged(settings, "wind")
     at = rows.filter(
         pc.equal(pc.field("ts"), pa.scalar(datetime(2021, 8, 18, 9, tzinfo=UTC), pa.timestamp("us", "UTC")))
@@ -157,7 +159,7 @@ def test_hamburg_wind_releases_later_qn_and_revised_value(settings: Settings) ->
 
 
 def test_station_loads_are_idempotent(tu_run: tuple[Settings, StageResult]) -> None:
-    from weatherinsight.stations_load import load_stations
+    from weatherinsight.warehouse.stations import load_stations
 
     settings, _ = tu_run
     # The same inputs as the staging run, in its order (historical before recent: the newer zip wins ties).

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.stage.conftest import TU_AKT_00044, build_wind_store, make_zip, put
+from tests.staging.conftest import TU_AKT_00044, build_wind_store, make_zip, put
 from weatherinsight.cli import app
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings

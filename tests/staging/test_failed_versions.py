@@ -11,12 +11,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.stage.conftest import make_zip, put
-from tests.stage.test_time_reference import ROWS, station_zip
+from tests.staging.conftest import make_zip, put
+from tests.staging.test_time_reference import ROWS, station_zip
+from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.stage import stage_product
+from weatherinsight.staging import stage_product
 from weatherinsight.storage.staged import read_partition
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import dataset_versions
@@ -57,13 +58,13 @@ def temperature_at_2001_01_01(settings: Settings) -> float:
 def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_settings: Settings) -> None:
     settings = db_settings
     put(settings, TU, "recent", station_zip(), "stundenwerte_TU_04711_akt.zip")
-    first = stage_product(settings, TU, progress=False)
+    first = stage_product(settings, get_product(TU))
     assert first.versions == {q: f"{q}_staged_v1" for q in QUARTERS}
 
     put(settings, TU, "recent", CHANGED, "stundenwerte_TU_04711_akt.zip")
     put(settings, TU, "recent", BAD_4713, "stundenwerte_TU_04713_akt.zip")
     with pytest.raises(RunFailedError, match=r"1 of 2 files are bad \(50\.0% > 5\.0%\)") as caught:
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
     error = f"RunFailedError: {caught.value}"
     assert "1 of 2 files are bad (50.0% > 5.0%); no partition was changed" in error
     assert versions(settings) == {
@@ -77,7 +78,7 @@ def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_se
 
     # DWD fixes 4713: the next run stages both stations as v3 and supersedes v1; v2 stays FAILED.
     put(settings, TU, "recent", station_zip(station=4713), "stundenwerte_TU_04713_akt.zip")
-    good = stage_product(settings, TU, progress=False)
+    good = stage_product(settings, get_product(TU))
     assert good.quarantined == []
     assert good.versions == {q: f"{q}_staged_v3" for q in QUARTERS}
     assert good.rows_by_quarter == {"2000Q4": 6, "2001Q1": 4, "2001Q2": 4, "2001Q3": 4}
@@ -94,14 +95,14 @@ def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_se
 
 def test_an_error_while_writing_records_failed_versions_then_a_retry_works(settings: Settings) -> None:
     put(settings, TU, "recent", station_zip(), "stundenwerte_TU_04711_akt.zip")
-    stage_product(settings, TU, progress=False)
+    stage_product(settings, get_product(TU))
     put(settings, TU, "recent", CHANGED, "stundenwerte_TU_04711_akt.zip")
     # A regular file where the run's temp partitions must be created: writing the first quarter fails.
     blocker = settings.staged_dir / ".tmp" / TU
     blocker.parent.mkdir(parents=True, exist_ok=True)
     blocker.write_bytes(b"in the way")
     with pytest.raises(OSError) as caught:
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
     got = versions(settings)
     assert sorted(got) == QUARTERS
     for q in QUARTERS:
@@ -113,7 +114,7 @@ def test_an_error_while_writing_records_failed_versions_then_a_retry_works(setti
     assert temperature_at_2001_01_01(settings) == 4.0
 
     blocker.unlink()
-    good = stage_product(settings, TU, progress=False)
+    good = stage_product(settings, get_product(TU))
     assert good.versions == {q: f"{q}_staged_v3" for q in QUARTERS}
     assert [s for _n, s, _e in versions(settings)["2001Q1"]] == ["SUPERSEDED", "FAILED", "AVAILABLE"]
     assert temperature_at_2001_01_01(settings) == 40.0
@@ -126,7 +127,7 @@ def test_a_commit_that_stops_part_way_publishes_what_is_in_place(settings: Setti
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"in the way")
     with pytest.raises(FileExistsError) as caught:
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
     error = f"FileExistsError: {caught.value}"
     assert versions(settings) == {
         "2000Q4": [("2000Q4_staged_v1", "AVAILABLE", None)],
@@ -137,7 +138,7 @@ def test_a_commit_that_stops_part_way_publishes_what_is_in_place(settings: Setti
     assert read_partition(settings.staged_dir, TU, Quarter(2000, 4)).num_rows == 3
 
     blocker.unlink()
-    good = stage_product(settings, TU, progress=False)
+    good = stage_product(settings, get_product(TU))
     assert good.quarters_written == ["2001Q1", "2001Q2", "2001Q3"]
     assert good.rows_by_quarter == {"2001Q1": 2, "2001Q2": 2, "2001Q3": 2}
     assert good.versions == {
@@ -161,7 +162,7 @@ def test_a_neighbouring_quarter_the_run_would_not_change_gets_no_failed_version(
     """The planning estimate of 4714 (claims 2001-10-01) is widened into 2001Q3; only 2001Q4 failed."""
     put(settings, TU, "recent", station_zip(), "stundenwerte_TU_04711_akt.zip")
     put(settings, TU, "recent", station_zip(rows=OCT, station=4714), "stundenwerte_TU_04714_akt.zip")
-    stage_product(settings, TU, progress=False)
+    stage_product(settings, get_product(TU))
     changed = station_zip(rows={k: v + 10 for k, v in OCT.items()}, station=4714)
     put(settings, TU, "recent", changed, "stundenwerte_TU_04714_akt.zip")
     if failure == "failure share":
@@ -176,7 +177,7 @@ def test_a_neighbouring_quarter_the_run_would_not_change_gets_no_failed_version(
         blocker.write_bytes(b"in the way")
         expected = OSError
     with pytest.raises(expected):
-        stage_product(settings, TU, progress=False)
+        stage_product(settings, get_product(TU))
     got = {q: [(n, s) for n, s, _e in v] for q, v in versions(settings).items()}
     assert got == {
         "2000Q4": [("2000Q4_staged_v1", "AVAILABLE")],

@@ -16,15 +16,16 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.stage.conftest import put, settings_with_yaml_edits
-from tests.stage.test_cli import env
-from tests.stage.test_time_reference import station_zip
+from tests.staging.conftest import put, settings_with_yaml_edits
+from tests.staging.test_cli import env
+from tests.staging.test_time_reference import station_zip
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.stage import STATE_FILE, FileOutcome, release_quarantined, stage_product
+from weatherinsight.staging import STATE_FILE, FileOutcome, release_quarantined, stage_product
 from weatherinsight.storage.staged import read_partition
+from weatherinsight.vocabulary import Status
 from weatherinsight.warehouse import db
 from weatherinsight.warehouse.tables import dataset_versions, raw_files
 
@@ -101,7 +102,7 @@ def quarantine_copy(settings: Settings, data: bytes, name: str) -> Path:
 def quarantine_first(tmp_path: Path, settings: Settings) -> Settings:
     """Stage under the strict guard: BIG and NOT_A_ZIP are quarantined, SMALL is staged."""
     build(settings)
-    first = stage_product(strict(tmp_path, settings), TU, progress=False)
+    first = stage_product(strict(tmp_path, settings), get_product(TU))
     assert sorted(q.rel for q in first.quarantined) == [BAD_REL, BIG_REL]
     reasons = {q.rel: q.reason for q in first.quarantined}
     assert "(zip bomb guard)" in reasons[BIG_REL] and "corrupt zip" in reasons[BAD_REL]
@@ -121,11 +122,11 @@ def test_retry_releases_a_file_that_now_parses_and_keeps_the_bad_one(
     bad_stat = bad_copy.stat()
 
     # The normal guard would accept BIG, but its unchanged bytes are known as quarantined: nothing to do.
-    plain = stage_product(settings, TU, progress=False)
+    plain = stage_product(settings, get_product(TU))
     assert plain.status == "unchanged" and plain.quarantined_before == 2 and plain.retried == []
 
-    result = stage_product(settings, TU, progress=False, retry_quarantined=True)
-    assert result.status == "staged"
+    result = stage_product(settings, get_product(TU), retry_quarantined=True)
+    assert result.status == Status.SUCCEEDED
     assert result.retried == [BAD_REL, BIG_REL]
     assert result.released == [BIG_REL]
     assert result.still_quarantined == [BAD_REL]
@@ -161,7 +162,7 @@ def test_retry_releases_a_file_that_now_parses_and_keeps_the_bad_one(
     # The staging state now holds BIG as staged; the next run has nothing to do, one file still quarantined.
     state = (settings.staged_dir / TU / STATE_FILE).read_text(encoding="utf-8")
     assert big_sha in state
-    again = stage_product(settings, TU, progress=False)
+    again = stage_product(settings, get_product(TU))
     assert again.status == "unchanged" and again.quarantined_before == 1
     assert staged_versions(settings) == [
         ("1995Q1_staged_v1", "AVAILABLE"),
@@ -176,11 +177,13 @@ def test_a_retry_outside_the_requested_quarters_leaves_the_file_quarantined(
     tmp_path: Path, settings: Settings
 ) -> None:
     settings = quarantine_first(tmp_path, settings)
-    result = stage_product(settings, TU, quarters=["2001Q1"], progress=False, retry_quarantined=True)
+    result = stage_product(
+        settings, get_product(TU), quarters=[Quarter.parse("2001Q1")], retry_quarantined=True
+    )
     # BIG (1995Q1) is not reached; the broken zip is re-checked (nothing tells which quarter it covers).
     assert result.retried == [BAD_REL] and result.released == [] and result.still_quarantined == [BAD_REL]
     assert statuses(settings)["stundenwerte_TU_04712_akt.zip"][0] == "quarantined"
-    again = stage_product(settings, TU, progress=False)
+    again = stage_product(settings, get_product(TU))
     assert again.status == "unchanged" and again.quarantined_before == 2
 
 
