@@ -1,4 +1,4 @@
-"""The staging service: raw DWD zips of one product → staged hourly Parquet (DESIGN §4/§5, issue #4).
+"""The staging service: raw DWD zips of one product → staged hourly Parquet (docs/design.md §4/§5, issue #4).
 
 ``stage_product(settings, product, …)`` is the one entry point (CLI, pipeline and DAGs call only it):
 
