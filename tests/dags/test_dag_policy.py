@@ -32,7 +32,7 @@ DAG_FILES = sorted(p.name for p in DAGS_DIR.glob("*.py") if not p.name.startswit
 _PARSE = """
 import sys
 from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+bag = DagBag(dag_folder=sys.argv[1])
 if bag.import_errors:
     sys.exit(f"import errors: {bag.import_errors}")
 print("DAGS", *sorted(bag.dags))
