@@ -1,71 +1,24 @@
 """DAG ``weatherinsight_backfill``: rebuild a range of past quarters, triggered by hand only.
 
-Thin by design (house rule 4): params are validated by ``weatherinsight.pipeline.BackfillParams``; each
-quarter is one mapped task running every product; the summary task checks the database and fails the run
-when any quarter × product failed. ``announce_quarters`` emits the curated-quarter asset once per quarter
-that was published, so the quality DAG checks backfilled quarters as it checks scheduled ones.
+Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``. Params are
+validated by ``BackfillParams``; each quarter is one mapped task running every product; the summary task
+checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits the
+curated-quarter asset once per quarter that was published, so the quality DAG checks backfilled quarters
+as it checks scheduled ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, AssetAlias, Param
+from airflow.sdk import DAG, Param
 
-from weatherinsight import pipeline
-from weatherinsight.logs import get_logger
+from weatherinsight.pipeline import airflow_tasks as tasks
 from weatherinsight.settings import load_settings
+from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
 cfg = settings.pipeline
-log = get_logger(__name__)
-
-#: The asset ``weatherinsight_data_quality`` is scheduled on (same name and URI as ``CURATED_QUARTERLY`` in
-#: quarterly_pipeline.py and data_quality_checks.py; DAG files do not import each other).
-CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
-
-#: The outlet of ``announce_quarters``. A plain asset outlet yields ONE event per task instance with one extra
-#: (``outlet_events[asset].extra``, and ``yield Metadata(asset, ...)`` only updates that same dict); events
-#: added through an alias are registered one per distinct extra (Airflow 3.3
-#: ``TaskInstance.register_asset_changes_in_db``), so each published quarter gets its own event. The alias
-#: resolves to ``CURATED_QUARTERLY``; it is not an outlet itself, so a run publishing nothing emits nothing.
-BACKFILL_EVENTS = AssetAlias(name="weatherinsight_backfill_curated_quarterly")
-
-
-def announce_quarters(
-    outcomes: Iterable[Any] | None, params: Mapping[str, Any], outlet_events: Any
-) -> list[str]:
-    """``announce_quarters``: one ``CURATED_QUARTERLY`` event per published quarter, oldest first.
-
-    Published as ``pipeline.verify_backfill`` defines it (the judgement ``backfill_summary`` uses too):
-    every product succeeded or was unchanged, confirmed by the database.
-
-    Each extra names its quarter, ``"source": "backfill"`` and ``backfill_quarters``, every quarter this task
-    announces. Why the list: Airflow 3.3 queues the consumer once per (asset, DAG) with the time of the
-    FIRST event (``asset_dag_run_queue.created_at``) and the scheduler's run consumes only the events up
-    to that time, so the later events of this task are left for the consumer's next run (whenever another
-    event arrives). The quality DAG therefore checks the whole list when it sees the first event of the list
-    and ignores the later ones (see ``triggered_quarters`` in data_quality_checks.py).
-
-    The only Airflow-facing code of this file: the events need the task context (``outlet_events``), which
-    the package never imports. They are registered when this task succeeds.
-    """
-    # Settings are read at run time (the task's environment), not from the parse-time module global.
-    current = load_settings()
-    _, quarters = pipeline.verify_backfill(
-        current, pipeline.BackfillParams.from_params(params, current), outcomes
-    )
-    for quarter in quarters:
-        outlet_events[BACKFILL_EVENTS].add(
-            CURATED_QUARTERLY,
-            extra={"quarter": quarter, "source": "backfill", "backfill_quarters": quarters},
-        )
-    log.info("backfill_quarters_announced", quarters=quarters)
-    return quarters
-
 
 DOC = f"""
 # WeatherInsight backfill
@@ -112,32 +65,32 @@ with DAG(
 ) as dag:
     plan = PythonOperator(
         task_id="validate_params",
-        python_callable=pipeline.backfill_plan_task,
+        python_callable=tasks.backfill_plan_task,
         retries=0,  # bad params do not get better on retry
-        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+        on_failure_callback=tasks.failure_callback(settings),
     )
     quarters = PythonOperator.partial(
         task_id="backfill_quarter",
-        python_callable=pipeline.backfill_quarter_task,
+        python_callable=tasks.backfill_quarter_task,
         max_active_tis_per_dag=cfg.backfill.max_parallel_quarters,
         map_index_template="{{ task.op_kwargs['quarter'] }}",
-        **pipeline.task_defaults("aggregation", settings),
+        **tasks.task_defaults(Stage.AGGREGATE, settings),
     ).expand(op_kwargs=plan.output)
     summary = PythonOperator(
         task_id="backfill_summary",
-        python_callable=pipeline.backfill_summary_task,
+        python_callable=tasks.backfill_summary_task,
         op_kwargs={"outcomes": quarters.output},
         trigger_rule="all_done",  # report every quarter, including the ones whose task failed
         retries=0,
-        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+        on_failure_callback=tasks.failure_callback(settings),
     )
     announce = PythonOperator(
         task_id="announce_quarters",
-        python_callable=announce_quarters,
+        python_callable=tasks.announce_quarters,
         op_kwargs={"outcomes": quarters.output},
-        outlets=[BACKFILL_EVENTS],
+        outlets=[tasks.backfill_events()],
         trigger_rule="all_done",  # the quarters that did publish are announced even when others failed
-        **pipeline.task_defaults("quality", settings),
+        **tasks.task_defaults(Stage.QUALITY, settings),
     )
     # Both are leaves: a failed summary fails the run although announce_quarters succeeds.
     plan >> quarters >> [summary, announce]

@@ -1,87 +1,27 @@
 """DAG ``weatherinsight_data_quality``: the five data-quality checks of one or more curated quarters.
 
-Thin by design (house rule 4): ``quarters_to_check`` names the quarters of the run, and one mapped
-``run_quality_checks`` task per quarter calls ``weatherinsight.pipeline.quality_check_task``; thresholds
-come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database is the Airflow connection
-``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import), else
-``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
+Declarations only: ``quarters_to_check`` names the quarters of the run, and one mapped
+``run_quality_checks`` task per quarter runs the checks (both in ``weatherinsight.pipeline.airflow_tasks``);
+thresholds come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database is the Airflow
+connection ``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import),
+else ``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
-
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronDataIntervalTimetable, Param
 
-from weatherinsight import pipeline
-from weatherinsight.quarters import Quarter, previous_quarter_of_run
+from weatherinsight.pipeline import airflow_tasks as tasks
 from weatherinsight.settings import load_settings
+from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
 cfg = settings.pipeline
 t = cfg.quality_thresholds
 
-#: Emitted with ``extra={"quarter": ...}`` by the quarterly pipeline's ``pipeline_complete`` and, once per
-#: published quarter, by the backfill's ``announce_quarters`` (same URI and name as ``CURATED_QUARTERLY`` in
-#: quarterly_pipeline.py and backfill_pipeline.py).
-CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
 CRON = "0 6 1 1,4,7,10 *"
-
-
-def triggered_quarters(events: Mapping[Any, Sequence[Any]] | None) -> list[str]:
-    """Every quarter named by the ``CURATED_QUARTERLY`` events that triggered this run, oldest event first.
-
-    The scheduler starts ONE run for all events queued since the last run (a backfill announcing several
-    quarters, the quarterly DAG catching up while this DAG is busy): every quarter they name is checked.
-    A backfill's event also lists ``backfill_quarters``, all quarters that backfill run announced: the run
-    consuming the first event of that list checks the whole list, and a later event of the list is
-    skipped. Airflow 3.3 consumes only the events up to the first one of a task's events
-    (``asset_dag_run_queue.created_at``), leaving the rest to this DAG's next asset run, which may come
-    months later; events are consumed in time order, so the first event's run is never later than the
-    others'. Events without a quarter are ignored; duplicates are removed by the caller.
-    """
-    if not events or CURATED_QUARTERLY not in events:
-        return []
-    quarters: list[str] = []
-    for e in sorted(events[CURATED_QUARTERLY], key=lambda e: e.timestamp):
-        extra = e.extra or {}
-        batch = [str(q) for q in extra.get("backfill_quarters") or []]
-        if not extra.get("quarter"):
-            continue
-        if not batch:
-            quarters.append(str(extra["quarter"]))
-        elif str(extra["quarter"]) == batch[0]:
-            quarters.extend(batch)
-    return quarters
-
-
-def quarters_to_check(
-    params: Mapping[str, Any],
-    triggering_asset_events: Mapping[Any, Sequence[Any]] | None = None,
-    data_interval_start: datetime | None = None,
-    dag_run: Any = None,
-) -> list[dict[str, str]]:
-    """Task ``quarters_to_check``: one ``{"quarter": "2024Q1"}`` per quarter, oldest first, no duplicates.
-
-    ``params.quarter`` when triggered by hand for a given quarter; else every quarter named by the triggering
-    asset events; else the quarter that just ended (cron: the data interval's; an asset run whose events
-    name no quarter has no data interval: the quarter before ``run_after``). Airflow passes the context
-    values by name. A malformed quarter fails here, naming it.
-    """
-    if params.get("quarter"):
-        named = [str(params["quarter"])]
-    elif events := triggered_quarters(triggering_asset_events):
-        named = events
-    elif data_interval_start is not None:
-        named = [pipeline.quarter_of_interval(data_interval_start)]
-    else:
-        named = [str(previous_quarter_of_run(dag_run.run_after))]
-    return [{"quarter": str(q)} for q in sorted({Quarter.parse(q) for q in named})]
-
 
 DOC = f"""
 # WeatherInsight data quality
@@ -124,7 +64,7 @@ with DAG(
     dag_id="weatherinsight_data_quality",
     description="Data-quality checks of the curated quarter",
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable(CRON, timezone="UTC"), assets=[CURATED_QUARTERLY]
+        timetable=CronDataIntervalTimetable(CRON, timezone="UTC"), assets=[tasks.curated_quarterly()]
     ),
     start_date=pendulum.datetime(cfg.backfill.default_start_year, 1, 1, tz="UTC"),
     catchup=True,
@@ -138,13 +78,13 @@ with DAG(
 ) as dag:
     plan = PythonOperator(
         task_id="quarters_to_check",
-        python_callable=quarters_to_check,
+        python_callable=tasks.quarters_to_check,
         retries=0,  # a bad quarter does not get better on retry
-        on_failure_callback=pipeline.notify_task_failure if cfg.email.on_failure else None,
+        on_failure_callback=tasks.failure_callback(settings),
     )
     PythonOperator.partial(
         task_id="run_quality_checks",
-        python_callable=pipeline.quality_check_task,
+        python_callable=tasks.quality_check_task,
         map_index_template="{{ task.op_kwargs['quarter'] }}",
-        **pipeline.task_defaults("quality", settings),
+        **tasks.task_defaults(Stage.QUALITY, settings),
     ).expand(op_kwargs=plan.output)

@@ -1,19 +1,18 @@
 """DAG ``weatherinsight_quarterly_pipeline``: ingest → process → aggregate the quarter that just ended.
 
-Thin by design (house rule 4): every task calls one function of ``weatherinsight.pipeline``; products,
+Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``; products,
 retries, timeouts, pools and alerting come from ``config/weatherinsight.yaml`` via ``weatherinsight.settings``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
+from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
 
-from weatherinsight import pipeline
+from weatherinsight.pipeline import airflow_tasks as tasks
 from weatherinsight.settings import load_settings
+from weatherinsight.vocabulary import DATA_STAGES, Stage
 
 settings = load_settings()
 cfg = settings.pipeline
@@ -21,22 +20,6 @@ cfg = settings.pipeline
 #: The run's quarter: its data interval starts on the first day of the quarter that just ended
 #: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
 QUARTER = "{{ quarter_of(data_interval_start) }}"
-
-#: Emitted by ``pipeline_complete`` when a quarter is published, with ``extra={"quarter": "2024Q1"}``;
-#: ``weatherinsight_data_quality`` is scheduled on it (the same URI is declared in data_quality_checks.py).
-CURATED_QUARTERLY = Asset(name="weatherinsight_curated_quarterly", uri="weatherinsight://curated/quarterly")
-
-
-def complete_and_announce(quarter: str, products: list[str], outlet_events: Any) -> dict[str, Any]:
-    """``pipeline_complete``: ``pipeline.pipeline_complete_task``, then put the quarter on the asset event.
-
-    The only code in this file: the asset event's extra needs the task context (``outlet_events``), which
-    the package never imports. The event is emitted only when the task succeeds.
-    """
-    result = pipeline.pipeline_complete_task(quarter, products)
-    outlet_events[CURATED_QUARTERLY].extra = {"quarter": quarter}
-    return result
-
 
 DOC = f"""
 # WeatherInsight quarterly pipeline
@@ -48,8 +31,8 @@ as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_s
 
 ## Triage
 * **ingest_* failed**: the DWD server (or mirror) is down or rate-limiting; the task retries
-  {cfg.retries.ingestion}× every {cfg.retry_delay_minutes} min. Files already fetched are kept; a re-run only
-  fetches what changed. If too many files were bad, see `raw_files.quarantine_reason` and `ingestion_runs`.
+  {tasks.stage_retries(settings, Stage.INGEST)}× every {cfg.retry_delay_minutes} min. Files already fetched
+  are kept; a re-run only fetches what changed. If too many files were bad, see `raw_files.quarantine_reason` and `ingestion_runs`.
 * **process_* failed**: a raw file is malformed (quarantined under `<data_dir>/quarantine`, recorded in
   `raw_files`); more than the configured share failed. Inspect the quarantined files, then clear the task.
 * **aggregate_* failed**: the previous AVAILABLE version stays published (readers never see a partial quarter);
@@ -69,37 +52,33 @@ with DAG(
     catchup=True,
     max_active_runs=1,
     default_args={"owner": "weatherinsight", "depends_on_past": True},
-    user_defined_macros={"quarter_of": pipeline.quarter_of_interval},
+    user_defined_macros={"quarter_of": tasks.quarter_of_interval},
     dagrun_timeout=pendulum.duration(hours=cfg.sla.pipeline_hours),
     doc_md=DOC,
     tags=["weatherinsight", "quarterly"],
 ) as dag:
     # Task ids carry no group prefix: ingest_air_temperature … aggregate_moisture, as the seed names them.
-    tasks: dict[tuple[str, str], PythonOperator] = {}
-    for stage in pipeline.STAGES:
-        with TaskGroup(group_id=stage, prefix_group_id=False):
+    steps: dict[tuple[Stage, str], PythonOperator] = {}
+    for stage in DATA_STAGES:
+        with TaskGroup(group_id=tasks.group_id(stage), prefix_group_id=False):
             for product in cfg.product_types:
-                tasks[(stage, product)] = PythonOperator(
-                    task_id=pipeline.task_names(product)[stage],
-                    python_callable={
-                        "ingestion": pipeline.ingest_task,
-                        "processing": pipeline.process_task,
-                        "aggregation": pipeline.aggregate_task,
-                    }[stage],
+                steps[(stage, product)] = PythonOperator(
+                    task_id=tasks.task_names(product)[stage],
+                    python_callable=tasks.STAGE_TASKS[stage],
                     op_kwargs={"product": product, "quarter": QUARTER},
-                    **pipeline.task_defaults(stage, settings),
+                    **tasks.task_defaults(stage, settings),
                 )
 
     complete = PythonOperator(
         task_id="pipeline_complete",
-        python_callable=complete_and_announce,
+        python_callable=tasks.complete_and_announce,
         op_kwargs={"quarter": QUARTER, "products": list(cfg.product_types)},
-        outlets=[CURATED_QUARTERLY],
-        **pipeline.task_defaults("quality", settings),
+        outlets=[tasks.curated_quarterly()],
+        **tasks.task_defaults(Stage.QUALITY, settings),
     )
 
     # Per product: ingest_p → process_p → aggregate_p → pipeline_complete, so one failing or slow product
     # neither blocks nor delays the others; pipeline_complete waits for all of them.
     for product in cfg.product_types:
-        tasks[("ingestion", product)] >> tasks[("processing", product)] >> tasks[("aggregation", product)]
-        tasks[("aggregation", product)] >> complete
+        steps[(Stage.INGEST, product)] >> steps[(Stage.STAGE, product)] >> steps[(Stage.AGGREGATE, product)]
+        steps[(Stage.AGGREGATE, product)] >> complete

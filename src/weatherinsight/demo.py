@@ -26,6 +26,8 @@ from rich.table import Table
 
 from weatherinsight import pipeline
 from weatherinsight.cli._common import console
+from weatherinsight.cli.progress import progress_bars
+from weatherinsight.cli.report import summary_table
 from weatherinsight.logs import configure_logging
 from weatherinsight.quality.checks import QualityReport
 from weatherinsight.quarters import Quarter
@@ -138,10 +140,11 @@ def run(args: argparse.Namespace) -> int:
         console.rule(
             f"3 · pipeline {quarters[0]}..{quarters[-1]}: ingest → process → aggregate (DuckDB → SQLite)"
         )
-        report = pipeline.backfill(settings, quarters, progress=True, console=console)
+        with progress_bars(console=console) as progress:
+            report = pipeline.backfill(settings, quarters, progress=progress)
     finally:
         server.stop()
-    console.print(pipeline.summary_table(report, title="WeatherInsight demo: quarter × product"))
+    console.print(summary_table(report, title="WeatherInsight demo: quarter × product"))
 
     console.rule("4 · data-quality checks")
     t = settings.pipeline.quality_thresholds

@@ -32,7 +32,7 @@ def test_api_serves_pipeline_output(
 ) -> None:
     settings = mirror_settings_for(mirror_url, db_url)
     quarter = Quarter.last_complete(mirror_today)
-    report = pipeline.run_quarter(settings, quarter, products=PRODUCTS, progress=False)
+    report = pipeline.run_quarter(settings, quarter, products=PRODUCTS)
     assert report is not None
     engine = db.get_engine(settings.db_url)
     with engine.connect() as conn:

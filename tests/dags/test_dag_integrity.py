@@ -1,4 +1,7 @@
-"""DAG integrity over the whole ``dags/`` folder: ids, schedules, tasks, dependencies, pools, retries, alerts.
+"""DAG integrity of the three DAGs: ids, schedules, tasks, dependencies, pools, retries, alerts, assets.
+
+The rules every DAG file follows (no import errors, naming, owner, docs, retries and pools per stage, no
+database access at parse time) are in ``test_dag_policy.py``.
 
 Parses the folder once per session (``dagbag`` fixture); no metadata database and no task runs here.
 """
@@ -11,7 +14,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from weatherinsight import pipeline
+from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.settings import load_settings
 
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
@@ -35,8 +38,8 @@ def _curated() -> Any:
     return Asset(name=CURATED_NAME, uri=CURATED_URI)
 
 
-def test_no_import_errors_and_exactly_three_dags(dagbag: Any) -> None:
-    assert dagbag.import_errors == {}
+def test_exactly_three_dags(dagbag: Any) -> None:
+    # No import errors: test_dag_policy.py (the rules every DAG file follows).
     assert sorted(dagbag.dags) == sorted([QUARTERLY, BACKFILL, QUALITY])
 
 
@@ -83,18 +86,18 @@ def test_pools_retries_timeouts_and_alerts_as_configured(dagbag: Any) -> None:
             assert task.retries == retries
             assert task.retry_delay == timedelta(minutes=cfg.retry_delay_minutes)
             assert task.execution_timeout == timedelta(hours=hours)
-            assert task.on_failure_callback == [pipeline.notify_task_failure]
+            assert task.on_failure_callback == [airflow_tasks.notify_task_failure]
             assert (
                 task.python_callable
                 is {
-                    "ingest": pipeline.ingest_task,
-                    "process": pipeline.process_task,
-                    "aggregate": pipeline.aggregate_task,
+                    "ingest": airflow_tasks.ingest_task,
+                    "process": airflow_tasks.process_task,
+                    "aggregate": airflow_tasks.aggregate_task,
                 }[prefix]
             )
             assert task.op_kwargs["product"] == p
-    assert pipeline.pool_specs(load_settings())["spark_jobs"]["slots"] == 3
-    assert pipeline.pool_specs(load_settings())["api_calls"]["slots"] == 5
+    assert airflow_tasks.pool_specs(load_settings())["spark_jobs"]["slots"] == 3
+    assert airflow_tasks.pool_specs(load_settings())["api_calls"]["slots"] == 5
 
 
 def _render_quarter(dag: Any, task_id: str, **context: Any) -> str:
@@ -132,7 +135,7 @@ def test_scheduled_run_processes_the_quarter_that_just_ended(
     assert _render_quarter(dag, "pipeline_complete", data_interval_start=info.data_interval.start) == quarter
     # A manual run for that date (dag.test, `airflow dags trigger -l`) covers the same quarter.
     manual = timetable.infer_manual_data_interval(run_after=fires_at)
-    assert pipeline.quarter_of_interval(manual.start) == quarter
+    assert airflow_tasks.quarter_of_interval(manual.start) == quarter
 
 
 def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
@@ -151,10 +154,10 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     # One mapped check per quarter the run names (map index = the quarter).
     assert type(task).__name__ == "MappedOperator"
     assert task.upstream_task_ids == {"quarters_to_check"}
-    assert task.partial_kwargs["python_callable"] is pipeline.quality_check_task
+    assert task.partial_kwargs["python_callable"] is airflow_tasks.quality_check_task
     assert task.map_index_template == "{{ task.op_kwargs['quarter'] }}"
     assert task.retries == load_settings().pipeline.retries.quality
-    assert task.on_failure_callback == [pipeline.notify_task_failure]
+    assert task.on_failure_callback == [airflow_tasks.notify_task_failure]
     assert dag.get_task("quarters_to_check").retries == 0
     assert dag.doc_md and "## Triage" in dag.doc_md
     info = coerce_to_core_timetable(dag.timetable).next_dagrun_info(
@@ -200,7 +203,7 @@ def test_pipeline_complete_puts_its_quarter_on_the_asset_event(
         called.append((quarter, list(products or [])))
         return {"ok": True}
 
-    monkeypatch.setattr(pipeline, "pipeline_complete_task", fake_complete)
+    monkeypatch.setattr(airflow_tasks, "pipeline_complete_task", fake_complete)
     events = OutletEventAccessors()
     assert complete.python_callable("2024Q1", PRODUCTS, outlet_events=events) == {"ok": True}
     assert called == [("2024Q1", PRODUCTS)]
@@ -209,7 +212,7 @@ def test_pipeline_complete_puts_its_quarter_on_the_asset_event(
     def failing(quarter: str, products: list[str] | None = None) -> dict[str, Any]:
         raise RuntimeError("not complete")
 
-    monkeypatch.setattr(pipeline, "pipeline_complete_task", failing)
+    monkeypatch.setattr(airflow_tasks, "pipeline_complete_task", failing)
     events = OutletEventAccessors()
     with pytest.raises(RuntimeError):
         complete.python_callable("2024Q2", PRODUCTS, outlet_events=events)
@@ -288,7 +291,7 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     dag = dagbag.dags[BACKFILL]
     assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
     assert set(dag.params.keys()) == {"start_year", "end_year", "quarters", "products", "force_reprocess"}
-    assert dag.get_task("validate_params").python_callable is pipeline.backfill_plan_task
+    assert dag.get_task("validate_params").python_callable is airflow_tasks.backfill_plan_task
     quarter_task = dag.get_task("backfill_quarter")
     assert quarter_task.downstream_task_ids == {"backfill_summary", "announce_quarters"}
     assert quarter_task.upstream_task_ids == {"validate_params"}
@@ -297,7 +300,7 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert dag.get_task("validate_params").retries == 0
     summary = dag.get_task("backfill_summary")
     assert summary.trigger_rule == "all_done"
-    assert summary.python_callable is pipeline.backfill_summary_task
+    assert summary.python_callable is airflow_tasks.backfill_summary_task
     # Published quarters are announced on the curated asset (through an alias: one event per quarter) even
     # when other quarters failed; both are leaves, so a failed summary still fails the run.
     announce = dag.get_task("announce_quarters")

@@ -189,10 +189,10 @@ def test_ensure_pools_creates_the_configured_pools(airflow_db: dict[str, str], s
 
     from airflow.models.pool import Pool
 
-    from weatherinsight import pipeline
+    from weatherinsight.pipeline import airflow_tasks
 
     airflow_bin = str(Path(sys.executable).parent / "airflow")
-    pipeline.ensure_pools(settings, airflow_bin=airflow_bin, env={**os.environ, **airflow_db})
+    airflow_tasks.ensure_pools(settings, airflow_bin=airflow_bin, env={**os.environ, **airflow_db})
     # Read back from the session's metadata database (this process is configured for it by ``airflow_env``).
     assert {name: Pool.get_pool(name).slots for name in ("spark_jobs", "api_calls")} == {
         "spark_jobs": 3,

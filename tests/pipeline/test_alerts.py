@@ -13,6 +13,7 @@ import pytest
 from tests.fixtures.smtp import SmtpSink
 from weatherinsight import pipeline
 from weatherinsight.errors import ConfigError
+from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.settings import Settings
 
 
@@ -48,11 +49,11 @@ def test_failure_callback_mails_the_task_and_error(
     ti = SimpleNamespace(
         dag_id="weatherinsight_quarterly_pipeline", task_id="ingest_wind", try_number=2, map_index=-1
     )
-    pipeline.notify_task_failure(
+    airflow_tasks.notify_task_failure(
         {"ti": ti, "run_id": "scheduled__2024-04-01", "exception": RuntimeError("boom")}
     )
     # A quality failure whose alert already went out is not mailed twice.
-    pipeline.notify_task_failure(
+    airflow_tasks.notify_task_failure(
         {"ti": ti, "run_id": "r", "exception": pipeline.QualityCheckFailed("fatal", alert_sent=True)}
     )
     (msg,) = smtp_server.messages
@@ -71,9 +72,9 @@ def test_connection_url_from_the_context_accessor() -> None:
             conn_type="postgres", login="wi", password="s3cret", host="db", port=5433, schema="weather"
         )
 
-    assert pipeline.connection_url(Accessor()) == "postgresql+psycopg://wi:s3cret@db:5433/weather"
-    assert pipeline.connection_url(None) is None
-    assert pipeline.connection_url(object()) is None  # not defined → settings.db_url is used
+    assert airflow_tasks.connection_url(Accessor()) == "postgresql+psycopg://wi:s3cret@db:5433/weather"
+    assert airflow_tasks.connection_url(None) is None
+    assert airflow_tasks.connection_url(object()) is None  # not defined → settings.db_url is used
     bad = SimpleNamespace(weatherinsight_postgres=SimpleNamespace(conn_type="mysql"))
     with pytest.raises(ConfigError, match="conn_type must be postgres"):
-        pipeline.connection_url(bad)
+        airflow_tasks.connection_url(bad)

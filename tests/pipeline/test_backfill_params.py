@@ -9,6 +9,7 @@ import pytest
 
 from weatherinsight import pipeline
 from weatherinsight.errors import ConfigError
+from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
@@ -35,7 +36,7 @@ def test_explicit_params_and_string_forms(settings: Settings) -> None:
     )
     assert p.quarters == (1, 4) and p.products == ("wind", "pressure")
     assert [str(q) for q in p.plan()] == ["2021Q1", "2021Q4", "2022Q1", "2022Q4"]
-    tasks = pipeline.backfill_plan_task(
+    tasks = airflow_tasks.backfill_plan_task(
         {"start_year": 2021, "end_year": 2021, "quarters": [2], "products": None}
     )
     assert tasks == [{"quarter": "2021Q2"}]

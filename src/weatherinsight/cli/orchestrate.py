@@ -1,6 +1,6 @@
 """CLI verbs ``run`` and ``backfill``: the quarterly pipeline without Airflow.
 
-``weatherinsight run 2024Q1 [--products air_temperature,wind] [--force]`` runs ingest → process → aggregate
+``weatherinsight run 2024Q1 [--products air_temperature,wind] [--force]`` runs ingest → stage → aggregate
 for every product (in parallel within the configured pool limits) with Rich progress and prints the per
 product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--force]`` does that quarter after
 quarter and prints every quarter × product with its outcome, rows in the database and error. Both exit 1
@@ -15,6 +15,8 @@ import typer
 
 from weatherinsight import pipeline
 from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.cli.progress import progress_bars
+from weatherinsight.cli.report import summary_table
 from weatherinsight.quarters import Quarter, parse_quarter_range
 
 
@@ -36,7 +38,7 @@ ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="
 
 
 def _finish(report: pipeline.RunReport, title: str) -> None:
-    console.print(pipeline.summary_table(report, title=title))
+    console.print(summary_table(report, title=title))
     if not report.ok:
         err_console.print(
             f"[bold red]{len(report.failed)} of {len(report.outcomes)} quarter × product failed[/]: "
@@ -54,9 +56,10 @@ def run(
     """Run ingest → process → aggregate for one quarter (every product; products in parallel)."""
     q = Quarter.parse(quarter)
     settings = settings_from_env()
-    report = pipeline.run_quarter(
-        settings, q, products=split_products(products), force=force, progress=progress, console=console
-    )
+    with progress_bars(progress, console=console) as report_progress:
+        report = pipeline.run_quarter(
+            settings, q, products=split_products(products), force=force, progress=report_progress
+        )
     _finish(report, f"WeatherInsight run {q}")
 
 
@@ -72,7 +75,8 @@ def backfill(
     if qs[-1] > last:
         raise typer.BadParameter(f"{qs[-1]} has not ended yet; the last complete quarter is {last}")
     settings = settings_from_env()
-    report = pipeline.backfill(
-        settings, qs, products=split_products(products), force=force, progress=progress, console=console
-    )
+    with progress_bars(progress, console=console) as report_progress:
+        report = pipeline.backfill(
+            settings, qs, products=split_products(products), force=force, progress=report_progress
+        )
     _finish(report, f"WeatherInsight backfill {qs[0]}..{qs[-1]}")

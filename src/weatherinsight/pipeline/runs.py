@@ -1,0 +1,124 @@
+"""``run_quarter``: ingest → stage → aggregate one quarter for every product, products in parallel.
+
+Concurrency follows the Airflow pools (``pools.api_calls`` products ingest, ``pools.spark_jobs`` stage or
+aggregate at once); one product's failure never stops the others. Progress is reported as one task per
+product advancing once per finished step (``ProgressEvent``); the CLI draws it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from weatherinsight.dwd.products import get_product
+from weatherinsight.logs import get_logger
+from weatherinsight.pipeline import steps
+from weatherinsight.pipeline.reports import ProductOutcome, RunReport, error_text, verify_outcomes
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+from weatherinsight.vocabulary import DATA_STAGES, ProgressCallback, ProgressEvent, Stage, Status, no_progress
+from weatherinsight.warehouse import db
+
+log = get_logger(__name__)
+
+
+def product_list(settings: Settings, products: Iterable[str] | None) -> list[str]:
+    """The requested products (default: every configured one), checked against the product registry."""
+    names = list(products) if products else list(settings.pipeline.product_types)
+    return [get_product(n).name for n in names]
+
+
+def _run_product(
+    settings: Settings,
+    product: str,
+    quarter: Quarter,
+    *,
+    force: bool,
+    api_slots: threading.Semaphore,
+    spark_slots: threading.Semaphore,
+    progress: ProgressCallback,
+) -> ProductOutcome:
+    started = time.monotonic()
+    task = f"{quarter} {product}"
+    current = Stage.INGEST
+    try:
+        with api_slots:
+            steps.attempt(lambda: steps.ingest(settings, product, quarter), product, quarter, current)
+        progress(ProgressEvent(task, advance=1))
+        current = Stage.STAGE
+        with spark_slots:
+            steps.attempt(lambda: steps.stage(settings, product, quarter), product, quarter, current)
+        progress(ProgressEvent(task, advance=1))
+        current = Stage.AGGREGATE
+        with spark_slots:
+            agg = steps.attempt(
+                lambda: steps.aggregate(settings, product, quarter, force=force), product, quarter, current
+            )
+        progress(ProgressEvent(task, advance=1))
+    except Exception as exc:  # one product's failure never stops the others; it is reported
+        log.error(
+            "product_failed",
+            product=product,
+            quarter=str(quarter),
+            stage=str(current),
+            error=error_text(exc),
+            traceback=traceback.format_exc(limit=5),
+        )
+        return ProductOutcome(
+            str(quarter),
+            product,
+            Status.FAILED,
+            failed_stage=current,
+            error=error_text(exc),
+            duration_s=time.monotonic() - started,
+        )
+    return ProductOutcome(
+        str(quarter),
+        product,
+        Status.SUCCEEDED if agg.status == Status.SUCCEEDED else Status.UNCHANGED,
+        rows=agg.rows,
+        version=agg.versions[-1] if agg.versions else None,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def run_quarter(
+    settings: Settings,
+    quarter: Quarter,
+    *,
+    products: Sequence[str] | None = None,
+    force: bool = False,
+    progress: ProgressCallback = no_progress,
+) -> RunReport:
+    """Ingest → stage → aggregate ``quarter`` for every product; products run in parallel.
+
+    Concurrency follows the Airflow pools: at most ``pools.api_calls`` products ingest and at most
+    ``pools.spark_jobs`` stage or aggregate at once. Failures are caught per product and reported in
+    the returned (database-verified) report; this function raises only for bad arguments.
+    """
+    names = product_list(settings, products)
+    pools = settings.pipeline.pools
+    api_slots = threading.Semaphore(pools.api_calls)
+    spark_slots = threading.Semaphore(pools.spark_jobs)
+    db.ensure_schema(db.get_engine(settings.db_url))
+    for p in names:
+        progress(ProgressEvent(f"{quarter} {p}", total=len(DATA_STAGES)))
+    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="wi-product") as pool:
+        futures = [
+            pool.submit(
+                _run_product,
+                settings,
+                p,
+                quarter,
+                force=force,
+                api_slots=api_slots,
+                spark_slots=spark_slots,
+                progress=progress,
+            )
+            for p in names
+        ]
+        outcomes = [f.result() for f in futures]
+    return RunReport(verify_outcomes(settings, outcomes))

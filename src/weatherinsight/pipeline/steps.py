@@ -1,0 +1,157 @@
+"""The three data steps of one product × quarter — ingest, stage, aggregate — each returning a StepResult.
+
+The CLI (through ``run_quarter``) and the Airflow tasks call these same functions. Each step is timed into
+the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict with a parallel product.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from weatherinsight import metrics
+from weatherinsight.aggregate import aggregate_quarter
+from weatherinsight.dwd.products import get_product
+from weatherinsight.errors import RunFailedError, WeatherInsightError
+from weatherinsight.ingest import ingest_product
+from weatherinsight.logs import get_logger
+from weatherinsight.pipeline.reports import StepResult, error_text
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+from weatherinsight.staging import stage_product
+from weatherinsight.vocabulary import Stage, Status
+
+log = get_logger(__name__)
+
+#: The Prometheus ``status`` label of a step outcome: an external contract (dashboards, alert rules).
+METRIC_STATUS: dict[Status, metrics.StepStatus] = {
+    Status.SUCCEEDED: "success",
+    Status.UNCHANGED: "skipped",
+    Status.FAILED: "failed",
+}
+
+
+def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+    """Download the product's new and changed DWD files that cover ``quarter`` into the raw store.
+
+    Raises ``RunFailedError`` (from the ingest service) when too many files failed.
+    """
+    started = time.monotonic()
+    with metrics.step_timer(settings, stage=Stage.INGEST, product=product, quarter=str(quarter)) as timer:
+        result = ingest_product(settings, product, period="all", quarter=quarter, progress=False)
+        files = result.files_new + result.files_changed
+        timer.update(files=files, bytes_=result.bytes_downloaded, quarantined=result.files_failed)
+    return StepResult(
+        Stage.INGEST,
+        product,
+        str(quarter),
+        Status.SUCCEEDED if files else Status.UNCHANGED,
+        files=files,
+        versions=list(result.raw_versions),
+        duration_s=time.monotonic() - started,
+        detail={
+            "status": result.status,
+            "files_listed": result.files_listed,
+            "files_unchanged": result.files_unchanged,
+            "files_failed": result.files_failed,
+            "bytes_downloaded": result.bytes_downloaded,
+            "run_id": result.run_id,
+        },
+    )
+
+
+def stage(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+    """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
+
+    Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
+    """
+    started = time.monotonic()
+    with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
+        result = stage_product(settings, get_product(product), quarters=[quarter], engine="duckdb")
+        status = Status.UNCHANGED if result.status == "unchanged" else Status.SUCCEEDED
+        timer.update(
+            files=result.files_parsed,
+            rows=result.rows_written,
+            quarantined=len(result.quarantined),
+            # A staging run that wrote something keeps the timer's default (success, or failed on raise).
+            status=METRIC_STATUS[status] if status == Status.UNCHANGED else None,
+        )
+        if result.status == "failed":
+            raise RunFailedError(f"staging {product} {quarter} failed: {result.message}")
+    return StepResult(
+        Stage.STAGE,
+        product,
+        str(quarter),
+        status,
+        rows=result.rows_written,
+        files=result.files_parsed,
+        versions=[v for k, v in result.versions.items() if k == str(quarter)],
+        duration_s=time.monotonic() - started,
+        detail={
+            "status": result.status,
+            "message": result.message,
+            "quarantined": [f"{f.file_name}: {f.reason}" for f in result.quarantined],
+        },
+    )
+
+
+def aggregate(settings: Settings, product: str, quarter: Quarter, *, force: bool = False) -> StepResult:
+    """Compute the quarter's curated features and publish them as the next dataset version.
+
+    Unchanged staged inputs make this a no-op (the AVAILABLE version stays); ``force`` writes ``_vN+1``.
+    """
+    started = time.monotonic()
+    with metrics.step_timer(settings, stage=Stage.AGGREGATE, product=product, quarter=str(quarter)) as timer:
+        result = aggregate_quarter(settings, product, quarter, engine="duckdb", force=force)
+        status = Status.UNCHANGED if result.unchanged else Status.SUCCEEDED
+        timer.update(rows=result.rows, status=METRIC_STATUS[status])
+    if not result.unchanged:
+        metrics.record_published(settings, product, quarter, dataset_version=result.dataset_version)
+    return StepResult(
+        Stage.AGGREGATE,
+        product,
+        str(quarter),
+        status,
+        rows=result.rows,
+        versions=[result.dataset_version],
+        duration_s=time.monotonic() - started,
+        detail={"previous_version": result.previous_version, "staged_versions": list(result.staged_versions)},
+    )
+
+
+#: Pauses before re-running a step that hit a concurrency conflict (see ``retryable``).
+CONFLICT_BACKOFF_S = (1.0, 3.0)
+
+
+def retryable(exc: BaseException) -> bool:
+    """A failure a prompt re-run of the (idempotent) step can cure: a transient error or a write conflict.
+
+    Products run in parallel and share tables (e.g. ``station_locations``): two transactions inserting the
+    same station at once make one fail with an IntegrityError on PostgreSQL ("database is locked" on
+    SQLite); re-running the step then finds the row and succeeds. Data errors are never retried.
+    """
+    if isinstance(exc, WeatherInsightError):
+        return exc.transient
+    return isinstance(exc, (IntegrityError, OperationalError))
+
+
+def attempt(step: Callable[[], StepResult], product: str, quarter: Quarter, stage: Stage) -> StepResult:
+    """Run ``step``; re-run it after a pause when it fails with a ``retryable`` error (twice at most)."""
+    for pause in (*CONFLICT_BACKOFF_S, None):
+        try:
+            return step()
+        except Exception as exc:
+            if pause is None or not retryable(exc):
+                raise
+            log.warning(
+                "step_retry",
+                product=product,
+                quarter=str(quarter),
+                stage=str(stage),
+                error=error_text(exc),
+                pause_s=pause,
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
