@@ -101,7 +101,7 @@ def _ingest(base_url: str, data_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     files = total = 0
     for name in PRODUCTS:
-        result = ingest_product(settings, name, progress=False)
+        result = ingest_product(settings, name)
         files += result.files_new + result.files_changed + result.files_unchanged
         total += result.bytes_downloaded
     return {

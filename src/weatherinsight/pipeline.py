@@ -250,7 +250,7 @@ def ingest(settings: Settings, product: str, quarter: Quarter | str) -> StepResu
     q = _quarter(quarter)
     started = time.monotonic()
     with metrics.step_timer(settings, stage="ingest", product=product, quarter=str(q)) as timer:
-        result = ingest_product(settings, product, period="all", quarter=q, progress=False)
+        result = ingest_product(settings, product, period="all", quarter=q)
         files = result.files_new + result.files_changed
         timer.update(files=files, bytes_=result.bytes_downloaded, quarantined=result.files_failed)
     return StepResult(
