@@ -48,7 +48,7 @@ from weatherinsight.settings import Settings
 from weatherinsight.storage import staged as staged_store
 
 if TYPE_CHECKING:
-    from weatherinsight.dwd.parse import DroppedPeriod
+    from weatherinsight.dwd.metadata import DroppedPeriod
 
 log = get_logger(__name__)
 
@@ -286,7 +286,7 @@ def parse_file(
     product: Product, item: RawInput, data: bytes, *, max_uncompressed_bytes: int
 ) -> tuple[SourceTable, FileOutcome, pa.Table | None]:
     """Parse one zip with the shared parser; raises ``DwdFormatError`` on bad input."""
-    from weatherinsight.dwd.parse import read_produkt_zip
+    from weatherinsight.dwd.produkt_zip import read_produkt_zip
 
     pz = read_produkt_zip(
         data, file_name=item.file_name, product=product, max_uncompressed_bytes=max_uncompressed_bytes

@@ -7,14 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.dwd.helpers import make_zip, sample, zip_members
-from weatherinsight.dwd.parse import (
-    TimePeriod,
-    parse_geography,
-    parse_parameter_metadata,
-    parse_produkt,
-    read_produkt_zip,
-)
+from weatherinsight.dwd.metadata import TimePeriod, parse_geography, parse_parameter_metadata
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt import parse_produkt
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 
 FF_2019 = "wind/hamburg_01975_release_2019-09-05/stundenwerte_FF_01975_akt.zip"
 FF_2021 = "wind/hamburg_01975_release_2021-09-19/stundenwerte_FF_01975_akt.zip"

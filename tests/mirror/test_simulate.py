@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.fixtures.mirror import MIRROR_SEED, MIRROR_STATIONS, MIRROR_YEARS
-from weatherinsight.dwd.parse import read_produkt_zip
 from weatherinsight.dwd.products import PRODUCTS, get_product
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.dwd.stations import parse_station_list
 from weatherinsight.mirror.simulate import (
     RECENT_DAYS,

@@ -20,7 +20,7 @@ from tests.stage.conftest import (
     fresh_settings,
     release,
 )
-from weatherinsight.dwd.parse import read_produkt_zip
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.stage import StageResult, stage_product

@@ -152,7 +152,7 @@ def _station_batches(
 def _outcome_from_json(d: dict[str, Any]) -> Any:
     from datetime import date
 
-    from weatherinsight.dwd.parse import DroppedPeriod
+    from weatherinsight.dwd.metadata import DroppedPeriod
     from weatherinsight.stage import FileOutcome
 
     for k in ("first", "last", "release"):
@@ -169,7 +169,7 @@ def _outcome_from_json(d: dict[str, Any]) -> Any:
 def _geography_from_json(rows: list[dict[str, Any]]) -> pa.Table:
     from datetime import date
 
-    from weatherinsight.dwd.parse import GEOGRAPHY_SCHEMA
+    from weatherinsight.dwd.metadata import GEOGRAPHY_SCHEMA
 
     for r in rows:
         for k in ("valid_from", "valid_to"):
