@@ -849,7 +849,7 @@ def quality_check(
     with metrics.step_timer(
         settings, stage="quality", product="all", quarter=str(_quarter(quarter))
     ) as timer:
-        report = run_checks(settings, quarter, products=products)
+        report = run_checks(settings, _quarter(quarter), products=products)
         if report.fatal:
             timer.update(status="failed")
     if report.fatal:
