@@ -31,8 +31,9 @@ from weatherinsight.dwd.client import DwdClient
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.ingest import ingest_product
 from weatherinsight.mirror import MIRROR_PREFIX
+from weatherinsight.mirror.layout import MANIFEST
 from weatherinsight.mirror.server import CONTROL_PATH
-from weatherinsight.mirror.simulate import MANIFEST, build_mirror
+from weatherinsight.mirror.simulate import build_mirror
 from weatherinsight.settings import load_settings
 
 

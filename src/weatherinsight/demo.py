@@ -63,7 +63,8 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
 
 
 def _mirror(root: Path, stations: int, years: int) -> None:
-    from weatherinsight.mirror.simulate import MANIFEST, build_mirror, load_spec
+    from weatherinsight.mirror.layout import MANIFEST, load_spec
+    from weatherinsight.mirror.simulate import build_mirror
 
     if (root / MANIFEST).exists():
         spec = load_spec(root)

@@ -15,8 +15,8 @@ from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.ingest import ingest_product
+from weatherinsight.mirror.layout import load_spec, product_dir
 from weatherinsight.mirror.server import MirrorHTTPServer
-from weatherinsight.mirror.simulate import load_spec, product_dir
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 

@@ -14,8 +14,9 @@ from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError
 from weatherinsight.ingest import ingest_product
+from weatherinsight.mirror.layout import product_dir
 from weatherinsight.mirror.server import MirrorHTTPServer
-from weatherinsight.mirror.simulate import product_dir, release_recent
+from weatherinsight.mirror.simulate import release_recent
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 from weatherinsight.warehouse import db

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tests.stage.conftest import build_wind_store, fresh_settings, make_zip, put, settings_with_share
-from weatherinsight.mirror.simulate import hourly_root
+from weatherinsight.mirror.layout import hourly_root
 from weatherinsight.settings import Settings
 from weatherinsight.stage import StageResult, stage_product
 from weatherinsight.storage.staged import list_partitions, staged_dataset

@@ -17,8 +17,9 @@ import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console
+from weatherinsight.mirror.layout import BuildSummary, load_spec
 from weatherinsight.mirror.server import CONTROL_PATH, FAULT_KINDS, MirrorHTTPServer
-from weatherinsight.mirror.simulate import BuildSummary, build_mirror, load_spec, release_recent
+from weatherinsight.mirror.simulate import build_mirror, release_recent
 
 app = typer.Typer(help="build, serve and release a simulated DWD mirror", no_args_is_help=True)
 
