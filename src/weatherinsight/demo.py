@@ -27,6 +27,9 @@ from rich.table import Table
 from weatherinsight import pipeline
 from weatherinsight.cli._common import console
 from weatherinsight.logs import configure_logging
+from weatherinsight.mirror.layout import MANIFEST, load_spec
+from weatherinsight.mirror.server import serve
+from weatherinsight.mirror.simulate import build_mirror
 from weatherinsight.quality.checks import QualityReport
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
@@ -63,9 +66,6 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
 
 
 def _mirror(root: Path, stations: int, years: int) -> None:
-    from weatherinsight.mirror.layout import MANIFEST, load_spec
-    from weatherinsight.mirror.simulate import build_mirror
-
     if (root / MANIFEST).exists():
         spec = load_spec(root)
         if spec.stations == stations and spec.years == years:
@@ -111,8 +111,6 @@ def run(args: argparse.Namespace) -> int:
     Quality findings are shown, not turned into a failing exit code: on the simulated data they are the
     checks doing their job (see the message printed with them).
     """
-    from weatherinsight.mirror.server import serve
-
     started = time.monotonic()
     root = args.dir.resolve()
     if args.fresh and root.exists():
