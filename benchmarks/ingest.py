@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.client import DwdClient
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.ingest import ingest_product
@@ -41,7 +42,8 @@ def _build(root: Path, stations: int, years: int) -> dict[str, float]:
     if (root / MANIFEST).exists():
         return {"reused": 1.0}
     cpu = time.process_time()
-    summary = build_mirror(root, stations=stations, years=years, seed=1, progress=True, workers=2)
+    with progress_bars(prefix="mirror ") as report:
+        summary = build_mirror(root, stations=stations, years=years, seed=1, progress=report, workers=2)
     return {
         "rows": float(summary.rows),
         "files": float(summary.files),

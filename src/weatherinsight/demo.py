@@ -26,6 +26,7 @@ from rich.table import Table
 
 from weatherinsight import pipeline
 from weatherinsight.cli._common import console
+from weatherinsight.cli.progress import progress_bars
 from weatherinsight.logs import configure_logging
 from weatherinsight.mirror.layout import MANIFEST, load_spec
 from weatherinsight.mirror.server import serve
@@ -73,7 +74,8 @@ def _mirror(root: Path, stations: int, years: int) -> None:
             return
         shutil.rmtree(root)
     console.rule(f"1 · building a DWD mirror: {stations} stations × {years} years × 5 products")
-    summary = build_mirror(root, stations=stations, years=years, seed=SEED, progress=True)
+    with progress_bars(console=console, prefix="[bold]mirror[/] ") as report:
+        summary = build_mirror(root, stations=stations, years=years, seed=SEED, progress=report)
     console.print(
         f"{summary.files:,} files, {summary.rows:,} hourly rows, {summary.bytes / 1e6:.1f} MB in "
         f"{summary.seconds:.1f} s → {root}"

@@ -6,6 +6,8 @@ on 31 Dec of last year; recent files hold the 550 days that end yesterday (relat
 overlap the historical ones; release N+1 shifts the window by a day, upgrades QN 1→3/10 on the oldest
 eight QN=1 days and revises one value of the primary variable (FORMAT §3). Deterministic for a seed: the
 same arguments give the same bytes. Files are replaced atomically, so a server can serve while it runs.
+The spec, manifest and paths are in ``mirror.layout``, one station's files in ``mirror.station_files``;
+progress is reported as ``ProgressEvent``s (task ``release <N> stations``, one advance per station).
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.mirror import metadata
@@ -32,6 +32,7 @@ from weatherinsight.mirror.layout import (
 )
 from weatherinsight.mirror.station_files import worker, write_station
 from weatherinsight.mirror.stations import SimStation, make_stations
+from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
 
 
 def _write_station_lists(
@@ -55,7 +56,7 @@ def _run(
     spec: MirrorSpec,
     periods: tuple[str, ...],
     *,
-    progress: bool,
+    progress: ProgressCallback,
     workers: int | None,
     only_active: bool,
 ) -> BuildSummary:
@@ -72,21 +73,14 @@ def _run(
     else:
         results = (write_station(root, spec, st, periods) for st in todo)
     try:
-        with Progress(
-            TextColumn("[bold]mirror[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rows]:,} rows"),
-            TimeElapsedColumn(),
-            disable=not progress,
-        ) as bar:
-            task = bar.add_task(f"release {spec.release}", total=len(todo), rows=0)
-            for files, rows, nbytes, paths in results:
-                summary.files += files
-                summary.rows += rows
-                summary.bytes += nbytes
-                summary.written.extend(paths)
-                bar.update(task, advance=1, rows=summary.rows)
+        task = f"release {spec.release} stations"
+        progress(ProgressEvent(task, total=len(todo)))
+        for files, rows, nbytes, paths in results:
+            summary.files += files
+            summary.rows += rows
+            summary.bytes += nbytes
+            summary.written.extend(paths)
+            progress(ProgressEvent(task, advance=1))
     finally:
         if pool is not None:
             pool.shutdown()
@@ -105,7 +99,7 @@ def build_mirror(
     seed: int = 0,
     today: date | None = None,
     products: tuple[str, ...] | list[str] | None = None,
-    progress: bool = False,
+    progress: ProgressCallback = no_progress,
     workers: int | None = None,
     compresslevel: int = 1,
 ) -> BuildSummary:
@@ -127,7 +121,9 @@ def build_mirror(
     return _run(root, spec, ("historical", "recent"), progress=progress, workers=workers, only_active=False)
 
 
-def release_recent(root: Path, *, progress: bool = False, workers: int | None = None) -> BuildSummary:
+def release_recent(
+    root: Path, *, progress: ProgressCallback = no_progress, workers: int | None = None
+) -> BuildSummary:
     """Write the next daily release of every active station's recent file (and the station lists).
 
     The window moves one day on; QN 1 becomes 3 (10 for wind) on the oldest eight un-controlled days; one
