@@ -18,8 +18,10 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
+from sqlalchemy import Engine
+
 from weatherinsight.dwd.client import DwdClient
-from weatherinsight.dwd.products import PERIODS, get_product
+from weatherinsight.dwd.products import PERIODS, Product, get_product
 from weatherinsight.errors import DownloadError, RunFailedError, WeatherInsightError
 from weatherinsight.ingest.fetch import Outcome, fetch_one
 from weatherinsight.ingest.plan import Target, known_rows, select_entries
@@ -37,6 +39,52 @@ log = get_logger(__name__)
 #: Stored files are recorded in batches (one commit each) of this many, or after this many seconds.
 _RECORD_BATCH = 100
 _RECORD_SECONDS = 2.0
+
+
+def _plan(
+    settings: Settings,
+    http: DwdClient,
+    store: RawStore,
+    engine: Engine,
+    prod: Product,
+    periods: tuple[str, ...],
+    station_set: set[int] | None,
+    quarter: Quarter | None,
+    result: IngestResult,
+) -> tuple[list[Target], bool]:
+    """Read each period's listing and pick the files to fetch, with the row each already has.
+
+    Returns the targets and whether a listing could not be read; failed listings and empty ones are noted
+    in ``result`` (an empty listing never deletes or marks anything gone)."""
+    targets: list[Target] = []
+    listing_failed = False
+    for per in periods:
+        url = f"{settings.dwd_base_url}{prod.directory}/{per}/"
+        try:
+            entries = http.list_directory(url)
+        except DownloadError as exc:
+            listing_failed = True
+            result.failures.append(FileFailure(per, LISTING, url, str(exc)))
+            log.error("ingest.listing_failed", url=url, error=str(exc))
+            continue
+        chosen, ignored = select_entries(prod, per, entries, station_set, quarter)
+        if ignored:
+            log.info("ingest.ignored", period=per, files=len(ignored), examples=ignored[:3])
+        if not chosen:
+            # Never treat an empty listing as "everything is gone": nothing is deleted or marked.
+            result.warnings.append(
+                f"listing {url} named no {prod.code} files; nothing was deleted or marked gone"
+            )
+            log.warning("ingest.empty_listing", url=url)
+            continue
+        with engine.connect() as conn:
+            known = known_rows(conn, prod, per)
+        for entry, zn in chosen:
+            row = known.get(entry.name)
+            if row is not None and not store.exists(prod.name, per, entry.name):
+                row = None  # the DB remembers a file the store lost: fetch it unconditionally
+            targets.append(Target(per, entry, zn, row))
+    return targets, listing_failed
 
 
 def ingest_product(
@@ -60,7 +108,6 @@ def ingest_product(
     if period not in (*PERIODS, "all"):
         raise ValueError(f"period must be one of {', '.join((*PERIODS, 'all'))}, not {period!r}")
     periods = PERIODS if period == "all" else (period,)
-    q = quarter
     station_set = set(stations) if stations is not None else None
     cfg = settings.pipeline.ingestion
     started = time.perf_counter()
@@ -79,33 +126,9 @@ def ingest_product(
     pending: list[Outcome] = []  # stored files not yet recorded (recorded in batches: one commit per batch)
     last_flush = time.perf_counter()
     try:
-        targets: list[Target] = []
-        for per in periods:
-            url = f"{settings.dwd_base_url}{prod.directory}/{per}/"
-            try:
-                entries = http.list_directory(url)
-            except DownloadError as exc:
-                listing_failed = True
-                result.failures.append(FileFailure(per, LISTING, url, str(exc)))
-                log.error("ingest.listing_failed", url=url, error=str(exc))
-                continue
-            chosen, ignored = select_entries(prod, per, entries, station_set, q)
-            if ignored:
-                log.info("ingest.ignored", period=per, files=len(ignored), examples=ignored[:3])
-            if not chosen:
-                # Never treat an empty listing as "everything is gone": nothing is deleted or marked.
-                result.warnings.append(
-                    f"listing {url} named no {prod.code} files; nothing was deleted or marked gone"
-                )
-                log.warning("ingest.empty_listing", url=url)
-                continue
-            with engine.connect() as conn:
-                known = known_rows(conn, prod, per)
-            for entry, zn in chosen:
-                row = known.get(entry.name)
-                if row is not None and not store.exists(prod.name, per, entry.name):
-                    row = None  # the DB remembers a file the store lost: fetch it unconditionally
-                targets.append(Target(per, entry, zn, row))
+        targets, listing_failed = _plan(
+            settings, http, store, engine, prod, periods, station_set, quarter, result
+        )
         result.files_listed = len(targets)
 
         files_task, bytes_task = f"{prod.name} files", f"{prod.name} bytes"
@@ -149,7 +172,7 @@ def ingest_product(
             result.status = SUCCEEDED
         if result.status != FAILED:
             with engine.begin() as conn:
-                result.raw_versions = publish_raw_versions(conn, settings, prod, q)
+                result.raw_versions = publish_raw_versions(conn, settings, prod, quarter)
     except BaseException as exc:
         result.status = FAILED
         result.warnings.append(f"run aborted: {exc!r}")
