@@ -27,12 +27,14 @@ from pathlib import Path
 
 import httpx
 
+from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.client import DwdClient
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.ingest import ingest_product
 from weatherinsight.mirror import MIRROR_PREFIX
+from weatherinsight.mirror.layout import MANIFEST
 from weatherinsight.mirror.server import CONTROL_PATH
-from weatherinsight.mirror.simulate import MANIFEST, build_mirror
+from weatherinsight.mirror.simulate import build_mirror
 from weatherinsight.settings import load_settings
 
 
@@ -40,7 +42,8 @@ def _build(root: Path, stations: int, years: int) -> dict[str, float]:
     if (root / MANIFEST).exists():
         return {"reused": 1.0}
     cpu = time.process_time()
-    summary = build_mirror(root, stations=stations, years=years, seed=1, progress=True, workers=2)
+    with progress_bars(prefix="mirror ") as report:
+        summary = build_mirror(root, stations=stations, years=years, seed=1, progress=report, workers=2)
     return {
         "rows": float(summary.rows),
         "files": float(summary.files),
@@ -101,7 +104,7 @@ def _ingest(base_url: str, data_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     files = total = 0
     for name in PRODUCTS:
-        result = ingest_product(settings, name, progress=False)
+        result = ingest_product(settings, name)
         files += result.files_new + result.files_changed + result.files_unchanged
         total += result.bytes_downloaded
     return {

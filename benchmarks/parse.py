@@ -4,7 +4,7 @@ Generates a station zip in the exact DWD hourly layout (padded values, CRLF, ``e
 Metadaten_Parameter/Geographie beside it) with vectorised numpy, then runs each contender in a fresh
 subprocess on the same bytes and reports rows/s and peak RSS (``resource.getrusage``):
 
-* ``ours``   — ``weatherinsight.dwd.parse.read_produkt_zip`` → ``ParquetWriter`` (one row group per block, as the limit)
+* ``ours``   — ``weatherinsight.dwd.produkt_zip.read_produkt_zip`` → ``ParquetWriter`` (one row group per block, as the limit)
 * ``pandas`` — ``pandas.read_csv`` on the same produkt member (sep ``;``) → ``DataFrame.to_parquet``
 * ``limit``  — zip stream → ``pyarrow.csv.open_csv`` with explicit types → ``ParquetWriter``, no other work
 
@@ -110,7 +110,7 @@ def generate(path: Path, rows: int) -> None:
 def run_ours(zip_path: Path, out: Path) -> int:
     import pyarrow.parquet as pq
 
-    from weatherinsight.dwd.parse import read_produkt_zip
+    from weatherinsight.dwd.produkt_zip import read_produkt_zip
 
     result = read_produkt_zip(zip_path.read_bytes(), file_name=ZIP_NAME)
     # Written block by block, exactly as the limit writes (one row group per CSV block), so that the
@@ -170,7 +170,7 @@ def child(mode: str, zip_path: Path, out: Path) -> None:
     import pyarrow.csv
     import pyarrow.parquet
 
-    import weatherinsight.dwd.parse  # noqa: F401
+    import weatherinsight.dwd.produkt_zip  # noqa: F401
 
     pa.array([0])
 

@@ -31,7 +31,8 @@ SEED = 7
 
 
 def ensure_mirror(workdir: Path, stations: int, years: int, products: list[str]) -> Path:
-    from weatherinsight.mirror.simulate import MANIFEST, build_mirror, load_spec
+    from weatherinsight.mirror.layout import MANIFEST, load_spec
+    from weatherinsight.mirror.simulate import build_mirror
 
     mirror = workdir / "mirror"
     if (mirror / MANIFEST).exists():
@@ -57,7 +58,7 @@ def ensure_mirror(workdir: Path, stations: int, years: int, products: list[str])
 
 def link_raw_store(workdir: Path, mirror: Path, products: list[str]) -> Path:
     from weatherinsight.dwd.products import get_product
-    from weatherinsight.mirror.simulate import hourly_root
+    from weatherinsight.mirror.layout import hourly_root
 
     raw = workdir / "raw"
     shutil.rmtree(raw, ignore_errors=True)

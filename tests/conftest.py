@@ -1,4 +1,4 @@
-"""Shared test setup. Fixture modules in tests/fixtures/ are loaded automatically (one per area).
+"""Shared test setup. The fixture modules in tests/fixtures/ (one per area) are listed in ``pytest_plugins``.
 
 Under CI=true a missing service (PostgreSQL, Java for Spark, …) fails the test; elsewhere it skips.
 """
@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = sorted(
-    f"tests.fixtures.{p.stem}"
-    for p in (Path(__file__).parent / "fixtures").glob("*.py")
-    if p.stem != "__init__"
-)
+pytest_plugins = [
+    "tests.fixtures.airflow",
+    "tests.fixtures.core",
+    "tests.fixtures.mirror",
+    "tests.fixtures.smtp",
+    "tests.fixtures.spark",
+]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parents[1]

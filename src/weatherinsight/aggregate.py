@@ -26,25 +26,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
 from weatherinsight.dwd.products import get_product
-from weatherinsight.engines import ENGINES
+from weatherinsight.engines import duckdb as duck
+from weatherinsight.engines import spark as sp
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.features.common import Rules
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
+from weatherinsight.storage.staged import partition_dir
+from weatherinsight.vocabulary import ENGINES, Engine, Status
+from weatherinsight.warehouse import db, lineage
+from weatherinsight.warehouse.tables import curated_table
 
 log = get_logger(__name__)
 
 #: Bump when a feature definition changes meaning: it enters the fingerprint, so every quarter is rebuilt.
 DEFINITION_VERSION = "features-v1"
 KIND = "curated"
-
-Engine = Literal["duckdb", "spark"]
 
 
 class AggregationError(WeatherInsightError):
@@ -73,14 +76,13 @@ class AggregateResult:
     files: tuple[str, ...] = field(default_factory=tuple)
 
     @property
-    def status(self) -> str:
-        return "unchanged" if self.unchanged else "published"
+    def status(self) -> Status:
+        """``UNCHANGED`` for a no-op, ``SUCCEEDED`` when a new version was published."""
+        return Status.UNCHANGED if self.unchanged else Status.SUCCEEDED
 
 
 def staged_files(settings: Settings, product: str, quarter: Quarter) -> list[Path]:
     """The staged Parquet files of one product and quarter, sorted (empty when nothing is staged)."""
-    from weatherinsight.storage.staged import partition_dir
-
     d = partition_dir(Path(settings.staged_dir), product, quarter)
     return sorted(d.glob("*.parquet")) if d.is_dir() else []
 
@@ -117,11 +119,7 @@ def compute_features(
     """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
     rules = Rules.from_config(quarter, settings.pipeline.features)
     if engine == "duckdb":
-        from weatherinsight.engines import duckdb as duck
-
         return duck.compute(files, product, rules)
-    from weatherinsight.engines import spark as sp
-
     session = spark_session or sp.session(settings, spark_master)
     return sp.compute(session, files, product, rules)
 
@@ -149,8 +147,6 @@ def _staged_versions(
     conn: Any, product: str, quarter: Quarter, requested: str | None
 ) -> tuple[list[str], list[str]]:
     """(parent version names, names that enter the fingerprint) of the staged input."""
-    from weatherinsight.warehouse import lineage
-
     current = lineage.find_available(conn, "staged", product, quarter)
     if current is None:
         # staged outside the pipeline (no lineage row): the caller's name is recorded as the parent, but only
@@ -169,9 +165,9 @@ def _staged_versions(
 def aggregate_quarter(
     settings: Settings,
     product: str,
-    quarter: Quarter | str,
+    quarter: Quarter,
     *,
-    engine: str = "duckdb",
+    engine: Engine = "duckdb",
     force: bool = False,
     staged_version: str | None = None,
     output_version: str | None = None,
@@ -184,12 +180,9 @@ def aggregate_quarter(
     name this run would publish (``<YEAR>Q<Q>_v<N>``), else an ``AggregationError`` is raised before
     anything is computed. ``spark_session`` lets callers (tests, a long-lived driver) reuse a session.
     """
-    from weatherinsight.warehouse import db, lineage
-    from weatherinsight.warehouse.tables import curated_table
-
     started = time.monotonic()
     prod = get_product(product)
-    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    q = quarter
     if engine not in ENGINES:
         raise AggregationError(prod.name, q, f"unknown engine {engine!r}", hint=f"use one of {ENGINES}")
     files = staged_files(settings, prod.name, q)
@@ -249,7 +242,7 @@ def aggregate_quarter(
             prod.name,
             q,
             files,
-            engine=engine,  # type: ignore[arg-type]
+            engine=engine,
             spark_master=spark_master,
             spark_session=spark_session,
         )
@@ -300,8 +293,6 @@ def _record_failure(
     exc: BaseException,
 ) -> None:
     """A FAILED version with the error, so the failure is visible in lineage; the AVAILABLE one stays."""
-    from weatherinsight.warehouse import db, lineage
-
     try:
         with db.get_engine(settings.db_url).begin() as conn:
             v = lineage.begin_version(

@@ -29,6 +29,9 @@ from weatherinsight.cli._common import console
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.cli.report import summary_table
 from weatherinsight.logs import configure_logging
+from weatherinsight.mirror.layout import MANIFEST, load_spec
+from weatherinsight.mirror.server import serve
+from weatherinsight.mirror.simulate import build_mirror
 from weatherinsight.quality.checks import QualityReport
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
@@ -65,8 +68,6 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
 
 
 def _mirror(root: Path, stations: int, years: int) -> None:
-    from weatherinsight.mirror.simulate import MANIFEST, build_mirror, load_spec
-
     if (root / MANIFEST).exists():
         spec = load_spec(root)
         if spec.stations == stations and spec.years == years:
@@ -74,7 +75,8 @@ def _mirror(root: Path, stations: int, years: int) -> None:
             return
         shutil.rmtree(root)
     console.rule(f"1 · building a DWD mirror: {stations} stations × {years} years × 5 products")
-    summary = build_mirror(root, stations=stations, years=years, seed=SEED, progress=True)
+    with progress_bars(console=console, prefix="[bold]mirror[/] ") as report:
+        summary = build_mirror(root, stations=stations, years=years, seed=SEED, progress=report)
     console.print(
         f"{summary.files:,} files, {summary.rows:,} hourly rows, {summary.bytes / 1e6:.1f} MB in "
         f"{summary.seconds:.1f} s → {root}"
@@ -112,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
     Quality findings are shown, not turned into a failing exit code: on the simulated data they are the
     checks doing their job (see the message printed with them).
     """
-    from weatherinsight.mirror.server import serve
-
     started = time.monotonic()
     root = args.dir.resolve()
     if args.fresh and root.exists():

@@ -25,6 +25,7 @@ import sys, time, pathlib
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db
 from weatherinsight import aggregate
+from weatherinsight.quarters import Quarter
 
 real = db.bulk_insert
 def loaded_then_hang(conn, table, data):
@@ -34,7 +35,7 @@ def loaded_then_hang(conn, table, data):
     return n
 db.bulk_insert = loaded_then_hang
 settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2])
-aggregate.aggregate_quarter(settings, "pressure", "2024Q1", force=True)
+aggregate.aggregate_quarter(settings, "pressure", Quarter.parse("2024Q1"), force=True)
 """
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import DATA
 from weatherinsight.aggregate import aggregate_quarter
-from weatherinsight.dwd.parse import read_produkt_zip
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage

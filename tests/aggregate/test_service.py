@@ -119,7 +119,7 @@ def test_missing_staged_data_and_bad_engine(settings: Settings) -> None:
         aggregate_quarter(settings, "moisture", Q)
     stage(settings, "moisture", cases.moisture())
     with pytest.raises(AggregationError, match="unknown engine 'polars'"):
-        aggregate_quarter(settings, "moisture", "2024Q1", engine="polars")
+        aggregate_quarter(settings, "moisture", Q, engine="polars")
 
 
 def test_failed_computation_is_recorded(settings: Settings) -> None:

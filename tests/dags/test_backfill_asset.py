@@ -19,7 +19,7 @@ from tests.dags.test_dag_runs import _no_retries, _states, _use
 from tests.fixtures.smtp import SmtpSink
 from tests.pipeline.conftest import published_rows
 from tests.quality.planting import plant
-from weatherinsight.mirror.simulate import load_spec
+from weatherinsight.mirror.layout import load_spec
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables

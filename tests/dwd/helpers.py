@@ -33,3 +33,12 @@ def make_zip(members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLAT
 
 def all_zip_paths() -> list[Path]:
     return sorted(SAMPLES.rglob("*.zip"))
+
+
+#: A real recent FF zip of Hamburg (01975) with a long MEZ/UTC history in its Metadaten_Parameter.
+FF_2021 = "wind/hamburg_01975_release_2021-09-19/stundenwerte_FF_01975_akt.zip"
+
+
+def ff_parameter_bytes(rel: str = FF_2021) -> bytes:
+    """The Metadaten_Parameter member of a Hamburg FF zip."""
+    return zip_members(rel)["Metadaten_Parameter_ff_stunde_01975.txt"]

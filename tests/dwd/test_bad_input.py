@@ -10,8 +10,9 @@ import pytest
 
 from tests.dwd.helpers import make_zip, sample, zip_members
 from weatherinsight.dwd.files import SafeZip, parse_zip_name, read_zip_members
-from weatherinsight.dwd.parse import parse_produkt, read_produkt_zip
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt import parse_produkt
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError, UnknownProductError
 
 TU_ZIP = "air_temperature/zeppr_00044/stundenwerte_TU_00044_akt.zip"

@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tests.dwd.helpers import make_zip, zip_members
-from weatherinsight.dwd.parse import parse_produkt, read_produkt_zip
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt import parse_produkt
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 
 TU_ZIP = "air_temperature/zeppr_00044/stundenwerte_TU_00044_akt.zip"
 PRODUKT = "produkt_tu_stunde_20210808_20230208_00044.txt"

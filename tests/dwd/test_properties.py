@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.dwd.helpers import make_zip, sample, zip_members
-from weatherinsight.dwd.parse import parse_produkt, read_produkt_zip
 from weatherinsight.dwd.products import Product, get_product
+from weatherinsight.dwd.produkt import parse_produkt
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError
 
 SETTINGS = settings(

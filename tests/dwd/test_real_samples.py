@@ -16,8 +16,9 @@ import pyarrow as pa
 import pytest
 
 from tests.dwd.helpers import SAMPLES, all_zip_paths, sample
-from weatherinsight.dwd.parse import parse_produkt, produkt_schema, read_produkt_zip
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt import parse_produkt, produkt_schema
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError
 
 

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tests.dwd.helpers import make_zip, sample, zip_members
-from weatherinsight.dwd.parse import DroppedPeriod, read_produkt_zip
+from weatherinsight.dwd.metadata import DroppedPeriod
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 
 HIST = "air_temperature/zeppr_00044/stundenwerte_TU_00044_20070401_20211231_hist.zip"
 NAME = "stundenwerte_TU_00044_20070401_20211231_hist.zip"

@@ -15,8 +15,8 @@ from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.ingest import ingest_product
+from weatherinsight.mirror.layout import load_spec, product_dir
 from weatherinsight.mirror.server import MirrorHTTPServer
-from weatherinsight.mirror.simulate import load_spec, product_dir
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 
@@ -64,7 +64,7 @@ def test_s3_round_trip(
         s3_endpoint_url=s3_endpoint,
         raw_store_options=S3_OPTIONS,
     )
-    first = ingest_product(settings, "wind", period="recent", progress=False)
+    first = ingest_product(settings, "wind", period="recent")
     assert (first.status, first.files_new) == ("succeeded", MIRROR_STATIONS + 1)
     store = RawStore.from_settings(settings)
     assert (
@@ -75,7 +75,7 @@ def test_s3_round_trip(
     assert store.list_files("wind", "recent") == sorted(expected)
     for name, data in expected.items():
         assert hashlib.sha256(store.read("wind", "recent", name)).digest() == hashlib.sha256(data).digest()
-    second = ingest_product(settings, "wind", period="recent", progress=False)
+    second = ingest_product(settings, "wind", period="recent")
     assert (second.files_unchanged, second.bytes_downloaded) == (MIRROR_STATIONS + 1, 0)
     # A changed file on S3: the old object is copied under _history before the new one is put.
     name = sorted(expected)[0]

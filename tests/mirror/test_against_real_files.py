@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import DATA
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.mirror.simulate import build_mirror, product_dir
+from weatherinsight.mirror.layout import product_dir
+from weatherinsight.mirror.simulate import build_mirror
 
 REAL = DATA / "dwd"
 #: One real, modern zip per product (OBS files; see tests/data/dwd/PROVENANCE.md).

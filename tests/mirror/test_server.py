@@ -10,8 +10,8 @@ import pytest
 
 from weatherinsight.dwd.client import parse_listing
 from weatherinsight.dwd.products import get_product
+from weatherinsight.mirror.layout import product_dir
 from weatherinsight.mirror.server import CONTROL_PATH, MirrorHTTPServer
-from weatherinsight.mirror.simulate import product_dir
 
 TU = get_product("air_temperature")
 

@@ -13,17 +13,11 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.fixtures.mirror import MIRROR_SEED, MIRROR_STATIONS, MIRROR_YEARS
-from weatherinsight.dwd.parse import read_produkt_zip
 from weatherinsight.dwd.products import PRODUCTS, get_product
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.dwd.stations import parse_station_list
-from weatherinsight.mirror.simulate import (
-    RECENT_DAYS,
-    build_mirror,
-    hourly_root,
-    load_spec,
-    product_dir,
-    release_recent,
-)
+from weatherinsight.mirror.layout import RECENT_DAYS, hourly_root, load_spec, product_dir
+from weatherinsight.mirror.simulate import build_mirror, release_recent
 from weatherinsight.mirror.stations import make_stations
 
 TODAY = date(2026, 11, 25)

@@ -13,6 +13,7 @@ from tests.quality.planting import ALL_PRODUCTS, plant
 from weatherinsight import pipeline
 from weatherinsight.errors import UnknownProductError
 from weatherinsight.quality.checks import QualityReport, run_checks
+from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import db, tables
 
@@ -44,7 +45,7 @@ def _with_thresholds(settings: Settings, tmp_path: Path, **thresholds: float) ->
 
 def test_clean_quarter_passes_and_every_result_is_stored(db_settings: Settings) -> None:
     plant(db_settings, "2024Q1")
-    report = run_checks(db_settings, "2024Q1")
+    report = run_checks(db_settings, Quarter.parse("2024Q1"))
     assert report.passed and report.fatal == [] and report.warnings == []
     # per product: row_count, station_count, version_availability, continuity + one null check per
     # critical column (3 for air temperature, 1 for the others)
@@ -67,7 +68,7 @@ def test_clean_quarter_passes_and_every_result_is_stored(db_settings: Settings) 
 @pytest.mark.parametrize("stations", [99, 100])
 def test_row_count_is_fatal_below_the_threshold(settings: Settings, stations: int) -> None:
     plant(settings, "2024Q1", products=["wind"], stations=stations)
-    report = run_checks(settings, "2024Q1", products=["wind"])
+    report = run_checks(settings, Quarter.parse("2024Q1"), products=["wind"])
     if stations == 99:
         assert _failed(report) == [("row_count", "wind", None, 99.0)]
         (finding,) = report.fatal
@@ -81,7 +82,7 @@ def test_row_count_is_fatal_below_the_threshold(settings: Settings, stations: in
 def test_null_percentage_is_fatal_above_the_threshold(db_settings: Settings) -> None:
     # 20 of 110 rows NULL = 18.182 % > 15 % (fatal); 16 of 110 = 14.545 % passes.
     plant(db_settings, "2024Q1", products=["air_temperature"], nulls={"tg_mean": 20, "tx_mean": 16})
-    report = run_checks(db_settings, "2024Q1", products=["air_temperature"])
+    report = run_checks(db_settings, Quarter.parse("2024Q1"), products=["air_temperature"])
     assert _failed(report) == [("null_percentage", "air_temperature", "tg_mean", 18.182)]
     tx = next(f for f in report.findings if f.column == "tx_mean")
     assert (tx.passed, tx.measured) == (True, 14.545)
@@ -95,7 +96,7 @@ def test_station_count_is_fatal_below_the_configured_threshold(settings: Setting
     # Thresholds come from the YAML: with min_rows_per_quarter 10 only the station check fires on 40 stations.
     s = _with_thresholds(settings, tmp_path, min_rows_per_quarter=10, min_stations_per_quarter=41)
     plant(s, "2024Q1", products=["pressure"], stations=40)
-    report = run_checks(s, "2024Q1", products=["pressure"])
+    report = run_checks(s, Quarter.parse("2024Q1"), products=["pressure"])
     assert _failed(report) == [("station_count", "pressure", "station_id", 40.0)]
     assert report.fatal[0].threshold == 41.0
 
@@ -103,7 +104,7 @@ def test_station_count_is_fatal_below_the_configured_threshold(settings: Setting
 def test_missing_quarter_is_a_continuity_warning_not_a_failure(settings: Settings) -> None:
     plant(settings, "2023Q3")
     plant(settings, "2024Q1")  # 2023Q4 missing
-    report = run_checks(settings, "2024Q1")
+    report = run_checks(settings, Quarter.parse("2024Q1"))
     assert report.passed
     assert _failed(report) == [("continuity", p, "quarter", 1.0) for p in sorted(ALL_PRODUCTS)]
     assert all("2023Q4" in f.message and f.severity == "warning" for f in report.warnings)
@@ -113,14 +114,14 @@ def test_missing_quarter_is_a_continuity_warning_not_a_failure(settings: Setting
 
 def test_version_not_available_is_a_warning(settings: Settings) -> None:
     plant(settings, "2024Q1", products=["precipitation"], fail_kind="staged")
-    report = run_checks(settings, "2024Q1", products=["precipitation"])
+    report = run_checks(settings, Quarter.parse("2024Q1"), products=["precipitation"])
     assert report.passed
     assert _failed(report) == [("version_availability", "precipitation", "status", 1.0)]
     assert report.warnings[0].message == "2024Q1_staged_v2 is FAILED"
 
 
 def test_empty_quarter_fails_row_and_station_checks(settings: Settings) -> None:
-    report = run_checks(settings, "2022Q2", products=["wind"])
+    report = run_checks(settings, Quarter.parse("2022Q2"), products=["wind"])
     assert _failed(report) == [
         ("row_count", "wind", None, 0.0),
         ("station_count", "wind", "station_id", 0.0),
@@ -130,7 +131,7 @@ def test_empty_quarter_fails_row_and_station_checks(settings: Settings) -> None:
 
 def test_unknown_product_is_a_typed_error(settings: Settings) -> None:
     with pytest.raises(UnknownProductError):
-        run_checks(settings, "2024Q1", products=["sunshine"])
+        run_checks(settings, Quarter.parse("2024Q1"), products=["sunshine"])
 
 
 def test_fatal_findings_send_the_alert_email(settings: Settings, smtp_server: object) -> None:

@@ -20,8 +20,8 @@ from tests.staging.conftest import (
     fresh_settings,
     release,
 )
-from weatherinsight.dwd.parse import read_produkt_zip
 from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.staging import StageResult, stage_product

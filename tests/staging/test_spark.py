@@ -11,7 +11,7 @@ import pytest
 
 from tests.staging.conftest import build_wind_store, fresh_settings, make_zip, put, settings_with_share
 from weatherinsight.dwd.products import get_product
-from weatherinsight.mirror.simulate import hourly_root
+from weatherinsight.mirror.layout import hourly_root
 from weatherinsight.settings import Settings
 from weatherinsight.staging import StageResult, stage_product
 from weatherinsight.storage.staged import list_partitions, staged_dataset

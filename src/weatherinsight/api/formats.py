@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -95,8 +96,6 @@ def next_link(request: Request, cursor: str | None) -> str | None:
         return None
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     items.append(("cursor", cursor))
-    from urllib.parse import urlencode
-
     return str(request.url.replace(query=urlencode(items)))
 
 

@@ -13,7 +13,7 @@ product failed (a single-product run re-raises its typed error instead, exit cod
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -22,9 +22,13 @@ from rich.table import Table
 from weatherinsight.aggregate import AggregateResult, aggregate_quarter
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.dwd.products import get_product
-from weatherinsight.engines import ENGINES
+from weatherinsight.engines.spark import session as spark_session
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.quarters import Quarter
+from weatherinsight.vocabulary import ENGINES, Engine, Status
+
+#: How a result reads in the summary table: a succeeded aggregation published a new version.
+_LABEL = {Status.SUCCEEDED: ("published", "green"), Status.UNCHANGED: ("unchanged", "cyan")}
 
 
 def print_summary(results: list[AggregateResult], failures: dict[str, str]) -> None:
@@ -32,13 +36,13 @@ def print_summary(results: list[AggregateResult], failures: dict[str, str]) -> N
     table = Table(title="aggregation")
     for col in ("product", "quarter", "engine", "status", "version", "previous", "rows", "staged", "seconds"):
         table.add_column(col, justify="right" if col in ("rows", "seconds") else "left")
-    colour = {"published": "green", "unchanged": "cyan"}
     for r in results:
+        label, colour = _LABEL[r.status]
         table.add_row(
             r.product,
             r.quarter,
             r.engine,
-            f"[{colour[r.status]}]{r.status}[/]",
+            f"[{colour}]{label}[/]",
             r.dataset_version,
             r.previous_version or "",
             str(r.rows),
@@ -90,6 +94,7 @@ def aggregate(
         engine = "spark"
     if engine not in ENGINES:
         raise typer.BadParameter(f"use one of {', '.join(ENGINES)}", param_hint="--engine")
+    chosen = cast(Engine, engine)  # checked against ENGINES just above
     if output_version and len(names) > 1:
         raise typer.BadParameter("--output-version needs a single product", param_hint="--output-version")
 
@@ -105,10 +110,8 @@ def aggregate(
     ) as progress:
         task = progress.add_task(f"aggregating {q}", total=len(names))
         for name in names:
-            progress.update(task, description=f"aggregating {name} {q} ({engine})")
-            if engine == "spark" and session is None:
-                from weatherinsight.engines.spark import session as spark_session
-
+            progress.update(task, description=f"aggregating {name} {q} ({chosen})")
+            if chosen == "spark" and session is None:
                 session = spark_session(settings, master)
             try:
                 results.append(
@@ -116,7 +119,7 @@ def aggregate(
                         settings,
                         name,
                         q,
-                        engine=engine,
+                        engine=chosen,
                         force=force,
                         staged_version=staged_version,
                         output_version=output_version,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import typer
+import uvicorn
 from rich.table import Table
 
+from weatherinsight.api import keys
 from weatherinsight.cli._common import console, settings_from_env
+from weatherinsight.warehouse.db import ensure_schema, get_engine
 
 app = typer.Typer(help="The delivery API: serve it, manage API keys.", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -27,10 +30,6 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes"),
 ) -> None:
     """Serve the API with uvicorn on the curated database of WEATHERINSIGHT_DATABASE_URL."""
-    import uvicorn
-
-    from weatherinsight.warehouse.db import ensure_schema
-
     settings = settings_from_env()
     ensure_schema(settings.db_url)  # an empty database answers with empty lists rather than errors
     console.print(f"WeatherInsight API on http://{host}:{port}/v1 (docs at /docs)")
@@ -60,9 +59,6 @@ def create(
     ),
 ) -> None:
     """Create a key and print its secret once."""
-    from weatherinsight.api import keys
-    from weatherinsight.warehouse.db import ensure_schema, get_engine
-
     settings = settings_from_env()
     ensure_schema(settings.db_url)
     with get_engine(settings.db_url).begin() as conn:
@@ -75,9 +71,6 @@ def create(
 @keys_app.command("revoke")
 def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api keys list`")) -> None:
     """Revoke a key (takes effect within a few seconds on running servers)."""
-    from weatherinsight.api import keys
-    from weatherinsight.warehouse.db import ensure_schema, get_engine
-
     settings = settings_from_env()
     ensure_schema(settings.db_url)
     with get_engine(settings.db_url).begin() as conn:
@@ -88,9 +81,6 @@ def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api k
 @keys_app.command("list")
 def list_keys() -> None:
     """List keys (never their secrets)."""
-    from weatherinsight.api import keys
-    from weatherinsight.warehouse.db import ensure_schema, get_engine
-
     settings = settings_from_env()
     ensure_schema(settings.db_url)
     with get_engine(settings.db_url).connect() as conn:

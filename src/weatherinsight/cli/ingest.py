@@ -10,11 +10,42 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import PERIODS
 from weatherinsight.errors import RunFailedError
-from weatherinsight.ingest import IngestResult, failures_table, ingest_product, summary_table
+from weatherinsight.ingest import IngestResult, ingest_product
+from weatherinsight.quarters import Quarter
+
+
+def summary_table(result: IngestResult) -> Table:
+    """The run summary (counts), plus one row per failed file, as a Rich table."""
+    table = Table(title=f"ingest {result.product} ({result.period}) — run {result.run_id}: {result.status}")
+    for col in ("listed", "new", "changed", "unchanged", "failed", "MB downloaded", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(result.files_listed),
+        str(result.files_new),
+        str(result.files_changed),
+        str(result.files_unchanged),
+        str(result.files_failed),
+        f"{result.bytes_downloaded / 1e6:.2f}",
+        f"{result.seconds:.1f}",
+    )
+    return table
+
+
+def failures_table(result: IngestResult) -> Table:
+    """One row per failed file (or listing): period, file name and why."""
+    table = Table(title="failed files")
+    table.add_column("period")
+    table.add_column("file")
+    table.add_column("reason")
+    for f in result.failures:
+        table.add_row(f.period, f.file_name, f.reason)
+    return table
 
 
 def _stations(text: str | None) -> list[int] | None:
@@ -55,19 +86,16 @@ def ingest(
     """Fetch new and changed DWD files into the raw store and record the run."""
     if period not in (*PERIODS, "all"):
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
+    q = Quarter.parse(quarter) if quarter else None  # an InvalidQuarterError reaches the CLI's error handler
     settings = settings_from_env()
     products = variable or list(settings.pipeline.product_types)
     failed: list[RunFailedError] = []
     for name in products:
         try:
-            result = ingest_product(
-                settings,
-                name,
-                period=period,
-                stations=_stations(stations),
-                quarter=quarter,
-                progress=progress,
-            )
+            with progress_bars(progress, prefix="[bold]ingest[/] ") as report:
+                result = ingest_product(
+                    settings, name, period=period, stations=_stations(stations), quarter=q, progress=report
+                )
         except RunFailedError as exc:
             partial = getattr(exc, "result", None)
             if isinstance(partial, IngestResult):

@@ -17,8 +17,10 @@ import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console
+from weatherinsight.cli.progress import progress_bars
+from weatherinsight.mirror.layout import BuildSummary, load_spec
 from weatherinsight.mirror.server import CONTROL_PATH, FAULT_KINDS, MirrorHTTPServer
-from weatherinsight.mirror.simulate import BuildSummary, build_mirror, load_spec, release_recent
+from weatherinsight.mirror.simulate import build_mirror, release_recent
 
 app = typer.Typer(help="build, serve and release a simulated DWD mirror", no_args_is_help=True)
 
@@ -59,16 +61,17 @@ def build(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write a DWD-compatible archive of N stations × Y years × the products under DIR."""
-    summary = build_mirror(
-        directory,
-        stations=stations,
-        years=years,
-        seed=seed,
-        today=date.fromisoformat(today) if today else None,
-        products=product,
-        progress=progress,
-        workers=workers,
-    )
+    with progress_bars(progress, prefix="[bold]mirror[/] ") as report:
+        summary = build_mirror(
+            directory,
+            stations=stations,
+            years=years,
+            seed=seed,
+            today=date.fromisoformat(today) if today else None,
+            products=product,
+            progress=report,
+            workers=workers,
+        )
     _print(summary, f"mirror built in {directory}")
 
 
@@ -78,7 +81,9 @@ def release(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write the next daily release of every active station's recent files (QN upgrades, one revision)."""
-    _print(release_recent(directory, progress=progress), f"mirror release in {directory}")
+    with progress_bars(progress, prefix="[bold]mirror[/] ") as report:
+        summary = release_recent(directory, progress=report)
+    _print(summary, f"mirror release in {directory}")
 
 
 @app.command("status")

@@ -8,6 +8,7 @@ Facts are from ``docs/dwd-format.md`` (real DWD files), section numbers given pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pyarrow as pa
 
@@ -24,6 +25,13 @@ LEGACY_MARKERS = ("QUALITAETS_NIVEAU", "STRUKTUR_VERSION")
 #: Time-reference texts in Metadaten_Parameter "Zusatz-Info" (FORMAT §2.8).
 TIME_REFERENCE_MEZ = "MEZ"
 TIME_REFERENCE_UTC = "UTC"
+#: Mittlere Ortszeit (FORMAT §2.2/§2.8, PDF-TU). Local mean time is the mean solar time of the station's own
+#: meridian, so its offset from UTC depends on the longitude and is not a whole number of hours.
+TIME_REFERENCE_MOZ = "MOZ"
+#: A period's time reference; "MOZ" and "unknown" cannot be converted to UTC with a whole-hour shift.
+TimeReference = Literal["UTC", "MEZ", "MOZ", "unknown"]
+#: Whole hours to subtract from a period's local MESS_DATUM to get UTC (FORMAT §2.8: MEZ = UTC+1, no DST).
+UTC_SHIFT_HOURS: dict[TimeReference, int] = {"UTC": 0, "MEZ": 1}
 
 #: The staged schema's fixed columns (docs/design.md §4); the product's value columns sit between qn and source_period.
 STAGED_KEY_FIELDS: tuple[pa.Field, ...] = (

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from weatherinsight.errors import WeatherInsightError
 
-ENGINES = ("duckdb", "spark")
-
 
 class DuplicateHoursError(WeatherInsightError):
     """The staged rows hold a station hour twice; every count and mean would be wrong, so nothing is computed."""

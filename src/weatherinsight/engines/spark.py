@@ -24,7 +24,7 @@ from weatherinsight.settings import Settings
 
 def session(settings: Settings, master: str | None = None) -> Any:
     """A SparkSession for aggregation (master from the argument, else the YAML ``spark.master``)."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     conf = settings.pipeline.spark
     return (

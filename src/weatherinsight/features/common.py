@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import Product
+from weatherinsight.features.catalog import features_for
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import FeatureRules
 
@@ -113,8 +115,6 @@ def prepare(staged: ir.Table, product: Product, rules: Rules) -> ir.Table:
 
 def hour_label(rules: Rules, h: int) -> str:
     """The UTC hour of hour index ``h`` of the quarter, for messages."""
-    from datetime import timedelta
-
     return (rules.quarter.start + timedelta(hours=int(h))).strftime("%Y-%m-%d %H:%M")
 
 
@@ -213,8 +213,6 @@ def stations(p: ir.Table) -> ir.Table:
 
 def finish(cov: ir.Table, features: ir.Table, product: Product) -> ir.Table:
     """The output rows: station_id, coverage columns, then the product's features in catalog order and types."""
-    from weatherinsight.features.catalog import features_for
-
     j = attach(cov, features)
     out: dict[str, Any] = {KEY: j[KEY]}
     for name in COVERAGE_NAMES:

@@ -20,6 +20,7 @@ import os
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.parse
@@ -326,8 +327,6 @@ class MirrorHTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (timeouts in fault tests) is normal here; anything else is printed."""
-        import sys
-
         exc = sys.exc_info()[1]
         if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
             return

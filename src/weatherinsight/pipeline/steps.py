@@ -40,7 +40,7 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     """
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.INGEST, product=product, quarter=str(quarter)) as timer:
-        result = ingest_product(settings, product, period="all", quarter=quarter, progress=False)
+        result = ingest_product(settings, product, period="all", quarter=quarter)
         files = result.files_new + result.files_changed
         timer.update(files=files, bytes_=result.bytes_downloaded, quarantined=result.files_failed)
     return StepResult(

@@ -291,7 +291,7 @@ def store_findings(conn: Connection, report: QualityReport) -> int:
 
 def run_checks(
     settings: Settings,
-    quarter: Quarter | str,
+    quarter: Quarter,
     *,
     products: Sequence[str] | None = None,
     run_id: str | None = None,
@@ -301,7 +301,7 @@ def run_checks(
     Returns the report; it does not raise on failed checks (callers decide: the DAG task and
     ``weatherinsight check`` fail on ``report.fatal``). Unknown products raise ``UnknownProductError``.
     """
-    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    q = quarter
     names = list(products) if products else list(settings.pipeline.product_types)
     for name in names:
         get_product(name)  # typed error for an unknown product before touching the database

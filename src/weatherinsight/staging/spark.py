@@ -21,7 +21,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
-from weatherinsight.dwd.parse import GEOGRAPHY_SCHEMA, DroppedPeriod
+from weatherinsight.dwd.metadata import GEOGRAPHY_SCHEMA, DroppedPeriod
 from weatherinsight.dwd.products import Product
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter

@@ -16,8 +16,9 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from weatherinsight.dwd.parse import DroppedPeriod, read_produkt_zip
+from weatherinsight.dwd.metadata import DroppedPeriod
 from weatherinsight.dwd.products import Product
+from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError, WeatherInsightError
 from weatherinsight.staging.inventory import RawInput
 from weatherinsight.staging.precedence import SourceTable, apply_precedence

@@ -242,7 +242,7 @@ def _row_batches(
 def _copy_postgres(
     conn: Connection, table: Table, names: list[str], batches: Iterator[list[tuple[Any, ...]]]
 ) -> int:
-    from psycopg import sql
+    from psycopg import sql  # lazy: psycopg is an optional extra (postgres)
 
     json_cols = [i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON)]
     if not conn.in_transaction():

@@ -11,8 +11,8 @@ from weatherinsight.dwd.client import DwdClient, RetryPolicy, parse_listing, ret
 from weatherinsight.dwd.files import read_zip_members
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import DownloadError
+from weatherinsight.mirror.layout import product_dir
 from weatherinsight.mirror.server import MirrorHTTPServer
-from weatherinsight.mirror.simulate import product_dir
 
 TU = get_product("air_temperature")
 DWD_PAGE = """<html>

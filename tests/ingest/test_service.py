@@ -14,8 +14,9 @@ from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError
 from weatherinsight.ingest import ingest_product
+from weatherinsight.mirror.layout import product_dir
 from weatherinsight.mirror.server import MirrorHTTPServer
-from weatherinsight.mirror.simulate import product_dir, release_recent
+from weatherinsight.mirror.simulate import release_recent
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 from weatherinsight.warehouse import db
@@ -49,7 +50,7 @@ def _runs(settings: Settings) -> list[dict[str, object]]:
 
 
 def test_first_run_downloads_all_second_run_nothing(mirror_settings: Settings, mirror_dir: Path) -> None:
-    first = ingest_product(mirror_settings, "air_temperature", progress=False)
+    first = ingest_product(mirror_settings, "air_temperature")
     total = sum(len(b) for p in ("historical", "recent") for b in _mirror_files(mirror_dir, p).values())
     assert (first.status, first.files_listed, first.files_new, first.files_failed) == (
         "succeeded",
@@ -59,7 +60,7 @@ def test_first_run_downloads_all_second_run_nothing(mirror_settings: Settings, m
     )
     assert first.bytes_downloaded == total
     _assert_store_equals_mirror(mirror_settings, mirror_dir)
-    second = ingest_product(mirror_settings, "air_temperature", progress=False)
+    second = ingest_product(mirror_settings, "air_temperature")
     assert (second.files_unchanged, second.files_new, second.files_changed, second.bytes_downloaded) == (
         FILES,
         0,
@@ -88,13 +89,13 @@ def test_new_release_is_fetched_and_old_bytes_kept(
     fresh_mirror: FreshMirror, mirror_settings_for: Callable[..., Settings]
 ) -> None:
     settings = mirror_settings_for(fresh_mirror.url)
-    ingest_product(settings, "air_temperature", progress=False)
+    ingest_product(settings, "air_temperature")
     old_recent = _mirror_files(fresh_mirror.root, "recent")
     release_recent(fresh_mirror.root)
     new_recent = _mirror_files(fresh_mirror.root, "recent")
     changed = sorted(n for n in new_recent if new_recent[n] != old_recent[n])
     assert len(changed) >= MIRROR_STATIONS  # every active station's zip and the station list
-    result = ingest_product(settings, "air_temperature", progress=False)
+    result = ingest_product(settings, "air_temperature")
     assert (result.files_changed, result.files_unchanged, result.files_new) == (
         len(changed),
         FILES - len(changed),
@@ -135,7 +136,7 @@ def test_transient_faults_end_with_all_files_intact(
     victims, times = (zips[:2], 1) if kind == "slow" else (zips, 2)
     for name in victims:
         mirror_server.faults.add(kind, f"*/{name}", times=times, retry_after=0.01, delay=2.3)
-    result = ingest_product(mirror_settings, "air_temperature", progress=False)
+    result = ingest_product(mirror_settings, "air_temperature")
     assert (result.status, result.files_new, result.files_failed) == ("succeeded", FILES, 0)
     _assert_store_equals_mirror(mirror_settings, mirror_dir)
     assert [k for k, _ in mirror_server.faults.fired] == [kind] * (len(victims) * times)
@@ -150,7 +151,7 @@ def test_permanent_failure_names_the_file_and_leaves_no_partial_file(
     mirror_server.faults.add("truncate", f"*/{victim}")
     settings = mirror_settings_for(mirror_url)
     with pytest.raises(RunFailedError) as err:
-        ingest_product(settings, "air_temperature", progress=False)
+        ingest_product(settings, "air_temperature")
     assert f"recent/{victim}: download failed for {mirror_url}air_temperature/recent/{victim}" in str(
         err.value
     )
@@ -183,7 +184,7 @@ def test_failure_under_the_share_is_partial(
     config = tmp_path / "lenient.yaml"
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     settings = mirror_settings_for(mirror_url, config_file=config)
-    result = ingest_product(settings, "air_temperature", progress=False)
+    result = ingest_product(settings, "air_temperature")
     assert (result.status, result.files_listed, result.files_new, result.files_failed) == (
         "partial",
         13,
@@ -198,9 +199,9 @@ def test_failure_under_the_share_is_partial(
 
 
 def test_empty_listing_deletes_nothing(mirror_server: MirrorHTTPServer, mirror_settings: Settings) -> None:
-    ingest_product(mirror_settings, "air_temperature", progress=False)
+    ingest_product(mirror_settings, "air_temperature")
     mirror_server.faults.add("empty_listing", "*/air_temperature/*")
-    result = ingest_product(mirror_settings, "air_temperature", progress=False)
+    result = ingest_product(mirror_settings, "air_temperature")
     assert (result.status, result.files_listed, result.files_failed) == ("succeeded", 0, 0)
     assert len(result.warnings) == 2 and "nothing was deleted or marked gone" in result.warnings[0]
     store = RawStore.from_settings(mirror_settings)
@@ -212,7 +213,7 @@ def test_empty_listing_deletes_nothing(mirror_server: MirrorHTTPServer, mirror_s
 def test_failed_listing_fails_the_run(mirror_server: MirrorHTTPServer, mirror_settings: Settings) -> None:
     mirror_server.faults.add("503", "*/air_temperature/historical/")
     with pytest.raises(RunFailedError) as err:
-        ingest_product(mirror_settings, "air_temperature", progress=False)
+        ingest_product(mirror_settings, "air_temperature")
     assert "a directory listing could not be read" in str(err.value) and "historical/(listing)" in str(
         err.value
     )
@@ -221,7 +222,7 @@ def test_failed_listing_fails_the_run(mirror_server: MirrorHTTPServer, mirror_se
 
 def test_stations_and_period_filter(mirror_settings: Settings, mirror_dir: Path) -> None:
     ids = sorted(int(n.split("_")[2]) for n in _mirror_files(mirror_dir, "recent") if n.endswith(".zip"))[:2]
-    result = ingest_product(mirror_settings, "TU", period="recent", stations=ids, progress=False)
+    result = ingest_product(mirror_settings, "TU", period="recent", stations=ids)
     assert result.files_new == 3  # two zips and the station list
     assert RawStore.from_settings(mirror_settings).list_files(TU.name, "historical") == []
 
@@ -230,7 +231,7 @@ def test_every_database_records_the_run(
     db_url: str, mirror_url: str, mirror_settings_for: Callable[..., Settings]
 ) -> None:
     settings = mirror_settings_for(mirror_url, db_url)
-    result = ingest_product(settings, "wind", period="recent", progress=False)
+    result = ingest_product(settings, "wind", period="recent")
     with db.get_engine(settings.db_url).connect() as conn:
         run = conn.execute(select(ingestion_runs)).mappings().one()
         n_files = conn.execute(select(func.count()).select_from(raw_files)).scalar_one()
@@ -249,7 +250,7 @@ def test_quarter_limits_historical_zips_and_names_the_raw_version(
     from weatherinsight.quarters import Quarter
 
     q = Quarter.last_complete()
-    result = ingest_product(mirror_settings, "air_temperature", quarter=str(q), progress=False)
+    result = ingest_product(mirror_settings, "air_temperature", quarter=q)
     hist = [n for n in _mirror_files(mirror_dir, "historical") if n.endswith(".zip")]
     overlapping = [
         n
@@ -263,16 +264,16 @@ def test_quarter_limits_historical_zips_and_names_the_raw_version(
 def test_lost_store_file_is_fetched_again_and_lost_rows_recorded_again(
     mirror_settings: Settings, mirror_settings_for: Callable[..., Settings], mirror_url: str, data_dir: Path
 ) -> None:
-    ingest_product(mirror_settings, "air_temperature", progress=False)
+    ingest_product(mirror_settings, "air_temperature")
     store = RawStore.from_settings(mirror_settings)
     victim = store.list_files(TU.name, "recent")[0]
     Path(store.path(TU.name, "recent", victim)).unlink()
-    again = ingest_product(mirror_settings, "air_temperature", progress=False)
+    again = ingest_product(mirror_settings, "air_temperature")
     assert (again.files_new, again.files_unchanged) == (1, FILES - 1)
     assert victim in store.list_files(TU.name, "recent")
     # A new database over the same store: nothing is rewritten, every file gets its raw_files row again.
     other = mirror_settings_for(mirror_url, f"sqlite:///{data_dir / 'other.db'}")
-    third = ingest_product(other, "air_temperature", progress=False)
+    third = ingest_product(other, "air_temperature")
     assert (third.files_unchanged, third.files_new) == (FILES, 0)
     with db.get_engine(other.db_url).connect() as conn:
         assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == FILES
@@ -293,7 +294,7 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.4)  # every zip takes a while: requests overlap
     settings = mirror_settings_for(mirror_url, config_file=config)
-    result = ingest_product(settings, "wind", period="recent", progress=False)
+    result = ingest_product(settings, "wind", period="recent")
     assert result.files_new == MIRROR_STATIONS + 1
     assert mirror_server.max_in_flight == pool
 
@@ -301,7 +302,7 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
 def test_quarantined_file_is_not_fetched_or_revived(mirror_settings: Settings) -> None:
     from sqlalchemy import update
 
-    ingest_product(mirror_settings, "air_temperature", progress=False)
+    ingest_product(mirror_settings, "air_temperature")
     engine = db.get_engine(mirror_settings.db_url)
     with engine.begin() as conn:  # what staging does with a file it cannot parse
         victim = (
@@ -312,7 +313,7 @@ def test_quarantined_file_is_not_fetched_or_revived(mirror_settings: Settings) -
             .where(raw_files.c.id == victim)
             .values(status="quarantined", quarantine_reason="bad")
         )
-    again = ingest_product(mirror_settings, "air_temperature", progress=False)
+    again = ingest_product(mirror_settings, "air_temperature")
     assert (again.files_unchanged, again.bytes_downloaded) == (FILES, 0)
     with engine.connect() as conn:
         assert (

@@ -1,0 +1,53 @@
+"""Fetching one file: a conditional GET with the last validators, verified, then committed to the raw store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from weatherinsight.dwd.client import DwdClient, format_http_date
+from weatherinsight.dwd.products import Product
+from weatherinsight.ingest.plan import Target, aware
+from weatherinsight.ingest.verify import verifier
+from weatherinsight.storage.raw import RawStore
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching one target did (the raw_files row to write, if any)."""
+
+    target: Target
+    outcome: str  # new | changed | unchanged
+    size: int
+    sha256: str | None
+    etag: str | None
+    last_modified: datetime | None
+    storage_path: str | None
+    downloaded: int
+
+
+def fetch_one(
+    client: DwdClient, store: RawStore, product: Product, target: Target, max_bytes: int
+) -> Outcome:
+    """Fetch ``target`` unless unchanged since the recorded ETag/Last-Modified, and store verified bytes."""
+    known = target.known
+    etag = known["etag"] if known else None
+    lm = aware(known["last_modified"]) if known else None
+    verify = verifier(target.entry.name, max_bytes, target.zip_name is not None)
+    fetched = client.fetch(
+        target.entry.url, etag=etag, last_modified=format_http_date(lm) if lm else None, verify=verify
+    )
+    if fetched.not_modified:
+        return Outcome(target, "unchanged", known["size"] if known else 0, None, etag, lm, None, 0)
+    assert fetched.content is not None
+    committed = store.commit(product.name, target.period, target.entry.name, fetched.content)
+    return Outcome(
+        target,
+        committed.outcome,
+        committed.size,
+        committed.sha256,
+        fetched.etag,
+        fetched.last_modified_at,
+        store.display(committed.path),
+        len(fetched.content),
+    )

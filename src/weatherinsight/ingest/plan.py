@@ -1,0 +1,87 @@
+"""Which files a run fetches: the listing entries of a product/period it selects, and what it already holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from weatherinsight.dwd.client import RemoteEntry
+from weatherinsight.dwd.files import ZipName, parse_zip_name
+from weatherinsight.dwd.products import Product
+from weatherinsight.errors import DwdFormatError
+from weatherinsight.quarters import Quarter
+from weatherinsight.warehouse.tables import raw_files
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file a run fetches."""
+
+    period: str
+    entry: RemoteEntry
+    zip_name: ZipName | None  # None for the station list
+    known: dict[str, Any] | None  # the current raw_files row, if the store still has the file
+
+
+def aware(ts: datetime | None) -> datetime | None:
+    """``ts`` with UTC attached when the database returned it naive."""
+    if ts is None:
+        return None
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def select_entries(
+    product: Product,
+    period: str,
+    entries: list[RemoteEntry],
+    stations: set[int] | None,
+    quarter: Quarter | None,
+) -> tuple[list[tuple[RemoteEntry, ZipName | None]], list[str]]:
+    """The listing entries this run fetches, plus the names it ignored (other products, unknown files)."""
+    chosen: list[tuple[RemoteEntry, ZipName | None]] = []
+    ignored: list[str] = []
+    for e in entries:
+        if e.is_dir:
+            continue
+        if e.name == product.station_list_name:
+            chosen.append((e, None))
+            continue
+        if not e.name.endswith(".zip"):
+            ignored.append(e.name)
+            continue
+        try:
+            zn = parse_zip_name(e.name)
+        except DwdFormatError:
+            ignored.append(e.name)
+            continue
+        if zn.product.code != product.code or zn.period != period:
+            ignored.append(e.name)
+            continue
+        if stations is not None and zn.station_id not in stations:
+            continue
+        outside = (
+            quarter is not None
+            and zn.start is not None
+            and zn.end is not None
+            and (zn.end < quarter.start.date() or zn.start >= quarter.end.date())
+        )
+        if outside:
+            continue
+        chosen.append((e, zn))
+    return chosen, ignored
+
+
+def known_rows(conn: Connection, product: Product, period: str) -> dict[str, dict[str, Any]]:
+    """The raw_files row each file name of ``product``/``period`` currently has (validators for the GET)."""
+    rf = raw_files.c
+    rows = conn.execute(
+        select(raw_files)
+        # A quarantined file (bad bytes, set by staging) keeps its validators: the same bytes are not fetched
+        # and recorded as "current" again; a new version from DWD still arrives through the conditional GET.
+        .where(rf.product == product.name, rf.period == period, rf.status.in_(("current", "quarantined")))
+        .order_by(rf.id)
+    ).mappings()
+    return {r["file_name"]: dict(r) for r in rows}  # later ids win

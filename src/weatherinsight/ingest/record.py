@@ -1,0 +1,163 @@
+"""The SQL of ingestion: rows of ``ingestion_runs`` and ``raw_files``, and the raw dataset versions.
+
+Every run is a row in ``ingestion_runs``; every stored file version a row in ``raw_files`` (the previous row
+of a replaced file becomes ``superseded``). The raw dataset version ``<YEAR>Q<Q>_raw_v<N>`` of each quarter the
+files touch is begun and published through ``warehouse.lineage`` (unchanged inputs → no-op).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from weatherinsight.dwd.files import parse_zip_name
+from weatherinsight.dwd.products import Product
+from weatherinsight.errors import DwdFormatError
+from weatherinsight.ingest.fetch import Outcome
+from weatherinsight.ingest.plan import aware
+from weatherinsight.ingest.result import RUNNING, IngestResult
+from weatherinsight.quarters import Quarter, quarters_between
+from weatherinsight.settings import Settings
+from weatherinsight.warehouse import lineage
+from weatherinsight.warehouse.tables import ingestion_runs, raw_files
+
+#: A recent file holds the 550 days before its release (FORMAT §1.1); one spare day for the release lag.
+RECENT_SPAN = timedelta(days=551)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_run(conn: Connection, product: Product, period: str) -> int:
+    """Insert the ``running`` row of a new run; its id."""
+    run_id = conn.execute(
+        insert(ingestion_runs)
+        .values(product=product.name, period=period, started_at=_now(), status=RUNNING)
+        .returning(ingestion_runs.c.id)
+    ).scalar_one()
+    return int(run_id)
+
+
+def finish_run(conn: Connection, result: IngestResult) -> None:
+    """Write the final status and counts of a run."""
+    conn.execute(
+        update(ingestion_runs)
+        .where(ingestion_runs.c.id == result.run_id)
+        .values(
+            finished_at=_now(),
+            status=result.status,
+            files_listed=result.files_listed,
+            files_new=result.files_new,
+            files_changed=result.files_changed,
+            files_unchanged=result.files_unchanged,
+            files_failed=result.files_failed,
+            bytes_downloaded=result.bytes_downloaded,
+            error_summary=result.error_summary(),
+        )
+    )
+
+
+def record_file(conn: Connection, product: Product, run_id: int, out: Outcome) -> None:
+    """Insert the raw_files row of a stored version; a replaced version's row becomes ``superseded``."""
+    t = out.target
+    rf = raw_files.c
+    if out.outcome == "unchanged" and t.known is None and out.sha256 is not None:
+        # The store already held these bytes but the database had no row (e.g. a run died between writing
+        # the file and recording it): record it now, as the current version.
+        out = Outcome(
+            t, "new", out.size, out.sha256, out.etag, out.last_modified, out.storage_path, out.downloaded
+        )
+    current_row = and_(
+        rf.product == product.name,
+        rf.period == t.period,
+        rf.file_name == t.entry.name,
+        rf.status == "current",
+    )
+    if out.outcome == "unchanged":
+        if out.sha256 is None:
+            return  # 304: nothing new to record
+        # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
+        conn.execute(
+            update(raw_files).where(current_row).values(etag=out.etag, last_modified=out.last_modified)
+        )
+        return
+    conn.execute(update(raw_files).where(current_row).values(status="superseded"))
+    conn.execute(
+        insert(raw_files).values(
+            url=t.entry.url,
+            product=product.name,
+            period=t.period,
+            file_name=t.entry.name,
+            station_id=t.zip_name.station_id if t.zip_name else None,
+            size=out.size,
+            last_modified=out.last_modified,
+            etag=out.etag,
+            sha256=out.sha256,
+            storage_path=out.storage_path,
+            fetched_at=_now(),
+            ingestion_run_id=run_id,
+            status="current",
+        )
+    )
+
+
+def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome]) -> None:
+    """Record the stored files of ``pending`` in one transaction and empty the list."""
+    if not pending:
+        return
+    with engine.begin() as conn:
+        for out in pending:
+            record_file(conn, product, run_id, out)
+    pending.clear()
+
+
+def _file_range(row: dict[str, Any]) -> tuple[date, date] | None:
+    """The days a stored zip can hold: from the name (historical) or the 550 days before its release (recent)."""
+    try:
+        zn = parse_zip_name(row["file_name"])
+    except DwdFormatError:
+        return None
+    if zn.start is not None and zn.end is not None:
+        return zn.start, zn.end
+    released = aware(row["last_modified"]) or aware(row["fetched_at"]) or _now()
+    return (released - RECENT_SPAN).date(), released.date()
+
+
+def publish_raw_versions(
+    conn: Connection, settings: Settings, product: Product, quarter: Quarter | None
+) -> list[str]:
+    """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files touch (or just ``quarter``).
+
+    The fingerprint of a quarter is the sha256 over (period, file name, sha256) of the current files whose
+    range touches it, so an unchanged quarter is a no-op and a new release yields the next version.
+    """
+    rf = raw_files.c
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            select(raw_files).where(
+                rf.product == product.name, rf.status == "current", rf.station_id.is_not(None)
+            )
+        ).mappings()
+    ]
+    by_quarter: dict[Quarter, list[str]] = {}
+    for row in rows:
+        span = _file_range(row)
+        if span is None:
+            continue
+        for q in quarters_between(*span):
+            if quarter is None or q == quarter:
+                by_quarter.setdefault(q, []).append(f"{row['period']}/{row['file_name']}:{row['sha256']}")
+    names: list[str] = []
+    for q in sorted(by_quarter):
+        items = sorted(by_quarter[q])
+        fingerprint = hashlib.sha256("\n".join(items).encode()).hexdigest()
+        version = lineage.begin_version(conn, settings, "raw", product.name, q, fingerprint=fingerprint)
+        if not version.is_noop:
+            version = lineage.publish_version(conn, version, row_count=len(items))
+        names.append(version.version_name)
+    return names

@@ -1,0 +1,110 @@
+"""The on-disk layout of a simulated DWD mirror: the spec kept in its manifest, what a build wrote, the
+directory of each product and period, and the atomic file replacement every writer uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from weatherinsight.dwd.products import Product
+from weatherinsight.mirror import MIRROR_PREFIX
+
+MANIFEST = ".weatherinsight-mirror.json"
+RECENT_DAYS = 550
+
+
+@dataclass(frozen=True)
+class MirrorSpec:
+    """What a mirror was built with (stored in the manifest so releases can continue it)."""
+
+    stations: int
+    years: int
+    seed: int
+    today: date
+    products: tuple[str, ...]
+    release: int = 1
+    compresslevel: int = 1
+
+    @property
+    def first_year(self) -> int:
+        return self.today.year - self.years
+
+    @property
+    def release_today(self) -> date:
+        return self.today + timedelta(days=self.release - 1)
+
+    @property
+    def yesterday(self) -> date:
+        return self.release_today - timedelta(days=1)
+
+    @property
+    def historical_end(self) -> date:
+        return date(self.today.year - 1, 12, 31)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["today"] = self.today.isoformat()
+        d["products"] = list(self.products)
+        return json.dumps(d, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MirrorSpec:
+        d = json.loads(text)
+        d["today"] = date.fromisoformat(d["today"])
+        d["products"] = tuple(d["products"])
+        return cls(**d)
+
+
+@dataclass
+class BuildSummary:
+    """What a build or a release wrote."""
+
+    root: Path
+    spec: MirrorSpec
+    files: int = 0
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def hourly_root(root: Path) -> Path:
+    """The hourly directory (``climate_environment/CDC/observations_germany/climate/hourly``) of a mirror."""
+    return root / MIRROR_PREFIX
+
+
+def product_dir(root: Path, product: Product, period: str) -> Path:
+    """The directory of ``product``'s zips and station list for ``period``."""
+    return hourly_root(root) / product.directory / period
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` through a temporary file, so a server never serves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a served mirror is world-readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_spec(root: Path) -> MirrorSpec:
+    """The spec a mirror was built with, from its manifest."""
+    path = root / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{root} is not a built mirror (no {MANIFEST}); run `weatherinsight mirror build` first"
+        )
+    return MirrorSpec.from_json(path.read_text(encoding="utf-8"))
