@@ -11,6 +11,7 @@ from weatherinsight.errors import InvalidQuarterError
 #: The one quarter grammar (``2024Q1``), used by the CLI, the DAG params and the API (OpenAPI ``pattern``).
 QUARTER_PATTERN = r"^([0-9]{4})Q([1-4])$"
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
+_NEAR_MISS = re.compile(r"^[0-9]{4}Q[0-9]+$")
 
 
 @dataclass(frozen=True, order=True)
@@ -29,9 +30,11 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> Quarter:
         m = _QUARTER_RE.match(text.strip())
-        if not m:
-            raise InvalidQuarterError(text, "expected YYYYQn with n in 1..4")
-        return cls(int(m.group(1)), int(m.group(2)))
+        if m:
+            return cls(int(m.group(1)), int(m.group(2)))
+        if _NEAR_MISS.match(text.strip()):  # e.g. 2024Q5: say which part is wrong
+            raise InvalidQuarterError(text, "quarter must be 1..4")
+        raise InvalidQuarterError(text, "expected YYYYQn")
 
     @classmethod
     def of(cls, moment: datetime | date) -> Quarter:
