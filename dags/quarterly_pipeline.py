@@ -1,7 +1,7 @@
 """DAG ``weatherinsight_quarterly_pipeline``: ingest → process → aggregate the quarter that just ended.
 
 Thin by design (house rule 4): every task calls one function of ``weatherinsight.pipeline``; products,
-retries, timeouts, pools and alerting come from ``config/weatherinsight.yaml`` via ``weatherinsight.settings``.
+retries, timeouts, pools and alerting come from ``src/weatherinsight/config/weatherinsight.yaml`` via ``weatherinsight.settings``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from weatherinsight import pipeline
 from weatherinsight.settings import load_settings
 
 settings = load_settings()
-cfg = settings.pipeline
+cfg = settings
 
 #: The run's quarter: its data interval starts on the first day of the quarter that just ended
 #: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
@@ -48,7 +48,7 @@ as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_s
 
 ## Triage
 * **ingest_* failed**: the DWD server (or mirror) is down or rate-limiting; the task retries
-  {cfg.retries.ingestion}× every {cfg.retry_delay_minutes} min. Files already fetched are kept; a re-run only
+  {cfg.retries.ingest}× every {cfg.retry_delay_minutes} min. Files already fetched are kept; a re-run only
   fetches what changed. If too many files were bad, see `raw_files.quarantine_reason` and `ingestion_runs`.
 * **process_* failed**: a raw file is malformed (quarantined under `<data_dir>/quarantine`, recorded in
   `raw_files`); more than the configured share failed. Inspect the quarantined files, then clear the task.

@@ -115,7 +115,7 @@ def compute_features(
     spark_session: Any = None,
 ) -> pa.Table:
     """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
-    rules = Rules.from_config(quarter, settings.pipeline.features)
+    rules = Rules.from_config(quarter, settings.features)
     if engine == "duckdb":
         from weatherinsight.engines import duckdb as duck
 
@@ -200,8 +200,8 @@ def aggregate_quarter(
             f"no staged Parquet under {settings.staged_dir}/{prod.name}/year={q.year}/quarter={q.quarter}",
             hint=f"run `weatherinsight stage {prod.name} --quarter {q}` first",
         )
-    rules = Rules.from_config(q, settings.pipeline.features)
-    sql = db.get_engine(settings.db_url)
+    rules = Rules.from_config(q, settings.features)
+    sql = db.get_engine(settings.database_url)
     db.ensure_schema(sql)
 
     with sql.connect() as conn:
@@ -303,7 +303,7 @@ def _record_failure(
     from weatherinsight.warehouse import db, lineage
 
     try:
-        with db.get_engine(settings.db_url).begin() as conn:
+        with db.get_engine(settings.database_url).begin() as conn:
             v = lineage.begin_version(
                 conn, settings, KIND, product, quarter, fingerprint=fp, parents=staged, force=True
             )

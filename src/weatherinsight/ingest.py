@@ -10,7 +10,7 @@ row of a replaced file becomes ``superseded``). The raw dataset version ``<YEAR>
 quarter the files touch is begun and published through ``warehouse.lineage`` (unchanged inputs → no-op).
 
 Failures are collected per file and printed; the run fails (:class:`RunFailedError`) only when the share
-of failed files passes ``settings.pipeline.ingestion.max_failure_share`` or a listing cannot be read, and
+of failed files passes ``settings.ingest.max_failure_share`` or a listing cannot be read, and
 then it names the files and why. An empty listing never deletes or marks anything gone.
 """
 
@@ -425,10 +425,10 @@ def ingest_product(
     periods = PERIODS if period == "all" else (period,)
     q = Quarter.parse(quarter) if isinstance(quarter, str) else quarter
     station_set = set(stations) if stations is not None else None
-    cfg = settings.pipeline.ingestion
+    cfg = settings.ingest
     started = time.perf_counter()
 
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:
         run_id = _start_run(conn, prod, period)

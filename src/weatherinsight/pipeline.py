@@ -53,7 +53,7 @@ log = get_logger(__name__)
 Stage = Literal["ingestion", "processing", "aggregation", "quality"]
 Outcome = Literal["succeeded", "failed", "unchanged"]
 STAGES: tuple[Stage, ...] = ("ingestion", "processing", "aggregation")
-#: The Airflow pool each stage's tasks run in (slots from ``settings.pipeline.pools``).
+#: The Airflow pool each stage's tasks run in (slots from ``settings.pools``).
 STAGE_POOLS: dict[Stage, str] = {
     "ingestion": "api_calls",
     "processing": "spark_jobs",
@@ -61,10 +61,17 @@ STAGE_POOLS: dict[Stage, str] = {
 }
 #: DAG task id prefix per stage: ``ingest_air_temperature`` … ``aggregate_moisture``.
 TASK_PREFIX: dict[Stage, str] = {"ingestion": "ingest", "processing": "process", "aggregation": "aggregate"}
+#: The key of each DAG stage in the YAML's ``retries`` and ``sla`` sections (named after vocabulary.Stage).
+_RETRIES_KEY = {
+    "ingestion": "ingest",
+    "processing": "stage",
+    "aggregation": "aggregate",
+    "quality": "quality",
+}
 _SLA_HOURS = {
-    "ingestion": "ingestion_hours",
-    "processing": "processing_hours",
-    "aggregation": "aggregation_hours",
+    "ingestion": "ingest_hours",
+    "processing": "stage_hours",
+    "aggregation": "aggregate_hours",
 }
 
 
@@ -88,8 +95,8 @@ def task_names(product: str) -> dict[Stage, str]:
 def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, Any]:
     """Operator arguments of one stage from the YAML: retries, retry delay, timeout, pool, callbacks."""
     s = settings or load_settings()
-    cfg = s.pipeline
-    retries = getattr(cfg.retries, stage)
+    cfg = s
+    retries = getattr(cfg.retries, _RETRIES_KEY[stage])
     out: dict[str, Any] = {
         "retries": retries,
         "retry_delay": timedelta(minutes=cfg.retry_delay_minutes),
@@ -101,13 +108,13 @@ def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, A
         out["execution_timeout"] = timedelta(hours=getattr(cfg.sla, _SLA_HOURS[stage]))
         out["pool"] = STAGE_POOLS[stage]
     else:
-        out["execution_timeout"] = timedelta(hours=cfg.sla.aggregation_hours)
+        out["execution_timeout"] = timedelta(hours=cfg.sla.aggregate_hours)
     return out
 
 
 def pool_specs(settings: Settings) -> dict[str, dict[str, Any]]:
     """The Airflow pools the DAGs use, with slots from the YAML (``airflow pools import`` format)."""
-    pools = settings.pipeline.pools
+    pools = settings.pools
     return {
         "spark_jobs": {
             "slots": pools.spark_jobs,
@@ -362,7 +369,7 @@ def pipeline_complete_task(quarter: str, products: Sequence[str] | None = None) 
     Raises ``RunFailedError`` when a product has no AVAILABLE curated version with rows.
     """
     settings = load_settings()
-    names = list(products) if products else list(settings.pipeline.product_types)
+    names = list(products) if products else list(settings.product_types)
     outcomes = [ProductOutcome(quarter, p, "succeeded") for p in names]
     report = RunReport(verify_outcomes(settings, outcomes))
     log.info("pipeline_complete", quarter=quarter, **{o.product: o.verified_version for o in report.outcomes})
@@ -487,7 +494,7 @@ def run_quarter(
     """
     q = _quarter(quarter)
     names = _product_list(settings, products)
-    pools = settings.pipeline.pools
+    pools = settings.pools
     api_slots = threading.Semaphore(pools.api_calls)
     spark_slots = threading.Semaphore(pools.spark_jobs)
     _ensure_schema(settings)
@@ -537,7 +544,7 @@ def backfill(
     if not qs:
         raise ConfigError("quarters", "no quarter to backfill", source="backfill")
     names = _product_list(settings, products)
-    parallel = max(1, settings.pipeline.backfill.max_parallel_quarters)
+    parallel = max(1, settings.backfill.max_parallel_quarters)
 
     # Rich allows one live display at a time: with quarters in parallel, each finished quarter prints a line.
     bars = progress and parallel == 1
@@ -562,14 +569,14 @@ def backfill(
 def _product_list(settings: Settings, products: Iterable[str] | None) -> list[str]:
     from weatherinsight.dwd.products import get_product
 
-    names = list(products) if products else list(settings.pipeline.product_types)
+    names = list(products) if products else list(settings.product_types)
     return [get_product(n).name for n in names]
 
 
 def _ensure_schema(settings: Settings) -> None:
     from weatherinsight.warehouse import db
 
-    db.ensure_schema(db.get_engine(settings.db_url))
+    db.ensure_schema(db.get_engine(settings.database_url))
 
 
 def verify_outcomes(settings: Settings, outcomes: Sequence[ProductOutcome]) -> list[ProductOutcome]:
@@ -581,7 +588,7 @@ def verify_outcomes(settings: Settings, outcomes: Sequence[ProductOutcome]) -> l
 
     from weatherinsight.warehouse import db, lineage, tables
 
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     out: list[ProductOutcome] = []
     with engine.connect() as conn:
@@ -718,7 +725,7 @@ class BackfillParams(BaseModel):
 
         Raises ``ConfigError`` naming the parameter and the problem.
         """
-        defaults = settings.pipeline.backfill
+        defaults = settings.backfill
         known = set(cls.model_fields)
         unknown = sorted(set(params) - known)
         if unknown:
@@ -731,7 +738,7 @@ class BackfillParams(BaseModel):
             "start_year": defaults.default_start_year,
             "end_year": defaults.default_end_year,
             "quarters": list(defaults.default_quarters),
-            "products": list(settings.pipeline.product_types),
+            "products": list(settings.product_types),
             "force_reprocess": False,
         }
         values.update({k: v for k, v in params.items() if v is not None})
@@ -880,7 +887,7 @@ def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
     """The SQLAlchemy URL of an Airflow connection, looked up on the task context's ``conn`` accessor.
 
     Duck-typed so the package needs no Airflow import; ``None`` when there is no accessor or the connection
-    is not defined (callers fall back to ``settings.db_url``).
+    is not defined (callers fall back to ``settings.database_url``).
     """
     if conn is None:
         return None
@@ -935,7 +942,7 @@ def send_alert(settings: Settings, subject: str, body: str) -> bool:
     Returns False (and logs) when no SMTP host or recipient is configured, or the server refuses: an
     alert problem must never hide the failure it reports.
     """
-    cfg = settings.pipeline.email
+    cfg = settings.email
     if settings.smtp_host is None or not cfg.recipients:
         log.warning("alert_not_sent", reason="no SMTP host or recipients configured", subject=subject)
         return False

@@ -9,7 +9,7 @@
    the set of files whose range touches it changed; a run with no new raw file does nothing and says so.
 3. **Stage** — station by station (all files of one station → parse → precedence → per-quarter output), so
    memory is bounded by one station's files, never by the archive. Bad files are quarantined and the rest
-   goes on; the run fails only above ``pipeline.staging.max_failure_share``.
+   goes on; the run fails only above ``stage.max_failure_share``.
 4. **Commit** — swap each rewritten quarter's partition atomically, record station metadata and locations,
    the staged dataset version per quarter (with its parent raw version and row count) and the new state.
    A run that fails records a FAILED staged version (with the error) for each quarter it was going to
@@ -192,7 +192,7 @@ def raw_fs_options(settings: Settings) -> dict[str, Any]:
 
 
 def _raw_fs(settings: Settings) -> tuple[Any, str]:
-    fs, root = fsspec.core.url_to_fs(settings.raw_store, **raw_fs_options(settings))
+    fs, root = fsspec.core.url_to_fs(settings.raw_store_url, **raw_fs_options(settings))
     return fs, str(root).rstrip("/")
 
 
@@ -690,7 +690,7 @@ def stage_product(
     ``quarters`` limits which partitions may be written (default: every quarter the raw files cover).
     ``engine="spark"`` runs the per-station work on Spark (``spark_master`` or ``pipeline.spark.master``,
     or the given ``spark_session``). Raises ``RunFailedError`` when more than
-    ``pipeline.staging.max_failure_share`` of the parsed files are bad (nothing is committed then).
+    ``stage.max_failure_share`` of the parsed files are bad (nothing is committed then).
 
     ``retry_quarantined`` parses the product's quarantined files again (normally their unchanged bytes are
     skipped): a file that now parses is staged like a new one and released (``raw_files.status`` back to
@@ -714,14 +714,14 @@ def stage_product(
     state_path = staged_store.product_dir(staged_dir, prod.name) / STATE_FILE
     state = StagingState.load(state_path)
     fs, _ = _raw_fs(settings)
-    max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
+    max_bytes = settings.ingest.max_uncompressed_bytes
     ui = _Progress(progress)
     result = StageResult(prod.name, engine, "staged", "")
     log.info(
         "stage.start",
         product=prod.name,
         engine=engine,
-        raw_store=settings.raw_store,
+        raw_store=settings.raw_store_url,
         retry_quarantined=retry_quarantined,
     )
     with ui:
@@ -828,7 +828,7 @@ def stage_product(
                     groups,
                     dirty,
                     writer.tmp,
-                    spark_master=spark_master or settings.pipeline.spark.master,
+                    spark_master=spark_master or settings.spark.master,
                     session=spark_session,
                 )
                 outcomes, geography = spark_out.outcomes, spark_out.geography
@@ -861,7 +861,7 @@ def stage_product(
             n_bad, n_checked = len(counted_bad), len(counted)
             share = n_bad / max(n_checked, 1)
             to_commit, fps = _quarters_to_commit(state, inputs, dirty, rows_by_q, staged_dir, prod)
-            limit = settings.pipeline.staging.max_failure_share
+            limit = settings.stage.max_failure_share
             if share > limit:
                 # The state is not saved: a retry must meet the same bad files and fail the same way,
                 # instead of skipping them as "known" and passing. The quarantine copies stay, and
@@ -975,7 +975,7 @@ def _record_failed_run(
     error = f"{type(exc).__name__}: {exc}"[:2000]
     names: list[str] = []
     try:
-        engine = db.get_engine(settings.db_url)
+        engine = db.get_engine(settings.database_url)
         db.ensure_schema(engine)
         with engine.begin() as conn:
             for q in quarters:
@@ -1067,7 +1067,7 @@ def _record_quarantine_only(
 ) -> None:
     from weatherinsight.warehouse import db
 
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:
         mark_quarantined(conn, product, quarantined)
@@ -1175,7 +1175,7 @@ def record_run(
     from weatherinsight.warehouse import db, lineage
     from weatherinsight.warehouse.tables import staged_partitions
 
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     versions: dict[str, str] = {}
     # One transaction for all quarters of the run: one commit instead of one per quarter.

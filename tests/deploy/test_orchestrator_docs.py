@@ -1,5 +1,5 @@
 """docs/orchestrator.md agrees with the code: the configuration reference with the pydantic model and
-config/weatherinsight.yaml, the environment-variable table with ``Settings``, DAG ids and CLI verbs with
+src/weatherinsight/config/weatherinsight.yaml, the environment-variable table with ``Settings``, DAG ids and CLI verbs with
 what exists.
 
 Regenerate the configuration table after changing the model or the YAML (descriptions are kept by key):
@@ -25,7 +25,7 @@ RUNBOOK = REPO / "docs" / "runbook.md"
 YAML_FILE = REPO / "config" / "weatherinsight.yaml"
 CONFIG_START, CONFIG_END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 ENV_START, ENV_END = "<!-- env-reference:start -->", "<!-- env-reference:end -->"
-HEADER = "| key | type | default | config/weatherinsight.yaml | meaning |\n|---|---|---|---|---|"
+HEADER = "| key | type | default | src/weatherinsight/config/weatherinsight.yaml | meaning |\n|---|---|---|---|---|"
 
 
 def _type_name(annotation: Any) -> str:

@@ -87,8 +87,8 @@ def test_s3_round_trip(
 def _env(settings: Settings) -> dict[str, str]:
     return {
         "WEATHERINSIGHT_DATA_DIR": str(settings.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": settings.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store,
+        "WEATHERINSIGHT_DATABASE_URL": settings.database_url,
+        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store_url,
         "WEATHERINSIGHT_DWD_BASE_URL": settings.dwd_base_url,
         "WEATHERINSIGHT_CONFIG_FILE": str(settings.config_file),
     }

@@ -29,8 +29,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
     """The WEATHERINSIGHT_* environment that makes ``settings_from_env()`` return ``settings``."""
     return {
         "WEATHERINSIGHT_DATA_DIR": str(settings.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": settings.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store,
+        "WEATHERINSIGHT_DATABASE_URL": settings.database_url,
+        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store_url,
         "WEATHERINSIGHT_DWD_BASE_URL": settings.dwd_base_url,
         "WEATHERINSIGHT_CONFIG_FILE": str(settings.config_file),
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
@@ -39,7 +39,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 def versions(settings: Settings, product: str, quarter: Quarter) -> dict[str, str]:
     """``{version_name: status}`` of the curated versions of (product, quarter)."""
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return {
             v.version_name: v.status
             for v in lineage.list_versions(conn, kind="curated", product=product, quarter=quarter)
@@ -48,7 +48,7 @@ def versions(settings: Settings, product: str, quarter: Quarter) -> dict[str, st
 
 def published_rows(settings: Settings, product: str, quarter: Quarter) -> tuple[str | None, int]:
     """(AVAILABLE curated version, its row count in the curated table)."""
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         v = lineage.find_available(conn, "curated", product, quarter)
         if v is None:
             return None, 0

@@ -49,7 +49,7 @@ def test_run_check_backfill_and_force(
     code, out = _invoke(s, "check", str(q))
     assert code == 0, out
     assert "0 fatal, 0 warning(s)" in out
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         t = tables.quality_check_results
         stored = conn.execute(select(t.c.check_name, t.c.passed).where(t.c.year == q.year)).all()
     assert len(stored) == 27 and all(passed for _, passed in stored)

@@ -23,7 +23,7 @@ def _failed(report: QualityReport) -> list[tuple[str, str, str | None, float | N
 
 def _stored(settings: Settings, run_id: str) -> list[dict[str, object]]:
     t = tables.quality_check_results
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return [
             dict(r._mapping) for r in conn.execute(select(t).where(t.c.run_id == run_id).order_by(t.c.id))
         ]
@@ -36,8 +36,8 @@ def _with_thresholds(settings: Settings, tmp_path: Path, **thresholds: float) ->
     path.write_text(yaml.safe_dump(raw))
     return load_settings(
         data_dir=settings.data_dir,
-        database_url=settings.db_url,
-        raw_store_url=settings.raw_store,
+        database_url=settings.database_url,
+        raw_store_url=settings.raw_store_url,
         config_file=path,
     )
 

@@ -32,7 +32,7 @@ def put(
     settings: Settings, product: str, period: str, src: Path | bytes, name: str, *, history: bool = False
 ) -> Path:
     """Store a file in the raw store as ingestion does (current bytes, or an older copy in ``_history``)."""
-    d = Path(settings.raw_store) / "dwd" / product / period
+    d = Path(settings.raw_store_url) / "dwd" / product / period
     if history:
         d = d / "_history"
     d.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def put(
 
 
 def settings_with_share(tmp_path: Path, settings: Settings, share: float) -> Settings:
-    """The same settings with ``pipeline.staging.max_failure_share`` set (a YAML copy in tmp_path)."""
+    """The same settings with ``stage.max_failure_share`` set (a YAML copy in tmp_path)."""
     return settings_with_yaml_edits(
         tmp_path, settings, {"staging:\n  max_failure_share: 0.05": f"staging:\n  max_failure_share: {share}"}
     )
@@ -63,8 +63,8 @@ def settings_with_yaml_edits(
     cfg.write_text(text, encoding="utf-8")
     return load_settings(
         data_dir=settings.data_dir,
-        database_url=settings.db_url,
-        raw_store_url=settings.raw_store,
+        database_url=settings.database_url,
+        raw_store_url=settings.raw_store_url,
         dwd_base_url=settings.dwd_base_url,
         config_file=cfg,
     )

@@ -20,8 +20,8 @@ from weatherinsight.warehouse.tables import dataset_versions
 def env(s: Settings) -> dict[str, str]:
     return {
         "WEATHERINSIGHT_DATA_DIR": str(s.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": s.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": s.raw_store,
+        "WEATHERINSIGHT_DATABASE_URL": s.database_url,
+        "WEATHERINSIGHT_RAW_STORE_URL": s.raw_store_url,
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
         "COLUMNS": "240",
     }
@@ -75,7 +75,7 @@ def test_process_seed_shape_stages_the_raw_versions_quarter(settings: Settings, 
     )
     assert res.exit_code == 0, res.output
     assert list_partitions(settings.staged_dir, "air_temperature") == [Quarter(2022, 2)]
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         row = conn.execute(select(dataset_versions.c.version_name, dataset_versions.c.parent_versions)).one()
     assert row == ("2022Q2_staged_v1", ["2022Q2_raw_v1"])
     bad = CliRunner().invoke(app, ["process", "air_temperature", str(other), "latest"], env=env(settings))

@@ -31,7 +31,7 @@ PRODUCTS = ("wind",)
 
 def store(settings: Settings, mirror_dir: Path) -> None:
     for product in PRODUCTS:
-        shutil.copytree(hourly_root(mirror_dir) / product, Path(settings.raw_store) / "dwd" / product)
+        shutil.copytree(hourly_root(mirror_dir) / product, Path(settings.raw_store_url) / "dwd" / product)
     build_wind_store(settings)  # the real Hamburg releases (revised QN and value) on top of the mirror
     put(settings, "wind", "recent", BAD_WIND, "stundenwerte_FF_00222_akt.zip")
 

@@ -18,8 +18,8 @@ def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("WEATHERINSIGHT_DATA_DIR", str(tmp_path / "d"))
     s = Settings(config_file=REPO_CONFIG)
     assert s.data_dir == tmp_path / "d"
-    assert s.raw_store == str(tmp_path / "d" / "raw")
-    assert s.db_url == f"sqlite:///{tmp_path / 'd' / 'weatherinsight.db'}"
+    assert s.raw_store_url == str(tmp_path / "d" / "raw")
+    assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'weatherinsight.db'}"
     assert s.staged_dir == tmp_path / "d" / "staged"
     assert s.dwd_base_url == DEFAULT_DWD_BASE_URL
 
@@ -29,8 +29,8 @@ def test_exact_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEATHERINSIGHT_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", "http://127.0.0.1:8000/hourly")
     s = Settings(config_file=REPO_CONFIG)
-    assert s.raw_store == "s3://bucket/raw"
-    assert s.db_url == "postgresql+psycopg://u@h/db"
+    assert s.raw_store_url == "s3://bucket/raw"
+    assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.dwd_base_url == "http://127.0.0.1:8000/hourly/"
 
 
@@ -44,7 +44,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     assert cfg.quality_thresholds.min_rows_per_quarter == 100
     assert cfg.quality_thresholds.max_null_percentage == 15.0
     assert cfg.quality_thresholds.min_stations_per_quarter == 50
-    assert cfg.retries.ingestion >= 0 and cfg.sla.pipeline_hours > 0
+    assert cfg.retries.ingest >= 0 and cfg.sla.pipeline_hours > 0
     assert cfg.email.on_failure is True and cfg.email.recipients
     assert cfg.spark.master and cfg.backfill.max_parallel_quarters >= 1
     assert cfg.features.min_valid_hours_per_day == 20
@@ -54,7 +54,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     ("text", "key"),
     [
         ("product_types: [air_temperature, snow]\n", "product_types"),
-        ("retries: {ingestion: -1}\n", "retries.ingestion"),
+        ("retries: {ingestion: -1}\n", "retries.ingest"),
         ("pools: {spark_jobs: 0}\n", "pools.spark_jobs"),
         ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
         ("surprise: 1\n", "surprise"),

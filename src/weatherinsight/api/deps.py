@@ -208,8 +208,8 @@ def conditional(
 # ------------------------------------------------------------------------------------------- parameters
 
 
-#: Documented (OpenAPI ``pattern``) and enforced: the canonical spellings, nothing looser.
-QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
+# Documented (OpenAPI ``pattern``) and enforced: the canonical spellings, nothing looser. Quarters use the one
+# grammar, weatherinsight.quarters.QUARTER_PATTERN.
 _NUM = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
 BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 POINT_PATTERN = rf"^{_NUM},{_NUM}$"

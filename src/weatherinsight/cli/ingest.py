@@ -56,7 +56,7 @@ def ingest(
     if period not in (*PERIODS, "all"):
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
     settings = settings_from_env()
-    products = variable or list(settings.pipeline.product_types)
+    products = variable or list(settings.product_types)
     failed: list[RunFailedError] = []
     for name in products:
         try:

@@ -51,7 +51,7 @@ class RawStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RawStore:
-        return cls(settings.raw_store, raw_store_options(settings))
+        return cls(settings.raw_store_url, raw_store_options(settings))
 
     # --- paths ------------------------------------------------------------------------------------------
     def key(self, product: str, period: str, name: str) -> str:
@@ -137,6 +137,6 @@ def raw_store_options(settings: Settings) -> dict[str, Any]:
     """fsspec storage options for the raw store (S3 endpoint for MinIO/moto, plus any explicit options)."""
     options: dict[str, Any] = dict(getattr(settings, "raw_store_options", None) or {})
     endpoint = getattr(settings, "s3_endpoint_url", None)
-    if endpoint and settings.raw_store.startswith(("s3://", "s3a://")):
+    if endpoint and settings.raw_store_url.startswith(("s3://", "s3a://")):
         options.setdefault("endpoint_url", endpoint)
     return options
