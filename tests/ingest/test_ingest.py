@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
@@ -174,15 +173,9 @@ def test_failure_under_the_share_is_partial(
     mirror_server: MirrorHTTPServer,
     mirror_settings_for: Callable[..., Settings],
     mirror_url: str,
-    fast_config: Path,
-    tmp_path: Path,
 ) -> None:
     mirror_server.faults.add("phantom", "*/air_temperature/recent/")
-    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
-    raw["ingest"]["max_failure_share"] = 0.1
-    config = tmp_path / "lenient.yaml"
-    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    settings = mirror_settings_for(mirror_url, config_file=config)
+    settings = mirror_settings_for(mirror_url, ingest={"max_failure_share": 0.1})
     result = ingest_product(settings, "air_temperature", progress=False)
     assert (result.status, result.files_listed, result.files_new, result.files_failed) == (
         "partial",
@@ -283,16 +276,10 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
     mirror_server: MirrorHTTPServer,
     mirror_settings_for: Callable[..., Settings],
     mirror_url: str,
-    fast_config: Path,
-    tmp_path: Path,
     pool: int,
 ) -> None:
-    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
-    raw["pools"]["api_calls"] = pool
-    config = tmp_path / "pool.yaml"
-    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.4)  # every zip takes a while: requests overlap
-    settings = mirror_settings_for(mirror_url, config_file=config)
+    settings = mirror_settings_for(mirror_url, pools={"api_calls": pool})
     result = ingest_product(settings, "wind", period="recent", progress=False)
     assert result.files_new == MIRROR_STATIONS + 1
     assert mirror_server.max_in_flight == pool

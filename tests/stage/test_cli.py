@@ -27,7 +27,7 @@ def env(s: Settings) -> dict[str, str]:
     }
 
 
-def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path: Path) -> None:
+def test_stage_prints_summary_and_quarantined_files(settings: Settings) -> None:
     build_wind_store(settings)
     put(
         settings,
@@ -36,18 +36,11 @@ def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path
         make_zip({"readme.txt": b"no produkt here"}),
         "stundenwerte_FF_00333_akt.zip",
     )
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(
-        Path(settings.config_file)
-        .read_text(encoding="utf-8")
-        .replace("staging:\n  max_failure_share: 0.05", "staging:\n  max_failure_share: 0.5"),
-        encoding="utf-8",
-    )
     runner = CliRunner()
     res = runner.invoke(
         app,
         ["stage", "--product", "FF", "--no-progress"],
-        env={**env(settings), "WEATHERINSIGHT_CONFIG_FILE": str(cfg)},
+        env={**env(settings), "WEATHERINSIGHT_STAGE__MAX_FAILURE_SHARE": "0.5"},
     )
     assert res.exit_code == 0, res.output
     assert "staged wind: 7 quarter(s) rewritten, 13752 rows, 1 file(s) quarantined" in res.output
@@ -58,7 +51,7 @@ def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path
     again = runner.invoke(
         app,
         ["stage", "-p", "wind", "--no-progress"],
-        env={**env(settings), "WEATHERINSIGHT_CONFIG_FILE": str(cfg)},
+        env={**env(settings), "WEATHERINSIGHT_STAGE__MAX_FAILURE_SHARE": "0.5"},
     )
     assert again.exit_code == 0, again.output
     assert "nothing to do: no new or changed raw files for wind" in again.output

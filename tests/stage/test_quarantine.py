@@ -72,7 +72,7 @@ def bad_store(settings: Settings) -> None:
 
 
 def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settings: Settings) -> None:
-    settings = settings_with_share(tmp_path, settings, 0.7)
+    settings = settings_with_share(settings, 0.7)
     bad_store(settings)
     record_raw_file(settings)
     result = stage_product(settings, TU, progress=False)
@@ -121,7 +121,7 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
 
 def test_a_bad_older_release_in_history_is_marked_in_raw_files(tmp_path: Path, settings: Settings) -> None:
     """An older release kept under a decorated ``_history`` name: its raw_files row (DWD name) is marked."""
-    settings = settings_with_share(tmp_path, settings, 0.7)
+    settings = settings_with_share(settings, 0.7)
     put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
     sha = hashlib.sha256(BAD_ROWS).hexdigest()
     put(settings, TU, "recent", BAD_ROWS, f"{sha[:16]}_stundenwerte_TU_00222_akt.zip", history=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.stage.conftest import put, settings_with_yaml_edits
+from tests.stage.conftest import put, restaged
 from tests.stage.test_cli import env
 from tests.stage.test_time_reference import station_zip
 from weatherinsight.cli import app
@@ -46,15 +46,7 @@ BAD_REL = "recent/stundenwerte_TU_00111_akt.zip"
 
 def strict(tmp_path: Path, settings: Settings) -> Settings:
     """The same store with a 20 000-byte zip-bomb guard (BIG declares more) and no failure-share limit."""
-    return settings_with_yaml_edits(
-        tmp_path,
-        settings,
-        {
-            "max_uncompressed_bytes: 1073741824": "max_uncompressed_bytes: 20000",
-            "staging:\n  max_failure_share: 0.05": "staging:\n  max_failure_share: 1.0",
-        },
-        name="strict.yaml",
-    )
+    return restaged(settings, ingest={"max_uncompressed_bytes": 20000}, stage={"max_failure_share": 1.0})
 
 
 def build(settings: Settings) -> None:

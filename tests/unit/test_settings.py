@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 
 from weatherinsight.errors import ConfigError, UnknownProductError
-from weatherinsight.settings import DEFAULT_DWD_BASE_URL, Settings, load_pipeline_config, load_settings
+from weatherinsight.settings import (
+    DEFAULT_CONFIG,
+    DEFAULT_DWD_BASE_URL,
+    KNOWN_PRODUCTS,
+    Settings,
+    load_settings,
+)
 
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "weatherinsight.yaml"
+REPO_CONFIG = Path(str(DEFAULT_CONFIG))
 
 
 def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -35,7 +41,7 @@ def test_exact_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_repo_yaml_carries_every_seed_section() -> None:
-    cfg = load_pipeline_config(REPO_CONFIG)
+    cfg = Settings(config_file=REPO_CONFIG)
     assert cfg.product_types == ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
     assert cfg.versioning.raw.format(year=2024, quarter=1, version=1) == "2024Q1_raw_v1"
     assert cfg.versioning.staged.format(year=2024, quarter=1, version=1) == "2024Q1_staged_v1"
@@ -54,17 +60,22 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     ("text", "key"),
     [
         ("product_types: [air_temperature, snow]\n", "product_types"),
-        ("retries: {ingestion: -1}\n", "retries.ingest"),
+        ("retries: {ingest: -1}\n", "retries.ingest"),
         ("pools: {spark_jobs: 0}\n", "pools.spark_jobs"),
         ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
         ("surprise: 1\n", "surprise"),
+        # the old spellings are gone (one vocabulary: ingest/stage/aggregate)
+        ("retries: {ingestion: 1}\n", "retries.ingestion"),
+        ("sla: {processing_hours: 1}\n", "sla.processing_hours"),
+        ("ingestion: {max_attempts: 2}\n", "ingestion"),
+        ("staging: {max_failure_share: 0.5}\n", "staging"),
     ],
 )
 def test_bad_yaml_names_key_and_file(tmp_path: Path, text: str, key: str) -> None:
     f = tmp_path / "bad.yaml"
     f.write_text(text)
     with pytest.raises(ConfigError) as exc:
-        load_pipeline_config(f)
+        load_settings(config_file=f)
     assert exc.value.key == key
     assert str(f) in str(exc.value)
 
@@ -87,3 +98,47 @@ def test_unknown_product_lookup_lists_known() -> None:
     assert get_product("p0").name == "pressure"
     with pytest.raises(UnknownProductError, match=r"snow.*known products: air_temperature"):
         get_product("snow")
+
+
+def test_default_yaml_ships_in_the_package() -> None:
+    assert REPO_CONFIG.is_file()
+    assert REPO_CONFIG.parent.name == "config" and REPO_CONFIG.parent.parent.name == "weatherinsight"
+    assert Settings().config_file == REPO_CONFIG
+
+
+def test_priority_kwargs_over_env_over_yaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("pools: {spark_jobs: 7, api_calls: 9}\nstage: {max_failure_share: 0.2}\n")
+    monkeypatch.setenv("WEATHERINSIGHT_CONFIG_FILE", str(f))
+    s = load_settings()
+    assert (s.pools.spark_jobs, s.pools.api_calls, s.stage.max_failure_share) == (7, 9, 0.2)
+    assert s.retries.ingest == 3  # keys the file leaves out keep their defaults
+    monkeypatch.setenv("WEATHERINSIGHT_POOLS__SPARK_JOBS", "4")
+    s = load_settings()
+    assert (s.pools.spark_jobs, s.pools.api_calls) == (4, 9)  # env wins for its key only
+    s = load_settings(pools={"spark_jobs": 2})
+    assert (s.pools.spark_jobs, s.pools.api_calls) == (2, 9)  # nested kwargs merge the same way
+
+
+def test_bad_nested_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RETRIES__STAGE", "-1")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert exc.value.key == "WEATHERINSIGHT_RETRIES__STAGE"
+    assert "environment" in str(exc.value)
+
+
+def test_settings_knows_the_registry_products() -> None:
+    from weatherinsight.dwd.products import PRODUCTS
+
+    assert tuple(PRODUCTS) == KNOWN_PRODUCTS
+
+
+def test_settings_is_the_bottom_layer() -> None:
+    import ast
+
+    import weatherinsight.settings as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in imported if m.startswith("weatherinsight")} == {"weatherinsight.errors"}
