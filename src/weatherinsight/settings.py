@@ -26,6 +26,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from weatherinsight.errors import ConfigError
@@ -336,6 +337,9 @@ def load_settings(**overrides: Any) -> Settings:
     """
     try:
         return Settings(**overrides)
+    except SettingsError as exc:
+        # A value the environment source cannot even decode (e.g. a section that is not valid JSON).
+        raise ConfigError(f"{ENV_PREFIX}*", str(exc), source="environment") from exc
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if p != "__root__")

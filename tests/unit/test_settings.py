@@ -100,7 +100,8 @@ def test_unknown_product_lookup_lists_known() -> None:
         get_product("snow")
 
 
-def test_default_yaml_ships_in_the_package() -> None:
+def test_default_yaml_ships_in_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEATHERINSIGHT_CONFIG_FILE", raising=False)
     assert REPO_CONFIG.is_file()
     assert REPO_CONFIG.parent.name == "config" and REPO_CONFIG.parent.parent.name == "weatherinsight"
     assert Settings().config_file == REPO_CONFIG
@@ -126,6 +127,12 @@ def test_bad_nested_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> N
         load_settings(config_file=REPO_CONFIG)
     assert exc.value.key == "WEATHERINSIGHT_RETRIES__STAGE"
     assert "environment" in str(exc.value)
+
+
+def test_undecodable_env_section_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RETRIES", "{not json")
+    with pytest.raises(ConfigError, match="retries"):
+        load_settings(config_file=REPO_CONFIG)
 
 
 def test_settings_knows_the_registry_products() -> None:
