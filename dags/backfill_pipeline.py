@@ -72,7 +72,7 @@ DOC = f"""
 
 Manual only. Trigger with a config such as
 `{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false}}`;
-missing values take the defaults of `src/weatherinsight/config/weatherinsight.yaml` (years {cfg.backfill.default_start_year}–
+missing values take the defaults of the pipeline YAML (years {cfg.backfill.default_start_year}–
 {cfg.backfill.default_end_year}, every product). Quarters run oldest first, at most
 {cfg.backfill.max_parallel_quarters} at once (`backfill.max_parallel_quarters`).
 

@@ -2,7 +2,7 @@
 
 Thin by design (house rule 4): ``quarters_to_check`` names the quarters of the run, and one mapped
 ``run_quality_checks`` task per quarter calls ``weatherinsight.pipeline.quality_check_task``; thresholds
-come from ``quality_thresholds`` in ``src/weatherinsight/config/weatherinsight.yaml``; the database is the Airflow connection
+come from ``quality_thresholds`` of the pipeline YAML; the database is the Airflow connection
 ``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import), else
 ``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
 """

@@ -1,7 +1,7 @@
 """DAG ``weatherinsight_quarterly_pipeline``: ingest → process → aggregate the quarter that just ended.
 
 Thin by design (house rule 4): every task calls one function of ``weatherinsight.pipeline``; products,
-retries, timeouts, pools and alerting come from ``src/weatherinsight/config/weatherinsight.yaml`` via ``weatherinsight.settings``.
+retries, timeouts, pools and alerting come from the pipeline YAML via ``weatherinsight.settings``.
 """
 
 from __future__ import annotations

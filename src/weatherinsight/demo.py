@@ -55,7 +55,7 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
     raw["quality_thresholds"].update({"min_rows_per_quarter": floor, "min_stations_per_quarter": floor})
     path = settings_dir / "weatherinsight-demo.yaml"
     path.write_text(
-        "# Written by `python -m weatherinsight.demo`: src/weatherinsight/config/weatherinsight.yaml with quality thresholds\n"
+        "# Written by `python -m weatherinsight.demo`: the packaged weatherinsight.yaml with quality thresholds\n"
         "# scaled to the demo mirror's station count.\n" + yaml.safe_dump(raw, sort_keys=False),
         encoding="utf-8",
     )
