@@ -43,7 +43,7 @@ def rows(settings: Settings, product: str) -> pa.Table:
 
 def run(tmp: Path, name: str, mirror_dir: Path, **kwargs: Any) -> tuple[Settings, dict[str, StageResult]]:
     base = fresh_settings(tmp / name / "data")
-    settings = settings_with_share(tmp / name, base, 0.5)
+    settings = settings_with_share(base, 0.5)
     store(settings, mirror_dir)
     return settings, {p: stage_product(settings, p, progress=False, **kwargs) for p in PRODUCTS}
 
