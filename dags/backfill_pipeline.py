@@ -18,16 +18,15 @@ from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
-cfg = settings.pipeline
 
 DOC = f"""
 # WeatherInsight backfill
 
 Manual only. Trigger with a config such as
 `{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false}}`;
-missing values take the defaults of `config/weatherinsight.yaml` (years {cfg.backfill.default_start_year}–
-{cfg.backfill.default_end_year}, every product). Quarters run oldest first, at most
-{cfg.backfill.max_parallel_quarters} at once (`backfill.max_parallel_quarters`).
+missing values take the defaults of the pipeline YAML (years {settings.backfill.default_start_year}–
+{settings.backfill.default_end_year}, every product). Quarters run oldest first, at most
+{settings.backfill.max_parallel_quarters} at once (`backfill.max_parallel_quarters`).
 
 ## Triage
 * **validate_params failed**: the message names the bad parameter (unknown product, quarter 5, end before start,
@@ -54,10 +53,12 @@ with DAG(
     max_active_runs=1,
     default_args={"owner": "weatherinsight"},
     params={
-        "start_year": Param(cfg.backfill.default_start_year, type="integer", description="first year"),
-        "end_year": Param(cfg.backfill.default_end_year, type="integer", description="last year"),
-        "quarters": Param(list(cfg.backfill.default_quarters), type="array", description="quarters 1..4"),
-        "products": Param(list(cfg.product_types), type="array", description="products to rebuild"),
+        "start_year": Param(settings.backfill.default_start_year, type="integer", description="first year"),
+        "end_year": Param(settings.backfill.default_end_year, type="integer", description="last year"),
+        "quarters": Param(
+            list(settings.backfill.default_quarters), type="array", description="quarters 1..4"
+        ),
+        "products": Param(list(settings.product_types), type="array", description="products to rebuild"),
         "force_reprocess": Param(False, type="boolean", description="write a new version even if unchanged"),
     },
     doc_md=DOC,
@@ -72,7 +73,7 @@ with DAG(
     quarters = PythonOperator.partial(
         task_id="backfill_quarter",
         python_callable=tasks.backfill_quarter_task,
-        max_active_tis_per_dag=cfg.backfill.max_parallel_quarters,
+        max_active_tis_per_dag=settings.backfill.max_parallel_quarters,
         map_index_template="{{ task.op_kwargs['quarter'] }}",
         **tasks.task_defaults(Stage.AGGREGATE, settings),
     ).expand(op_kwargs=plan.output)

@@ -2,7 +2,7 @@
 
 Declarations only: ``quarters_to_check`` names the quarters of the run, and one mapped
 ``run_quality_checks`` task per quarter runs the checks (both in ``weatherinsight.pipeline.airflow_tasks``);
-thresholds come from ``quality_thresholds`` in ``config/weatherinsight.yaml``; the database is the Airflow
+thresholds come from ``quality_thresholds`` in ``src/weatherinsight/config/weatherinsight.yaml``; the database is the Airflow
 connection ``weatherinsight_postgres`` (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or airflow-init's import),
 else ``WEATHERINSIGHT_DATABASE_URL`` — configuration, never a manual UI step.
 """
@@ -18,8 +18,7 @@ from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
-cfg = settings.pipeline
-t = cfg.quality_thresholds
+t = settings.quality_thresholds
 
 CRON = "0 6 1 1,4,7,10 *"
 
@@ -66,7 +65,7 @@ with DAG(
     schedule=AssetOrTimeSchedule(
         timetable=CronDataIntervalTimetable(CRON, timezone="UTC"), assets=[tasks.curated_quarterly()]
     ),
-    start_date=pendulum.datetime(cfg.backfill.default_start_year, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(settings.backfill.default_start_year, 1, 1, tz="UTC"),
     catchup=True,
     max_active_runs=1,
     default_args={"owner": "weatherinsight", "depends_on_past": False},

@@ -1,7 +1,7 @@
 """DAG ``weatherinsight_quarterly_pipeline``: ingest → process → aggregate the quarter that just ended.
 
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``; products,
-retries, timeouts, pools and alerting come from ``config/weatherinsight.yaml`` via ``weatherinsight.settings``.
+retries, timeouts, pools and alerting come from ``src/weatherinsight/config/weatherinsight.yaml`` via ``weatherinsight.settings``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import DATA_STAGES, Stage
 
 settings = load_settings()
-cfg = settings.pipeline
 
 #: The run's quarter: its data interval starts on the first day of the quarter that just ended
 #: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
@@ -26,12 +25,12 @@ DOC = f"""
 
 Runs at 00:00 UTC on the first day of January, April, July and October and processes **the quarter that
 just ended** (the data interval): ingest the DWD hourly files of every product
-({", ".join(cfg.product_types)}), stage them to Parquet, aggregate the quarterly features and publish them
+({", ".join(settings.product_types)}), stage them to Parquet, aggregate the quarterly features and publish them
 as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_staged_vN`).
 
 ## Triage
 * **ingest_* failed**: the DWD server (or mirror) is down or rate-limiting; the task retries
-  {tasks.stage_retries(settings, Stage.INGEST)}× every {cfg.retry_delay_minutes} min. Files already fetched
+  {tasks.stage_retries(settings, Stage.INGEST)}× every {settings.retry_delay_minutes} min. Files already fetched
   are kept; a re-run only fetches what changed. If too many files were bad, see `raw_files.quarantine_reason` and `ingestion_runs`.
 * **process_* failed**: a raw file is malformed (quarantined under `<data_dir>/quarantine`, recorded in
   `raw_files`); more than the configured share failed. Inspect the quarantined files, then clear the task.
@@ -48,12 +47,12 @@ with DAG(
     dag_id="weatherinsight_quarterly_pipeline",
     description="Ingest, stage and aggregate the DWD quarter that just ended",
     schedule=CronDataIntervalTimetable("0 0 1 1,4,7,10 *", timezone="UTC"),
-    start_date=pendulum.datetime(cfg.backfill.default_start_year, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(settings.backfill.default_start_year, 1, 1, tz="UTC"),
     catchup=True,
     max_active_runs=1,
     default_args={"owner": "weatherinsight", "depends_on_past": True},
     user_defined_macros={"quarter_of": tasks.quarter_of_interval},
-    dagrun_timeout=pendulum.duration(hours=cfg.sla.pipeline_hours),
+    dagrun_timeout=pendulum.duration(hours=settings.sla.pipeline_hours),
     doc_md=DOC,
     tags=["weatherinsight", "quarterly"],
 ) as dag:
@@ -61,7 +60,7 @@ with DAG(
     steps: dict[tuple[Stage, str], PythonOperator] = {}
     for stage in DATA_STAGES:
         with TaskGroup(group_id=tasks.group_id(stage), prefix_group_id=False):
-            for product in cfg.product_types:
+            for product in settings.product_types:
                 steps[(stage, product)] = PythonOperator(
                     task_id=tasks.task_names(product)[stage],
                     python_callable=tasks.STAGE_TASKS[stage],
@@ -72,13 +71,13 @@ with DAG(
     complete = PythonOperator(
         task_id="pipeline_complete",
         python_callable=tasks.complete_and_announce,
-        op_kwargs={"quarter": QUARTER, "products": list(cfg.product_types)},
+        op_kwargs={"quarter": QUARTER, "products": list(settings.product_types)},
         outlets=[tasks.curated_quarterly()],
         **tasks.task_defaults(Stage.QUALITY, settings),
     )
 
     # Per product: ingest_p → process_p → aggregate_p → pipeline_complete, so one failing or slow product
     # neither blocks nor delays the others; pipeline_complete waits for all of them.
-    for product in cfg.product_types:
+    for product in settings.product_types:
         steps[(Stage.INGEST, product)] >> steps[(Stage.STAGE, product)] >> steps[(Stage.AGGREGATE, product)]
         steps[(Stage.AGGREGATE, product)] >> complete

@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 
 from weatherinsight.errors import ConfigError, UnknownProductError
-from weatherinsight.settings import DEFAULT_DWD_BASE_URL, Settings, load_pipeline_config, load_settings
+from weatherinsight.settings import (
+    DEFAULT_CONFIG,
+    DEFAULT_DWD_BASE_URL,
+    KNOWN_PRODUCTS,
+    Settings,
+    load_settings,
+)
 
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "weatherinsight.yaml"
+REPO_CONFIG = Path(str(DEFAULT_CONFIG))
 
 
 def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -18,8 +24,8 @@ def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("WEATHERINSIGHT_DATA_DIR", str(tmp_path / "d"))
     s = Settings(config_file=REPO_CONFIG)
     assert s.data_dir == tmp_path / "d"
-    assert s.raw_store == str(tmp_path / "d" / "raw")
-    assert s.db_url == f"sqlite:///{tmp_path / 'd' / 'weatherinsight.db'}"
+    assert s.raw_store_url == str(tmp_path / "d" / "raw")
+    assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'weatherinsight.db'}"
     assert s.staged_dir == tmp_path / "d" / "staged"
     assert s.dwd_base_url == DEFAULT_DWD_BASE_URL
 
@@ -29,13 +35,13 @@ def test_exact_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEATHERINSIGHT_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("WEATHERINSIGHT_DWD_BASE_URL", "http://127.0.0.1:8000/hourly")
     s = Settings(config_file=REPO_CONFIG)
-    assert s.raw_store == "s3://bucket/raw"
-    assert s.db_url == "postgresql+psycopg://u@h/db"
+    assert s.raw_store_url == "s3://bucket/raw"
+    assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.dwd_base_url == "http://127.0.0.1:8000/hourly/"
 
 
 def test_repo_yaml_carries_every_seed_section() -> None:
-    cfg = load_pipeline_config(REPO_CONFIG)
+    cfg = Settings(config_file=REPO_CONFIG)
     assert cfg.product_types == ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
     assert cfg.versioning.raw.format(year=2024, quarter=1, version=1) == "2024Q1_raw_v1"
     assert cfg.versioning.staged.format(year=2024, quarter=1, version=1) == "2024Q1_staged_v1"
@@ -44,7 +50,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     assert cfg.quality_thresholds.min_rows_per_quarter == 100
     assert cfg.quality_thresholds.max_null_percentage == 15.0
     assert cfg.quality_thresholds.min_stations_per_quarter == 50
-    assert cfg.retries.ingestion >= 0 and cfg.sla.pipeline_hours > 0
+    assert cfg.retries.ingest >= 0 and cfg.sla.pipeline_hours > 0
     assert cfg.email.on_failure is True and cfg.email.recipients
     assert cfg.spark.master and cfg.backfill.max_parallel_quarters >= 1
     assert cfg.features.min_valid_hours_per_day == 20
@@ -54,17 +60,22 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     ("text", "key"),
     [
         ("product_types: [air_temperature, snow]\n", "product_types"),
-        ("retries: {ingestion: -1}\n", "retries.ingestion"),
+        ("retries: {ingest: -1}\n", "retries.ingest"),
         ("pools: {spark_jobs: 0}\n", "pools.spark_jobs"),
         ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
         ("surprise: 1\n", "surprise"),
+        # the old spellings are gone (one vocabulary: ingest/stage/aggregate)
+        ("retries: {ingestion: 1}\n", "retries.ingest"),
+        ("sla: {stage_hours: 1}\n", "sla.stage_hours"),
+        ("ingestion: {max_attempts: 2}\n", "ingestion"),
+        ("staging: {max_failure_share: 0.5}\n", "staging"),
     ],
 )
 def test_bad_yaml_names_key_and_file(tmp_path: Path, text: str, key: str) -> None:
     f = tmp_path / "bad.yaml"
     f.write_text(text)
     with pytest.raises(ConfigError) as exc:
-        load_pipeline_config(f)
+        load_settings(config_file=f)
     assert exc.value.key == key
     assert str(f) in str(exc.value)
 
@@ -87,3 +98,54 @@ def test_unknown_product_lookup_lists_known() -> None:
     assert get_product("p0").name == "pressure"
     with pytest.raises(UnknownProductError, match=r"snow.*known products: air_temperature"):
         get_product("snow")
+
+
+def test_default_yaml_ships_in_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEATHERINSIGHT_CONFIG_FILE", raising=False)
+    assert REPO_CONFIG.is_file()
+    assert REPO_CONFIG.parent.name == "config" and REPO_CONFIG.parent.parent.name == "weatherinsight"
+    assert Settings().config_file == REPO_CONFIG
+
+
+def test_priority_kwargs_over_env_over_yaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("pools: {spark_jobs: 7, api_calls: 9}\nstage: {max_failure_share: 0.2}\n")
+    monkeypatch.setenv("WEATHERINSIGHT_CONFIG_FILE", str(f))
+    s = load_settings()
+    assert (s.pools.spark_jobs, s.pools.api_calls, s.stage.max_failure_share) == (7, 9, 0.2)
+    assert s.retries.ingest == 3  # keys the file leaves out keep their defaults
+    monkeypatch.setenv("WEATHERINSIGHT_POOLS__SPARK_JOBS", "4")
+    s = load_settings()
+    assert (s.pools.spark_jobs, s.pools.api_calls) == (4, 9)  # env wins for its key only
+    s = load_settings(pools={"spark_jobs": 2})
+    assert (s.pools.spark_jobs, s.pools.api_calls) == (2, 9)  # nested kwargs merge the same way
+
+
+def test_bad_nested_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RETRIES__STAGE", "-1")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert exc.value.key == "WEATHERINSIGHT_RETRIES__STAGE"
+    assert "environment" in str(exc.value)
+
+
+def test_undecodable_env_section_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RETRIES", "{not json")
+    with pytest.raises(ConfigError, match="retries"):
+        load_settings(config_file=REPO_CONFIG)
+
+
+def test_settings_knows_the_registry_products() -> None:
+    from weatherinsight.dwd.products import PRODUCTS
+
+    assert tuple(PRODUCTS) == KNOWN_PRODUCTS
+
+
+def test_settings_is_the_bottom_layer() -> None:
+    import ast
+
+    import weatherinsight.settings as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in imported if m.startswith("weatherinsight")} == {"weatherinsight.errors"}

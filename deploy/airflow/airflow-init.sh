@@ -2,7 +2,7 @@
 # airflow-init: one-shot bootstrap of the compose stack, safe to run again (every step is idempotent).
 #   1. migrate the Airflow metadata database            (airflow db migrate)
 #   2. the admin user of the Airflow UI                 (SimpleAuthManager passwords file, from env)
-#   3. the pools named in config/weatherinsight.yaml    (weatherinsight.pipeline.airflow_tasks.ensure_pools)
+#   3. the pools named in src/weatherinsight/config/weatherinsight.yaml    (weatherinsight.pipeline.airflow_tasks.ensure_pools)
 #   4. the `weatherinsight_postgres` connection         (airflow connections import --overwrite, from env)
 #   5. the WeatherInsight warehouse schema              (Alembic upgrade head)
 # No manual UI step is needed afterwards. Every input comes from the environment (deploy/.env):
@@ -41,7 +41,7 @@ tmp.chmod(0o600)
 tmp.replace(path)
 PY
 
-step 3 "pools from ${WEATHERINSIGHT_CONFIG_FILE:-config/weatherinsight.yaml} and the weatherinsight_postgres connection"
+step 3 "pools from ${WEATHERINSIGHT_CONFIG_FILE:-the packaged weatherinsight/config/weatherinsight.yaml} and the weatherinsight_postgres connection"
 # Pools: the package's ensure_pools (`airflow pools import` of airflow_tasks.pool_specs), so the YAML and that one
 # function are the single source (the same call the tests exercise).
 python - <<'PY'
@@ -85,5 +85,5 @@ step 4 "connection weatherinsight_postgres -> ${WEATHERINSIGHT_DB_USER}@${WEATHE
 airflow connections import --overwrite "$work/connections.json"
 
 step 5 "WeatherInsight warehouse schema (alembic upgrade head)"
-python -c "from weatherinsight.settings import load_settings; from weatherinsight.warehouse.db import ensure_schema; ensure_schema(load_settings().db_url)"
+python -c "from weatherinsight.settings import load_settings; from weatherinsight.warehouse.db import ensure_schema; ensure_schema(load_settings().database_url)"
 echo "airflow-init: done"

@@ -117,7 +117,7 @@ def compute_features(
     spark_session: Any = None,
 ) -> pa.Table:
     """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
-    rules = Rules.from_config(quarter, settings.pipeline.features)
+    rules = Rules.from_config(quarter, settings.features)
     if engine == "duckdb":
         return duck.compute(files, product, rules)
     session = spark_session or sp.session(settings, spark_master)
@@ -193,8 +193,8 @@ def aggregate_quarter(
             f"no staged Parquet under {settings.staged_dir}/{prod.name}/year={q.year}/quarter={q.quarter}",
             hint=f"run `weatherinsight stage {prod.name} --quarter {q}` first",
         )
-    rules = Rules.from_config(q, settings.pipeline.features)
-    sql = db.get_engine(settings.db_url)
+    rules = Rules.from_config(q, settings.features)
+    sql = db.get_engine(settings.database_url)
     db.ensure_schema(sql)
 
     with sql.connect() as conn:
@@ -294,7 +294,7 @@ def _record_failure(
 ) -> None:
     """A FAILED version with the error, so the failure is visible in lineage; the AVAILABLE one stays."""
     try:
-        with db.get_engine(settings.db_url).begin() as conn:
+        with db.get_engine(settings.database_url).begin() as conn:
             v = lineage.begin_version(
                 conn, settings, KIND, product, quarter, fingerprint=fp, parents=staged, force=True
             )

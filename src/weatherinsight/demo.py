@@ -60,7 +60,7 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
     raw["quality_thresholds"].update({"min_rows_per_quarter": floor, "min_stations_per_quarter": floor})
     path = settings_dir / "weatherinsight-demo.yaml"
     path.write_text(
-        "# Written by `python -m weatherinsight.demo`: config/weatherinsight.yaml with quality thresholds\n"
+        "# Written by `python -m weatherinsight.demo`: the packaged weatherinsight.yaml with quality thresholds\n"
         "# scaled to the demo mirror's station count.\n" + yaml.safe_dump(raw, sort_keys=False),
         encoding="utf-8",
     )
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(summary_table(report, title="WeatherInsight demo: quarter × product"))
 
     console.rule("4 · data-quality checks")
-    t = settings.pipeline.quality_thresholds
+    t = settings.quality_thresholds
     console.print(
         f"[dim]thresholds scaled to the demo mirror: rows ≥ {t.min_rows_per_quarter}, stations ≥ "
         f"{t.min_stations_per_quarter}, NULLs ≤ {t.max_null_percentage} % "
@@ -173,9 +173,9 @@ def run(args: argparse.Namespace) -> int:
                     f"{'[green]pipeline succeeded' if ok else '[red]pipeline failed'}[/] for "
                     f"{len(report.outcomes)} quarter × product in {time.monotonic() - started:.0f} s; "
                     f"quality: {fatal} fatal, {sum(len(r.warnings) for r in reports)} warning(s)",
-                    f"curated database: {settings.db_url}",
+                    f"curated database: {settings.database_url}",
                     f"staged Parquet:   {settings.staged_dir}",
-                    f"raw store:        {settings.raw_store}",
+                    f"raw store:        {settings.raw_store_url}",
                     "",
                     "Explore it: WEATHERINSIGHT_DATA_DIR=" + str(data) + " weatherinsight api serve",
                     "Re-run: `make demo` again is a no-op for unchanged inputs; `--fresh` starts over.",

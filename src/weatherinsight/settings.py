@@ -1,24 +1,46 @@
-"""Settings: the one place that reads the environment (``WEATHERINSIGHT_*``) and ``config/weatherinsight.yaml``.
+"""Settings: the one ``Settings`` object, read from init kwargs, ``WEATHERINSIGHT_*``, ``.env`` and the YAML.
+
+Priority (highest first): keyword arguments > environment (``WEATHERINSIGHT_*``, nested keys with ``__``, e.g.
+``WEATHERINSIGHT_POOLS__SPARK_JOBS=4``) > ``.env`` > the pipeline YAML. The YAML is the packaged
+``weatherinsight/config/weatherinsight.yaml`` unless ``WEATHERINSIGHT_CONFIG_FILE`` (or ``config_file=``)
+names another file; it may set only the pipeline sections (``YAML_KEYS``), each a field of ``Settings``.
 
 House rule 5: nothing else reads ``os.environ``; callers get a ``Settings`` object and pass it on.
-A bad value (unknown product, negative retries, malformed URL) raises ``ConfigError`` naming key and file.
+A bad value (unknown product, negative retries, malformed URL) raises ``ConfigError`` naming the key and its
+source (the YAML file, or the environment variable). This is the bottom layer: it imports nothing of
+WeatherInsight but ``errors``.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError
 
 DEFAULT_DWD_BASE_URL = "https://opendata.dwd.de/climate_environment/CDC/observations_germany/climate/hourly/"
-_REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "weatherinsight.yaml"
+ENV_PREFIX = "WEATHERINSIGHT_"
+ENV_NESTED_DELIMITER = "__"
+#: The packaged default YAML (read with importlib.resources so it is found in an installed wheel too).
+DEFAULT_CONFIG = resources.files("weatherinsight") / "config" / "weatherinsight.yaml"
+
+#: The product names ``product_types`` may list. A plain fact here because settings is the bottom layer and
+#: must not import the DWD registry; ``weatherinsight.dwd.products`` checks at import that its registry
+#: holds exactly these names, so the two cannot drift apart.
+KNOWN_PRODUCTS: tuple[str, ...] = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
 
 
 class _Strict(BaseModel):
@@ -40,16 +62,18 @@ class Versioning(_Strict):
 
 
 class Retries(_Strict):
-    ingestion: int = Field(3, ge=0)
-    processing: int = Field(2, ge=0)
-    aggregation: int = Field(2, ge=0)
+    """Airflow retries per stage (keys are the ``Stage`` names of ``weatherinsight.vocabulary``)."""
+
+    ingest: int = Field(3, ge=0)
+    stage: int = Field(2, ge=0)
+    aggregate: int = Field(2, ge=0)
     quality: int = Field(1, ge=0)
 
 
 class Sla(_Strict):
-    ingestion_hours: float = Field(2, gt=0)
-    processing_hours: float = Field(4, gt=0)
-    aggregation_hours: float = Field(2, gt=0)
+    ingest_hours: float = Field(2, gt=0)
+    stage_hours: float = Field(4, gt=0)
+    aggregate_hours: float = Field(2, gt=0)
     pipeline_hours: float = Field(8, gt=0)
 
 
@@ -100,7 +124,7 @@ class Backfill(_Strict):
         return self
 
 
-class Ingestion(_Strict):
+class IngestSettings(_Strict):
     timeout_seconds: float = Field(60, gt=0)
     max_attempts: int = Field(5, ge=1)
     backoff_base_seconds: float = Field(1.0, ge=0)
@@ -109,7 +133,7 @@ class Ingestion(_Strict):
     max_uncompressed_bytes: int = Field(1 << 30, gt=0)
 
 
-class Staging(_Strict):
+class StageSettings(_Strict):
     max_failure_share: float = Field(0.05, ge=0, le=1)
 
 
@@ -119,70 +143,82 @@ class FeatureRules(_Strict):
     min_daily_coverage: float = Field(0.8, ge=0, le=1)
 
 
-class PipelineConfig(_Strict):
-    """The validated content of ``config/weatherinsight.yaml``."""
-
-    product_types: list[str] = Field(default_factory=lambda: list(PRODUCTS))
-    versioning: Versioning = Versioning()
-    retries: Retries = Retries()
-    retry_delay_minutes: float = Field(5, ge=0)
-    sla: Sla = Sla()
-    pools: Pools = Pools()
-    email: Email = Email()
-    spark: Spark = Spark()
-    quality_thresholds: QualityThresholds = QualityThresholds()
-    backfill: Backfill = Backfill()
-    ingestion: Ingestion = Ingestion()
-    staging: Staging = Staging()
-    features: FeatureRules = FeatureRules()
-
-    @field_validator("product_types")
-    @classmethod
-    def _known_products(cls, v: list[str]) -> list[str]:
-        unknown = [p for p in v if p not in PRODUCTS]
-        if unknown:
-            raise ValueError(f"unknown product(s) {unknown}; known: {list(PRODUCTS)}")
-        if not v:
-            raise ValueError("at least one product is required")
-        return v
+#: The top-level keys the YAML file may set (in file order); anything else in the file is an error.
+YAML_KEYS: tuple[str, ...] = (
+    "product_types",
+    "versioning",
+    "retries",
+    "retry_delay_minutes",
+    "sla",
+    "pools",
+    "email",
+    "spark",
+    "quality_thresholds",
+    "backfill",
+    "ingest",
+    "stage",
+    "features",
+)
 
 
-def load_pipeline_config(path: Path) -> PipelineConfig:
-    """Read and validate the YAML file; every problem names the dotted key and the file."""
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The mapping in a pipeline YAML file; a missing/unreadable file or an unknown key names key and file."""
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = DEFAULT_CONFIG.read_text(encoding="utf-8") if _is_default(path) else path.read_text("utf-8")
+        raw: Any = yaml.safe_load(text) or {}
     except FileNotFoundError as exc:
         raise ConfigError("config_file", "file not found", source=str(path)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError("(yaml)", f"not valid YAML: {exc}", source=str(path)) from exc
     if not isinstance(raw, dict):
         raise ConfigError("(root)", "the file must hold a mapping", source=str(path))
-    try:
-        return PipelineConfig.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(root)"
-        raise ConfigError(key, err["msg"], source=str(path)) from exc
+    for key in raw:
+        if key not in YAML_KEYS:
+            raise ConfigError(str(key), "Extra inputs are not permitted", source=str(path))
+    return raw
 
 
-def _default_config_file() -> Path:
-    local = Path("config/weatherinsight.yaml")
-    return local if local.exists() else _REPO_CONFIG
+def _is_default(path: Path) -> bool:
+    return str(path) == str(DEFAULT_CONFIG)
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The pipeline YAML as the lowest-priority source; the file itself is chosen by the sources above it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *choosers: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._choosers = choosers
+        self.path: Path = Path(str(DEFAULT_CONFIG))
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        for source in self._choosers:
+            chosen = source().get("config_file")
+            if chosen:
+                self.path = Path(chosen)
+                break
+        return read_config_file(self.path)
 
 
 class Settings(BaseSettings):
-    """Process-wide settings from ``WEATHERINSIGHT_*`` environment variables (and an optional ``.env``)."""
+    """Every setting of WeatherInsight: locations and service knobs, plus the pipeline sections of the YAML."""
 
-    model_config = SettingsConfigDict(env_prefix="WEATHERINSIGHT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED_DELIMITER, env_file=".env", extra="ignore"
+    )
 
     data_dir: Path = Path("./data")
-    raw_store_url: str | None = None
+    #: Resolved to ``<data_dir>/raw`` when not given.
+    raw_store_url: str = ""
     # fsspec storage options for the raw store; the S3 endpoint is for MinIO/moto (issue #3).
     s3_endpoint_url: str | None = None
     raw_store_options: dict[str, Any] = Field(default_factory=dict)
-    database_url: str | None = None
+    #: Resolved to ``sqlite:///<data_dir>/weatherinsight.db`` when not given.
+    database_url: str = ""
     dwd_base_url: str = DEFAULT_DWD_BASE_URL
-    config_file: Path = Field(default_factory=_default_config_file)
+    config_file: Path = Path(str(DEFAULT_CONFIG))
     log_format: str = "console"
     log_level: str = "INFO"
     # SMTP for alert e-mails (DAG failure, fatal quality findings).
@@ -206,13 +242,39 @@ class Settings(BaseSettings):
     # None means <data_dir>/metrics.
     metrics_dir: Path | None = None
 
+    # --- the pipeline sections (YAML_KEYS), normally from the YAML file
+    product_types: list[str] = Field(default_factory=lambda: list(KNOWN_PRODUCTS))
+    versioning: Versioning = Versioning()
+    retries: Retries = Retries()
+    retry_delay_minutes: float = Field(5, ge=0)
+    sla: Sla = Sla()
+    pools: Pools = Pools()
+    email: Email = Email()
+    spark: Spark = Spark()
+    quality_thresholds: QualityThresholds = QualityThresholds()
+    backfill: Backfill = Backfill()
+    ingest: IngestSettings = IngestSettings()
+    stage: StageSettings = StageSettings()
+    features: FeatureRules = FeatureRules()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML comes last (lowest priority); which file it is follows the same priority order.
+        yaml_source = _YamlSource(settings_cls, init_settings, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, yaml_source
+
     @field_validator("dwd_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
         # http(s) only: dwd/client.py is the one outbound path and speaks HTTP (a local archive is served
         # with `weatherinsight mirror serve DIR`).
-        from urllib.parse import urlsplit
-
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"malformed URL {v!r}: expected http(s)://host/path/")
@@ -225,9 +287,24 @@ class Settings(BaseSettings):
             raise ValueError("log_format must be 'console' or 'json'")
         return v
 
-    @property
-    def raw_store(self) -> str:
-        return self.raw_store_url or str(self.data_dir / "raw")
+    @field_validator("product_types")
+    @classmethod
+    def _known_products(cls, v: list[str]) -> list[str]:
+        unknown = [p for p in v if p not in KNOWN_PRODUCTS]
+        if unknown:
+            raise ValueError(f"unknown product(s) {unknown}; known: {list(KNOWN_PRODUCTS)}")
+        if not v:
+            raise ValueError("at least one product is required")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve_locations(self) -> Settings:
+        # One field each, resolved once: code reads database_url / raw_store_url and never re-derives them.
+        if not self.raw_store_url:
+            self.raw_store_url = str(self.data_dir / "raw")
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'weatherinsight.db'}"
+        return self
 
     @property
     def staged_dir(self) -> Path:
@@ -237,25 +314,45 @@ class Settings(BaseSettings):
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
 
-    @property
-    def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'weatherinsight.db'}"
 
-    @cached_property
-    def pipeline(self) -> PipelineConfig:
-        return load_pipeline_config(self.config_file)
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(p) for p in loc).upper()
+
+
+def _env_has(loc: tuple[int | str, ...]) -> str | None:
+    """The environment variable that set ``loc`` (itself or an enclosing section), if any."""
+    env = {k.upper() for k in os.environ}
+    for depth in range(len(loc), 0, -1):
+        name = _env_name(loc[:depth])
+        if name in env:
+            return name
+    return None
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment (plus overrides) and validate the YAML at once.
+    """Build and validate the settings (keyword overrides win over the environment, which wins over the YAML).
 
-    Raises ``ConfigError`` naming the key and its source (environment variable or YAML file).
+    Raises ``ConfigError`` naming the key and its source: the YAML file and dotted key for a value from the
+    file, else the ``WEATHERINSIGHT_*`` variable name.
     """
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
+    except SettingsError as exc:
+        # A value the environment source cannot even decode (e.g. a section that is not valid JSON).
+        raise ConfigError(f"{ENV_PREFIX}*", str(exc), source="environment") from exc
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = "WEATHERINSIGHT_" + ".".join(str(p) for p in err["loc"]).upper()
-        raise ConfigError(key, err["msg"], source="environment") from exc
-    _ = settings.pipeline  # fail at start-up, not half-way through a run
-    return settings
+        loc = tuple(p for p in err["loc"] if p != "__root__")
+        top = str(loc[0]) if loc else ""
+        from_env = _env_has(loc) if loc else None
+        if top in YAML_KEYS and from_env is None and top not in overrides:
+            path = _chosen_config_file(overrides)
+            key = ".".join(str(p) for p in loc)
+            raise ConfigError(key, err["msg"], source=str(path)) from exc
+        raise ConfigError(from_env or _env_name(loc), err["msg"], source="environment") from exc
+
+
+def _chosen_config_file(overrides: dict[str, Any]) -> Path:
+    """The YAML file the overrides or the environment select (for naming it in an error)."""
+    chosen = overrides.get("config_file") or os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    return Path(chosen) if chosen else Path(str(DEFAULT_CONFIG))

@@ -15,7 +15,7 @@ from weatherinsight.settings import Settings
 def env(s: Settings) -> dict[str, str]:
     return {
         "WEATHERINSIGHT_DATA_DIR": str(s.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": s.db_url,
+        "WEATHERINSIGHT_DATABASE_URL": s.database_url,
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
         "COLUMNS": "200",
     }

@@ -46,7 +46,7 @@ def test_kill_during_publish_keeps_previous_version(db_settings: Settings, tmp_p
     assert aggregate_quarter(s, "pressure", Q).dataset_version == "2024Q1_v1"
     marker = tmp_path / "rows-loaded"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(s.data_dir), s.db_url, str(marker)],
+        [sys.executable, "-c", CHILD, str(s.data_dir), s.database_url, str(marker)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -67,7 +67,7 @@ def test_kill_during_publish_keeps_previous_version(db_settings: Settings, tmp_p
     db.dispose_engines()
     assert versions(s, "pressure") == {"2024Q1_v1": "AVAILABLE"}
     assert rows_per_version(s, "pressure") == {"2024Q1_v1": 3}
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         assert {r["dataset_version"] for r in lineage.read_published(conn, "pressure", Q)} == {"2024Q1_v1"}
     rerun = aggregate_quarter(s, "pressure", Q, force=True)
     assert (rerun.dataset_version, rerun.previous_version) == ("2024Q1_v2", "2024Q1_v1")

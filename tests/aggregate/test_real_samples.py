@@ -40,7 +40,7 @@ def publish(settings: Settings, product: str, table: pa.Table, quarter: Quarter)
 
     write_parquet(table, partition_dir(Path(settings.staged_dir), product, quarter) / "part-00000.parquet")
     aggregate_quarter(settings, product, quarter)
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         (row,) = lineage.read_published(conn, product, quarter)
     return row
 

@@ -25,7 +25,7 @@ def stage(settings: Settings, product: str, table: object, name: str = "part-000
 
 
 def versions(settings: Settings, product: str) -> dict[str, str]:
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return {
             v.version_name: v.status
             for v in lineage.list_versions(conn, kind="curated", product=product, quarter=Q)
@@ -34,7 +34,7 @@ def versions(settings: Settings, product: str) -> dict[str, str]:
 
 def rows_per_version(settings: Settings, product: str) -> dict[str, int]:
     t = curated_table(product)
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         res = conn.execute(select(t.c.dataset_version, func.count()).group_by(t.c.dataset_version))
         return {r[0]: r[1] for r in res}
 
@@ -50,7 +50,7 @@ def test_publish_noop_force_and_changed_input(db_settings: Settings) -> None:
         3,
     )
     assert versions(s, "pressure") == {"2024Q1_v1": "AVAILABLE"}
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         published = lineage.read_published(conn, "pressure", Q)
     expected = duck.compute(cases.pressure(), "pressure", Rules(Q)).to_pylist()
     assert [r["station_id"] for r in published] == [1, 2, 3]
@@ -83,14 +83,14 @@ def test_publish_noop_force_and_changed_input(db_settings: Settings) -> None:
         "2024Q1_v3": "AVAILABLE",
     }
     assert rows_per_version(s, "pressure") == {"2024Q1_v1": 3, "2024Q1_v2": 3, "2024Q1_v3": 2}
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         assert [r["station_id"] for r in lineage.read_published(conn, "pressure", Q)] == [1, 2]
 
 
 def test_version_name_checks_and_lineage_parents(db_settings: Settings) -> None:
     s = db_settings
     stage(s, "wind", cases.wind())
-    engine = db.get_engine(s.db_url)
+    engine = db.get_engine(s.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:  # what the staging service records for a staged quarter
         v = lineage.begin_version(conn, s, "staged", "wind", Q, fingerprint="staged-fp")
@@ -131,7 +131,7 @@ def test_failed_computation_is_recorded(settings: Settings) -> None:
     with pytest.raises(AggregationError, match="aggregate precipitation 2024Q1: duckdb computation failed"):
         aggregate_quarter(settings, "precipitation", Q)
     assert versions(settings, "precipitation") == {ok.dataset_version: "AVAILABLE", "2024Q1_v2": "FAILED"}
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         failed = conn.execute(
             select(dataset_versions.c.error).where(dataset_versions.c.version_name == "2024Q1_v2")
         ).scalar_one()

@@ -22,7 +22,7 @@ def test_spark_engine_publishes(settings: Settings, spark: Any) -> None:
     stage(settings, "pressure", cases.pressure())
     res = aggregate_quarter(settings, "pressure", Q, engine="spark", spark_session=spark)
     assert (res.engine, res.dataset_version, res.rows) == ("spark", "2024Q1_v1", 3)
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         published = lineage.read_published(conn, "pressure", Q)
     expected = duck.compute(cases.pressure(), "pressure", Rules(Q)).to_pylist()
     for got, want in zip(published, expected, strict=True):

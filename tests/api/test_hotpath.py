@@ -174,7 +174,7 @@ class Clock:
 
 
 def _publish(settings: Settings, product: str, q: Quarter, stations: list[int], seed: int) -> str:
-    with db.get_engine(settings.db_url).begin() as conn:
+    with db.get_engine(settings.database_url).begin() as conn:
         v = lineage.begin_version(conn, settings, "curated", product, q, fingerprint=f"{product}-{q}-{seed}")
         rows = [curated_row(product, s, q, v.version_name, seed=seed) for s in stations]
         db.bulk_insert(conn, curated_table(product), rows)
@@ -184,7 +184,7 @@ def _publish(settings: Settings, product: str, q: Quarter, stations: list[int], 
 
 @pytest.fixture
 def cache_settings(db_settings: Settings) -> Settings:
-    db.ensure_schema(db_settings.db_url)
+    db.ensure_schema(db_settings.database_url)
     return db_settings
 
 
@@ -196,7 +196,7 @@ def test_cache_serves_published_rows_and_sees_a_publish_after_the_refresh_interv
     assert _publish(s, "wind", q, [44, 73], seed=1) == "2024Q1_v1"
     assert _publish(s, "wind", Quarter(2023, 4), [44], seed=1) == "2023Q4_v1"
     clock = Clock()
-    cache = PublishedCache(db.get_engine(s.db_url), refresh_seconds=1.0, clock=clock)
+    cache = PublishedCache(db.get_engine(s.database_url), refresh_seconds=1.0, clock=clock)
     assert cache.peek("wind", 44) is None  # nothing read yet
     rows = cache.rows_for("wind", [44])
     columns = full_columns("wind")
@@ -226,13 +226,13 @@ def test_cache_is_bounded_by_rows(cache_settings: Settings) -> None:
     s = cache_settings
     for q in (Quarter(2023, 4), Quarter(2024, 1)):
         _publish(s, "moisture", q, [1, 2, 3], seed=3)
-    cache = PublishedCache(db.get_engine(s.db_url), refresh_seconds=60, max_rows=4)
+    cache = PublishedCache(db.get_engine(s.database_url), refresh_seconds=60, max_rows=4)
     for station in (1, 2, 3):
         assert len(cache.rows_for("moisture", [station])) == 2
     assert len(cache) == 2  # 3 × 2 rows do not fit in 4: the least recently used station went
     assert cache.peek("moisture", 1) is None
     assert cache.peek("moisture", 2) is not None and cache.peek("moisture", 3) is not None
-    off = PublishedCache(db.get_engine(s.db_url), refresh_seconds=60, max_rows=0)
+    off = PublishedCache(db.get_engine(s.database_url), refresh_seconds=60, max_rows=0)
     assert len(off.rows_for("moisture", [1])) == 2
     assert len(off) == 0 and off.peek("moisture", 1) is None
 
@@ -253,9 +253,9 @@ def test_rows_read_before_a_publish_are_not_cached_after_it(cache_settings: Sett
             self.refresh()
             return loaded
 
-    cache = PublishDuringRead(db.get_engine(s.db_url), refresh_seconds=1.0, clock=clock)
+    cache = PublishDuringRead(db.get_engine(s.database_url), refresh_seconds=1.0, clock=clock)
     assert [r[3] for r in cache.rows_for("precipitation", [5])] == ["2024Q1_v1"]
     assert cache.peek("precipitation", 5) is None
-    assert [r[3] for r in PublishedCache(db.get_engine(s.db_url)).rows_for("precipitation", [5])] == [
+    assert [r[3] for r in PublishedCache(db.get_engine(s.database_url)).rows_for("precipitation", [5])] == [
         "2024Q1_v2"
     ]

@@ -34,7 +34,7 @@ def test_api_serves_pipeline_output(
     quarter = Quarter.last_complete(mirror_today)
     report = pipeline.run_quarter(settings, quarter, products=PRODUCTS)
     assert report is not None
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     with engine.connect() as conn:
         published = {p: lineage.read_published(conn, p, quarter) for p in PRODUCTS}
         curated = lineage.find_available(conn, "curated", "air_temperature", quarter)

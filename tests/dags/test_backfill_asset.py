@@ -238,7 +238,7 @@ def test_quality_run_started_by_two_events_checks_both_quarters(
         0: "2024Q1",
         1: "2024Q2",
     }
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         t = tables.quality_check_results
         checked = conn.execute(select(t.c.year, t.c.quarter).distinct().order_by(t.c.year, t.c.quarter)).all()
         fatal = conn.execute(

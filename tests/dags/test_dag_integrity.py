@@ -71,14 +71,14 @@ def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
 
 
 def test_pools_retries_timeouts_and_alerts_as_configured(dagbag: Any) -> None:
-    cfg = load_settings().pipeline
+    cfg = load_settings()
     dag = dagbag.dags[QUARTERLY]
     expect = {
-        "ingest": ("api_calls", cfg.retries.ingestion, cfg.sla.ingestion_hours),
-        "process": ("spark_jobs", cfg.retries.processing, cfg.sla.processing_hours),
-        "aggregate": ("spark_jobs", cfg.retries.aggregation, cfg.sla.aggregation_hours),
+        "ingest": ("api_calls", cfg.retries.ingest, cfg.sla.ingest_hours),
+        "process": ("spark_jobs", cfg.retries.stage, cfg.sla.stage_hours),
+        "aggregate": ("spark_jobs", cfg.retries.aggregate, cfg.sla.aggregate_hours),
     }
-    assert (cfg.retries.ingestion, cfg.retries.processing, cfg.retries.aggregation) == (3, 2, 2)
+    assert (cfg.retries.ingest, cfg.retries.stage, cfg.retries.aggregate) == (3, 2, 2)
     for prefix, (pool, retries, hours) in expect.items():
         for p in PRODUCTS:
             task = dag.get_task(f"{prefix}_{p}")
@@ -156,7 +156,7 @@ def test_quality_dag_schedule_quarter_param_and_alerting(dagbag: Any) -> None:
     assert task.upstream_task_ids == {"quarters_to_check"}
     assert task.partial_kwargs["python_callable"] is airflow_tasks.quality_check_task
     assert task.map_index_template == "{{ task.op_kwargs['quarter'] }}"
-    assert task.retries == load_settings().pipeline.retries.quality
+    assert task.retries == load_settings().retries.quality
     assert task.on_failure_callback == [airflow_tasks.notify_task_failure]
     assert dag.get_task("quarters_to_check").retries == 0
     assert dag.doc_md and "## Triage" in dag.doc_md
@@ -296,7 +296,7 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert quarter_task.downstream_task_ids == {"backfill_summary", "announce_quarters"}
     assert quarter_task.upstream_task_ids == {"validate_params"}
     # Quarters run one at a time unless backfill.max_parallel_quarters says otherwise.
-    assert quarter_task.max_active_tis_per_dag == load_settings().pipeline.backfill.max_parallel_quarters == 1
+    assert quarter_task.max_active_tis_per_dag == load_settings().backfill.max_parallel_quarters == 1
     assert dag.get_task("validate_params").retries == 0
     summary = dag.get_task("backfill_summary")
     assert summary.trigger_rule == "all_done"

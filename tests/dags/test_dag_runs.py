@@ -72,7 +72,7 @@ def test_quarterly_pipeline_end_to_end(
     assert set(_states(run).values()) == {"success"} and len(_states(run)) == 16
     for p in PRODUCTS:
         assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         dv = tables.dataset_versions
         names = {
             (r.kind, r.version_name)
@@ -160,7 +160,7 @@ def test_quality_dag_warning_passes_and_fatal_fails_with_an_alert(
         )
     assert ok.state == "success"
     assert bad.state == "failed"
-    with db.get_engine(pg.db_url).connect() as conn:
+    with db.get_engine(pg.database_url).connect() as conn:
         t = tables.quality_check_results
         failed = conn.execute(
             select(t.c.year, t.c.quarter, t.c.check_name, t.c.product, t.c.severity, t.c.measured_value)

@@ -113,7 +113,7 @@ def test_airflow_init_bootstraps_pools_connection_admin_and_schema(tmp_path: Pat
         "WEATHERINSIGHT_DB_PASSWORD": "db-secret-value",
         "WEATHERINSIGHT_DATA_DIR": str(tmp_path / "data"),
         "WEATHERINSIGHT_DATABASE_URL": pg_url,
-        "WEATHERINSIGHT_CONFIG_FILE": str(REPO / "config" / "weatherinsight.yaml"),
+        "WEATHERINSIGHT_CONFIG_FILE": str(REPO / "src" / "weatherinsight" / "config" / "weatherinsight.yaml"),
     }
     for _ in range(2):  # idempotent: a second run must succeed and change nothing
         proc = subprocess.run(

@@ -1,6 +1,6 @@
-"""docs/orchestrator.md agrees with the code: the configuration reference with the pydantic model and
-config/weatherinsight.yaml, the environment-variable table with ``Settings``, DAG ids and CLI verbs with
-what exists.
+"""docs/orchestrator.md agrees with the code: the configuration reference with ``Settings`` and the packaged
+YAML (src/weatherinsight/config/weatherinsight.yaml), the environment-variable table with ``Settings`` (nested
+sections as ``WEATHERINSIGHT_<SECTION>__<KEY>``), DAG ids and CLI verbs with what exists.
 
 Regenerate the configuration table after changing the model or the YAML (descriptions are kept by key):
     uv run --frozen python tests/deploy/test_orchestrator_docs.py --write
@@ -22,10 +22,10 @@ from pydantic import BaseModel
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "orchestrator.md"
 RUNBOOK = REPO / "docs" / "runbook.md"
-YAML_FILE = REPO / "config" / "weatherinsight.yaml"
+YAML_FILE = REPO / "src" / "weatherinsight" / "config" / "weatherinsight.yaml"
 CONFIG_START, CONFIG_END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 ENV_START, ENV_END = "<!-- env-reference:start -->", "<!-- env-reference:end -->"
-HEADER = "| key | type | default | config/weatherinsight.yaml | meaning |\n|---|---|---|---|---|"
+HEADER = "| key | type | default | src/weatherinsight/config/weatherinsight.yaml | meaning |\n|---|---|---|---|---|"
 
 
 def _type_name(annotation: Any) -> str:
@@ -49,24 +49,25 @@ _MISSING = object()
 
 
 def config_rows() -> list[tuple[str, str, str, str]]:
-    """(key, type, model default, YAML value) for every leaf key of PipelineConfig, in model order."""
-    from weatherinsight.settings import PipelineConfig
+    """(key, type, model default, YAML value) for every leaf key of the YAML sections of Settings, in order."""
+    from weatherinsight.settings import YAML_KEYS, Settings
 
     data = yaml.safe_load(YAML_FILE.read_text(encoding="utf-8")) or {}
     rows: list[tuple[str, str, str, str]] = []
 
-    def walk(model: type[BaseModel], defaults: BaseModel, values: Any, prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            key = f"{prefix}{name}"
-            default = getattr(defaults, name)
-            value = values.get(name, _MISSING) if isinstance(values, dict) else _MISSING
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                walk(ann, default, value if value is not _MISSING else {}, f"{key}.")
-            else:
-                rows.append((key, _type_name(ann), _fmt(default), _fmt(value)))
+    def leaf(key: str, ann: Any, default: Any, value: Any) -> None:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            for name, field in ann.model_fields.items():
+                sub = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
+                leaf(f"{key}.{name}", field.annotation, getattr(default, name), sub)
+        else:
+            rows.append((key, _type_name(ann), _fmt(default), _fmt(value)))
 
-    walk(PipelineConfig, PipelineConfig(), data, "")
+    # The model defaults (Settings() would read the environment and the YAML), in Settings' field order.
+    for name, field in Settings.model_fields.items():
+        if name in YAML_KEYS:
+            default = field.get_default(call_default_factory=True)
+            leaf(name, field.annotation, default, data.get(name, _MISSING))
     return rows
 
 
@@ -83,6 +84,16 @@ def yaml_leaf_keys() -> set[str]:
 
     walk(data, "")
     return out
+
+
+def env_name(field: str) -> str:
+    """How the environment sets a field: sections of the YAML one key at a time (``__`` nests)."""
+    from weatherinsight.settings import Settings
+
+    ann = Settings.model_fields[field].annotation
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return f"WEATHERINSIGHT_{field.upper()}__<KEY>"
+    return f"WEATHERINSIGHT_{field.upper()}"
 
 
 def _section(text: str, start: str, end: str) -> str:
@@ -147,7 +158,7 @@ def test_environment_reference_lists_every_setting() -> None:
 
     rows = _table_rows(_section(DOC.read_text(encoding="utf-8"), ENV_START, ENV_END))
     documented = {r[0].strip("`"): r for r in rows}
-    expected = {f"WEATHERINSIGHT_{name.upper()}" for name in Settings.model_fields}
+    expected = {env_name(name) for name in Settings.model_fields}
     assert set(documented) == expected
     for var, row in documented.items():
         assert row[-1], f"{var}: describe it"

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import require
+from tests.fixtures.core import settings_env
 from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
@@ -84,21 +85,11 @@ def test_s3_round_trip(
     assert store.history("wind", "recent") == [f"{hashlib.sha256(expected[name]).hexdigest()[:16]}_{name}"]
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "WEATHERINSIGHT_DATA_DIR": str(settings.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": settings.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store,
-        "WEATHERINSIGHT_DWD_BASE_URL": settings.dwd_base_url,
-        "WEATHERINSIGHT_CONFIG_FILE": str(settings.config_file),
-    }
-
-
 def test_cli_ingest_seed_shape_and_failure_exit(
     mirror_server: MirrorHTTPServer, mirror_settings: Settings
 ) -> None:
     runner = CliRunner()
-    env = _env(mirror_settings)
+    env = settings_env(mirror_settings)
     ok = runner.invoke(app, ["ingest", "--variable", "air_temperature", "--no-progress"], env=env)
     assert ok.exit_code == 0, ok.output
     assert "ingest air_temperature (all)" in ok.output and "succeeded" in ok.output

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
@@ -43,7 +42,7 @@ def _assert_store_equals_mirror(settings: Settings, root: Path) -> None:
 
 
 def _runs(settings: Settings) -> list[dict[str, object]]:
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return [
             dict(r) for r in conn.execute(select(ingestion_runs).order_by(ingestion_runs.c.id)).mappings()
         ]
@@ -75,7 +74,7 @@ def test_first_run_downloads_all_second_run_nothing(mirror_settings: Settings, m
         ("succeeded", FILES, 0, total),
         ("succeeded", 0, FILES, 0),
     ]
-    with db.get_engine(mirror_settings.db_url).connect() as conn:
+    with db.get_engine(mirror_settings.database_url).connect() as conn:
         rows = conn.execute(select(raw_files)).mappings().all()
     assert len(rows) == FILES and {r["status"] for r in rows} == {"current"}
     assert {r["ingestion_run_id"] for r in rows} == {runs[0]["id"]}
@@ -109,7 +108,7 @@ def test_new_release_is_fetched_and_old_bytes_kept(
     for h in history:
         name = h.split("_", 1)[1]
         assert hashlib.sha256(old_recent[name]).hexdigest().startswith(h.split("_", 1)[0])
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         statuses = conn.execute(
             select(raw_files.c.status, func.count()).group_by(raw_files.c.status).order_by(raw_files.c.status)
         ).all()
@@ -175,15 +174,9 @@ def test_failure_under_the_share_is_partial(
     mirror_server: MirrorHTTPServer,
     mirror_settings_for: Callable[..., Settings],
     mirror_url: str,
-    fast_config: Path,
-    tmp_path: Path,
 ) -> None:
     mirror_server.faults.add("phantom", "*/air_temperature/recent/")
-    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
-    raw["ingestion"]["max_failure_share"] = 0.1
-    config = tmp_path / "lenient.yaml"
-    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    settings = mirror_settings_for(mirror_url, config_file=config)
+    settings = mirror_settings_for(mirror_url, ingest={"max_failure_share": 0.1})
     result = ingest_product(settings, "air_temperature")
     assert (result.status, result.files_listed, result.files_new, result.files_failed) == (
         "partial",
@@ -206,7 +199,7 @@ def test_empty_listing_deletes_nothing(mirror_server: MirrorHTTPServer, mirror_s
     assert len(result.warnings) == 2 and "nothing was deleted or marked gone" in result.warnings[0]
     store = RawStore.from_settings(mirror_settings)
     assert len(store.list_files(TU.name, "recent")) == len(store.list_files(TU.name, "historical")) == 6
-    with db.get_engine(mirror_settings.db_url).connect() as conn:
+    with db.get_engine(mirror_settings.database_url).connect() as conn:
         assert conn.execute(select(func.count()).where(raw_files.c.status == "current")).scalar_one() == FILES
 
 
@@ -232,7 +225,7 @@ def test_every_database_records_the_run(
 ) -> None:
     settings = mirror_settings_for(mirror_url, db_url)
     result = ingest_product(settings, "wind", period="recent")
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         run = conn.execute(select(ingestion_runs)).mappings().one()
         n_files = conn.execute(select(func.count()).select_from(raw_files)).scalar_one()
         raw_versions = conn.execute(
@@ -275,7 +268,7 @@ def test_lost_store_file_is_fetched_again_and_lost_rows_recorded_again(
     other = mirror_settings_for(mirror_url, f"sqlite:///{data_dir / 'other.db'}")
     third = ingest_product(other, "air_temperature")
     assert (third.files_unchanged, third.files_new) == (FILES, 0)
-    with db.get_engine(other.db_url).connect() as conn:
+    with db.get_engine(other.database_url).connect() as conn:
         assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == FILES
 
 
@@ -284,16 +277,10 @@ def test_concurrency_is_bounded_by_the_api_calls_pool(
     mirror_server: MirrorHTTPServer,
     mirror_settings_for: Callable[..., Settings],
     mirror_url: str,
-    fast_config: Path,
-    tmp_path: Path,
     pool: int,
 ) -> None:
-    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
-    raw["pools"]["api_calls"] = pool
-    config = tmp_path / "pool.yaml"
-    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     mirror_server.faults.add("slow", "*/wind/*.zip", delay=0.4)  # every zip takes a while: requests overlap
-    settings = mirror_settings_for(mirror_url, config_file=config)
+    settings = mirror_settings_for(mirror_url, pools={"api_calls": pool})
     result = ingest_product(settings, "wind", period="recent")
     assert result.files_new == MIRROR_STATIONS + 1
     assert mirror_server.max_in_flight == pool
@@ -303,7 +290,7 @@ def test_quarantined_file_is_not_fetched_or_revived(mirror_settings: Settings) -
     from sqlalchemy import update
 
     ingest_product(mirror_settings, "air_temperature")
-    engine = db.get_engine(mirror_settings.db_url)
+    engine = db.get_engine(mirror_settings.database_url)
     with engine.begin() as conn:  # what staging does with a file it cannot parse
         victim = (
             conn.execute(select(raw_files.c.id).where(raw_files.c.station_id.is_not(None))).scalars().first()

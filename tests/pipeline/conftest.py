@@ -4,42 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-import yaml
 from sqlalchemy import func, select
 
+from tests.fixtures.core import settings_env
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage, tables
 
-
-@pytest.fixture(scope="session")
-def small_mirror_config(fast_config: Path) -> Path:
-    """The fast test config with quality thresholds sized for the 5-station test mirror (one station = 25 %)."""
-    raw = yaml.safe_load(fast_config.read_text(encoding="utf-8"))
-    raw["quality_thresholds"].update(
-        {"min_rows_per_quarter": 3, "min_stations_per_quarter": 3, "max_null_percentage": 40.0}
-    )
-    path = fast_config.parent / "small_mirror.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
+#: Quality thresholds sized for the 5-station test mirror (one station = 25 %).
+SMALL_MIRROR_THRESHOLDS = {
+    "min_rows_per_quarter": 3,
+    "min_stations_per_quarter": 3,
+    "max_null_percentage": 40.0,
+}
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
     """The WEATHERINSIGHT_* environment that makes ``settings_from_env()`` return ``settings``."""
-    return {
-        "WEATHERINSIGHT_DATA_DIR": str(settings.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": settings.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": settings.raw_store,
-        "WEATHERINSIGHT_DWD_BASE_URL": settings.dwd_base_url,
-        "WEATHERINSIGHT_CONFIG_FILE": str(settings.config_file),
-        "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
-    }
+    return {**settings_env(settings), "WEATHERINSIGHT_LOG_LEVEL": "WARNING"}
 
 
 def versions(settings: Settings, product: str, quarter: Quarter) -> dict[str, str]:
     """``{version_name: status}`` of the curated versions of (product, quarter)."""
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return {
             v.version_name: v.status
             for v in lineage.list_versions(conn, kind="curated", product=product, quarter=quarter)
@@ -48,7 +35,7 @@ def versions(settings: Settings, product: str, quarter: Quarter) -> dict[str, st
 
 def published_rows(settings: Settings, product: str, quarter: Quarter) -> tuple[str | None, int]:
     """(AVAILABLE curated version, its row count in the curated table)."""
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         v = lineage.find_available(conn, "curated", product, quarter)
         if v is None:
             return None, 0

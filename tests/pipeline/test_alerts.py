@@ -74,7 +74,7 @@ def test_connection_url_from_the_context_accessor() -> None:
 
     assert airflow_tasks.connection_url(Accessor()) == "postgresql+psycopg://wi:s3cret@db:5433/weather"
     assert airflow_tasks.connection_url(None) is None
-    assert airflow_tasks.connection_url(object()) is None  # not defined → settings.db_url is used
+    assert airflow_tasks.connection_url(object()) is None  # not defined → settings.database_url is used
     bad = SimpleNamespace(weatherinsight_postgres=SimpleNamespace(conn_type="mysql"))
     with pytest.raises(ConfigError, match="conn_type must be postgres"):
         airflow_tasks.connection_url(bad)

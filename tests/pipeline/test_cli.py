@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.fixtures.mirror import FreshMirror
-from tests.pipeline.conftest import cli_env, corrupt_product, published_rows, staged_stations, versions
+from tests.pipeline.conftest import (
+    SMALL_MIRROR_THRESHOLDS,
+    cli_env,
+    corrupt_product,
+    published_rows,
+    staged_stations,
+    versions,
+)
 from weatherinsight.cli import app
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter
@@ -31,9 +37,9 @@ def _invoke(settings: Settings, *args: str) -> tuple[int, str]:
 
 
 def test_run_check_backfill_and_force(
-    db_url: str, mirror_url: str, mirror_settings_for: Callable[..., Settings], small_mirror_config: Path
+    db_url: str, mirror_url: str, mirror_settings_for: Callable[..., Settings]
 ) -> None:
-    s = mirror_settings_for(mirror_url, db_url, config_file=small_mirror_config)
+    s = mirror_settings_for(mirror_url, db_url, quality_thresholds=SMALL_MIRROR_THRESHOLDS)
     q = Quarter.last_complete()
     prev = q.previous()
 
@@ -49,7 +55,7 @@ def test_run_check_backfill_and_force(
     code, out = _invoke(s, "check", str(q))
     assert code == 0, out
     assert "0 fatal, 0 warning(s)" in out
-    with db.get_engine(s.db_url).connect() as conn:
+    with db.get_engine(s.database_url).connect() as conn:
         t = tables.quality_check_results
         stored = conn.execute(select(t.c.check_name, t.c.passed).where(t.c.year == q.year)).all()
     assert len(stored) == 27 and all(passed for _, passed in stored)

@@ -57,7 +57,7 @@ def plant(
 ) -> None:
     """Publish raw, staged and curated versions of ``quarter`` (``fail_kind``'s newest ends FAILED)."""
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:
         for product in products:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 from sqlalchemy import select
 
-from tests.conftest import REPO
+from tests.fixtures.core import make_settings
 from tests.quality.planting import ALL_PRODUCTS, plant
 from weatherinsight import pipeline
 from weatherinsight.errors import UnknownProductError
 from weatherinsight.quality.checks import QualityReport, run_checks
 from weatherinsight.quarters import Quarter
-from weatherinsight.settings import Settings, load_settings
+from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
 
 
@@ -24,22 +21,18 @@ def _failed(report: QualityReport) -> list[tuple[str, str, str | None, float | N
 
 def _stored(settings: Settings, run_id: str) -> list[dict[str, object]]:
     t = tables.quality_check_results
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         return [
             dict(r._mapping) for r in conn.execute(select(t).where(t.c.run_id == run_id).order_by(t.c.id))
         ]
 
 
-def _with_thresholds(settings: Settings, tmp_path: Path, **thresholds: float) -> Settings:
-    raw = yaml.safe_load((REPO / "config" / "weatherinsight.yaml").read_text())
-    raw["quality_thresholds"].update(thresholds)
-    path = tmp_path / "weatherinsight.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return load_settings(
-        data_dir=settings.data_dir,
-        database_url=settings.db_url,
-        raw_store_url=settings.raw_store,
-        config_file=path,
+def _with_thresholds(settings: Settings, **thresholds: float) -> Settings:
+    return make_settings(
+        settings.data_dir,
+        database_url=settings.database_url,
+        raw_store_url=settings.raw_store_url,
+        quality_thresholds=thresholds,
     )
 
 
@@ -92,9 +85,9 @@ def test_null_percentage_is_fatal_above_the_threshold(db_settings: Settings) -> 
     ]
 
 
-def test_station_count_is_fatal_below_the_configured_threshold(settings: Settings, tmp_path: Path) -> None:
-    # Thresholds come from the YAML: with min_rows_per_quarter 10 only the station check fires on 40 stations.
-    s = _with_thresholds(settings, tmp_path, min_rows_per_quarter=10, min_stations_per_quarter=41)
+def test_station_count_is_fatal_below_the_configured_threshold(settings: Settings) -> None:
+    # Thresholds come from settings (the YAML unless overridden): with min_rows_per_quarter 10 only the station check fires on 40 stations.
+    s = _with_thresholds(settings, min_rows_per_quarter=10, min_stations_per_quarter=41)
     plant(s, "2024Q1", products=["pressure"], stations=40)
     report = run_checks(s, Quarter.parse("2024Q1"), products=["pressure"])
     assert _failed(report) == [("station_count", "pressure", "station_id", 40.0)]

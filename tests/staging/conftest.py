@@ -10,11 +10,13 @@ import io
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import DATA
-from weatherinsight.settings import Settings, load_settings
+from tests.fixtures.core import make_settings
+from weatherinsight.settings import Settings
 
 DWD = DATA / "dwd"
 TU_HIST_00044 = DWD / "air_temperature/zeppr_00044/stundenwerte_TU_00044_20070401_20211231_hist.zip"
@@ -32,7 +34,7 @@ def put(
     settings: Settings, product: str, period: str, src: Path | bytes, name: str, *, history: bool = False
 ) -> Path:
     """Store a file in the raw store as ingestion does (current bytes, or an older copy in ``_history``)."""
-    d = Path(settings.raw_store) / "dwd" / product / period
+    d = Path(settings.raw_store_url) / "dwd" / product / period
     if history:
         d = d / "_history"
     d.mkdir(parents=True, exist_ok=True)
@@ -44,30 +46,20 @@ def put(
     return target
 
 
-def settings_with_share(tmp_path: Path, settings: Settings, share: float) -> Settings:
-    """The same settings with ``pipeline.staging.max_failure_share`` set (a YAML copy in tmp_path)."""
-    return settings_with_yaml_edits(
-        tmp_path, settings, {"staging:\n  max_failure_share: 0.05": f"staging:\n  max_failure_share: {share}"}
-    )
-
-
-def settings_with_yaml_edits(
-    tmp_path: Path, settings: Settings, edits: dict[str, str], name: str = "weatherinsight.yaml"
-) -> Settings:
-    """The same settings on a copy of the pipeline YAML with each ``old → new`` text edit applied."""
-    text = Path(settings.config_file).read_text(encoding="utf-8")
-    for old, new in edits.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    cfg = tmp_path / name
-    cfg.write_text(text, encoding="utf-8")
-    return load_settings(
-        data_dir=settings.data_dir,
-        database_url=settings.db_url,
-        raw_store_url=settings.raw_store,
+def restaged(settings: Settings, **overrides: Any) -> Settings:
+    """The same locations as ``settings`` with other keys (``make_settings`` overrides, e.g. ``stage={...}``)."""
+    return make_settings(
+        settings.data_dir,
+        database_url=settings.database_url,
+        raw_store_url=settings.raw_store_url,
         dwd_base_url=settings.dwd_base_url,
-        config_file=cfg,
+        **overrides,
     )
+
+
+def settings_with_share(settings: Settings, share: float) -> Settings:
+    """The same settings with ``stage.max_failure_share`` set."""
+    return restaged(settings, stage={"max_failure_share": share})
 
 
 def make_zip(
@@ -89,12 +81,7 @@ def tu_store(settings: Settings) -> Settings:
 def fresh_settings(root: Path) -> Settings:
     """Settings like the core ``settings`` fixture, for module-scoped fixtures (one staging run, many tests)."""
     root.mkdir(parents=True, exist_ok=True)
-    return load_settings(
-        data_dir=root,
-        database_url=f"sqlite:///{root / 'weatherinsight.db'}",
-        raw_store_url=str(root / "raw"),
-        dwd_base_url="http://127.0.0.1:9/climate_environment/CDC/observations_germany/climate/hourly/",
-    )
+    return make_settings(root)
 
 
 def build_tu_store(settings: Settings) -> Settings:

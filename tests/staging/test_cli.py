@@ -20,14 +20,14 @@ from weatherinsight.warehouse.tables import dataset_versions
 def env(s: Settings) -> dict[str, str]:
     return {
         "WEATHERINSIGHT_DATA_DIR": str(s.data_dir),
-        "WEATHERINSIGHT_DATABASE_URL": s.db_url,
-        "WEATHERINSIGHT_RAW_STORE_URL": s.raw_store,
+        "WEATHERINSIGHT_DATABASE_URL": s.database_url,
+        "WEATHERINSIGHT_RAW_STORE_URL": s.raw_store_url,
         "WEATHERINSIGHT_LOG_LEVEL": "WARNING",
         "COLUMNS": "240",
     }
 
 
-def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path: Path) -> None:
+def test_stage_prints_summary_and_quarantined_files(settings: Settings) -> None:
     build_wind_store(settings)
     put(
         settings,
@@ -36,18 +36,11 @@ def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path
         make_zip({"readme.txt": b"no produkt here"}),
         "stundenwerte_FF_00333_akt.zip",
     )
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(
-        Path(settings.config_file)
-        .read_text(encoding="utf-8")
-        .replace("staging:\n  max_failure_share: 0.05", "staging:\n  max_failure_share: 0.5"),
-        encoding="utf-8",
-    )
     runner = CliRunner()
     res = runner.invoke(
         app,
         ["stage", "--product", "FF", "--no-progress"],
-        env={**env(settings), "WEATHERINSIGHT_CONFIG_FILE": str(cfg)},
+        env={**env(settings), "WEATHERINSIGHT_STAGE__MAX_FAILURE_SHARE": "0.5"},
     )
     assert res.exit_code == 0, res.output
     assert "staged wind: 7 quarter(s) rewritten, 13752 rows, 1 file(s) quarantined" in res.output
@@ -58,7 +51,7 @@ def test_stage_prints_summary_and_quarantined_files(settings: Settings, tmp_path
     again = runner.invoke(
         app,
         ["stage", "-p", "wind", "--no-progress"],
-        env={**env(settings), "WEATHERINSIGHT_CONFIG_FILE": str(cfg)},
+        env={**env(settings), "WEATHERINSIGHT_STAGE__MAX_FAILURE_SHARE": "0.5"},
     )
     assert again.exit_code == 0, again.output
     assert "nothing to do: no new or changed raw files for wind" in again.output
@@ -75,7 +68,7 @@ def test_process_seed_shape_stages_the_raw_versions_quarter(settings: Settings, 
     )
     assert res.exit_code == 0, res.output
     assert list_partitions(settings.staged_dir, "air_temperature") == [Quarter(2022, 2)]
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         row = conn.execute(select(dataset_versions.c.version_name, dataset_versions.c.parent_versions)).one()
     assert row == ("2022Q2_staged_v1", ["2022Q2_raw_v1"])
     bad = CliRunner().invoke(app, ["process", "air_temperature", str(other), "latest"], env=env(settings))

@@ -39,7 +39,7 @@ BAD_4713 = make_zip(
 def versions(settings: Settings) -> dict[str, list[tuple[str, str, str | None]]]:
     """Staged versions per quarter: (name, status, error) in number order."""
     out: dict[str, list[tuple[str, str, str | None]]] = {}
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         rows = conn.execute(
             select(dataset_versions)
             .where(dataset_versions.c.kind == "staged")
@@ -71,7 +71,7 @@ def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_se
         q: [(f"{q}_staged_v1", "AVAILABLE", None), (f"{q}_staged_v2", "FAILED", error)] for q in QUARTERS
     }
     # Readers and the next aggregation still get v1 and its partition (the old value 4.0, not 40.0).
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         current = lineage.find_available(conn, "staged", TU, Quarter(2001, 1))
     assert current is not None and current.version_name == "2001Q1_staged_v1" and current.row_count == 2
     assert temperature_at_2001_01_01(settings) == 4.0

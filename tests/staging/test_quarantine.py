@@ -41,8 +41,8 @@ BAD_ROWS = make_zip(
 
 def record_raw_file(settings: Settings) -> None:
     """A raw_files row for the file with bad rows, as ingestion writes it."""
-    db.ensure_schema(settings.db_url)
-    with db.get_engine(settings.db_url).begin() as conn:
+    db.ensure_schema(settings.database_url)
+    with db.get_engine(settings.database_url).begin() as conn:
         conn.execute(
             raw_files.insert().values(
                 url="http://127.0.0.1:9/hourly/air_temperature/recent/stundenwerte_TU_00222_akt.zip",
@@ -59,7 +59,7 @@ def record_raw_file(settings: Settings) -> None:
 
 
 def raw_file_status(settings: Settings) -> tuple[str, str | None]:
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         status, reason = conn.execute(select(raw_files.c.status, raw_files.c.quarantine_reason)).one()
     return status, reason
 
@@ -74,7 +74,7 @@ def bad_store(settings: Settings) -> None:
 
 
 def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settings: Settings) -> None:
-    settings = settings_with_share(tmp_path, settings, 0.7)
+    settings = settings_with_share(settings, 0.7)
     bad_store(settings)
     record_raw_file(settings)
     result = stage_product(settings, get_product(TU))
@@ -93,11 +93,11 @@ def test_bad_files_are_quarantined_and_the_rest_is_staged(tmp_path: Path, settin
     for q in result.quarantined:
         kept = Path(q.quarantine_path)
         assert kept.parent == settings.quarantine_dir / TU / "recent"
-        assert kept.read_bytes() == (Path(settings.raw_store) / "dwd" / TU / q.rel).read_bytes()
+        assert kept.read_bytes() == (Path(settings.raw_store_url) / "dwd" / TU / q.rel).read_bytes()
         assert f"reason: {q.reason}" in kept.with_name(kept.name + ".reason.txt").read_text(encoding="utf-8")
     # The good station is staged in full; raw files stay where they were.
     assert len(list_partitions(settings.staged_dir, TU)) == 64
-    assert (Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_00111_akt.zip").exists()
+    assert (Path(settings.raw_store_url) / "dwd" / TU / "recent" / "stundenwerte_TU_00111_akt.zip").exists()
     assert raw_file_status(settings) == ("quarantined", reasons["recent/stundenwerte_TU_00222_akt.zip"])
     # Known bad bytes are not re-read: the next run has nothing to do.
     again = stage_product(settings, get_product(TU))
@@ -123,7 +123,7 @@ def test_above_the_failure_share_the_run_fails_and_changes_no_partition(settings
 
 def test_a_bad_older_release_in_history_is_marked_in_raw_files(tmp_path: Path, settings: Settings) -> None:
     """An older release kept under a decorated ``_history`` name: its raw_files row (DWD name) is marked."""
-    settings = settings_with_share(tmp_path, settings, 0.7)
+    settings = settings_with_share(settings, 0.7)
     put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
     sha = hashlib.sha256(BAD_ROWS).hexdigest()
     put(settings, TU, "recent", BAD_ROWS, f"{sha[:16]}_stundenwerte_TU_00222_akt.zip", history=True)

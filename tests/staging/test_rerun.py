@@ -31,7 +31,7 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     settings = db_settings
     put(settings, TU, "historical", TU_HIST_00044, TU_HIST_00044.name)
     put(settings, TU, "recent", TU_AKT_00044, TU_AKT_00044.name)
-    with db.get_engine(settings.db_url).begin() as conn:
+    with db.get_engine(settings.database_url).begin() as conn:
         db.ensure_schema(conn.engine)
         raw = lineage.begin_version(conn, settings, "raw", TU, Quarter(2021, 4), fingerprint="raw-fp")
         lineage.publish_version(conn, raw, row_count=2)
@@ -52,7 +52,7 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     assert second.quarters_written == HAMBURG_QUARTERS
     assert {q: stamp(settings, q) for q in untouched} == before
     # 2021-09-19 replaces it; ingestion keeps the old bytes in _history (same sha256: not re-read as new).
-    old = Path(settings.raw_store) / "dwd" / TU / "recent" / "stundenwerte_TU_01975_akt.zip"
+    old = Path(settings.raw_store_url) / "dwd" / TU / "recent" / "stundenwerte_TU_01975_akt.zip"
     put(
         settings,
         TU,
@@ -68,7 +68,7 @@ def test_rerun_is_a_noop_then_a_new_release_rewrites_only_its_quarters(db_settin
     assert {q: stamp(settings, q) for q in untouched} == before
     assert stage_product(settings, get_product(TU)).status == "unchanged"
 
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         q3 = conn.execute(
             select(dataset_versions.c.version_name, dataset_versions.c.status, dataset_versions.c.row_count)
             .where(

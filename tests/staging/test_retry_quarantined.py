@@ -1,7 +1,7 @@
 """``retry_quarantined`` / ``weatherinsight stage --retry-quarantined``: quarantined files parsed again.
 
 The "parser improved" case is played honestly with the same bytes: the first runs use a configuration whose
-zip-bomb guard (``ingestion.max_uncompressed_bytes``) is lower than one station's zip, so that zip is
+zip-bomb guard (``ingest.max_uncompressed_bytes``) is lower than one station's zip, so that zip is
 quarantined; the retry runs with the normal limit, which accepts those unchanged bytes. A file that is not a
 zip at all stays quarantined, with its quarantine copy untouched.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.staging.conftest import put, settings_with_yaml_edits
+from tests.staging.conftest import put, restaged
 from tests.staging.test_cli import env
 from tests.staging.test_time_reference import station_zip
 from weatherinsight.cli import app
@@ -47,21 +47,13 @@ BAD_REL = "recent/stundenwerte_TU_00111_akt.zip"
 
 def strict(tmp_path: Path, settings: Settings) -> Settings:
     """The same store with a 20 000-byte zip-bomb guard (BIG declares more) and no failure-share limit."""
-    return settings_with_yaml_edits(
-        tmp_path,
-        settings,
-        {
-            "max_uncompressed_bytes: 1073741824": "max_uncompressed_bytes: 20000",
-            "staging:\n  max_failure_share: 0.05": "staging:\n  max_failure_share: 1.0",
-        },
-        name="strict.yaml",
-    )
+    return restaged(settings, ingest={"max_uncompressed_bytes": 20000}, stage={"max_failure_share": 1.0})
 
 
 def build(settings: Settings) -> None:
     """The three zips in the raw store, each with the raw_files row ingestion writes."""
-    db.ensure_schema(settings.db_url)
-    with db.get_engine(settings.db_url).begin() as conn:
+    db.ensure_schema(settings.database_url)
+    with db.get_engine(settings.database_url).begin() as conn:
         for name, data in FILES.items():
             put(settings, TU, "recent", data, name)
             conn.execute(
@@ -80,13 +72,13 @@ def build(settings: Settings) -> None:
 
 
 def statuses(settings: Settings) -> dict[str, tuple[str, str | None]]:
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         rows = conn.execute(select(raw_files.c.file_name, raw_files.c.status, raw_files.c.quarantine_reason))
         return {r.file_name: (r.status, r.quarantine_reason) for r in rows}
 
 
 def staged_versions(settings: Settings) -> list[tuple[str, str]]:
-    with db.get_engine(settings.db_url).connect() as conn:
+    with db.get_engine(settings.database_url).connect() as conn:
         rows = conn.execute(
             select(dataset_versions.c.version_name, dataset_versions.c.status)
             .where(dataset_versions.c.kind == "staged")
@@ -210,7 +202,7 @@ def test_process_passes_retry_quarantined_for_its_quarter(tmp_path: Path, settin
     settings = quarantine_first(tmp_path, settings)
     res = CliRunner().invoke(
         app,
-        ["process", TU, settings.raw_store, "1995Q1_raw_v1", "--no-progress", "--retry-quarantined"],
+        ["process", TU, settings.raw_store_url, "1995Q1_raw_v1", "--no-progress", "--retry-quarantined"],
         env=env(settings),
     )
     assert res.exit_code == 0, res.output
@@ -221,10 +213,10 @@ def test_process_passes_retry_quarantined_for_its_quarter(tmp_path: Path, settin
 
 def test_a_released_row_with_a_newer_release_beside_it_becomes_superseded(settings: Settings) -> None:
     """Ingestion records a newer release beside a quarantined row without touching it (ingest.py)."""
-    db.ensure_schema(settings.db_url)
+    db.ensure_schema(settings.database_url)
     old_sha, new_sha = hashlib.sha256(b"old").hexdigest(), hashlib.sha256(b"new").hexdigest()
     name = "stundenwerte_TU_04712_akt.zip"
-    with db.get_engine(settings.db_url).begin() as conn:
+    with db.get_engine(settings.database_url).begin() as conn:
         for sha, status in ((old_sha, "quarantined"), (new_sha, "current")):
             conn.execute(
                 raw_files.insert().values(

@@ -108,7 +108,7 @@ def test_hamburg_later_tu_release_wins_in_its_range(tu_run: tuple[Settings, Stag
 
 def test_versions_and_station_tables_are_recorded(tu_run: tuple[Settings, StageResult]) -> None:
     settings, result = tu_run
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     with engine.connect() as conn:
         versions = conn.execute(
             select(
@@ -167,7 +167,7 @@ def test_station_loads_are_idempotent(tu_run: tuple[Settings, StageResult]) -> N
         read_produkt_zip(p.read_bytes(), file_name=p.name).geography for p in (TU_HIST_00044, TU_AKT_00044)
     ]
     assert all(g is not None for g in geos)
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
 
     def counts() -> tuple[int, int]:
         with engine.connect() as conn:

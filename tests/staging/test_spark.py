@@ -32,7 +32,7 @@ PRODUCTS = ("wind",)
 
 def store(settings: Settings, mirror_dir: Path) -> None:
     for product in PRODUCTS:
-        shutil.copytree(hourly_root(mirror_dir) / product, Path(settings.raw_store) / "dwd" / product)
+        shutil.copytree(hourly_root(mirror_dir) / product, Path(settings.raw_store_url) / "dwd" / product)
     build_wind_store(settings)  # the real Hamburg releases (revised QN and value) on top of the mirror
     put(settings, "wind", "recent", BAD_WIND, "stundenwerte_FF_00222_akt.zip")
 
@@ -44,7 +44,7 @@ def rows(settings: Settings, product: str) -> pa.Table:
 
 def run(tmp: Path, name: str, mirror_dir: Path, **kwargs: Any) -> tuple[Settings, dict[str, StageResult]]:
     base = fresh_settings(tmp / name / "data")
-    settings = settings_with_share(tmp / name, base, 0.5)
+    settings = settings_with_share(base, 0.5)
     store(settings, mirror_dir)
     return settings, {p: stage_product(settings, get_product(p), **kwargs) for p in PRODUCTS}
 

@@ -22,6 +22,22 @@ def test_version_names_follow_settings(settings: Settings) -> None:
         lineage.version_name(settings, "gold", Q, 1)
 
 
+@pytest.mark.parametrize("kind", ["raw", "staged", "curated"])
+def test_version_names_parse_back(settings: Settings, kind: str) -> None:
+    pattern = getattr(settings.versioning, kind)
+    for quarter, number in ((Q, 1), (Quarter(1999, 4), 12)):
+        name = lineage.version_name(settings, kind, quarter, number)
+        assert lineage.parse_version_name(pattern, name) == (quarter, number)
+
+
+@pytest.mark.parametrize(
+    "name", ["2024Q1_staged_v1", "2024Q5_raw_v1", "2024Q1_raw_v", "x2024Q1_raw_v1", "2024Q1"]
+)
+def test_other_names_are_not_raw_versions(settings: Settings, name: str) -> None:
+    with pytest.raises(lineage.VersionError, match="not a version name of the form"):
+        lineage.parse_version_name(settings.versioning.raw, name)
+
+
 def test_v1_then_v2_with_supersede(engine: Engine, settings: Settings) -> None:
     with engine.begin() as conn:
         v1 = lineage.begin_version(

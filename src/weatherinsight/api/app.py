@@ -1,6 +1,6 @@
 """The FastAPI application: routers under ``/v1``, errors, CORS, attribution header, request metrics.
 
-``create_app(settings)`` builds an app on ``settings.db_url`` (read-only use of the curated database);
+``create_app(settings)`` builds an app on ``settings.database_url`` (read-only use of the curated database);
 ``weatherinsight api serve`` runs it with uvicorn (``app_factory`` for ``uvicorn --factory``).
 """
 
@@ -64,7 +64,7 @@ def _cors_origins(settings: Settings) -> list[str]:
 def create_app(
     settings: Settings, *, key_cache_seconds: float = 5.0, body_cache_mb: int | None = None
 ) -> FastAPI:
-    """Build the API on ``settings.db_url``. The schema must exist (``weatherinsight api serve`` migrates first).
+    """Build the API on ``settings.database_url``. The schema must exist (``weatherinsight api serve`` migrates first).
 
     ``body_cache_mb`` bounds the cache of finished response bodies keyed by ETag (0 turns it off).
     """
@@ -83,7 +83,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    engine = get_engine(settings.db_url)
+    engine = get_engine(settings.database_url)
     state = app.state.api = ApiState(
         settings=settings,
         engine=engine,

@@ -29,7 +29,7 @@ from weatherinsight.api.metrics import ApiMetrics
 from weatherinsight.api.published import PublishedCache
 from weatherinsight.api.ratelimit import RateLimiter
 from weatherinsight.errors import InvalidQuarterError
-from weatherinsight.quarters import Quarter
+from weatherinsight.quarters import QUARTER_PATTERN, Quarter
 from weatherinsight.settings import Settings
 
 MAX_PAGE = 10_000
@@ -208,14 +208,15 @@ def conditional(
 # ------------------------------------------------------------------------------------------- parameters
 
 
-#: Documented (OpenAPI ``pattern``) and enforced: the canonical spellings, nothing looser.
-QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
+# Documented (OpenAPI ``pattern``) and enforced: the canonical spellings, nothing looser. Quarters use the one
+# grammar, weatherinsight.quarters.QUARTER_PATTERN.
 _NUM = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
 BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 POINT_PATTERN = rf"^{_NUM},{_NUM}$"
 FEATURES_PATTERN = r"^[a-z0-9_]{1,64}(,[a-z0-9_]{1,64}){0,99}$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
-_QUARTER_SHAPE = re.compile(r"[0-9]{4}Q[0-9]+")
+_QUARTER_SHAPE = re.compile(r"[0-9]{4}Q[0-9]+")  # looser than the grammar, to tell a bad number from noise
+_QUARTER_RE = re.compile(QUARTER_PATTERN)
 
 
 def require_pattern(name: str, value: str, pattern: str, example: str) -> str:
@@ -230,6 +231,9 @@ def parse_quarter(name: str, text: str) -> Quarter:
     try:
         if not _QUARTER_SHAPE.fullmatch(text):
             raise InvalidQuarterError(text[:32], "expected YYYYQn")
+        if not _QUARTER_RE.fullmatch(text):
+            # The right shape with a quarter number outside the grammar (2024Q5): say which part is wrong.
+            raise InvalidQuarterError(text, "quarter must be 1..4")
         return Quarter.parse(text)
     except InvalidQuarterError as exc:
         raise ApiError(

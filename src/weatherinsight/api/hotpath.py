@@ -32,12 +32,13 @@ from weatherinsight.api.formats import OutputFormat, negotiate
 from weatherinsight.api.routes.features import select_columns, station_features
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import WeatherInsightError
-from weatherinsight.quarters import Quarter
+from weatherinsight.quarters import QUARTER_PATTERN, Quarter
 
 _PARAMETERS = frozenset({"station_id", "from", "to", "features", "min_coverage", "limit", "format"})
 _DIGITS = re.compile(r"[0-9]{1,6}")
 _SHARE = re.compile(r"[01](?:\.[0-9]{1,15})?")
-_QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
+#: The one quarter grammar, compiled once for the hot path.
+_QUARTER_RE = re.compile(QUARTER_PATTERN)
 _FEATURES = re.compile(FEATURES_PATTERN.strip("^$"))
 #: The route's ``features`` parameter is declared with max_length=2000.
 _FEATURES_MAX = 2000
@@ -151,7 +152,7 @@ def _parse(
 def _quarter(text: str | None) -> Quarter | None:
     if text is None:
         return None
-    if not _QUARTER.fullmatch(text):
+    if not _QUARTER_RE.fullmatch(text):
         raise _NotMine
     try:
         return Quarter.parse(text)

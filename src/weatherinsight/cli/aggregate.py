@@ -89,7 +89,7 @@ def aggregate(
         if quarter is None:
             raise typer.BadParameter("give PRODUCT YEAR QUARTER or --quarter", param_hint="--quarter")
         q = Quarter.parse(quarter)
-        names = [get_product(p).name for p in products] if products else list(settings.pipeline.product_types)
+        names = [get_product(p).name for p in products] if products else list(settings.product_types)
     if master:
         engine = "spark"
     if engine not in ENGINES:

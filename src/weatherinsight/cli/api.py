@@ -31,7 +31,7 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn on the curated database of WEATHERINSIGHT_DATABASE_URL."""
     settings = settings_from_env()
-    ensure_schema(settings.db_url)  # an empty database answers with empty lists rather than errors
+    ensure_schema(settings.database_url)  # an empty database answers with empty lists rather than errors
     console.print(f"WeatherInsight API on http://{host}:{port}/v1 (docs at /docs)")
     uvicorn.run(
         "weatherinsight.api.app:app_factory",
@@ -60,8 +60,8 @@ def create(
 ) -> None:
     """Create a key and print its secret once."""
     settings = settings_from_env()
-    ensure_schema(settings.db_url)
-    with get_engine(settings.db_url).begin() as conn:
+    ensure_schema(settings.database_url)
+    with get_engine(settings.database_url).begin() as conn:
         key, secret = keys.create_key(conn, name, rate_limit_per_minute=rate_limit)
     console.print(f"created API key {key.id} ({key.name}); send it as the X-API-Key header.")
     console.print("The secret is shown only now; store it safely:")
@@ -72,8 +72,8 @@ def create(
 def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api keys list`")) -> None:
     """Revoke a key (takes effect within a few seconds on running servers)."""
     settings = settings_from_env()
-    ensure_schema(settings.db_url)
-    with get_engine(settings.db_url).begin() as conn:
+    ensure_schema(settings.database_url)
+    with get_engine(settings.database_url).begin() as conn:
         key = keys.revoke_key(conn, key_id)
     console.print(f"revoked API key {key.id} ({key.name}) at {_ts(key.revoked_at)}")
 
@@ -82,8 +82,8 @@ def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api k
 def list_keys() -> None:
     """List keys (never their secrets)."""
     settings = settings_from_env()
-    ensure_schema(settings.db_url)
-    with get_engine(settings.db_url).connect() as conn:
+    ensure_schema(settings.database_url)
+    with get_engine(settings.database_url).connect() as conn:
         rows = keys.list_keys(conn)
     table = Table(title=f"API keys ({len(rows)})")
     for col in ("id", "name", "prefix", "created", "revoked", "last used", "limit/min"):

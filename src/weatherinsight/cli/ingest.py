@@ -88,7 +88,7 @@ def ingest(
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
     q = Quarter.parse(quarter) if quarter else None  # an InvalidQuarterError reaches the CLI's error handler
     settings = settings_from_env()
-    products = variable or list(settings.pipeline.product_types)
+    products = variable or list(settings.product_types)
     failed: list[RunFailedError] = []
     for name in products:
         try:

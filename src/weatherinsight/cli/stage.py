@@ -12,7 +12,6 @@ Both parse their arguments here, call ``weatherinsight.staging.stage_product`` w
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import typer
@@ -22,11 +21,10 @@ from weatherinsight.cli._common import console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidQuarterError
-from weatherinsight.quarters import Quarter, parse_quarter_range
+from weatherinsight.quarters import parse_quarter_range
 from weatherinsight.staging import StageResult, stage_product
 from weatherinsight.vocabulary import ENGINES, Status
-
-_VERSION_QUARTER = re.compile(r"^(\d{4})Q([1-4])_")
+from weatherinsight.warehouse.lineage import VersionError, parse_version_name
 
 
 def print_summary(result: StageResult) -> None:
@@ -139,15 +137,19 @@ def process(
     ] = False,
 ) -> None:
     """Stage the quarter of RAW_VERSION from RAW_PATH (the seed's processing job shape)."""
-    m = _VERSION_QUARTER.match(raw_version)
-    if m is None:
-        raise InvalidQuarterError(raw_version, "a raw version starts with YYYYQn_, e.g. 2024Q1_raw_v1")
     settings = settings_from_env().model_copy(update={"raw_store_url": raw_path})
+    try:
+        quarter, _ = parse_version_name(settings.versioning.raw, raw_version)
+    except VersionError:
+        raise InvalidQuarterError(
+            raw_version,
+            f"a raw version has the form {settings.versioning.raw} (versioning.raw), e.g. 2024Q1_raw_v1",
+        ) from None
     with progress_bars(progress) as report:
         result = stage_product(
             settings,
             get_product(product),
-            quarters=[Quarter(int(m.group(1)), int(m.group(2)))],
+            quarters=[quarter],
             engine="spark" if master else "duckdb",
             spark_master=master,
             progress=report,

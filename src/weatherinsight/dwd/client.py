@@ -3,7 +3,7 @@
 Owns: crawling DWD's autoindex pages into :class:`RemoteEntry` rows; conditional GET (``If-None-Match`` /
 ``If-Modified-Since`` → 304 means "unchanged"); retries with exponential backoff on transient failures only
 (429, 5xx, timeouts, connection resets, incomplete bodies, a body that fails verification), honouring
-``Retry-After`` on 429/5xx; and a bound on concurrent requests (``settings.pipeline.pools.api_calls``).
+``Retry-After`` on 429/5xx; and a bound on concurrent requests (``settings.pools.api_calls``).
 A 404 or another 4xx is permanent and raises :class:`DownloadError` at once. Nothing here writes files.
 """
 
@@ -66,7 +66,7 @@ class Fetched:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry; from ``settings.pipeline.ingestion``."""
+    """How often and how patiently to retry; from ``settings.ingest``."""
 
     max_attempts: int = 5
     backoff_base: float = 1.0
@@ -75,7 +75,7 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        cfg = settings.pipeline.ingestion
+        cfg = settings.ingest
         return cls(cfg.max_attempts, cfg.backoff_base_seconds, cfg.backoff_max_seconds, cfg.timeout_seconds)
 
     def backoff(self, attempt: int) -> float:
@@ -161,7 +161,7 @@ class DwdClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DwdClient:
-        return cls(policy=RetryPolicy.from_settings(settings), concurrency=settings.pipeline.pools.api_calls)
+        return cls(policy=RetryPolicy.from_settings(settings), concurrency=settings.pools.api_calls)
 
     def close(self) -> None:
         self._http.close()

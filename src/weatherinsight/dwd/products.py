@@ -13,6 +13,7 @@ from typing import Literal
 import pyarrow as pa
 
 from weatherinsight.errors import UnknownProductError
+from weatherinsight.settings import KNOWN_PRODUCTS
 
 #: DWD writes ``-999`` for a missing value (FORMAT §2.1).
 SENTINEL = -999
@@ -226,6 +227,13 @@ PRODUCTS: dict[str, Product] = {
 }
 
 BY_CODE: dict[str, Product] = {p.code: p for p in PRODUCTS.values()}
+
+# settings (the bottom layer) validates ``product_types`` against its own plain list of names, as it may not
+# import this registry; fail at import when the two drift apart rather than accept or reject the wrong names.
+if tuple(PRODUCTS) != KNOWN_PRODUCTS:
+    raise RuntimeError(
+        f"settings.KNOWN_PRODUCTS {KNOWN_PRODUCTS} differs from the registry {tuple(PRODUCTS)}"
+    )
 
 
 def product_names() -> list[str]:

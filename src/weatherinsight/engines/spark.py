@@ -26,7 +26,7 @@ def session(settings: Settings, master: str | None = None) -> Any:
     """A SparkSession for aggregation (master from the argument, else the YAML ``spark.master``)."""
     from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
-    conf = settings.pipeline.spark
+    conf = settings.spark
     return (
         SparkSession.builder.master(master or conf.master)
         .appName("weatherinsight-aggregate")

@@ -7,7 +7,7 @@ station list) before committing it atomically, and keeps older versions under ``
 
 The rows it writes (``ingestion_runs``, ``raw_files``, raw dataset versions) are in ``ingest.record``.
 Failures are collected per file and reported in the result; the run fails (:class:`RunFailedError`) only
-when the share of failed files passes ``settings.pipeline.ingestion.max_failure_share`` or a listing cannot
+when the share of failed files passes ``settings.ingest.max_failure_share`` or a listing cannot
 be read, and then it names the files and why. An empty listing never deletes or marks anything gone.
 Progress is reported as ``ProgressEvent``s: task ``<product> files`` (with its total) and ``<product> bytes``.
 """
@@ -109,10 +109,10 @@ def ingest_product(
         raise ValueError(f"period must be one of {', '.join((*PERIODS, 'all'))}, not {period!r}")
     periods = PERIODS if period == "all" else (period,)
     station_set = set(stations) if stations is not None else None
-    cfg = settings.pipeline.ingestion
+    cfg = settings.ingest
     started = time.perf_counter()
 
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:
         run_id = start_run(conn, prod, period)

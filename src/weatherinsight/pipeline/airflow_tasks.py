@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from weatherinsight.backfill import BackfillParams, verify_backfill
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import alerts, steps
-from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
 from weatherinsight.pipeline.quality import QualityCheckFailed, quality_check
 from weatherinsight.pipeline.reports import (
     STAGE_NOUNS,
@@ -46,7 +46,7 @@ log = get_logger(__name__)
 
 #: DAG task id prefix per data stage: ``ingest_air_temperature`` … ``aggregate_moisture`` (a seed contract).
 TASK_PREFIX: dict[Stage, str] = {Stage.INGEST: "ingest", Stage.STAGE: "process", Stage.AGGREGATE: "aggregate"}
-#: The Airflow pool each data stage's tasks run in (slots from ``settings.pipeline.pools``).
+#: The Airflow pool each data stage's tasks run in (slots from ``settings.pools``).
 STAGE_POOLS: dict[Stage, str] = {
     Stage.INGEST: "api_calls",
     Stage.STAGE: "spark_jobs",
@@ -113,8 +113,8 @@ def group_id(stage: Stage) -> str:
 
 
 def stage_retries(settings: Settings, stage: Stage) -> int:
-    """The configured retries of a stage's tasks (the one place that knows the YAML key)."""
-    return int(getattr(settings.pipeline.retries, STAGE_NOUNS[stage]))
+    """The configured retries of a stage's tasks (``retries.<stage>`` in the YAML)."""
+    return int(getattr(settings.retries, stage.value))
 
 
 def stage_sla_hours(settings: Settings, stage: Stage) -> float:
@@ -122,14 +122,13 @@ def stage_sla_hours(settings: Settings, stage: Stage) -> float:
 
     Quality has no SLA of its own: it takes aggregation's.
     """
-    key = STAGE_NOUNS[stage if stage in DATA_STAGES else Stage.AGGREGATE]
-    return float(getattr(settings.pipeline.sla, f"{key}_hours"))
+    key = stage if stage in DATA_STAGES else Stage.AGGREGATE
+    return float(getattr(settings.sla, f"{key.value}_hours"))
 
 
 def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, Any]:
     """Operator arguments of one stage from the YAML: retries, retry delay, timeout, pool, callbacks."""
-    s = settings or load_settings()
-    cfg = s.pipeline
+    cfg = settings or load_settings()
     out: dict[str, Any] = {
         "retries": stage_retries(s, stage),
         "retry_delay": timedelta(minutes=cfg.retry_delay_minutes),
@@ -145,7 +144,7 @@ def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, A
 
 def failure_callback(settings: Settings) -> Any:
     """``on_failure_callback`` for the tasks outside ``task_defaults`` (None when alerts are off)."""
-    return notify_task_failure if settings.pipeline.email.on_failure else None
+    return notify_task_failure if settings.email.on_failure else None
 
 
 def quarter_of_interval(data_interval_start: datetime | date) -> str:
@@ -162,7 +161,7 @@ def quarter_of_interval(data_interval_start: datetime | date) -> str:
 
 def pool_specs(settings: Settings) -> dict[str, dict[str, Any]]:
     """The Airflow pools the DAGs use, with slots from the YAML (``airflow pools import`` format)."""
-    pools = settings.pipeline.pools
+    pools = settings.pools
     return {
         "spark_jobs": {
             "slots": pools.spark_jobs,
@@ -238,7 +237,7 @@ def pipeline_complete_task(quarter: str, products: Sequence[str] | None = None) 
     """
     settings = load_settings()
     q = str(Quarter.parse(quarter))
-    names = list(products) if products else list(settings.pipeline.product_types)
+    names = list(products) if products else list(settings.product_types)
     outcomes = [ProductOutcome(q, p, Status.SUCCEEDED) for p in names]
     report = RunReport(verify_outcomes(settings, outcomes))
     log.info("pipeline_complete", quarter=q, **{o.product: o.verified_version for o in report.outcomes})
@@ -397,7 +396,7 @@ def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
     """The SQLAlchemy URL of an Airflow connection, looked up on the task context's ``conn`` accessor.
 
     Duck-typed (no Airflow import); ``None`` when there is no accessor or the connection is not defined
-    (callers fall back to ``settings.db_url``).
+    (callers fall back to ``settings.database_url``).
     """
     if conn is None:
         return None

@@ -25,7 +25,7 @@ def send_alert(settings: Settings, subject: str, body: str) -> bool:
     Returns False (and logs) when no SMTP host or recipient is configured, or the server refuses: an
     alert problem must never hide the failure it reports.
     """
-    cfg = settings.pipeline.email
+    cfg = settings.email
     if settings.smtp_host is None or not cfg.recipients:
         log.warning("alert_not_sent", reason="no SMTP host or recipients configured", subject=subject)
         return False

@@ -38,7 +38,7 @@ def backfill(
     if not qs:
         raise ConfigError("quarters", "no quarter to backfill", source="backfill")
     names = product_list(settings, products)
-    parallel = max(1, settings.pipeline.backfill.max_parallel_quarters)
+    parallel = max(1, settings.backfill.max_parallel_quarters)
 
     def one(q: Quarter) -> list[ProductOutcome]:
         return run_quarter(settings, q, products=names, force=force, progress=progress).outcomes
@@ -119,7 +119,7 @@ class BackfillParams(BaseModel):
 
         Raises ``ConfigError`` naming the parameter and the problem.
         """
-        defaults = settings.pipeline.backfill
+        defaults = settings.backfill
         known = set(cls.model_fields)
         unknown = sorted(set(params) - known)
         if unknown:
@@ -132,7 +132,7 @@ class BackfillParams(BaseModel):
             "start_year": defaults.default_start_year,
             "end_year": defaults.default_end_year,
             "quarters": list(defaults.default_quarters),
-            "products": list(settings.pipeline.product_types),
+            "products": list(settings.product_types),
             "force_reprocess": False,
         }
         values.update({k: v for k, v in params.items() if v is not None})

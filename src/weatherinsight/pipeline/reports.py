@@ -131,7 +131,7 @@ def verify_outcomes(settings: Settings, outcomes: Sequence[ProductOutcome]) -> l
 
     Fills ``verified_version``/``verified_rows``; a success the database does not confirm becomes a failure.
     """
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     out: list[ProductOutcome] = []
     with engine.connect() as conn:

@@ -27,7 +27,7 @@ log = get_logger(__name__)
 
 def product_list(settings: Settings, products: Iterable[str] | None) -> list[str]:
     """The requested products (default: every configured one), checked against the product registry."""
-    names = list(products) if products else list(settings.pipeline.product_types)
+    names = list(products) if products else list(settings.product_types)
     return [get_product(n).name for n in names]
 
 
@@ -100,10 +100,10 @@ def run_quarter(
     the returned (database-verified) report; this function raises only for bad arguments.
     """
     names = product_list(settings, products)
-    pools = settings.pipeline.pools
+    pools = settings.pools
     api_slots = threading.Semaphore(pools.api_calls)
     spark_slots = threading.Semaphore(pools.spark_jobs)
-    db.ensure_schema(db.get_engine(settings.db_url))
+    db.ensure_schema(db.get_engine(settings.database_url))
     for p in names:
         progress(ProgressEvent(f"{quarter} {p}", total=len(DATA_STAGES)))
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="wi-product") as pool:

@@ -1,6 +1,6 @@
 """The data-quality checks of one curated quarter and where their results are stored.
 
-The seed's five checks, thresholds from ``settings.pipeline.quality_thresholds``:
+The seed's five checks, thresholds from ``settings.quality_thresholds``:
 
 ========================  ========  ==========================================================================
 check                     severity  passes when
@@ -139,7 +139,7 @@ def _check_product_rows(
     conn: Connection, settings: Settings, product: str, quarter: Quarter
 ) -> list[Finding]:
     """row_count, station_count and null_percentage of the product's AVAILABLE curated version."""
-    thresholds = settings.pipeline.quality_thresholds
+    thresholds = settings.quality_thresholds
     table = tables.curated_table(product)
     q = str(quarter)
     version = _available_version(conn, "curated", product, quarter)
@@ -302,10 +302,10 @@ def run_checks(
     ``weatherinsight check`` fail on ``report.fatal``). Unknown products raise ``UnknownProductError``.
     """
     q = quarter
-    names = list(products) if products else list(settings.pipeline.product_types)
+    names = list(products) if products else list(settings.product_types)
     for name in names:
         get_product(name)  # typed error for an unknown product before touching the database
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     report = QualityReport(q, run_id or uuid.uuid4().hex, datetime.now(UTC))
     with engine.begin() as conn:

@@ -42,7 +42,7 @@ class Recorded:
 
 
 def _engine(settings: Settings) -> Engine:
-    engine = db.get_engine(settings.db_url)
+    engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     return engine
 

@@ -8,7 +8,7 @@
 3. **Stage** (``worker``, or ``spark`` for ``engine="spark"``) — station by station (all files of one station
    → parse → precedence → per-quarter output), so memory is bounded by one station's files. Bad files are
    quarantined (``quarantine``) and the rest goes on; the run fails only above
-   ``pipeline.staging.max_failure_share``.
+   ``stage.max_failure_share``.
 4. **Commit** — swap each rewritten quarter's partition atomically, record versions, stations and
    quarantine statuses (``record``) and save the new state. A run that fails records a FAILED staged version
    for each quarter it was going to rewrite; the AVAILABLE version stays.
@@ -97,7 +97,7 @@ class _Run:
 
     @property
     def max_bytes(self) -> int:
-        return self.settings.pipeline.ingestion.max_uncompressed_bytes
+        return self.settings.ingest.max_uncompressed_bytes
 
     def _quarantine(self, outcome: FileOutcome) -> None:
         by_rel = {i.rel: i for i in self.inventory.everything}
@@ -197,7 +197,7 @@ class _Run:
             groups,
             dirty,
             writer.tmp,
-            spark_master=spark_master or self.settings.pipeline.spark.master,
+            spark_master=spark_master or self.settings.spark.master,
             session=spark_session,
         )
         rows = staged_store.rows_in_directory(out.written_root)
@@ -233,7 +233,7 @@ class _Run:
             self.staged_dir,
             self.product,
         )
-        limit = self.settings.pipeline.staging.max_failure_share
+        limit = self.settings.stage.max_failure_share
         if share > limit:
             # The state is not saved: a retry must meet the same bad files and fail the same way, instead of
             # skipping them as "known" and passing. The quarantine copies stay, and raw_files records them.
@@ -339,7 +339,7 @@ def stage_product(
     ``quarters`` limits which partitions may be written (default: every quarter the raw files cover).
     ``engine="spark"`` runs the per-station work on Spark (``spark_master`` or ``pipeline.spark.master``,
     or the given ``spark_session``). Raises ``RunFailedError`` when more than
-    ``pipeline.staging.max_failure_share`` of the parsed files are bad (nothing is committed then).
+    ``stage.max_failure_share`` of the parsed files are bad (nothing is committed then).
 
     ``retry_quarantined`` parses the product's quarantined files again (normally their unchanged bytes are
     skipped): a file that now parses is staged like a new one and released (``raw_files.status`` back to
@@ -358,7 +358,7 @@ def stage_product(
         "stage.start",
         product=product.name,
         engine=engine,
-        raw_store=settings.raw_store,
+        raw_store=settings.raw_store_url,
         retry_quarantined=retry_quarantined,
     )
     plan = run.plan(list_raw_inputs(settings, product, progress=progress))

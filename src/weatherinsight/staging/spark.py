@@ -49,7 +49,7 @@ def spark_session(settings: Settings, master: str) -> Any:
     """A SparkSession for staging (UTC session time zone; Parquet timestamps as INT64 micros)."""
     from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
-    conf = settings.pipeline.spark
+    conf = settings.spark
     return (
         SparkSession.builder.master(master)
         .appName("weatherinsight-stage")
@@ -197,9 +197,9 @@ def run_spark_stage(
     if not tasks:
         return SparkStageOutput([], [], out_root)
     dirty_keys = frozenset((q.year, q.quarter) for q in dirty)
-    raw_store = settings.raw_store
+    raw_store = settings.raw_store_url
     raw_options = raw_store_options(settings)
-    max_bytes = settings.pipeline.ingestion.max_uncompressed_bytes
+    max_bytes = settings.ingest.max_uncompressed_bytes
 
     def stage_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

@@ -40,7 +40,7 @@ def in_history(rel: str) -> bool:
 
 def raw_filesystem(settings: Settings) -> tuple[Any, str]:
     """The raw store's fsspec filesystem and root path (without a trailing slash); nothing is created."""
-    fs, root = fsspec.core.url_to_fs(settings.raw_store, **raw_store_options(settings))
+    fs, root = fsspec.core.url_to_fs(settings.raw_store_url, **raw_store_options(settings))
     return fs, str(root).rstrip("/")
 
 
@@ -72,7 +72,7 @@ class RawStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RawStore:
-        return cls(settings.raw_store, raw_store_options(settings))
+        return cls(settings.raw_store_url, raw_store_options(settings))
 
     # --- paths ------------------------------------------------------------------------------------------
     def key(self, product: str, period: str, name: str) -> str:
@@ -158,6 +158,6 @@ def raw_store_options(settings: Settings) -> dict[str, Any]:
     """fsspec storage options for the raw store (S3 endpoint for MinIO/moto, plus any explicit options)."""
     options: dict[str, Any] = dict(getattr(settings, "raw_store_options", None) or {})
     endpoint = getattr(settings, "s3_endpoint_url", None)
-    if endpoint and settings.raw_store.startswith(("s3://", "s3a://")):
+    if endpoint and settings.raw_store_url.startswith(("s3://", "s3a://")):
         options.setdefault("endpoint_url", endpoint)
     return options

@@ -9,11 +9,12 @@ Life of a version (docs/design.md §4):
   commit together; readers (``published_rows_query``) see the old complete version or the new one, never a mix.
 * ``fail_version`` — FAILED with the error; the previous AVAILABLE version stays visible.
 
-Names come from ``settings.pipeline.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``).
+Names come from ``settings.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,10 +103,40 @@ def _check_kind(kind: str) -> None:
 
 
 def version_name(settings: Settings, kind: str, quarter: Quarter, number: int) -> str:
-    """The name of version ``number`` of ``kind`` for ``quarter`` (pattern from settings.pipeline.versioning)."""
+    """The name of version ``number`` of ``kind`` for ``quarter`` (pattern from settings.versioning)."""
     _check_kind(kind)
-    pattern: str = getattr(settings.pipeline.versioning, kind)
+    pattern: str = getattr(settings.versioning, kind)
     return pattern.format(year=quarter.year, quarter=quarter.quarter, version=number)
+
+
+#: What each placeholder of a ``versioning`` pattern matches when a name is parsed back.
+_PLACEHOLDERS = {
+    "year": "(?P<year>[0-9]{4})",
+    "quarter": "(?P<quarter>[1-4])",
+    "version": "(?P<version>[0-9]+)",
+}
+
+
+def _name_regex(pattern: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(year|quarter|version)\}", pattern)
+    # re.split with a group alternates literal text and placeholder names: escape the former.
+    body = "".join(_PLACEHOLDERS[p] if i % 2 else re.escape(p) for i, p in enumerate(parts))
+    return re.compile(f"^{body}$")
+
+
+def parse_version_name(pattern: str, name: str) -> tuple[Quarter, int]:
+    """(quarter, version number) of ``name`` written with ``pattern`` (one of ``settings.versioning``).
+
+    The one parser of version names: the inverse of ``version_name``. Raises ``VersionError`` when ``name``
+    does not have the pattern's form.
+    """
+    m = _name_regex(pattern).match(name)
+    if m is None:
+        raise VersionError(
+            f"{name!r} is not a version name of the form {pattern!r}",
+            hint=f"e.g. {pattern.format(year=2024, quarter=1, version=1)}",
+        )
+    return Quarter(int(m["year"]), int(m["quarter"])), int(m["version"])
 
 
 def _key(kind: str, product: str, quarter: Quarter) -> Any:

@@ -24,7 +24,6 @@ from weatherinsight.api.deps import (
     FEATURES_PATTERN,
     MAX_PAGE,
     MAX_STATION_IDS,
-    QUARTER_PATTERN,
     STATION_ID_MAX,
     ApiState,
     api_state,
@@ -48,7 +47,7 @@ from weatherinsight.api.routes._common import arrow_type, table_responses
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
-from weatherinsight.quarters import Quarter
+from weatherinsight.quarters import QUARTER_PATTERN, Quarter
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import curated_table
 

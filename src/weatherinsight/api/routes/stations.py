@@ -23,7 +23,6 @@ from weatherinsight.api.deps import (
     DEFAULT_PAGE,
     MAX_PAGE,
     POINT_PATTERN,
-    QUARTER_PATTERN,
     STATION_ID_MAX,
     ApiState,
     api_state,
@@ -45,6 +44,7 @@ from weatherinsight.api.formats import (
 from weatherinsight.api.routes._common import ERRORS, table_responses
 from weatherinsight.api.routes.features import Cursor, ProductName
 from weatherinsight.api.schemas import StationDetail, StationPage
+from weatherinsight.quarters import QUARTER_PATTERN
 from weatherinsight.warehouse.tables import station_locations, station_metadata
 
 router = APIRouter(prefix="/stations", tags=["stations"])
