@@ -130,12 +130,12 @@ def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, A
     """Operator arguments of one stage from the YAML: retries, retry delay, timeout, pool, callbacks."""
     cfg = settings or load_settings()
     out: dict[str, Any] = {
-        "retries": stage_retries(s, stage),
+        "retries": stage_retries(cfg, stage),
         "retry_delay": timedelta(minutes=cfg.retry_delay_minutes),
         "on_failure_callback": notify_task_failure if cfg.email.on_failure else None,
         "on_retry_callback": notify_task_retry if cfg.email.on_retry else None,
         # The stage's SLA is also its hard limit: a task running past it is killed and retried.
-        "execution_timeout": timedelta(hours=stage_sla_hours(s, stage)),
+        "execution_timeout": timedelta(hours=stage_sla_hours(cfg, stage)),
     }
     if stage in STAGE_POOLS:
         out["pool"] = STAGE_POOLS[stage]
