@@ -19,6 +19,7 @@ demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on
 lint: setup
 	$(UV) run --frozen ruff check src tests dags benchmarks
 	$(UV) run --frozen ruff format --check src tests dags benchmarks
+	$(UV) run --frozen lint-imports  # the layers of docs/architecture.md (.importlinter)
 
 typecheck: setup
 	$(UV) run --frozen mypy
@@ -27,7 +28,7 @@ unit: setup
 	bash scripts/ensure-services.sh
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
-test: lint typecheck unit  ## everything CI runs: ruff, mypy, the whole pytest suite on real services
+test: lint typecheck unit  ## everything CI runs: ruff, import-linter, mypy, the whole pytest suite on real services
 
 bench: setup
 	$(UV) run --frozen python benchmarks/run_all.py

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from weatherinsight.backfill import BackfillParams, verify_backfill
+from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import alerts, steps
