@@ -14,7 +14,7 @@ setup: bootstrap  ## create .venv from uv.lock with every extra
 	$(UV) sync --frozen --all-extras --python $(PYTHON)
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
-	$(UV) run --frozen python -m weatherinsight.demo
+	$(UV) run --frozen python -m weatherinsight.cli.demo
 
 lint: setup
 	$(UV) run --frozen ruff check src tests dags benchmarks

@@ -65,8 +65,8 @@ def test_repo_yaml_carries_every_seed_section() -> None:
         ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
         ("surprise: 1\n", "surprise"),
         # the old spellings are gone (one vocabulary: ingest/stage/aggregate)
-        ("retries: {ingestion: 1}\n", "retries.ingest"),
-        ("sla: {stage_hours: 1}\n", "sla.stage_hours"),
+        ("retries: {ingestion: 1}\n", "retries.ingestion"),
+        ("sla: {processing_hours: 1}\n", "sla.processing_hours"),
         ("ingestion: {max_attempts: 2}\n", "ingestion"),
         ("staging: {max_failure_share: 0.5}\n", "staging"),
     ],

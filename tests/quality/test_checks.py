@@ -134,9 +134,9 @@ def test_fatal_findings_send_the_alert_email(settings: Settings, smtp_server: ob
     s = settings.model_copy(update={"smtp_host": smtp_server.host, "smtp_port": smtp_server.port})
     plant(s, "2024Q1", products=ALL_PRODUCTS)
     plant(s, "2024Q2", products=["moisture"], nulls={"rh_mean": 30})
-    ok = pipeline.quality_check(s, "2024Q1")
+    ok = pipeline.quality_check(s, Quarter.parse("2024Q1"))
     assert ok.passed and smtp_server.messages == []  # clean data sends nothing
-    report = pipeline.quality_check(s, "2024Q2", products=["moisture"])
+    report = pipeline.quality_check(s, Quarter.parse("2024Q2"), products=["moisture"])
     assert not report.passed
     (msg,) = smtp_server.messages
     assert msg["Subject"] == "[WeatherInsight] FATAL data-quality findings for 2024Q2"

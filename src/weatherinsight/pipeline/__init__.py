@@ -5,8 +5,8 @@ these. Functions take ``Quarter``s and report progress through a ``ProgressCallb
 input or draw anything.
 """
 
-from weatherinsight.pipeline.backfill import BackfillParams, backfill, verify_backfill
 from weatherinsight.pipeline.alerts import send_alert
+from weatherinsight.pipeline.backfill import BackfillParams, backfill, verify_backfill
 from weatherinsight.pipeline.quality import QualityCheckFailed, quality_check
 from weatherinsight.pipeline.reports import ProductOutcome, RunReport, StepResult, verify_outcomes
 from weatherinsight.pipeline.runs import run_quarter

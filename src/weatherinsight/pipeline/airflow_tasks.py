@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import alerts, steps
+from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
 from weatherinsight.pipeline.quality import QualityCheckFailed, quality_check
 from weatherinsight.pipeline.reports import (
     STAGE_NOUNS,

@@ -1,4 +1,4 @@
-"""The README's main job (``make demo`` → ``python -m weatherinsight.demo``): the whole pipeline, offline.
+"""The README's main job (``make demo`` → ``python -m weatherinsight.cli.demo``): the whole pipeline, offline.
 
 1. Build a DWD-compatible mirror (≈ 50 stations × 3 years × five products) under ``./demo/mirror``
    (reused when it already exists with the same size; ``--fresh`` rebuilds everything).
@@ -41,7 +41,7 @@ SEED = 20240601
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m weatherinsight.demo", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m weatherinsight.cli.demo", description=__doc__.split("\n")[0])
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="working directory (default ./demo)")
     ap.add_argument("--stations", type=int, default=50, help="stations in the mirror (default 50)")
     ap.add_argument("--years", type=int, default=3, help="years of history in the mirror (default 3)")
@@ -60,7 +60,7 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
     raw["quality_thresholds"].update({"min_rows_per_quarter": floor, "min_stations_per_quarter": floor})
     path = settings_dir / "weatherinsight-demo.yaml"
     path.write_text(
-        "# Written by `python -m weatherinsight.demo`: the packaged weatherinsight.yaml with quality thresholds\n"
+        "# Written by `python -m weatherinsight.cli.demo`: the packaged weatherinsight.yaml with quality thresholds\n"
         "# scaled to the demo mirror's station count.\n" + yaml.safe_dump(raw, sort_keys=False),
         encoding="utf-8",
     )

@@ -1,4 +1,4 @@
-"""``python -m weatherinsight.demo`` end to end on a tiny mirror (the same code path as ``make demo``)."""
+"""``python -m weatherinsight.cli.demo`` end to end on a tiny mirror (the same code path as ``make demo``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from weatherinsight import demo
+from weatherinsight.cli import demo
 from weatherinsight.quarters import Quarter
 
 pytestmark = pytest.mark.slow
