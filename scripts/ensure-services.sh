@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make the real services and tools the test suite uses available: PostgreSQL running on 127.0.0.1:5432,
 # Java for Spark local mode, docker-compose (compose validation), promtool + prometheus and node-exporter
-# (deploy tests check the Prometheus config and scrape the pipeline's metrics textfile for real).
+# (deploy tests check the Prometheus config and scrape the pipeline's metrics textfile for real), headless
+# Chromium for the browser tests.
 set -euo pipefail
 
 need_apt=()
@@ -10,6 +11,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need_apt+=(prometheus-node-exporter)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+# Headless Chromium for the browser tests (/docs offline, the explorer): Debian's build, never a download.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
 if ((${#need_apt[@]})); then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
