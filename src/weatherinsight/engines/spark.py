@@ -22,14 +22,20 @@ from weatherinsight.features.definitions import build_quarter, conform
 from weatherinsight.settings import Settings
 
 
-def session(settings: Settings, master: str | None = None) -> Any:
-    """A SparkSession for aggregation (master from the argument, else the YAML ``spark.master``)."""
+def session(
+    settings: Settings, master: str | None = None, *, app_name: str = "weatherinsight-aggregate"
+) -> Any:
+    """The one way WeatherInsight builds a SparkSession (staging and aggregation share it).
+
+    Master from the argument, else the YAML ``spark.master``; session time zone UTC so timestamps mean UTC
+    instants on every executor; the UI off (nothing listens on a port in tests or on shared hosts).
+    """
     from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     conf = settings.spark
     return (
         SparkSession.builder.master(master or conf.master)
-        .appName("weatherinsight-aggregate")
+        .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from weatherinsight.dwd.metadata import GEOGRAPHY_SCHEMA, DroppedPeriod
 from weatherinsight.dwd.products import Product
+from weatherinsight.engines import spark as engines_spark
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -46,22 +47,8 @@ class SparkStageOutput:
 
 
 def spark_session(settings: Settings, master: str) -> Any:
-    """A SparkSession for staging (UTC session time zone; Parquet timestamps as INT64 micros)."""
-    from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
-
-    conf = settings.spark
-    return (
-        SparkSession.builder.master(master)
-        .appName("weatherinsight-stage")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", conf.driver_memory)
-        .config("spark.executor.memory", conf.executor_memory)
-        .config("spark.executor.cores", str(conf.executor_cores))
-        .getOrCreate()
-    )
+    """A SparkSession for staging: the shared builder (UTC session time zone), named for the Spark UI/logs."""
+    return engines_spark.session(settings, master, app_name="weatherinsight-stage")
 
 
 def _output_arrow_schema(product: Product) -> pa.Schema:
