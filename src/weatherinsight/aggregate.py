@@ -94,8 +94,10 @@ def no_data_error(settings: Settings, product: str, quarter: Quarter) -> Aggrega
     where = f"{settings.staged_dir}/{product}/year={quarter.year}/quarter={quarter.quarter}"
     if staged:
         listed = ", ".join(str(x) for x in staged)
-        have = f"staged quarters: {staged[0]}..{staged[-1]} ({len(staged)})" if len(staged) > 3 else (
-            f"staged quarters: {listed}"
+        have = (
+            f"staged quarters: {staged[0]}..{staged[-1]} ({len(staged)})"
+            if len(staged) > 3
+            else (f"staged quarters: {listed}")
         )
     else:
         have = f"nothing of {product} is staged yet"
