@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zipfile
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def _periods(merged: dict[tuple[int, date], dict[str, Any]]) -> list[tuple[date,
 
 
 def _assert_timeline(periods: list[tuple[date, date | None, Any]]) -> None:
-    for (_, end, _), (start, _, _) in zip(periods, periods[1:], strict=False):
+    for (_, end, _), (start, _, _) in pairwise(periods):
         assert end is not None and end < start, f"overlap: period ending {end} and one starting {start}"
 
 
