@@ -346,7 +346,7 @@ def test_samples_are_the_provenance_bytes() -> None:
         if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
     }
     assert set(listed) == set(on_disk)
-    assert len(listed) == 41
+    assert len(listed) == 44
     for rel, path in on_disk.items():
         data = path.read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == listed[rel], rel
