@@ -38,7 +38,7 @@ from weatherinsight.features.common import Rules
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.storage.staged import partition_dir
+from weatherinsight.storage.staged import list_partitions, partition_dir
 from weatherinsight.vocabulary import ENGINES, Engine, Status
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import curated_table
@@ -85,6 +85,31 @@ def staged_files(settings: Settings, product: str, quarter: Quarter) -> list[Pat
     """The staged Parquet files of one product and quarter, sorted (empty when nothing is staged)."""
     d = partition_dir(Path(settings.staged_dir), product, quarter)
     return sorted(d.glob("*.parquet")) if d.is_dir() else []
+
+
+def no_data_error(settings: Settings, product: str, quarter: Quarter) -> AggregationError:
+    """The "no data for that quarter" answer: says no station has staged data then, which quarters do,
+    and the exact command that stages this one (``weatherinsight stage --product … --quarter …``)."""
+    staged = list_partitions(Path(settings.staged_dir), product)
+    where = f"{settings.staged_dir}/{product}/year={quarter.year}/quarter={quarter.quarter}"
+    if staged:
+        listed = ", ".join(str(x) for x in staged)
+        have = (
+            f"staged quarters: {staged[0]}..{staged[-1]} ({len(staged)})"
+            if len(staged) > 3
+            else (f"staged quarters: {listed}")
+        )
+    else:
+        have = f"nothing of {product} is staged yet"
+    return AggregationError(
+        product,
+        quarter,
+        f"no staged Parquet under {where}: no station has {product} data staged for {quarter}; {have}",
+        hint=(
+            f"run `weatherinsight stage --product {product} --quarter {quarter}` first; "
+            "if staging finds no file covering the quarter, DWD has no data for it"
+        ),
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -187,12 +212,7 @@ def aggregate_quarter(
         raise AggregationError(prod.name, q, f"unknown engine {engine!r}", hint=f"use one of {ENGINES}")
     files = staged_files(settings, prod.name, q)
     if not files:
-        raise AggregationError(
-            prod.name,
-            q,
-            f"no staged Parquet under {settings.staged_dir}/{prod.name}/year={q.year}/quarter={q.quarter}",
-            hint=f"run `weatherinsight stage {prod.name} --quarter {q}` first",
-        )
+        raise no_data_error(settings, prod.name, q)
     rules = Rules.from_config(q, settings.features)
     sql = db.get_engine(settings.database_url)
     db.ensure_schema(sql)

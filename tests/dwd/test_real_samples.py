@@ -138,6 +138,15 @@ ZIPS = [
 
 BARE = [
     (
+        "lahr_02812_daily_and_hourly/produkt_tu_stunde_20180209_20190812_02812.txt",
+        2812,
+        13200,
+        "2018020900",
+        "2019081223",
+        {},
+        {3: 12480, 1: 720},
+    ),
+    (
         "air_temperature/bare_produkt/produkt_tu_stunde_20190912_20210314_00044.txt",
         44,
         13200,
@@ -180,7 +189,15 @@ def test_every_sample_zip_is_covered() -> None:
     on_disk = {str(p.relative_to(SAMPLES)) for p in all_zip_paths()}
     assert listed == on_disk
     bare_on_disk = {str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("produkt_*.txt")}
-    assert {p for p, *_ in BARE} == bare_on_disk
+    assert {p for p, *_ in BARE} | LAHR_OTHER == bare_on_disk
+
+
+#: Lahr's daily KL and hourly RR files, read by tests/features/test_lahr_fidelity.py (the KL file is daily:
+#: the hourly parser cannot read it).
+LAHR_OTHER = {
+    "lahr_02812_daily_and_hourly/produkt_klima_tag_19500101_20181231_02812.txt",
+    "lahr_02812_daily_and_hourly/produkt_rr_stunde_20180209_20190812_02812.txt",
+}
 
 
 def check_table(
@@ -346,7 +363,7 @@ def test_samples_are_the_provenance_bytes() -> None:
         if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
     }
     assert set(listed) == set(on_disk)
-    assert len(listed) == 41
+    assert len(listed) == 44
     for rel, path in on_disk.items():
         data = path.read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == listed[rel], rel

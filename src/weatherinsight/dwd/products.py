@@ -1,7 +1,10 @@
-"""The one registry of DWD hourly products: codes, directories, produkt headers, columns, units, sentinels.
+"""The one registry of DWD products: codes, directories, produkt headers, columns, units, sentinels.
 
 House rule 1: this is the only module that names a DWD column, code, unit or sentinel. Everything else asks
 the registry. Adding a sixth hourly product is one ``Product`` entry here plus its feature definitions.
+The daily climate values (``climate/daily/kl``, FORMAT §5.2) are a ``DailyProduct`` (``DAILY_KL``): another
+base directory, day-stamped rows and two quality columns. It is parsed (``dwd.daily``) but not yet one of the
+ingested ``PRODUCTS`` (issue #17 leaves that wiring open).
 Facts are from ``docs/dwd-format.md`` (real DWD files), section numbers given per product.
 """
 
@@ -85,6 +88,13 @@ class Product:
     description: str
     sentinel: int = SENTINEL
     extra: dict[str, str] = field(default_factory=dict)
+    #: The resolution directory under ``climate/`` (all ``Product`` entries are hourly).
+    resolution: str = "hourly"
+
+    @property
+    def path(self) -> str:
+        """The product's directory below ``…/observations_germany/climate/``: ``hourly/<directory>``."""
+        return f"{self.resolution}/{self.directory}"
 
     @property
     def code_lower(self) -> str:
@@ -227,6 +237,111 @@ PRODUCTS: dict[str, Product] = {
 }
 
 BY_CODE: dict[str, Product] = {p.code: p for p in PRODUCTS.values()}
+
+
+@dataclass(frozen=True)
+class DailyProduct:
+    """One DWD daily product (a directory under ``climate/daily/``): day-stamped rows, several QN columns.
+
+    ``quality_groups`` maps each quality column (in header order) to our name for it and the DWD columns it
+    qualifies; the header is STATIONS_ID, MESS_DATUM, then each QN column followed by its variables, then eor.
+    """
+
+    name: str
+    code: str
+    directory: str
+    produkt_stem: str
+    quality_groups: tuple[tuple[str, str, tuple[Variable, ...]], ...]
+    description: str
+    sentinel: int = SENTINEL
+    resolution: str = "daily"
+
+    @property
+    def path(self) -> str:
+        return f"{self.resolution}/{self.directory}"
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return tuple(v for _, _, vs in self.quality_groups for v in vs)
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        cols: list[str] = [STATION_COLUMN, TIME_COLUMN]
+        for qn, _, vs in self.quality_groups:
+            cols += [qn, *(v.dwd_name for v in vs)]
+        return (*cols, EOR)
+
+    def variable(self, column: str) -> Variable:
+        for v in self.variables:
+            if v.column == column or v.dwd_name == column:
+                return v
+        raise KeyError(f"{self.name} has no variable {column!r}")
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The parsed table: station, UTC-less calendar day (DWD's climatological day), QNs, values."""
+        fields = [
+            pa.field("station_id", pa.int32(), nullable=False),
+            pa.field("day", pa.date32(), nullable=False),
+        ]
+        for _, qn_column, vs in self.quality_groups:
+            fields.append(pa.field(qn_column, pa.int8()))
+            fields += [pa.field(v.column, v.arrow_type) for v in vs]
+        return pa.schema(fields)
+
+    @property
+    def station_list_name(self) -> str:
+        return f"{self.code}_Tageswerte_Beschreibung_Stationen.txt"
+
+    def recent_zip_name(self, station_id: int) -> str:
+        return f"tageswerte_{self.code}_{station_id:05d}_akt.zip"
+
+    def historical_zip_name(self, station_id: int, start: str, end: str) -> str:
+        return f"tageswerte_{self.code}_{station_id:05d}_{start}_{end}_hist.zip"
+
+    def produkt_name(self, station_id: int, start: str, end: str) -> str:
+        return f"produkt_{self.produkt_stem}_{start}_{end}_{station_id:05d}.txt"
+
+
+# FORMAT §5.2 (real Lahr file): QN_3 qualifies the wind group, QN_4 everything else. RSK is the precipitation
+# of DWD's 06–06 UTC day; TXK/TNK are extremes of the continuous record, not of the hourly readings.
+DAILY_KL = DailyProduct(
+    name="daily_climate",
+    code="KL",
+    directory="kl",
+    produkt_stem="klima_tag",
+    quality_groups=(
+        (
+            "QN_3",
+            "qn_wind",
+            (
+                Variable("FX", "wind_gust_max", "m/s", _F64, "daily maximum wind gust"),
+                Variable("FM", "wind_speed_mean", "m/s", _F64, "daily mean wind speed"),
+            ),
+        ),
+        (
+            "QN_4",
+            "qn",
+            (
+                Variable("RSK", "precipitation_height", "mm", _F64, "precipitation of the 06–06 UTC day"),
+                Variable("RSKF", "precipitation_form", "RSKF code", pa.int8(), "form of precipitation"),
+                Variable("SDK", "sunshine_duration", "h", _F64, "daily sunshine duration"),
+                Variable("SHK_TAG", "snow_depth", "cm", _F64, "daily snow depth"),
+                Variable("NM", "cloud_cover", "1/8", _F64, "daily mean cloud cover"),
+                Variable("VPM", "vapour_pressure", "hPa", _F64, "daily mean vapour pressure"),
+                Variable("PM", "pressure_station", "hPa", _F64, "daily mean air pressure at station height"),
+                Variable("TMK", "temperature_mean", "°C", _F64, "daily mean 2 m air temperature"),
+                Variable("UPM", "relative_humidity", "%", _F64, "daily mean 2 m relative humidity"),
+                Variable("TXK", "temperature_max", "°C", _F64, "daily maximum 2 m air temperature"),
+                Variable("TNK", "temperature_min", "°C", _F64, "daily minimum 2 m air temperature"),
+                Variable(
+                    "TGK", "ground_temperature_min", "°C", _F64, "daily minimum air temperature at 5 cm"
+                ),
+            ),
+        ),
+    ),
+    description="Daily climate values (KL): official daily means, extremes and sums",
+)
 
 # settings (the bottom layer) validates ``product_types`` against its own plain list of names, as it may not
 # import this registry; fail at import when the two drift apart rather than accept or reject the wrong names.

@@ -46,6 +46,12 @@ _BLOCK_SIZE = 1 << 20
 _MAX_HEADER = 4096
 
 
+class LegacyLayoutError(DwdFormatError):
+    """A produkt file in DWD's pre-2017 layout (``produkt_*_Terminwerte``, FORMAT §4.8). Staging quarantines
+    it apart: it says nothing about the health of the product's current files, so it does not count against
+    the run's failure share while current files parse."""
+
+
 def produkt_schema(product: Product) -> pa.Schema:
     """The parser's output: ``product.staged_schema`` without the source_period/source_file tail."""
     tail = {f.name for f in STAGED_TAIL_FIELDS}
@@ -59,7 +65,7 @@ def _check_header(line: bytes, product: Product, file_name: str) -> None:
         raise DwdFormatError(file_name, "empty file: no header line", line=1)
     tokens = [t.strip(PAD) for t in text.split(";")]
     if any(marker in tokens for marker in LEGACY_MARKERS):
-        raise DwdFormatError(
+        raise LegacyLayoutError(
             file_name,
             "this is the pre-2017 legacy produkt layout (German long column names such as "
             f"{'/'.join(LEGACY_MARKERS)}); it is not supported",

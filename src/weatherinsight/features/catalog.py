@@ -45,26 +45,72 @@ def _f(
 
 _T, _R, _W, _P, _M = "air_temperature", "precipitation", "wind", "pressure", "moisture"
 _ETCCDI = "ETCCDI"
+# What the day-based values really are today (issue #17, measured on DWD's Lahr files): TX/TN are the extremes
+# of 24 hourly readings, not DWD's TXK/TNK (extremes of the continuous record), and a precipitation day is the
+# UTC calendar day, not DWD's 06–06 UTC RSK day. The definitions say so until the daily KL values are used.
+_TX = (
+    "; TX = highest hourly TT_TU of the UTC day (DWD's TXK, from the continuous record, reads ~0.4 °C higher)"
+)
+_TN = "; TN = lowest hourly TT_TU of the UTC day (DWD's TNK, from the continuous record, reads ~0.6 °C lower)"
+_TXTN = "; TX/TN = highest/lowest hourly TT_TU of the UTC day, not DWD's TXK/TNK"
+_RR = "; RR = Σ hourly R1 of the UTC day (DWD's RSK day runs 06–06 UTC)"
 
 CATALOG: tuple[FeatureSpec, ...] = (
     # temperature (TT_TU → temperature)
     _f("tg_mean", _T, "temperature", "daily", "°C", "mean of daily mean temperatures (TG)", _ETCCDI),
-    _f("tx_mean", _T, "temperature", "daily", "°C", "mean of daily maximum temperatures (TX)", _ETCCDI),
-    _f("tn_mean", _T, "temperature", "daily", "°C", "mean of daily minimum temperatures (TN)", _ETCCDI),
-    _f("txx", _T, "temperature", "daily", "°C", "highest daily maximum temperature (TXx)", _ETCCDI),
-    _f("tnn", _T, "temperature", "daily", "°C", "lowest daily minimum temperature (TNn)", _ETCCDI),
-    _f("dtr_mean", _T, "temperature", "daily", "°C", "mean daily temperature range TX − TN (DTR)", _ETCCDI),
-    _f("frost_days", _T, "temperature", "daily", "days", "valid days with TN < 0 °C (FD)", _ETCCDI, "int"),
-    _f("ice_days", _T, "temperature", "daily", "days", "valid days with TX < 0 °C (ID)", _ETCCDI, "int"),
-    _f("summer_days", _T, "temperature", "daily", "days", "valid days with TX > 25 °C (SU)", _ETCCDI, "int"),
-    _f("hot_days", _T, "temperature", "daily", "days", "valid days with TX ≥ 30 °C", "DWD Heißer Tag", "int"),
+    _f("tx_mean", _T, "temperature", "daily", "°C", "mean of daily maximum temperatures (TX)" + _TX, _ETCCDI),
+    _f("tn_mean", _T, "temperature", "daily", "°C", "mean of daily minimum temperatures (TN)" + _TN, _ETCCDI),
+    _f("txx", _T, "temperature", "daily", "°C", "highest daily maximum temperature (TXx)" + _TX, _ETCCDI),
+    _f("tnn", _T, "temperature", "daily", "°C", "lowest daily minimum temperature (TNn)" + _TN, _ETCCDI),
+    _f(
+        "dtr_mean",
+        _T,
+        "temperature",
+        "daily",
+        "°C",
+        "mean daily temperature range TX − TN (DTR)" + _TXTN,
+        _ETCCDI,
+    ),
+    _f(
+        "frost_days",
+        _T,
+        "temperature",
+        "daily",
+        "days",
+        "valid days with TN < 0 °C (FD)" + _TN,
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "ice_days", _T, "temperature", "daily", "days", "valid days with TX < 0 °C (ID)" + _TX, _ETCCDI, "int"
+    ),
+    _f(
+        "summer_days",
+        _T,
+        "temperature",
+        "daily",
+        "days",
+        "valid days with TX > 25 °C (SU)" + _TX,
+        _ETCCDI,
+        "int",
+    ),
+    _f(
+        "hot_days",
+        _T,
+        "temperature",
+        "daily",
+        "days",
+        "valid days with TX ≥ 30 °C" + _TX,
+        "DWD Heißer Tag threshold",
+        "int",
+    ),
     _f(
         "tropical_nights",
         _T,
         "temperature",
         "daily",
         "days",
-        "valid days with TN > 20 °C (TR)",
+        "valid days with TN > 20 °C (TR)" + _TN,
         _ETCCDI,
         "int",
     ),
@@ -111,7 +157,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "valid days with RR ≥ 1 mm (R1mm)",
+        "valid days with RR ≥ 1 mm (R1mm)" + _RR,
         _ETCCDI,
         "int",
     ),
@@ -121,7 +167,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "valid days with RR ≥ 10 mm (R10mm)",
+        "valid days with RR ≥ 10 mm (R10mm)" + _RR,
         _ETCCDI,
         "int",
     ),
@@ -131,11 +177,11 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "valid days with RR ≥ 20 mm (R20mm)",
+        "valid days with RR ≥ 20 mm (R20mm)" + _RR,
         _ETCCDI,
         "int",
     ),
-    _f("rx1day", _R, "precipitation_height", "daily", "mm", "highest daily total (Rx1day)", _ETCCDI),
+    _f("rx1day", _R, "precipitation_height", "daily", "mm", "highest daily total (Rx1day)" + _RR, _ETCCDI),
     _f(
         "rx5day",
         _R,
@@ -151,7 +197,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "mm/day",
-        "total on wet days / wet days (SDII); NULL without wet days",
+        "total on wet days / wet days (SDII); NULL without wet days" + _RR,
         _ETCCDI,
     ),
     _f(
@@ -160,7 +206,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "longest run of consecutive valid days with RR < 1 mm (CDD); invalid days end a run",
+        "longest run of consecutive valid days with RR < 1 mm (CDD); invalid days end a run" + _RR,
         _ETCCDI,
         "int",
     ),
@@ -170,7 +216,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "longest run of consecutive valid days with RR ≥ 1 mm (CWD); invalid days end a run",
+        "longest run of consecutive valid days with RR ≥ 1 mm (CWD); invalid days end a run" + _RR,
         _ETCCDI,
         "int",
     ),

@@ -8,24 +8,19 @@ files touch is begun and published through ``warehouse.lineage`` (unchanged inpu
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 
-from weatherinsight.dwd.files import parse_zip_name
 from weatherinsight.dwd.products import Product
-from weatherinsight.errors import DwdFormatError
+from weatherinsight.ingest.dating import file_data_range
 from weatherinsight.ingest.fetch import Outcome
-from weatherinsight.ingest.plan import aware
 from weatherinsight.ingest.result import RUNNING, IngestResult
 from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
+from weatherinsight.storage.raw import RawStore
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import ingestion_runs, raw_files
-
-#: A recent file holds the 550 days before its release (FORMAT §1.1); one spare day for the release lag.
-RECENT_SPAN = timedelta(days=551)
 
 
 def _now() -> datetime:
@@ -115,22 +110,11 @@ def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome])
     pending.clear()
 
 
-def _file_range(row: dict[str, Any]) -> tuple[date, date] | None:
-    """The days a stored zip can hold: from the name (historical) or the 550 days before its release (recent)."""
-    try:
-        zn = parse_zip_name(row["file_name"])
-    except DwdFormatError:
-        return None
-    if zn.start is not None and zn.end is not None:
-        return zn.start, zn.end
-    released = aware(row["last_modified"]) or aware(row["fetched_at"]) or _now()
-    return (released - RECENT_SPAN).date(), released.date()
-
-
 def publish_raw_versions(
     conn: Connection, settings: Settings, product: Product, quarter: Quarter | None
 ) -> list[str]:
-    """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files touch (or just ``quarter``).
+    """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files' data touch (or just
+    ``quarter``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
 
     The fingerprint of a quarter is the sha256 over (period, file name, sha256) of the current files whose
     range touches it, so an unchanged quarter is a no-op and a new release yields the next version.
@@ -144,9 +128,10 @@ def publish_raw_versions(
             )
         ).mappings()
     ]
+    store = RawStore.from_settings(settings)
     by_quarter: dict[Quarter, list[str]] = {}
     for row in rows:
-        span = _file_range(row)
+        span = file_data_range(store, product.name, row)
         if span is None:
             continue
         for q in quarters_between(*span):

@@ -222,6 +222,10 @@ class _Run:
             self.state.remember(o)
         # A retried file that still fails was bad before this run: it does not count against the run.
         counted = [o for o in [*staged.outcomes, *self.early_failures] if o.ok or o.rel not in self.retrying]
+        # Pre-2017 legacy-layout files say nothing about the current files: while some file parses, they are
+        # quarantined apart and left out of the share (issue #17); a product of legacy files only still fails.
+        legacy = [o for o in counted if o.legacy] if any(o.ok for o in counted) else []
+        counted = [o for o in counted if o not in legacy]
         self.counted_bad = [o for o in counted if not o.ok]
         n_bad, n_checked = len(self.counted_bad), len(counted)
         share = n_bad / max(n_checked, 1)
@@ -240,7 +244,8 @@ class _Run:
             record_quarantine_only(self.settings, self.product, r.quarantined)
             raise RunFailedError(
                 f"staging {self.product.name} failed: {n_bad} of {n_checked} files are bad "
-                f"({share:.1%} > {limit:.1%}); no partition was changed",
+                f"({share:.1%} > {limit:.1%}); no partition was changed"
+                + (f" ({len(legacy)} pre-2017 legacy-layout file(s) quarantined apart)" if legacy else ""),
                 hint=f"see the quarantined files under {Path(self.settings.quarantine_dir) / self.product.name}",
             )
         return self.to_commit

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from weatherinsight.dwd.metadata import DroppedPeriod
 from weatherinsight.dwd.products import Product
+from weatherinsight.dwd.produkt import LegacyLayoutError
 from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError, WeatherInsightError
 from weatherinsight.staging.inventory import RawInput
@@ -45,6 +46,9 @@ class FileOutcome:
     #: Rows the parser left out because their period's time reference (MOZ, unknown) cannot be made UTC;
     #: ``rows``, ``first`` and ``last`` describe only the rows kept.
     dropped: tuple[DroppedPeriod, ...] = ()
+    #: Rejected as DWD's pre-2017 layout (``LegacyLayoutError``): quarantined, but not counted against the
+    #: failure share while the product's current files parse (issue #17).
+    legacy: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,11 @@ class StationOutcome:
     geography: list[pa.Table]
 
 
-def failure(item: RawInput, reason: str) -> FileOutcome:
+def failure(item: RawInput, reason: str, *, legacy: bool = False) -> FileOutcome:
     """The outcome of a file rejected for ``reason`` (it will be quarantined)."""
-    return FileOutcome(item.rel, item.sha256, item.file_name, item.period, item.station_id, False, reason)
+    return FileOutcome(
+        item.rel, item.sha256, item.file_name, item.period, item.station_id, False, reason, legacy=legacy
+    )
 
 
 def parse_file(
@@ -105,7 +111,7 @@ def probe_file(product: Product, item: RawInput, data: bytes, *, max_uncompresse
     try:
         _src, outcome, _geo = parse_file(product, item, data, max_uncompressed_bytes=max_uncompressed_bytes)
     except WeatherInsightError as exc:
-        return failure(item, str(exc))
+        return failure(item, str(exc), legacy=isinstance(exc, LegacyLayoutError))
     except PARSE_ERRORS as exc:
         return failure(item, f"{type(exc).__name__}: {exc}")
     return outcome
@@ -134,7 +140,7 @@ def stage_station(
                 raise DwdFormatError(item.rel, "the stored bytes changed while staging ran (sha256 differs)")
             src, outcome, geo = parse_file(product, item, data, max_uncompressed_bytes=max_uncompressed_bytes)
         except WeatherInsightError as exc:
-            outcomes.append(failure(item, str(exc)))
+            outcomes.append(failure(item, str(exc), legacy=isinstance(exc, LegacyLayoutError)))
             continue
         except PARSE_ERRORS as exc:
             outcomes.append(failure(item, f"{type(exc).__name__}: {exc}"))

@@ -4,19 +4,22 @@ Sources: the product's station description lists (``<CODE>_Stundenwerte_Beschrei
 the zips, parsed by ``weatherinsight.dwd.stations``) and the ``Metadaten_Geographie`` table of every parsed
 zip (one row per location period). Both loads are idempotent upserts keyed like the tables' unique
 constraints — ``(product, station_id)`` and ``(station_id, valid_from)`` — so re-runs never duplicate rows.
+Location periods from all files (and those already stored) are merged into one non-overlapping timeline per
+station, so a coarse period in one file never hides or overlaps the finer periods of another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Table, and_, select, update
+from sqlalchemy import Connection, Table, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from weatherinsight.dwd.metadata import GEOGRAPHY_SCHEMA
 from weatherinsight.dwd.stations import parse_station_list
 from weatherinsight.errors import DwdFormatError
 from weatherinsight.logs import get_logger
@@ -24,6 +27,9 @@ from weatherinsight.warehouse.tables import station_locations as sl
 from weatherinsight.warehouse.tables import station_metadata as sm
 
 log = get_logger(__name__)
+
+# Geography rows as stored: DWD's Metadaten_Geographie columns plus the file they came from.
+_STORED_SCHEMA = GEOGRAPHY_SCHEMA.append(pa.field("source_file", pa.string()))
 
 
 @dataclass(frozen=True)
@@ -49,18 +55,65 @@ def merge_station_lists(tables: Sequence[tuple[str, pa.Table]]) -> dict[int, dic
     return best
 
 
+def _span_days(row: dict[str, Any]) -> float:
+    """Length of a period in days; an open period (``valid_to`` NULL) is the longest possible."""
+    if row["valid_to"] is None:
+        return float("inf")
+    return float((row["valid_to"] - row["valid_from"]).days)
+
+
+def _station_timeline(periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One non-overlapping timeline from the location periods of one station, however many files gave them.
+
+    The time axis is cut at every period start and every day after a period end; each piece takes the
+    *shortest* period covering it (a file that splits 1927–1960 into 1927–1930 and 1930–1960 knows more than
+    one that lists 1927–1960 as a whole), on equal spans the one given last (callers pass newer sources
+    last). Consecutive pieces of the same period join again, so unchanged DWD periods come out as they went in.
+    Days no file covers stay a gap: we never invent a location.
+    """
+    cuts: set[date] = set()
+    for p in periods:
+        cuts.add(p["valid_from"])
+        if p["valid_to"] is not None and p["valid_to"] < date.max:
+            cuts.add(p["valid_to"] + timedelta(days=1))
+    starts = sorted(cuts)
+    out: list[dict[str, Any]] = []
+    chosen_prev: int | None = None
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else None
+        covering = [
+            (idx, p)
+            for idx, p in enumerate(periods)
+            if p["valid_from"] <= start
+            and (p["valid_to"] is None or (end is not None and p["valid_to"] >= end))
+        ]
+        if not covering:
+            chosen_prev = None
+            continue
+        idx, best = min(covering, key=lambda c: (_span_days(c[1]), -c[0]))
+        if chosen_prev == idx and out:
+            out[-1]["valid_to"] = best["valid_to"] if end is None else end
+        else:
+            out.append({**best, "valid_from": start, "valid_to": best["valid_to"] if end is None else end})
+        chosen_prev = idx
+    return out
+
+
 def merge_locations(
     tables: Iterable[pa.Table], source: str | None = None
 ) -> dict[tuple[int, date], dict[str, Any]]:
-    """Location periods keyed by (station_id, valid_from); for a repeated key the one that is still open
-    (``valid_to`` NULL) or ends latest wins — a newer zip knows more about the current period."""
-    out: dict[tuple[int, date], dict[str, Any]] = {}
+    """Location periods from all files, merged per station into one non-overlapping timeline
+    (``_station_timeline``), keyed by (station_id, valid_from). No period of any file is lost: every day any
+    file places the station somewhere is covered by exactly one output period."""
+    per_station: dict[int, list[dict[str, Any]]] = {}
     for t in tables:
         for row in t.to_pylist():
-            key = (int(row["station_id"]), row["valid_from"])
-            cur = out.get(key)
-            if cur is None or (row["valid_to"] or date.max) >= (cur["valid_to"] or date.max):
-                out[key] = {**row, "source_file": row.get("source_file", source)}
+            sid = int(row["station_id"])
+            per_station.setdefault(sid, []).append({**row, "source_file": row.get("source_file", source)})
+    out: dict[tuple[int, date], dict[str, Any]] = {}
+    for sid, periods in per_station.items():
+        for period in _station_timeline(periods):
+            out[(sid, period["valid_from"])] = period
     return out
 
 
@@ -138,7 +191,9 @@ def upsert_station_metadata(
 def upsert_station_locations(
     conn: Connection, locations: dict[tuple[int, date], dict[str, Any]]
 ) -> tuple[int, int]:
-    """Insert or update one ``station_locations`` row per (station_id, valid_from)."""
+    """Make ``station_locations`` hold one non-overlapping timeline per station: the stored periods and the
+    new ones are merged (``merge_locations``, the new ones given last so they win on equal spans), rows the
+    merge no longer has are deleted, changed ones updated, new ones inserted. Returns (inserted, updated)."""
     if not locations:
         return 0, 0
     stations = sorted({k[0] for k in locations})
@@ -146,9 +201,32 @@ def upsert_station_locations(
         (r.station_id, r.valid_from): r._mapping
         for r in conn.execute(select(sl).where(sl.c.station_id.in_(stations)))
     }
+    stored = pa.Table.from_pylist(
+        [
+            {
+                "station_id": k[0],
+                "valid_from": k[1],
+                "valid_to": r["valid_to"],
+                "height_m": r["height_m"],
+                "latitude": r["latitude"],
+                "longitude": r["longitude"],
+                "station_name": r["name"],
+                "source_file": r["source_file"],
+            }
+            for k, r in existing.items()
+        ],
+        schema=_STORED_SCHEMA,
+    )
+    fresh = pa.Table.from_pylist(
+        [{**row, "station_id": k[0], "valid_from": k[1]} for k, row in locations.items()],
+        schema=_STORED_SCHEMA,
+    )
+    merged = merge_locations([stored, fresh])
+    for sid, valid_from in sorted(set(existing) - set(merged)):
+        conn.execute(delete(sl).where(and_(sl.c.station_id == sid, sl.c.valid_from == valid_from)))
     inserted = updated = 0
     inserts = []
-    for (sid, valid_from), row in sorted(locations.items()):
+    for (sid, valid_from), row in sorted(merged.items()):
         values = {
             "valid_to": row["valid_to"],
             "height_m": row["height_m"],
