@@ -48,7 +48,7 @@ export const datasets = () => shared("datasets", () => getAll("/datasets").then(
 
 /** Numeric features of a product, in catalog order (the columns the charts and the map can show). */
 export async function productFeatures(product) {
-  return (await catalog()).filter((f) => f.product === product && f.sql_type !== "string");
+  return (await catalog()).filter((f) => f.product === product && f.sql_type !== "str");
 }
 
 export async function products() {

@@ -7,7 +7,7 @@ const view = { feature: null, quarter: null, product: "", state: "", name: "" };
 
 export async function renderMap(root) {
   const [catalog, stations, outline] = await Promise.all([api.catalog(), api.stations(), states()]);
-  const numeric = catalog.filter((f) => f.sql_type !== "string");
+  const numeric = catalog.filter((f) => f.sql_type !== "str");
   if (!view.feature) view.feature = `${numeric[0].product}.${numeric[0].name}`;
   const [product, feature] = view.feature.split(".");
   const meta = numeric.find((f) => f.product === product && f.name === feature);
