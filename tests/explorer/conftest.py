@@ -56,7 +56,10 @@ def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    require(os.path.exists(CHROMIUM) or shutil.which("chromium") is not None, f"no {CHROMIUM}: run scripts/ensure-services.sh")
+    require(
+        os.path.exists(CHROMIUM) or shutil.which("chromium") is not None,
+        f"no {CHROMIUM}: run scripts/ensure-services.sh",
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
+import pytest
+
 from tests.api.conftest import ServerThread, _make_settings, seed_database
 from weatherinsight.api.app import create_app
 from weatherinsight.api.explorer import STATIC_DIR
-
-import httpx
-import pytest
 
 
 @pytest.fixture(scope="module")
@@ -60,4 +60,6 @@ def test_no_asset_names_an_outside_address() -> None:
                 if url != "http://www.w3.org/2000/svg":
                     found.append((path.name, url))
     assert found == []
-    assert json.loads((STATIC_DIR / "germany.json").read_text(encoding="utf-8"))["source"].startswith("Natural Earth")
+    assert json.loads((STATIC_DIR / "germany.json").read_text(encoding="utf-8"))["source"].startswith(
+        "Natural Earth"
+    )

@@ -57,7 +57,12 @@ def test_map_filters(desktop: Watched, control: str, value: str, expected: set[i
     else:
         page.select_option(f"select[name={control}]", value)  # type: ignore[attr-defined]
     page.wait_for_function(f"document.querySelectorAll('circle[data-station-id]').length === {len(expected)}")  # type: ignore[attr-defined]
-    ids = {int(i) for i in page.locator("circle[data-station-id]").evaluate_all("els => els.map(e => e.dataset.stationId)")}  # type: ignore[attr-defined]
+    ids = {
+        int(i)
+        for i in page.locator("circle[data-station-id]").evaluate_all(
+            "els => els.map(e => e.dataset.stationId)"
+        )
+    }  # type: ignore[attr-defined]
     assert ids == expected
     desktop.clean()
 
@@ -102,7 +107,10 @@ def test_quarter_page_distribution_table_and_quality(desktop: Watched) -> None:
     assert page.locator("[data-histogram=tg_mean]").get_attribute("data-n") == "4"  # type: ignore[attr-defined]
     rows = page.locator("[data-table=quarter] tbody tr")  # type: ignore[attr-defined]
     assert rows.count() == 4
-    expected = {sid: expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2)["tg_mean"] for sid in (44, 73, 433, 3987)}
+    expected = {
+        sid: expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2)["tg_mean"]
+        for sid in (44, 73, 433, 3987)
+    }
     page.click("button[data-sort=tg_mean]")  # type: ignore[attr-defined]
     page.click("button[data-sort=tg_mean]")  # type: ignore[attr-defined]
     order = [int(i) for i in rows.evaluate_all("els => els.map(e => e.dataset.stationId)")]
@@ -123,7 +131,9 @@ def test_datasets_page_lists_versions_newest_first(desktop: Watched) -> None:
     listed = page.request.get(f"{desktop.base}/v1/datasets").json()["data"]  # type: ignore[attr-defined]
     assert rows.count() == len(listed) == 5
     newest_first = sorted(listed, key=lambda d: -d["id"])
-    assert [rows.nth(i).get_attribute("data-version") for i in range(5)] == [d["version_name"] for d in newest_first]
+    assert [rows.nth(i).get_attribute("data-version") for i in range(5)] == [
+        d["version_name"] for d in newest_first
+    ]
     statuses = [rows.nth(i).locator(".badge").inner_text() for i in range(5)]
     assert statuses == [d["status"] for d in newest_first]
     assert sorted(statuses) == ["AVAILABLE", "AVAILABLE", "AVAILABLE", "PENDING", "SUPERSEDED"]
@@ -146,7 +156,10 @@ def test_keyboard_reaches_a_station(desktop: Watched) -> None:
     desktop.clean()
 
 
-@pytest.mark.parametrize(("fragment", "name"), [("/map", "map"), ("/station/44", "station"), ("/quarter/air_temperature/2024/1", "quarter")])
+@pytest.mark.parametrize(
+    ("fragment", "name"),
+    [("/map", "map"), ("/station/44", "station"), ("/quarter/air_temperature/2024/1", "quarter")],
+)
 def test_phone_width_has_no_sideways_page(phone: Watched, fragment: str, name: str) -> None:
     page = open_page(phone, fragment, name)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # type: ignore[attr-defined]

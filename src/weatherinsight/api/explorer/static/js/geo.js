@@ -17,7 +17,14 @@ export function states() {
   return outline;
 }
 
+const paths = new WeakMap();
+/** The SVG path of a state's rings (computed once per state: the outline never changes). */
 export function ringPath(rings) {
+  if (!paths.has(rings)) paths.set(rings, buildPath(rings));
+  return paths.get(rings);
+}
+
+function buildPath(rings) {
   return rings
     .map((ring) => "M" + ring.map(([lon, lat]) => project(lon, lat).map((v) => v.toFixed(1)).join(",")).join("L") + "Z")
     .join("");

@@ -1,5 +1,6 @@
 // The explorer's router: #/map, #/station/<id>, #/quarter/<product>/<year>/<quarter>, #/datasets.
-// When a page has drawn, <body data-rendered="<page>" data-render-ms="…"> tells tests and the benchmark.
+// When a page has drawn, <body data-rendered="<page>" data-render-ms="…" data-drawn-at="…"> tells tests and the
+// benchmark (render-ms: route start to drawn; drawn-at: navigation start to the first frame after it).
 import { renderDatasets } from "./datasets.js";
 import { renderMap } from "./map.js";
 import { renderQuarter } from "./quarter.js";
@@ -23,7 +24,11 @@ async function route() {
     root.replaceChildren(errorBox(error));
   }
   document.body.dataset.renderMs = String(Math.round(performance.now() - started));
-  document.body.dataset.rendered = page;
+  // The next frame has laid out and painted what was drawn: drawnAt counts from navigation start.
+  requestAnimationFrame(() => setTimeout(() => {
+    document.body.dataset.drawnAt = String(Math.round(performance.now()));
+    document.body.dataset.rendered = page;
+  }, 0));
 }
 
 window.addEventListener("hashchange", route);

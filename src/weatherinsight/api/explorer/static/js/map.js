@@ -63,11 +63,18 @@ export async function renderMap(root) {
     tooltip.style.top = `${box.top - 4}px`;
     tooltip.hidden = false;
   };
+  const byId = new Map(shown.map((s) => [s.station_id, s]));
+  const point = (e) => byId.get(Number(e.target.dataset?.stationId));
   const open = (s) => { window.location.hash = `#/station/${s.station_id}`; };
 
   const svg = h("svg", { class: "map", viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "group", "aria-label": `Map of ${shown.length} stations` },
     h("g", {}, outline.map((st) => h("path", { class: `state${st.name === view.state ? " selected" : ""}`, d: ringPath(st.rings) }, h("title", {}, st.name)))),
-    h("g", {}, shown.map((s) => {
+    h("g", {
+      // One set of listeners for all points (delegation): 600 points stay cheap to draw.
+      onmouseover: (e) => point(e) && show(point(e), e), onfocusin: (e) => point(e) && show(point(e), e),
+      onmouseout: () => { tooltip.hidden = true; }, onfocusout: () => { tooltip.hidden = true; },
+      onclick: (e) => point(e) && open(point(e)), onkeydown: (e) => { if (e.key === "Enter" && point(e)) open(point(e)); },
+    }, shown.map((s) => {
       const [x, y] = project(s.longitude, s.latitude);
       const r = byStation.get(s.station_id);
       const v = r?.[feature];
@@ -78,9 +85,6 @@ export async function renderMap(root) {
         fill: has ? scale(v) : null, stroke: low ? scale(v) : null, tabindex: 0, role: "link",
         "data-station-id": s.station_id, "data-value": has ? v : null,
         "aria-label": `${s.name} (${s.station_id}): ${has ? `${fmt(v)} ${meta.unit}` : "no value"}`,
-        onmouseenter: (e) => show(s, e), onfocus: (e) => show(s, e),
-        onmouseleave: () => { tooltip.hidden = true; }, onblur: () => { tooltip.hidden = true; },
-        onclick: () => open(s), onkeydown: (e) => { if (e.key === "Enter") open(s); },
       });
     })),
   );

@@ -3,6 +3,9 @@ import * as api from "./api.js";
 import { histogram } from "./charts.js";
 import { badge, fmt, h, pct, select } from "./ui.js";
 
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
 function sortableTable(columns, rows) {
   let key = columns[0].key;
   let dir = 1;
@@ -15,7 +18,9 @@ function sortableTable(columns, rows) {
       if (y === null || y === undefined) return -1;
       return (x < y ? -1 : 1) * dir;
     });
-    tbody.replaceChildren(...sorted.map((r) => h("tr", { "data-station-id": r.station_id }, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : fmt(r[c.key]))))));
+    // Built as one HTML string (every value escaped): 600 rows × 20 cells is much faster than node by node.
+    tbody.innerHTML = sorted.map((r) => `<tr data-station-id="${r.station_id}">${columns.map((c) =>
+      `<td${c.num ? ' class="num"' : ""}>${c.html ? c.html(r) : esc(c.text ? c.text(r) : fmt(r[c.key]))}</td>`).join("")}</tr>`).join("");
   };
   const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null, "aria-sort": "none" },
     h("button", { type: "button", "data-sort": c.key, onclick: (e) => {
@@ -65,10 +70,10 @@ export async function renderQuarter(root, product, year, quarter) {
   const names = new Map(stations.map((s) => [s.station_id, s]));
   const rows = body.data.map((r) => ({ ...r, name: names.get(r.station_id)?.name ?? "", state: names.get(r.station_id)?.state ?? "" }));
   const columns = [
-    { key: "station_id", label: "id", num: true, cell: (r) => h("a", { href: `#/station/${r.station_id}` }, r.station_id) },
-    { key: "name", label: "name", cell: (r) => r.name }, { key: "state", label: "state", cell: (r) => r.state },
-    { key: "coverage", label: "coverage", num: true, cell: (r) => pct(r.coverage) },
-    { key: "qn_max", label: "QN", cell: (r) => `${r.qn_min ?? "—"}–${r.qn_max ?? "—"}` },
+    { key: "station_id", label: "id", num: true, html: (r) => `<a href="#/station/${Number(r.station_id)}">${Number(r.station_id)}</a>` },
+    { key: "name", label: "name", text: (r) => r.name }, { key: "state", label: "state", text: (r) => r.state },
+    { key: "coverage", label: "coverage", num: true, text: (r) => pct(r.coverage) },
+    { key: "qn_max", label: "QN", text: (r) => `${r.qn_min ?? "—"}–${r.qn_max ?? "—"}` },
     ...features.map((f) => ({ key: f.name, label: `${f.name} (${f.unit})`, num: true })),
   ];
   root.replaceChildren(
