@@ -99,7 +99,12 @@ def measure(base: str, pages: list[tuple[str, str]], runs: int) -> list[dict[str
                 total.append(int(page.evaluate("Number(document.body.dataset.drawnAt)")))
                 points = int(page.evaluate("document.querySelectorAll('circle').length"))
                 if DEBUG:
-                    print(name, page.evaluate("performance.getEntriesByType('resource').map(e => [e.name.slice(-60), Math.round(e.startTime), Math.round(e.duration)])"))
+                    print(
+                        name,
+                        page.evaluate(
+                            "performance.getEntriesByType('resource').map(e => [e.name.slice(-60), Math.round(e.startTime), Math.round(e.duration)])"
+                        ),
+                    )
                 context.close()
             results.append(
                 {
@@ -138,12 +143,20 @@ def main() -> int:
             results = measure(server.url, pages, args.runs)
         app.state.api.engine.dispose()
         db.dispose_engines()
-    table = Table(title=f"explorer: {args.stations} stations × {args.quarters} quarters (median of {args.runs})")
+    table = Table(
+        title=f"explorer: {args.stations} stations × {args.quarters} quarters (median of {args.runs})"
+    )
     for col in ("page", "svg points", "render ms", "load to drawn ms", f"< {TARGET_MS} ms"):
         table.add_column(col, justify="right" if col != "page" else "left")
     for r in results:
         ok = float(r["load_to_drawn_ms"]) < TARGET_MS  # type: ignore[arg-type]
-        table.add_row(str(r["page"]), str(r["svg_points"]), str(r["render_ms"]), str(r["load_to_drawn_ms"]), "yes" if ok else "NO")
+        table.add_row(
+            str(r["page"]),
+            str(r["svg_points"]),
+            str(r["render_ms"]),
+            str(r["load_to_drawn_ms"]),
+            "yes" if ok else "NO",
+        )
     console.print(table)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
