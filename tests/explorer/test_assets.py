@@ -12,6 +12,7 @@ import pytest
 from tests.api.conftest import ServerThread, _make_settings, seed_database
 from weatherinsight.api.app import create_app
 from weatherinsight.api.explorer import STATIC_DIR
+from weatherinsight.warehouse import db
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,7 @@ def base(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     with ServerThread(app) as server:
         yield server.url
     app.state.api.engine.dispose()
+    db.get_engine(url).dispose()
 
 
 def test_index_carries_the_coverage_threshold_and_api_prefix(base: str) -> None:

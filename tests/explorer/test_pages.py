@@ -168,3 +168,25 @@ def test_phone_width_has_no_sideways_page(phone: Watched, fragment: str, name: s
         screenshot(phone, "map-phone")
     _attribution_shown(phone)
     phone.clean()
+
+
+def test_station_charts_show_gaps_and_low_coverage(desktop: Watched) -> None:
+    # 1001 closed at the end of 2023: 2023Q4 drawn, 2024Q1 (published for others) a grey gap band.
+    page = open_page(desktop, "/station/1001", "station")
+    chart = page.locator("[data-chart='air_temperature.tg_mean']")  # type: ignore[attr-defined]
+    assert [c.get_attribute("data-quarter") for c in chart.locator("circle[data-quarter]").all()] == [
+        "2023Q4"
+    ]
+    assert chart.locator("rect.gap-band").count() == 1 and chart.locator("rect.low-band").count() == 0
+    # 73 in 2024Q1_v2 has coverage 0.5 < 0.8: an orange band and a hollow point, value still shown exactly.
+    page = open_page(desktop, "/station/73", "station")
+    chart = page.locator("[data-chart='air_temperature.tg_mean']")  # type: ignore[attr-defined]
+    low = chart.locator("circle.pt.low")
+    assert low.count() == 1 and low.get_attribute("data-quarter") == "2024Q1"
+    assert (
+        float(low.get_attribute("data-value"))
+        == expected_row("air_temperature", 73, Q1_24, "2024Q1_v2", 2)["tg_mean"]
+    )
+    assert chart.locator("rect.low-band").count() == 1 and chart.locator("rect.gap-band").count() == 0
+    assert "1 below 80.0 % coverage" in page.locator("[data-product=air_temperature]").inner_text()  # type: ignore[attr-defined]
+    desktop.clean()
