@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 from tests.api.conftest import ServerThread, _make_settings, seed_database
 from tests.conftest import require
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.browser
 class Watched:
     """One browser page and what it did: console errors, page errors and requests off the loopback host."""
 
-    page: object
+    page: Page
     base: str
     console_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
@@ -55,13 +56,11 @@ def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     require(
         os.path.exists(CHROMIUM) or shutil.which("chromium") is not None,
         f"no {CHROMIUM}: run scripts/ensure-services.sh",
     )
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
@@ -70,15 +69,15 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def _watch(browser: object, base: str, width: int, height: int) -> Watched:
-    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+def _watch(browser: Browser, base: str, width: int, height: int) -> Watched:
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     watched = Watched(page=page, base=base)
     page.on("console", lambda m: watched.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.console_errors.append(str(e)))
 
-    def check_host(request: object) -> None:
-        url = request.url  # type: ignore[attr-defined]
+    def check_host(request: Request) -> None:
+        url = request.url
         if not url.startswith("data:") and urlsplit(url).hostname != "127.0.0.1":
             watched.foreign_requests.append(url)
 
@@ -87,30 +86,30 @@ def _watch(browser: object, base: str, width: int, height: int) -> Watched:
 
 
 @pytest.fixture
-def desktop(browser: object, explorer_server: str) -> Iterator[Watched]:
+def desktop(browser: Browser, explorer_server: str) -> Iterator[Watched]:
     watched = _watch(browser, explorer_server, 1280, 900)
     yield watched
-    watched.page.context.close()  # type: ignore[attr-defined]
+    watched.page.context.close()
 
 
 @pytest.fixture
-def phone(browser: object, explorer_server: str) -> Iterator[Watched]:
+def phone(browser: Browser, explorer_server: str) -> Iterator[Watched]:
     watched = _watch(browser, explorer_server, 390, 844)
     yield watched
-    watched.page.context.close()  # type: ignore[attr-defined]
+    watched.page.context.close()
 
 
 def screenshot(watched: Watched, name: str) -> Path:
     """Save a full-page screenshot as a test artefact (``artifacts/explorer/<name>.png``, ignored by git)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    watched.page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    watched.page.screenshot(path=str(path), full_page=True)
     return path
 
 
-def open_page(watched: Watched, fragment: str, page_name: str) -> object:
+def open_page(watched: Watched, fragment: str, page_name: str) -> Page:
     """Load ``/#<fragment>`` and wait until the explorer says that page has drawn."""
     page = watched.page
-    page.goto(f"{watched.base}/#{fragment}")  # type: ignore[attr-defined]
-    page.wait_for_selector(f"body[data-rendered='{page_name}']", timeout=15_000, state="attached")  # type: ignore[attr-defined]
+    page.goto(f"{watched.base}/#{fragment}")
+    page.wait_for_selector(f"body[data-rendered='{page_name}']", timeout=15_000, state="attached")
     return page

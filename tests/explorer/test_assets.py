@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from weatherinsight.warehouse import db
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("explorer_assets")
     url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
     settings = _make_settings(data_dir, url, features={"min_hourly_coverage": 0.75})
