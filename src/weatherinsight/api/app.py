@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from weatherinsight import DWD_ATTRIBUTION, __version__
 from weatherinsight.api.deps import ApiState, BodyCache, require_api_key
 from weatherinsight.api.errors import install_error_handlers
+from weatherinsight.api.explorer import mount_explorer
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.api.hotpath import HotPath
 from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
@@ -104,6 +105,8 @@ def create_app(
     app.include_router(health.router, prefix=API_PREFIX)
     for module in (stations, catalog, features, datasets, quality):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)
+    # The web explorer (issue #16): static pages at / that read everything from the /v1 routes above.
+    mount_explorer(app, settings, API_PREFIX)
     if settings.api_hot_path:
         # Innermost of our middleware, so CORS headers, the attribution header and request metrics apply to its
         # answers exactly as to the route's.

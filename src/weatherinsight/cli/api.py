@@ -32,7 +32,7 @@ def serve(
     """Serve the API with uvicorn on the curated database of WEATHERINSIGHT_DATABASE_URL."""
     settings = settings_from_env()
     ensure_schema(settings.database_url)  # an empty database answers with empty lists rather than errors
-    console.print(f"WeatherInsight API on http://{host}:{port}/v1 (docs at /docs)")
+    console.print(f"WeatherInsight explorer on http://{host}:{port}/ · API under /v1 (docs at /docs)")
     uvicorn.run(
         "weatherinsight.api.app:app_factory",
         factory=True,

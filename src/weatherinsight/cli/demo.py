@@ -177,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
                     f"staged Parquet:   {settings.staged_dir}",
                     f"raw store:        {settings.raw_store_url}",
                     "",
-                    "Explore it: WEATHERINSIGHT_DATA_DIR=" + str(data) + " weatherinsight api serve",
+                    "Explore it: `make api` (or WEATHERINSIGHT_DATA_DIR=" + str(data) + " uv run --frozen "
+                    "weatherinsight api serve), then open http://127.0.0.1:8000/ for the map, stations and quarters",
                     "Re-run: `make demo` again is a no-op for unchanged inputs; `--fresh` starts over.",
                 ]
             ),

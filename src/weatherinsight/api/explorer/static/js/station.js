@@ -1,0 +1,79 @@
+// The station page: location history, every product's features over all published quarters, their lineage
+// and downloads of exactly the rows the charts draw.
+import * as api from "./api.js";
+import { quarterSpan, seriesChart } from "./charts.js";
+import { badge, fmt, h, pct } from "./ui.js";
+
+function km(a, b) {
+  const rad = Math.PI / 180;
+  const dlat = (b.latitude - a.latitude) * rad;
+  const dlon = (b.longitude - a.longitude) * rad;
+  const s = Math.sin(dlat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dlon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(s));
+}
+
+function locations(station) {
+  const locs = station.locations;
+  if (!locs.length) return h("p", { class: "muted" }, "No location history recorded (Metadaten_Geographie).");
+  return h("div", { class: "scroll" }, h("table", { "data-table": "locations" },
+    h("thead", {}, h("tr", {}, ["from", "to", "name", "latitude", "longitude", "height (m)", "move"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, locs.map((l, i) => h("tr", {},
+      h("td", {}, l.valid_from), h("td", {}, l.valid_to ?? "today"), h("td", {}, l.name),
+      h("td", { class: "num" }, fmt(l.latitude, 4)), h("td", { class: "num" }, fmt(l.longitude, 4)),
+      h("td", { class: "num" }, fmt(l.height_m, 1)),
+      h("td", {}, i === 0 ? "first" : `moved ${fmt(km(locs[i - 1], l), 2)} km, ${fmt(l.height_m - locs[i - 1].height_m, 1)} m`))))));
+}
+
+function lineage(all, product, versions) {
+  const find = (kind, name) => all.find((d) => d.kind === kind && d.product === product && d.version_name === name);
+  return h("ul", { class: "lineage", "data-lineage": product }, versions.map((name) => {
+    const cur = find("curated", name);
+    const staged = (cur?.parent_versions ?? []).map((p) => find("staged", p) ?? { version_name: p, status: "not recorded", parent_versions: [] });
+    const raw = staged.flatMap((s) => s.parent_versions ?? []);
+    return h("li", {},
+      `raw ${raw.length ? raw.join(", ") : "(not recorded)"} → staged ${staged.map((s) => `${s.version_name} (${s.status})`).join(", ") || "(none)"} → curated ${name} `,
+      cur ? badge(cur.status) : "", cur ? ` ${cur.row_count ?? "—"} rows` : "");
+  }));
+}
+
+async function productSection(product, stationId, allDatasets, features) {
+  const params = { station_id: stationId };
+  const rows = (await api.getAll(`/features/${product}`, params)).data;
+  const quarters = await api.publishedQuarters(product);
+  const section = h("section", { "data-product": product }, h("h2", {}, product));
+  if (!rows.length || !quarters.length) {
+    section.append(h("p", { class: "muted" }, `No published ${product} quarters for this station.`));
+    return section;
+  }
+  const last = quarters[0];
+  const first = quarters.at(-1);
+  const labels = quarterSpan([first.year, first.quarter], [last.year, last.quarter]);
+  const byLabel = new Map(rows.map((r) => [`${r.year}Q${r.quarter}`, r]));
+  const low = rows.filter((r) => r.coverage < api.MIN_COVERAGE).length;
+  section.append(
+    h("p", {}, `${rows.length} of ${labels.length} quarters (${labels[0]}–${labels.at(-1)}) published for this station; ${low} below ${pct(api.MIN_COVERAGE)} coverage (orange bands, hollow points); grey bands: no value. `,
+      "Download these rows: ",
+      h("a", { href: api.apiUrl(`/features/${product}`, { ...params, limit: 10000, format: "csv" }), download: `${product}_${stationId}.csv` }, "CSV"), " · ",
+      h("a", { href: api.apiUrl(`/features/${product}`, { ...params, limit: 10000, format: "parquet" }), download: `${product}_${stationId}.parquet` }, "Parquet")),
+    h("div", { class: "charts" }, features.map((f) => seriesChart({
+      id: `${product}.${f.name}`, title: f.name, unit: f.unit, labels, minCoverage: api.MIN_COVERAGE,
+      points: new Map([...byLabel].map(([l, r]) => [l, { value: r[f.name], coverage: r.coverage }])),
+    }))),
+    h("h3", {}, "Lineage of the values shown"),
+    lineage(allDatasets, product, [...new Set(rows.map((r) => r.dataset_version))]),
+  );
+  return section;
+}
+
+export async function renderStation(root, stationId) {
+  const [station, allDatasets] = await Promise.all([api.getOne(`/stations/${stationId}`), api.datasets()]);
+  const sections = await Promise.all(station.products.map(async (p) => productSection(p, stationId, allDatasets, await api.productFeatures(p))));
+  root.replaceChildren(
+    h("h1", {}, `${station.name} (${station.station_id})`),
+    h("p", {}, `${station.state ?? "state unknown"} · ${fmt(station.latitude, 4)}° N ${fmt(station.longitude, 4)}° E · ${fmt(station.height_m, 1)} m · `,
+      `reporting ${station.valid_from} – ${station.valid_to ?? "today"} · products: ${station.products.join(", ")}`),
+    h("h2", {}, "Location history"),
+    locations(station),
+    ...sections,
+  );
+}

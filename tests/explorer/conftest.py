@@ -1,0 +1,115 @@
+"""Browser-test setup: the API tests' seeded curated database (SQLite), served by a real uvicorn server on
+127.0.0.1, and headless Debian chromium (/usr/bin/chromium) driven by Playwright. Every page a test opens
+records console errors and every request whose host is not 127.0.0.1; screenshots go to ``artifacts/explorer``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, sync_playwright
+
+from tests.api.conftest import ServerThread, _make_settings, seed_database
+from tests.conftest import require
+from weatherinsight.api.app import create_app
+from weatherinsight.warehouse import db
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "explorer"
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Watched:
+    """One browser page and what it did: console errors, page errors and requests off the loopback host."""
+
+    page: Page
+    base: str
+    console_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+
+    def clean(self) -> None:
+        assert self.console_errors == [], self.console_errors
+        assert self.foreign_requests == [], self.foreign_requests
+
+
+@pytest.fixture(scope="module")
+def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API fixture data (tests/api/conftest.py) behind a uvicorn server; yields its base URL."""
+    data_dir = tmp_path_factory.mktemp("explorer")
+    url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
+    settings = _make_settings(data_dir, url)
+    seed_database(url, settings)
+    app = create_app(settings)
+    try:
+        with ServerThread(app) as server:
+            yield server.url
+    finally:
+        app.state.api.engine.dispose()
+        db.get_engine(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require(
+        os.path.exists(CHROMIUM) or shutil.which("chromium") is not None,
+        f"no {CHROMIUM}: run scripts/ensure-services.sh",
+    )
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _watch(browser: Browser, base: str, width: int, height: int) -> Watched:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    watched = Watched(page=page, base=base)
+    page.on("console", lambda m: watched.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watched.console_errors.append(str(e)))
+
+    def check_host(request: Request) -> None:
+        url = request.url
+        if not url.startswith("data:") and urlsplit(url).hostname != "127.0.0.1":
+            watched.foreign_requests.append(url)
+
+    page.on("request", check_host)
+    return watched
+
+
+@pytest.fixture
+def desktop(browser: Browser, explorer_server: str) -> Iterator[Watched]:
+    watched = _watch(browser, explorer_server, 1280, 900)
+    yield watched
+    watched.page.context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, explorer_server: str) -> Iterator[Watched]:
+    watched = _watch(browser, explorer_server, 390, 844)
+    yield watched
+    watched.page.context.close()
+
+
+def screenshot(watched: Watched, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact (``artifacts/explorer/<name>.png``, ignored by git)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    watched.page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def open_page(watched: Watched, fragment: str, page_name: str) -> Page:
+    """Load ``/#<fragment>`` and wait until the explorer says that page has drawn."""
+    page = watched.page
+    page.goto(f"{watched.base}/#{fragment}")
+    page.wait_for_selector(f"body[data-rendered='{page_name}']", timeout=15_000, state="attached")
+    return page
