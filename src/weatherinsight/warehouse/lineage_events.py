@@ -43,6 +43,7 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 from openlineage.client.transport.transport import Transport
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
@@ -158,7 +159,9 @@ def _schema(kind: str, product: str) -> schema_dataset.SchemaDatasetFacet | None
 
 def _output(namespace: str, version: VersionRow) -> OutputDataset:
     facets: dict[str, DatasetFacet] = {
-        "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version.version_name),
+        "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(
+            datasetVersion=version.version_name
+        ),
         "weatherinsight_version": VersionFacet(
             kind=version.kind,
             product=version.product,
@@ -195,7 +198,9 @@ def _inputs(settings: Settings, namespace: str, version: VersionRow) -> list[Inp
         InputDataset(
             namespace=namespace,
             name=dataset_name(parent_kind, version.product, parent),
-            facets={"datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=parent)},
+            facets={
+                "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=parent)
+            },
         )
         for parent in version.parent_versions
     ]
@@ -276,9 +281,12 @@ def _transport(config: Lineage) -> Transport:
         return ConsoleTransport(ConsoleConfig())
     if config.transport == "http":
         assert config.url is not None  # the settings refuse an enabled http transport without a URL
-        return HttpTransport(
-            HttpConfig(url=config.url, endpoint=config.endpoint, timeout=config.timeout_seconds)
+        # Few, short retries: events are sent while the publishing transaction commits.
+        retry = {**DEFAULT_RETRY_CONFIG, "total": 2, "connect": 2, "read": 2, "backoff_factor": 0.2}
+        http = HttpConfig(
+            url=config.url, endpoint=config.endpoint, timeout=config.timeout_seconds, retry=retry
         )
+        return HttpTransport(http)
     path = Path(str(config.file_path))
     path.parent.mkdir(parents=True, exist_ok=True)
     # append=True: one JSON document per line in one file (the default writes a file per event).
