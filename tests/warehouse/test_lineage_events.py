@@ -172,3 +172,25 @@ def test_unreachable_http_endpoint_logs_a_warning_and_publishes(engine: Engine, 
         ("warning", "aggregate.wind", "COMPLETE", "http"),
     ]
     assert all("Connection refused" in w["error"] for w in warnings)
+
+
+def test_console_transport_logs_each_event_as_json(
+    engine: Engine, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        data_dir,
+        database_url=engine.url.render_as_string(False),
+        lineage={"enabled": True, "transport": "console"},
+    )
+    with caplog.at_level("INFO", logger="openlineage.client.transport.console"), engine.begin() as conn:
+        v = lineage.begin_version(conn, settings, "raw", PRODUCT, Q, fingerprint="r")
+        lineage.publish_version(conn, v, row_count=7)
+    logged = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "openlineage.client.transport.console"
+    ]
+    assert [(e["eventType"], e["job"]["name"], e["outputs"][0]["name"]) for e in logged] == [
+        ("START", "ingest.wind", "raw/wind/2024Q2_raw_v1"),
+        ("COMPLETE", "ingest.wind", "raw/wind/2024Q2_raw_v1"),
+    ]
+    assert logged[1]["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == 7
+    assert not settings.lineage_file.exists()
