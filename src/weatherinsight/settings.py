@@ -90,6 +90,80 @@ class Email(_Strict):
     sender: str = "weatherinsight@localhost"
 
 
+class Alerts(_Strict):
+    """The webhook alert channel (Slack-compatible JSON), sent besides the e-mails (pipeline/alerts.py)."""
+
+    webhook_url: str | None = None
+    #: Extra HTTP headers as "Name: value" strings (e.g. an Authorization header of the receiver).
+    webhook_headers: list[str] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("webhook_headers")
+    @classmethod
+    def _headers(cls, v: list[str]) -> list[str]:
+        for header in v:
+            name, sep, _ = header.partition(":")
+            if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+                raise ValueError(f"header {header!r} is not of the form 'Name: value'")
+        return v
+
+    def headers(self) -> dict[str, str]:
+        """``webhook_headers`` as a mapping (name → value, surrounding blanks stripped)."""
+        pairs = (h.partition(":") for h in self.webhook_headers)
+        return {name.strip(): value.strip() for name, _, value in pairs}
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"malformed URL {v!r}: expected http(s)://host/path")
+        return v
+
+
+LINEAGE_TRANSPORTS: tuple[str, ...] = ("console", "file", "http")
+
+
+class Lineage(_Strict):
+    """OpenLineage events of dataset versions (warehouse/lineage_events.py); off unless ``enabled``."""
+
+    enabled: bool = False
+    transport: str = "file"
+    #: File transport: events appended one JSON document per line; None means <data_dir>/lineage/events.jsonl.
+    file_path: Path | None = None
+    #: HTTP transport: the OpenLineage endpoint's base URL (e.g. Marquez ``http://marquez:5000``).
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    timeout_seconds: float = Field(5.0, gt=0, le=300)
+    #: Namespace of the jobs (the datasets' namespace is derived from the database, see docs/orchestrator.md).
+    job_namespace: str = "weatherinsight"
+
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, v: str) -> str:
+        if v not in LINEAGE_TRANSPORTS:
+            raise ValueError(f"unknown transport {v!r}; use one of {', '.join(LINEAGE_TRANSPORTS)}")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"malformed URL {v!r}: expected http(s)://host[:port]")
+        return v
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> Lineage:
+        if self.enabled and self.transport == "http" and self.url is None:
+            raise ValueError("transport 'http' needs lineage.url")
+        return self
+
+
 class Spark(_Strict):
     master: str = "local[2]"
     driver_memory: str = "2g"
@@ -152,12 +226,14 @@ YAML_KEYS: tuple[str, ...] = (
     "sla",
     "pools",
     "email",
+    "alerts",
     "spark",
     "quality_thresholds",
     "backfill",
     "ingest",
     "stage",
     "features",
+    "lineage",
 )
 
 
@@ -250,12 +326,14 @@ class Settings(BaseSettings):
     sla: Sla = Sla()
     pools: Pools = Pools()
     email: Email = Email()
+    alerts: Alerts = Alerts()
     spark: Spark = Spark()
     quality_thresholds: QualityThresholds = QualityThresholds()
     backfill: Backfill = Backfill()
     ingest: IngestSettings = IngestSettings()
     stage: StageSettings = StageSettings()
     features: FeatureRules = FeatureRules()
+    lineage: Lineage = Lineage()
 
     @classmethod
     def settings_customise_sources(
@@ -313,6 +391,11 @@ class Settings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
+
+    @property
+    def lineage_file(self) -> Path:
+        """Where the file transport writes OpenLineage events (``lineage.file_path`` or under data_dir)."""
+        return self.lineage.file_path or self.data_dir / "lineage" / "events.jsonl"
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
+from weatherinsight.warehouse import lineage_events
 from weatherinsight.warehouse.tables import VERSION_KINDS, curated_table, dataset_versions
 
 PENDING, AVAILABLE, FAILED, SUPERSEDED = "PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"
@@ -241,7 +242,9 @@ def begin_version(
                 ).scalar_one()
         except IntegrityError:
             continue  # someone took this number in the meantime
-        return get_version(conn, new_id)
+        started = get_version(conn, new_id)
+        lineage_events.version_begun(conn, settings, started)
+        return started
     raise VersionError(
         f"could not allocate a new {kind} version for {product} {quarter} after {_BEGIN_ATTEMPTS} attempts",
         hint="another process keeps creating versions; retry later",
@@ -289,7 +292,9 @@ def publish_version(
     if row_count is not None:
         values["row_count"] = row_count
     conn.execute(update(dataset_versions).where(dataset_versions.c.id == current.id).values(**values))
-    return get_version(conn, current.id)
+    published = get_version(conn, current.id)
+    lineage_events.version_published(conn, published)
+    return published
 
 
 def fail_version(conn: Connection, version: DatasetVersion | int, error: str) -> DatasetVersion:
@@ -300,7 +305,9 @@ def fail_version(conn: Connection, version: DatasetVersion | int, error: str) ->
         .where(dataset_versions.c.id == current.id)
         .values(status=FAILED, error=error, updated_at=_now())
     )
-    return get_version(conn, current.id)
+    failed = get_version(conn, current.id)
+    lineage_events.version_failed(conn, failed, error)
+    return failed
 
 
 def list_versions(
