@@ -63,6 +63,8 @@ class StageResult:
     retried: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     still_quarantined: list[str] = field(default_factory=list)
+    #: ``staged/.tmp/<product>/<run>/`` directories a killed earlier run left behind, removed by this run.
+    stale_tmp_swept: list[str] = field(default_factory=list)
 
     @property
     def rows_written(self) -> int:
@@ -110,7 +112,14 @@ def success_message(result: StageResult, new_files_checked: int) -> str:
         else f"no partition of {result.product} changed ({new_files_checked} new file(s) checked, "
         f"{len(result.quarantined)} quarantined)"
     )
-    return text + _retry_message(result) + _drops_message(result)
+    return text + _retry_message(result) + _drops_message(result) + sweep_message(result)
+
+
+def sweep_message(result: StageResult) -> str:
+    """The part of the summary naming the leftovers of killed runs that this run removed."""
+    if not result.stale_tmp_swept:
+        return ""
+    return f"; {len(result.stale_tmp_swept)} stale temp dir(s) of killed runs removed"
 
 
 def _retry_message(result: StageResult) -> str:

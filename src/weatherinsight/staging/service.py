@@ -36,13 +36,19 @@ from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarte
 from weatherinsight.staging.precedence import split_by_quarter
 from weatherinsight.staging.quarantine import note_released, quarantine
 from weatherinsight.staging.record import record_failed_run, record_quarantine_only, record_run
-from weatherinsight.staging.result import StageResult, report_time_reference_drops, success_message
+from weatherinsight.staging.result import (
+    StageResult,
+    report_time_reference_drops,
+    success_message,
+    sweep_message,
+)
 from weatherinsight.staging.spark import run_spark_stage
 from weatherinsight.staging.state import StagingState, state_path
 from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stage_station
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.vocabulary import ENGINES, Engine, ProgressCallback, ProgressEvent, Status, no_progress
+from weatherinsight.warehouse import locks
 
 log = get_logger(__name__)
 
@@ -353,6 +359,37 @@ def stage_product(
     if engine not in ENGINES:
         raise WeatherInsightError(f"unknown staging engine {engine!r}", hint="use 'duckdb' or 'spark'")
     requested = set(quarters) if quarters is not None else None
+    # One staging run per product at a time (the state file and the partitions are per product): a second
+    # run waits here, then finds the first one's work done and has nothing to do.
+    with locks.exclusive(settings, f"stage:{product.name}"):
+        return _stage_locked(
+            settings,
+            product,
+            requested,
+            engine,
+            spark_master,
+            progress,
+            parent_raw_version,
+            spark_session,
+            retry_quarantined,
+        )
+
+
+def _stage_locked(
+    settings: Settings,
+    product: Product,
+    requested: set[Quarter] | None,
+    engine: Engine,
+    spark_master: str | None,
+    progress: ProgressCallback,
+    parent_raw_version: str | None,
+    spark_session: Any,
+    retry_quarantined: bool,
+) -> StageResult:
+    """``stage_product`` under the product's staging lock."""
+    swept = staged_store.sweep_stale_tmp(settings.staged_dir, product.name)
+    if swept:
+        log.warning("stage.stale_tmp_swept", product=product.name, runs=swept)
     run = _Run(settings, product, engine, requested, parent_raw_version, retry_quarantined)
     log.info(
         "stage.start",
@@ -361,9 +398,12 @@ def stage_product(
         raw_store=settings.raw_store_url,
         retry_quarantined=retry_quarantined,
     )
+    run.result.stale_tmp_swept = swept
     plan = run.plan(list_raw_inputs(settings, product, progress=progress))
     if not plan.dirty and not run.early_failures:
-        return run.nothing_to_do()
+        done = run.nothing_to_do()
+        done.message += sweep_message(done)
+        return done
     groups = group_by_station(plan.parse)
     run.result.stations = len(groups)
     dirty = set(plan.dirty)
