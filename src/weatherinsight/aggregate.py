@@ -231,6 +231,10 @@ def _aggregate_locked(
     rules = Rules.from_config(q, settings.features)
     sql = db.get_engine(settings.database_url)
 
+    with sql.begin() as conn:
+        aborted = lineage.abort_pending(conn, KIND, prod.name, q)
+    if aborted:
+        log.warning("aggregate_pending_aborted", product=prod.name, quarter=str(q), versions=aborted)
     with sql.connect() as conn:
         staged, recorded = _staged_versions(conn, prod.name, q, staged_version)
         fp = input_fingerprint(files, recorded, rules)

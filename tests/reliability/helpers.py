@@ -8,13 +8,20 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from tests.conftest import REPO
 from tests.fixtures.core import settings_env
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db
 from weatherinsight.warehouse.tables import dataset_versions, ingestion_runs, raw_files
+
+
+def _engine(settings: Settings) -> Engine:
+    # a run killed before it created the schema leaves an empty database: count on the real schema anyway
+    engine = db.get_engine(settings.database_url)
+    db.ensure_schema(engine)
+    return engine
 
 
 def cli(settings: Settings, *args: str) -> subprocess.Popen[str]:
@@ -33,7 +40,7 @@ def cli(settings: Settings, *args: str) -> subprocess.Popen[str]:
 def duplicated_fingerprints(settings: Settings) -> list[tuple[str, str, int, int, str]]:
     """(kind, product, year, quarter, fingerprint) built into more than one non-FAILED version."""
     dv = dataset_versions.c
-    with db.get_engine(settings.database_url).connect() as conn:
+    with _engine(settings).connect() as conn:
         rows = conn.execute(
             select(dv.kind, dv.product, dv.year, dv.quarter, dv.input_fingerprint).where(
                 dv.status != "FAILED"
@@ -46,7 +53,7 @@ def duplicated_fingerprints(settings: Settings) -> list[tuple[str, str, int, int
 def versions(settings: Settings, kind: str) -> dict[str, str]:
     """version name → status of every ``kind`` version."""
     dv = dataset_versions.c
-    with db.get_engine(settings.database_url).connect() as conn:
+    with _engine(settings).connect() as conn:
         return {
             r.version_name: r.status
             for r in conn.execute(select(dv.version_name, dv.status).where(dv.kind == kind))
@@ -56,7 +63,7 @@ def versions(settings: Settings, kind: str) -> dict[str, str]:
 def raw_file_rows(settings: Settings) -> tuple[int, int]:
     """(rows of raw_files, distinct (product, period, file name)) — equal when nothing was recorded twice."""
     rf = raw_files.c
-    with db.get_engine(settings.database_url).connect() as conn:
+    with _engine(settings).connect() as conn:
         total = conn.execute(select(func.count()).select_from(raw_files)).scalar_one()
         distinct = conn.execute(
             select(func.count()).select_from(
@@ -69,7 +76,7 @@ def raw_file_rows(settings: Settings) -> tuple[int, int]:
 def run_statuses(settings: Settings) -> list[str]:
     """The status of every ingestion run, oldest first."""
     ir = ingestion_runs.c
-    with db.get_engine(settings.database_url).connect() as conn:
+    with _engine(settings).connect() as conn:
         return [r.status for r in conn.execute(select(ir.status).order_by(ir.id))]
 
 

@@ -38,7 +38,7 @@ from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
-from weatherinsight.warehouse import db, locks
+from weatherinsight.warehouse import db, lineage, locks
 
 log = get_logger(__name__)
 
@@ -137,6 +137,7 @@ def _ingest_locked(
     db.ensure_schema(engine)
     with engine.begin() as conn:
         aborted = abort_stale_runs(conn, prod)
+        aborted += [f"raw version {v}" for v in lineage.abort_pending(conn, "raw", prod.name)]
         run_id = start_run(conn, prod, period)
     result = IngestResult(run_id=run_id, product=prod.name, period=period, aborted_runs=aborted)
     if aborted:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from weatherinsight.staging.precedence import split_by_quarter
 from weatherinsight.staging.quarantine import note_released, quarantine
 from weatherinsight.staging.record import record_failed_run, record_quarantine_only, record_run
 from weatherinsight.staging.result import (
+    FUTURE_ROWS,
+    OUTSIDE_PLAN_ROWS,
     StageResult,
     report_time_reference_drops,
     success_message,
@@ -48,7 +51,7 @@ from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stag
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.vocabulary import ENGINES, Engine, ProgressCallback, ProgressEvent, Status, no_progress
-from weatherinsight.warehouse import locks
+from weatherinsight.warehouse import db, lineage, locks
 
 log = get_logger(__name__)
 
@@ -162,6 +165,23 @@ class _Run:
         return r
 
     # --- staging ---------------------------------------------------------------------------------------
+    def left_out(self, q: Quarter, piece: pa.Table) -> None:
+        """Count rows of a quarter this run does not write, unless they are merely outside the request.
+
+        Rows of a quarter that is requested (or every quarter is) but neither rewritten by this run nor staged
+        before lie outside the range the plan derived from the file names: nobody stages them, so they are
+        counted with that reason; rows after the current quarter are bad rows (a timestamp in the future).
+        Rows of quarters the caller did not ask for, or already staged and unchanged, are not lost.
+        """
+        if q > Quarter.of(datetime.now(UTC)):
+            reason = FUTURE_ROWS
+        elif (self.requested is None or q in self.requested) and str(q) not in self.state.quarters:
+            reason = OUTSIDE_PLAN_ROWS
+        else:
+            return
+        key = f"{reason} ({q})"
+        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + piece.num_rows
+
     def stage_embedded(
         self,
         groups: dict[int, list[RawInput]],
@@ -184,6 +204,8 @@ class _Run:
                 q = Quarter(year, qn)
                 if q in dirty:
                     writer.append(q, piece)
+                else:
+                    self.left_out(q, piece)
             progress(ProgressEvent(STATIONS_TASK, advance=1))
         writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
@@ -310,6 +332,8 @@ class _Run:
 
     def succeed(self, plan: Plan) -> StageResult:
         r = self.result
+        if r.rows_left_out:
+            log.warning("stage.rows_left_out", product=self.product.name, rows=r.rows_left_out)
         r.status = Status.SUCCEEDED
         n_retried_inputs = sum(1 for i in plan.new if i.rel in self.retrying)
         r.message = success_message(r, len(plan.new) - n_retried_inputs)
@@ -323,6 +347,7 @@ class _Run:
             retried=len(r.retried),
             released=len(r.released),
             rows_dropped_time_reference=r.rows_dropped_time_reference,
+            rows_left_out=sum(r.rows_left_out.values()),
             seconds=round(r.seconds, 2),
         )
         return r
@@ -388,6 +413,12 @@ def _stage_locked(
 ) -> StageResult:
     """``stage_product`` under the product's staging lock."""
     swept = staged_store.sweep_stale_tmp(settings.staged_dir, product.name)
+    sql = db.get_engine(settings.database_url)
+    db.ensure_schema(sql)
+    with sql.begin() as conn:
+        aborted = lineage.abort_pending(conn, "staged", product.name)
+    if aborted:
+        log.warning("stage.pending_aborted", product=product.name, versions=aborted)
     if swept:
         log.warning("stage.stale_tmp_swept", product=product.name, runs=swept)
     run = _Run(settings, product, engine, requested, parent_raw_version, retry_quarantined)
