@@ -18,6 +18,7 @@ The run's bookkeeping lives in ``_Run`` so that ``stage_product`` reads as the d
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from weatherinsight.dwd.products import Product
-from weatherinsight.errors import RunFailedError, WeatherInsightError
+from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -386,18 +387,37 @@ def stage_product(
     requested = set(quarters) if quarters is not None else None
     # One staging run per product at a time (the state file and the partitions are per product): a second
     # run waits here, then finds the first one's work done and has nothing to do.
-    with locks.exclusive(settings, f"stage:{product.name}"):
-        return _stage_locked(
-            settings,
-            product,
-            requested,
-            engine,
-            spark_master,
-            progress,
-            parent_raw_version,
-            spark_session,
-            retry_quarantined,
-        )
+    try:
+        with locks.exclusive(settings, f"stage:{product.name}"):
+            return _stage_locked(
+                settings,
+                product,
+                requested,
+                engine,
+                spark_master,
+                progress,
+                parent_raw_version,
+                spark_session,
+                retry_quarantined,
+            )
+    except OSError as exc:
+        # Disk full, permission denied, read-only: the FAILED versions are already recorded (the database
+        # lives elsewhere); say which path and why in one line instead of a traceback.
+        raise storage_error(exc, Path(settings.staged_dir)) from exc
+
+
+def storage_error(exc: OSError, fallback: Path) -> StorageError:
+    """``exc`` as a typed error naming the path (the file it names, else ``fallback``) and the errno."""
+    path = exc.filename if isinstance(exc.filename, str) else str(fallback)
+    code = errno.errorcode.get(exc.errno, "") if exc.errno else ""
+    problem = f"{exc.strerror or exc} ({code})" if code else str(exc)
+    log.error("stage.storage_error", path=path, errno=code or None, error=str(exc))
+    return StorageError(
+        path,
+        problem,
+        hint="free space or fix permissions under the staged directory, then re-run; "
+        "the AVAILABLE staged versions were not touched",
+    )
 
 
 def _stage_locked(
