@@ -119,6 +119,7 @@ def test_kill9_at_random_points_leaves_nothing_behind(tiny_mirror: MirrorHTTPSer
         assert run_in_child(_aggregate, s) == f"{q}_v1"
         _assert_clean(s)
         assert versions(s, "curated") == {f"{q}_v1": "AVAILABLE"}, k
+    print(f"killed mid-run: {killed}")  # docs/reliability.md quotes these counts (pytest -s)
     # most delays fall inside the run (the rest let it finish first): the kills did land mid-run
     assert all(n >= TRIALS // 2 for n in killed.values()), killed
 
