@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from weatherinsight.logs import get_logger
 from weatherinsight.settings import Settings
@@ -59,8 +60,11 @@ def exclusive(settings: Settings, name: str) -> Iterator[None]:
             try:
                 yield
             finally:
-                conn.execute(select(func.pg_advisory_unlock(key)))
-                conn.commit()
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+                    conn.commit()
+                except DBAPIError:  # a broken connection: closing it releases the session lock anyway
+                    log.warning("lock_release_failed", lock=name)
         return
     path = lock_file(settings, name)
     path.parent.mkdir(parents=True, exist_ok=True)
