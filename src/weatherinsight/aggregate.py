@@ -40,7 +40,7 @@ from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage.staged import list_partitions, partition_dir
 from weatherinsight.vocabulary import ENGINES, Engine, Status
-from weatherinsight.warehouse import db, lineage
+from weatherinsight.warehouse import db, lineage, locks
 from weatherinsight.warehouse.tables import curated_table
 
 log = get_logger(__name__)
@@ -213,10 +213,48 @@ def aggregate_quarter(
     files = staged_files(settings, prod.name, q)
     if not files:
         raise no_data_error(settings, prod.name, q)
-    rules = Rules.from_config(q, settings.features)
     sql = db.get_engine(settings.database_url)
     db.ensure_schema(sql)
+    # One aggregation per product and quarter at a time: a second runner waits here, then repeats the
+    # "unchanged" check below inside the lock and finds the first one's version (no second version).
+    with locks.exclusive(settings, f"aggregate:{prod.name}:{q}"):
+        return _aggregate_locked(
+            settings,
+            prod.name,
+            q,
+            engine=engine,
+            force=force,
+            staged_version=staged_version,
+            output_version=output_version,
+            spark_master=spark_master,
+            spark_session=spark_session,
+            started=started,
+        )
 
+
+def _aggregate_locked(
+    settings: Settings,
+    product: str,
+    q: Quarter,
+    *,
+    engine: Engine,
+    force: bool,
+    staged_version: str | None,
+    output_version: str | None,
+    spark_master: str | None,
+    spark_session: Any,
+    started: float,
+) -> AggregateResult:
+    """Steps 1–4 of the module docstring, under the (product, quarter) aggregation lock."""
+    prod = get_product(product)
+    files = staged_files(settings, prod.name, q)  # again: a stage run may have swapped them while we waited
+    rules = Rules.from_config(q, settings.features)
+    sql = db.get_engine(settings.database_url)
+
+    with sql.begin() as conn:
+        aborted = lineage.abort_pending(conn, KIND, prod.name, q)
+    if aborted:
+        log.warning("aggregate_pending_aborted", product=prod.name, quarter=str(q), versions=aborted)
     with sql.connect() as conn:
         staged, recorded = _staged_versions(conn, prod.name, q, staged_version)
         fp = input_fingerprint(files, recorded, rules)
@@ -274,9 +312,25 @@ def aggregate_quarter(
 
     table = curated_table(prod.name)
     with sql.begin() as conn:
+        # Not forced unless the caller forced: begin_version repeats the "unchanged" check in this transaction.
         version = lineage.begin_version(
-            conn, settings, KIND, prod.name, q, fingerprint=fp, parents=staged, force=True
+            conn, settings, KIND, prod.name, q, fingerprint=fp, parents=staged, force=force
         )
+        if version.is_noop:
+            log.info("aggregate_unchanged", product=prod.name, quarter=str(q), version=version.version_name)
+            return AggregateResult(
+                prod.name,
+                str(q),
+                engine,
+                True,
+                version.version_name,
+                previous,
+                tuple(staged),
+                int(version.row_count or 0),
+                fp,
+                time.monotonic() - started,
+                tuple(f.name for f in files),
+            )
         rows = curated_rows(features, q, version.version_name, datetime.now(UTC))
         written = db.bulk_insert(conn, table, rows)
         lineage.publish_version(conn, version, row_count=written)

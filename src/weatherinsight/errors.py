@@ -83,3 +83,13 @@ class DownloadError(WeatherInsightError):
 
 class RunFailedError(WeatherInsightError):
     """A pipeline step failed as a whole, e.g. because the share of failed files passed the threshold."""
+
+
+class StorageError(WeatherInsightError):
+    """Writing to local or object storage failed (disk full, permission denied, read-only); names the path."""
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(
+            f"cannot write {path}: {problem}", hint=hint or "free space or fix permissions there"
+        )

@@ -205,6 +205,8 @@ class IngestSettings(_Strict):
     backoff_max_seconds: float = Field(60.0, ge=0)
     max_failure_share: float = Field(0.05, ge=0, le=1)
     max_uncompressed_bytes: int = Field(1 << 30, gt=0)
+    #: Largest download body accepted (a hostile server cannot exhaust memory or disk); DWD's zips are far smaller.
+    max_download_bytes: int = Field(512 << 20, gt=0)
 
 
 class StageSettings(_Strict):

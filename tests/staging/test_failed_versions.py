@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.staging.conftest import make_zip, put
 from tests.staging.test_time_reference import ROWS, station_zip
 from weatherinsight.dwd.products import get_product
-from weatherinsight.errors import RunFailedError
+from weatherinsight.errors import RunFailedError, StorageError
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.staging import stage_product
@@ -101,8 +101,10 @@ def test_an_error_while_writing_records_failed_versions_then_a_retry_works(setti
     blocker = settings.staged_dir / ".tmp" / TU
     blocker.parent.mkdir(parents=True, exist_ok=True)
     blocker.write_bytes(b"in the way")
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(StorageError) as caught:  # the OSError, typed and naming the path (issue #14)
         stage_product(settings, get_product(TU))
+    cause = caught.value.__cause__
+    assert isinstance(cause, OSError) and str(blocker) in str(caught.value)
     got = versions(settings)
     assert sorted(got) == QUARTERS
     for q in QUARTERS:
@@ -110,7 +112,7 @@ def test_an_error_while_writing_records_failed_versions_then_a_retry_works(setti
             (f"{q}_staged_v1", "AVAILABLE"),
             (f"{q}_staged_v2", "FAILED"),
         ]
-        assert got[q][1][2] == f"{type(caught.value).__name__}: {caught.value}"
+        assert got[q][1][2] == f"{type(cause).__name__}: {cause}"
     assert temperature_at_2001_01_01(settings) == 4.0
 
     blocker.unlink()
@@ -126,9 +128,10 @@ def test_a_commit_that_stops_part_way_publishes_what_is_in_place(settings: Setti
     blocker = settings.staged_dir / TU / "year=2001"
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"in the way")
-    with pytest.raises(FileExistsError) as caught:
+    with pytest.raises(StorageError) as caught:
         stage_product(settings, get_product(TU))
-    error = f"FileExistsError: {caught.value}"
+    assert isinstance(caught.value.__cause__, FileExistsError)
+    error = f"FileExistsError: {caught.value.__cause__}"
     assert versions(settings) == {
         "2000Q4": [("2000Q4_staged_v1", "AVAILABLE", None)],
         "2001Q1": [("2001Q1_staged_v1", "FAILED", error)],
@@ -175,7 +178,7 @@ def test_a_neighbouring_quarter_the_run_would_not_change_gets_no_failed_version(
         blocker = settings.staged_dir / ".tmp" / TU
         blocker.parent.mkdir(parents=True, exist_ok=True)
         blocker.write_bytes(b"in the way")
-        expected = OSError
+        expected = StorageError
     with pytest.raises(expected):
         stage_product(settings, get_product(TU))
     got = {q: [(n, s) for n, s, _e in v] for q, v in versions(settings).items()}

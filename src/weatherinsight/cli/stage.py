@@ -51,6 +51,8 @@ def print_summary(result: StageResult) -> None:
         ("retried files released (now staged)", len(result.released)),
         ("retried files still quarantined", len(result.still_quarantined)),
         ("rows left out (time reference MOZ/unknown)", result.rows_dropped_time_reference),
+        ("rows left out (future / outside planned range)", sum(result.rows_left_out.values())),
+        ("stale temp dirs of killed runs removed", len(result.stale_tmp_swept)),
         ("seconds", f"{result.seconds:.1f}"),
     ):
         summary.add_row(label, str(value))
@@ -63,6 +65,13 @@ def print_summary(result: StageResult) -> None:
         for q in result.quarters_written:
             quarters.add_row(q, str(result.rows_by_quarter.get(q, 0)), result.versions.get(q, ""))
         console.print(quarters)
+    if result.rows_left_out:
+        left = Table(title="rows parsed but not staged")
+        left.add_column("reason (quarter)")
+        left.add_column("rows", justify="right")
+        for why, n in sorted(result.rows_left_out.items()):
+            left.add_row(why, str(n))
+        console.print(left)
     if result.released:
         released = Table(title="released from quarantine (staged by this retry)")
         released.add_column("file")

@@ -4,7 +4,13 @@ Owns: crawling DWD's autoindex pages into :class:`RemoteEntry` rows; conditional
 ``If-Modified-Since`` → 304 means "unchanged"); retries with exponential backoff on transient failures only
 (429, 5xx, timeouts, connection resets, incomplete bodies, a body that fails verification), honouring
 ``Retry-After`` on 429/5xx; and a bound on concurrent requests (``settings.pools.api_calls``).
-A 404 or another 4xx is permanent and raises :class:`DownloadError` at once. Nothing here writes files.
+A 404 or another 4xx is permanent and raises :class:`DownloadError` at once.
+
+Bodies are streamed into an anonymous temporary file, never read whole from the socket: a body larger than
+``max_bytes`` (``ingest.max_download_bytes``) is refused from its ``Content-Length`` before any byte is read,
+or as soon as the stream passes the cap when no length is declared — a hostile server cannot exhaust memory.
+A body that fails verification (corrupt zip, zip-slip names, zip bomb, no produkt member, a malformed station
+list) is *terminal*: the same bytes would come again, so it raises at once, once, naming the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import email.utils
 import html
 import random
 import re
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -31,6 +38,14 @@ log = get_logger(__name__)
 _HREF = re.compile(r'<a\s+href="(?P<href>[^"]+)"[^>]*>[^<]*</a>(?P<tail>[^\n<]*)', re.IGNORECASE)
 _TAIL = re.compile(r"(?P<date>\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2})\s+(?P<size>\d+|-)")
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Bytes read from the socket at a time while a body is streamed to its temporary file.
+_CHUNK = 1 << 20
+#: The default body cap: well above DWD's largest real zip (tens of MB).
+DEFAULT_MAX_DOWNLOAD_BYTES = 512 << 20
+
+
+class BodyTooLargeError(DownloadError):
+    """A body is larger than the configured cap (declared or streamed): refused, not retried."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +160,10 @@ class DwdClient:
         policy: RetryPolicy | None = None,
         concurrency: int = 5,
         sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        self.max_bytes = max_bytes
         self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
         self._sleep = sleep
@@ -161,7 +178,11 @@ class DwdClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DwdClient:
-        return cls(policy=RetryPolicy.from_settings(settings), concurrency=settings.pools.api_calls)
+        return cls(
+            policy=RetryPolicy.from_settings(settings),
+            concurrency=settings.pools.api_calls,
+            max_bytes=settings.ingest.max_download_bytes,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -192,7 +213,9 @@ class DwdClient:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given) with retries.
 
         ``verify`` checks the complete body (e.g. zip integrity) and raises :class:`DwdFormatError` when it is
-        broken; such a body counts as a failed attempt and is fetched again. After the last attempt a
+        broken; that is terminal — the same bytes would come again — so a :class:`DownloadError` naming the
+        reason is raised at once, without another request. A body over ``max_bytes`` raises
+        :class:`BodyTooLargeError` (not retried either). After the last attempt of transient failures a
         :class:`DownloadError` names the URL and the last problem.
         """
         headers: dict[str, str] = {}
@@ -204,16 +227,20 @@ class DwdClient:
         for attempt in range(1, self.policy.max_attempts + 1):
             delay: float | None = None
             try:
-                with self._slots:
-                    response = self._http.get(url, headers=headers)
-                status = response.status_code
-                if status == 304:
-                    return Fetched(url, 304, None, response.headers.get("ETag", etag), last_modified, attempt)
+                with self._slots, self._http.stream("GET", url, headers=headers) as response:
+                    status = response.status_code
+                    if status == 304:
+                        return Fetched(
+                            url, 304, None, response.headers.get("ETag", etag), last_modified, attempt
+                        )
+                    if status == 200:
+                        body = self._read_capped(url, response)
+                    elif status in _TRANSIENT_STATUS:
+                        problem = f"HTTP {status}"
+                        delay = retry_after_seconds(response.headers.get("Retry-After"))
+                    else:
+                        raise DownloadError(url, f"HTTP {status} (permanent, not retried)")
                 if status == 200:
-                    body = response.content
-                    declared = response.headers.get("Content-Length")
-                    if declared is not None and declared.isdigit() and int(declared) != len(body):
-                        raise TransientError(f"incomplete body: {len(body)} of {declared} bytes")
                     if verify is not None:
                         verify(body)
                     return Fetched(
@@ -224,11 +251,6 @@ class DwdClient:
                         response.headers.get("Last-Modified"),
                         attempt,
                     )
-                if status in _TRANSIENT_STATUS:
-                    problem = f"HTTP {status}"
-                    delay = retry_after_seconds(response.headers.get("Retry-After"))
-                else:
-                    raise DownloadError(url, f"HTTP {status} (permanent, not retried)")
             except httpx.TimeoutException as exc:
                 problem = f"timeout ({type(exc).__name__})"
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -236,7 +258,10 @@ class DwdClient:
             except TransientError as exc:
                 problem = str(exc)
             except DwdFormatError as exc:
-                problem = f"downloaded body failed verification: {exc.problem}"
+                log.warning("download_rejected", url=url, reason=exc.problem, attempt=attempt)
+                raise DownloadError(
+                    url, f"downloaded body failed verification (not retried): {exc.problem}"
+                ) from exc
             except httpx.HTTPError as exc:  # e.g. an unsupported URL scheme: retrying cannot help
                 raise DownloadError(url, f"{type(exc).__name__}: {exc}") from exc
             if attempt == self.policy.max_attempts:
@@ -249,3 +274,33 @@ class DwdClient:
         raise DownloadError(
             url, f"gave up after {self.policy.max_attempts} attempts; last problem: {problem}", transient=True
         )
+
+    def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        """The body of ``response``, streamed through a temporary file and refused past ``max_bytes``.
+
+        Only a body within the cap is read back into memory; a larger one is refused from its declared
+        length before any byte is read, or as soon as the stream passes the cap.
+        """
+        declared = response.headers.get("Content-Length")
+        expected = int(declared) if declared is not None and declared.isdigit() else None
+        if expected is not None and expected > self.max_bytes:
+            raise BodyTooLargeError(
+                url,
+                f"declared Content-Length {expected} bytes exceeds the cap of {self.max_bytes} bytes "
+                "(ingest.max_download_bytes); not downloaded",
+            )
+        got = 0
+        with tempfile.TemporaryFile(prefix="weatherinsight-download-") as spool:
+            for chunk in response.iter_bytes(_CHUNK):
+                got += len(chunk)
+                if got > self.max_bytes:
+                    raise BodyTooLargeError(
+                        url,
+                        f"body passed the cap of {self.max_bytes} bytes (ingest.max_download_bytes) "
+                        "while streaming; download stopped",
+                    )
+                spool.write(chunk)
+            if expected is not None and got != expected and "Content-Encoding" not in response.headers:
+                raise TransientError(f"incomplete body: {got} of {expected} bytes")
+            spool.seek(0)
+            return spool.read()

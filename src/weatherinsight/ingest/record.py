@@ -8,6 +8,8 @@ files touch is begun and published through ``warehouse.lineage`` (unchanged inpu
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, insert, select, update
@@ -15,7 +17,8 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from weatherinsight.dwd.products import Product
 from weatherinsight.ingest.dating import file_data_range
 from weatherinsight.ingest.fetch import Outcome
-from weatherinsight.ingest.result import RUNNING, IngestResult
+from weatherinsight.ingest.plan import aware
+from weatherinsight.ingest.result import ABORTED, RUNNING, IngestResult
 from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
@@ -28,13 +31,49 @@ def _now() -> datetime:
 
 
 def start_run(conn: Connection, product: Product, period: str) -> int:
-    """Insert the ``running`` row of a new run; its id."""
+    """Insert the ``running`` row of a new run (with this host and pid); its id."""
     run_id = conn.execute(
         insert(ingestion_runs)
-        .values(product=product.name, period=period, started_at=_now(), status=RUNNING)
+        .values(
+            product=product.name,
+            period=period,
+            started_at=_now(),
+            status=RUNNING,
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+        )
         .returning(ingestion_runs.c.id)
     ).scalar_one()
     return int(run_id)
+
+
+def abort_stale_runs(conn: Connection, product: Product) -> list[str]:
+    """Mark every ``running`` run of ``product`` ``aborted``; one description per run.
+
+    Call it only while holding the product's ingest lock (``warehouse.locks``): a live run holds that lock
+    for its whole life, so any other ``running`` row of the product belongs to a process that was killed.
+    """
+    ir = ingestion_runs.c
+    stale = conn.execute(
+        select(ir.id, ir.started_at, ir.host, ir.pid).where(ir.product == product.name, ir.status == RUNNING)
+    ).all()
+    out: list[str] = []
+    for row in stale:
+        started = aware(row.started_at)
+        who = f"{row.host or '?'} pid {row.pid if row.pid is not None else '?'}"
+        desc = f"run {row.id} started {started.isoformat() if started else '?'} by {who}"
+        conn.execute(
+            update(ingestion_runs)
+            .where(ir.id == row.id, ir.status == RUNNING)
+            .values(
+                status=ABORTED,
+                finished_at=_now(),
+                error_summary="aborted: the process ended without finishing the run (killed or crashed); "
+                "found by the next run of the product",
+            )
+        )
+        out.append(desc)
+    return out
 
 
 def finish_run(conn: Connection, result: IngestResult) -> None:
@@ -78,6 +117,15 @@ def record_file(conn: Connection, product: Product, run_id: int, out: Outcome) -
         # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
         conn.execute(
             update(raw_files).where(current_row).values(etag=out.etag, last_modified=out.last_modified)
+        )
+        return
+    same = conn.execute(
+        select(rf.id).where(current_row, rf.sha256 == out.sha256, rf.storage_path == out.storage_path)
+    ).first()
+    if same is not None:
+        # Already recorded (a retried flush, or a run that stored the same bytes first): refresh, never duplicate.
+        conn.execute(
+            update(raw_files).where(rf.id == same.id).values(etag=out.etag, last_modified=out.last_modified)
         )
         return
     conn.execute(update(raw_files).where(current_row).values(status="superseded"))

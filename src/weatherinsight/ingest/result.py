@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 # The ingestion_runs.status words (the run table predates ``vocabulary.Status`` and also knows "partial").
 RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed"
+#: A run whose process died while it was ``running`` (marked by the next run of the product).
+ABORTED = "aborted"
 #: The file name recorded for a directory listing that could not be read.
 LISTING = "(listing)"
 _MAX_SUMMARY_LINES = 50
@@ -38,6 +40,8 @@ class IngestResult:
     failures: list[FileFailure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     raw_versions: list[str] = field(default_factory=list)
+    #: Earlier runs of the product left ``running`` by a killed process, marked ``aborted`` by this run.
+    aborted_runs: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property

@@ -25,14 +25,20 @@ from weatherinsight.dwd.products import PERIODS, Product, get_product
 from weatherinsight.errors import DownloadError, RunFailedError, WeatherInsightError
 from weatherinsight.ingest.fetch import Outcome, fetch_one
 from weatherinsight.ingest.plan import Target, known_rows, select_entries
-from weatherinsight.ingest.record import finish_run, flush, publish_raw_versions, start_run
+from weatherinsight.ingest.record import (
+    abort_stale_runs,
+    finish_run,
+    flush,
+    publish_raw_versions,
+    start_run,
+)
 from weatherinsight.ingest.result import FAILED, LISTING, PARTIAL, SUCCEEDED, FileFailure, IngestResult
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
-from weatherinsight.warehouse import db
+from weatherinsight.warehouse import db, lineage, locks
 
 log = get_logger(__name__)
 
@@ -107,6 +113,21 @@ def ingest_product(
     prod = get_product(product)
     if period not in (*PERIODS, "all"):
         raise ValueError(f"period must be one of {', '.join((*PERIODS, 'all'))}, not {period!r}")
+    # One ingest per product at a time: a second run waits, then finds the files unchanged (conditional GETs).
+    with locks.exclusive(settings, f"ingest:{prod.name}"):
+        return _ingest_locked(settings, prod, period, stations, quarter, progress, client)
+
+
+def _ingest_locked(
+    settings: Settings,
+    prod: Product,
+    period: str,
+    stations: Iterable[int] | None,
+    quarter: Quarter | None,
+    progress: ProgressCallback,
+    client: DwdClient | None,
+) -> IngestResult:
+    """``ingest_product`` under the product's ingest lock."""
     periods = PERIODS if period == "all" else (period,)
     station_set = set(stations) if stations is not None else None
     cfg = settings.ingest
@@ -115,8 +136,13 @@ def ingest_product(
     engine = db.get_engine(settings.database_url)
     db.ensure_schema(engine)
     with engine.begin() as conn:
+        aborted = abort_stale_runs(conn, prod)
+        aborted += [f"raw version {v}" for v in lineage.abort_pending(conn, "raw", prod.name)]
         run_id = start_run(conn, prod, period)
-    result = IngestResult(run_id=run_id, product=prod.name, period=period)
+    result = IngestResult(run_id=run_id, product=prod.name, period=period, aborted_runs=aborted)
+    if aborted:
+        log.warning("ingest.stale_runs_aborted", product=prod.name, runs=aborted)
+        result.warnings.append(f"marked {len(aborted)} stale run(s) aborted: " + "; ".join(aborted))
     log.info("ingest.start", product=prod.name, period=period, run_id=run_id, base_url=settings.dwd_base_url)
 
     store = RawStore.from_settings(settings)

@@ -3,7 +3,10 @@
 Owns: index pages in DWD's autoindex style (``<a href>`` name, date, size), ``GET``/``HEAD``, ``ETag`` and
 ``Last-Modified``, conditional requests (``If-None-Match`` wins over ``If-Modified-Since``, → 304), and the
 faults a fragile server shows — 429 with ``Retry-After``, 503, slow responses, a connection reset in the
-middle of a body, a truncated body, an empty listing, and a listing naming a file that answers 404.
+middle of a body, a truncated body, an empty listing, and a listing naming a file that answers 404 — and the
+hostile ones (issue #14): ``huge`` (a ``size``-byte body of zeros, streamed, with or without a declared
+``Content-Length``), ``wrong_length`` (a ``Content-Length`` larger than the body sent) and ``corrupt`` (the
+right length, garbage bytes: a deterministic verification failure).
 
 Faults are rules matched against the request path (fnmatch patterns) and consumed ``times`` times (None =
 for ever). Tests call ``server.faults.add(...)``; a running ``mirror serve`` takes the same rules as JSON on
@@ -34,8 +37,23 @@ from typing import Any, Literal
 
 from weatherinsight.mirror import MIRROR_PREFIX
 
-FaultKind = Literal["429", "503", "slow", "reset", "truncate", "empty_listing", "phantom"]
-FAULT_KINDS: tuple[str, ...] = ("429", "503", "slow", "reset", "truncate", "empty_listing", "phantom")
+FaultKind = Literal[
+    "429", "503", "slow", "reset", "truncate", "empty_listing", "phantom", "huge", "wrong_length", "corrupt"
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "429",
+    "503",
+    "slow",
+    "reset",
+    "truncate",
+    "empty_listing",
+    "phantom",
+    "huge",
+    "wrong_length",
+    "corrupt",
+)
+#: The body faults: they replace or break the body of a file answer.
+_BODY_FAULTS = ("reset", "truncate", "huge", "wrong_length", "corrupt")
 CONTROL_PATH = "/_control/faults"
 _STATION_IN_NAME = re.compile(r"_\d{5}_")
 
@@ -51,6 +69,9 @@ class Fault:
     delay: float = 0.5
     #: The name a "phantom" listing adds; empty = a zip name of the directory with station 99999.
     phantom_name: str = ""
+    #: "huge": bytes in the body, and whether ``Content-Length`` declares them (else the body ends at close).
+    size: int = 2 << 30
+    declare_length: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +81,8 @@ class Fault:
             "retry_after": self.retry_after,
             "delay": self.delay,
             "phantom_name": self.phantom_name,
+            "size": self.size,
+            "declare_length": self.declare_length,
         }
 
 
@@ -288,7 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         data = target.read_bytes()
-        broken = None if self.command == "HEAD" else self.server.faults.take(url_path, ("reset", "truncate"))
+        broken = None if self.command == "HEAD" else self.server.faults.take(url_path, _BODY_FAULTS)
+        if broken is not None and broken.kind in ("huge", "wrong_length", "corrupt"):
+            self._hostile_body(broken, data, headers)
+            return
         self._record(200 if broken is None else (-200 if broken.kind == "truncate" else -1))
         self.send_response(200)
         for k, v in headers.items():
@@ -307,6 +333,39 @@ class _Handler(BaseHTTPRequestHandler):
             # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer" mid-body.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
+
+    def _hostile_body(self, fault: Fault, data: bytes, headers: dict[str, str]) -> None:
+        """Answer 200 with a ``huge``, ``wrong_length`` or ``corrupt`` body (recorded as status 200)."""
+        self._record(200)
+        self.send_response(200)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/zip")
+        if fault.kind == "corrupt":
+            body = bytes((i * 7 + 13) % 256 for i in range(len(data)))  # same length, not a zip
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.close_connection = True
+        if fault.kind == "wrong_length":
+            self.send_header("Content-Length", str(len(data) + 4096))
+            self.end_headers()
+            self.wfile.write(data)  # 4 KiB short of what was declared, then the connection closes
+            self.wfile.flush()
+            return
+        if fault.declare_length:
+            self.send_header("Content-Length", str(fault.size))
+        self.end_headers()
+        chunk = bytes(1 << 20)
+        sent = 0
+        try:
+            while sent < fault.size:
+                n = min(len(chunk), fault.size - sent)
+                self.wfile.write(chunk[:n])
+                sent += n
+        except OSError:
+            pass  # the client stopped reading (as it should past its cap)
 
 
 class MirrorHTTPServer(ThreadingHTTPServer):

@@ -58,6 +58,7 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
             "files_failed": result.files_failed,
             "bytes_downloaded": result.bytes_downloaded,
             "run_id": result.run_id,
+            "aborted_runs": list(result.aborted_runs),
         },
     )
 

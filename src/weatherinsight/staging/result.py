@@ -32,6 +32,11 @@ class TimeReferenceDrop:
     rows: int
 
 
+#: Why rows were left out of the staged output (``StageResult.rows_left_out`` keys start with one of these).
+FUTURE_ROWS = "timestamp in the future"
+OUTSIDE_PLAN_ROWS = "outside the range of its file name, in a quarter this run does not write"
+
+
 @dataclass
 class StageResult:
     """What one staging run did (the CLI prints it; the pipeline records it)."""
@@ -63,6 +68,10 @@ class StageResult:
     retried: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     still_quarantined: list[str] = field(default_factory=list)
+    #: Rows parsed but not staged, by "<reason> (<quarter>)" (bad rows and rows outside the planned range).
+    rows_left_out: dict[str, int] = field(default_factory=dict)
+    #: ``staged/.tmp/<product>/<run>/`` directories a killed earlier run left behind, removed by this run.
+    stale_tmp_swept: list[str] = field(default_factory=list)
 
     @property
     def rows_written(self) -> int:
@@ -110,7 +119,28 @@ def success_message(result: StageResult, new_files_checked: int) -> str:
         else f"no partition of {result.product} changed ({new_files_checked} new file(s) checked, "
         f"{len(result.quarantined)} quarantined)"
     )
-    return text + _retry_message(result) + _drops_message(result)
+    return (
+        text
+        + _retry_message(result)
+        + _drops_message(result)
+        + left_out_message(result)
+        + sweep_message(result)
+    )
+
+
+def left_out_message(result: StageResult) -> str:
+    """The part of the summary counting rows parsed but not staged, with their reasons."""
+    if not result.rows_left_out:
+        return ""
+    parts = ", ".join(f"{n} {why}" for why, n in sorted(result.rows_left_out.items()))
+    return f"; {sum(result.rows_left_out.values())} row(s) left out: {parts}"
+
+
+def sweep_message(result: StageResult) -> str:
+    """The part of the summary naming the leftovers of killed runs that this run removed."""
+    if not result.stale_tmp_swept:
+        return ""
+    return f"; {len(result.stale_tmp_swept)} stale temp dir(s) of killed runs removed"
 
 
 def _retry_message(result: StageResult) -> str:

@@ -18,16 +18,18 @@ The run's bookkeeping lives in ``_Run`` so that ``stage_product`` reads as the d
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from weatherinsight.dwd.products import Product
-from weatherinsight.errors import RunFailedError, WeatherInsightError
+from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -36,13 +38,21 @@ from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarte
 from weatherinsight.staging.precedence import split_by_quarter
 from weatherinsight.staging.quarantine import note_released, quarantine
 from weatherinsight.staging.record import record_failed_run, record_quarantine_only, record_run
-from weatherinsight.staging.result import StageResult, report_time_reference_drops, success_message
+from weatherinsight.staging.result import (
+    FUTURE_ROWS,
+    OUTSIDE_PLAN_ROWS,
+    StageResult,
+    report_time_reference_drops,
+    success_message,
+    sweep_message,
+)
 from weatherinsight.staging.spark import run_spark_stage
 from weatherinsight.staging.state import StagingState, state_path
 from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stage_station
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.vocabulary import ENGINES, Engine, ProgressCallback, ProgressEvent, Status, no_progress
+from weatherinsight.warehouse import db, lineage, locks
 
 log = get_logger(__name__)
 
@@ -156,6 +166,23 @@ class _Run:
         return r
 
     # --- staging ---------------------------------------------------------------------------------------
+    def left_out(self, q: Quarter, piece: pa.Table) -> None:
+        """Count rows of a quarter this run does not write, unless they are merely outside the request.
+
+        Rows of a quarter that is requested (or every quarter is) but neither rewritten by this run nor staged
+        before lie outside the range the plan derived from the file names: nobody stages them, so they are
+        counted with that reason; rows after the current quarter are bad rows (a timestamp in the future).
+        Rows of quarters the caller did not ask for, or already staged and unchanged, are not lost.
+        """
+        if q > Quarter.of(datetime.now(UTC)):
+            reason = FUTURE_ROWS
+        elif (self.requested is None or q in self.requested) and str(q) not in self.state.quarters:
+            reason = OUTSIDE_PLAN_ROWS
+        else:
+            return
+        key = f"{reason} ({q})"
+        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + piece.num_rows
+
     def stage_embedded(
         self,
         groups: dict[int, list[RawInput]],
@@ -178,6 +205,8 @@ class _Run:
                 q = Quarter(year, qn)
                 if q in dirty:
                     writer.append(q, piece)
+                else:
+                    self.left_out(q, piece)
             progress(ProgressEvent(STATIONS_TASK, advance=1))
         writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
@@ -309,6 +338,8 @@ class _Run:
 
     def succeed(self, plan: Plan) -> StageResult:
         r = self.result
+        if r.rows_left_out:
+            log.warning("stage.rows_left_out", product=self.product.name, rows=r.rows_left_out)
         r.status = Status.SUCCEEDED
         n_retried_inputs = sum(1 for i in plan.new if i.rel in self.retrying)
         r.message = success_message(r, len(plan.new) - n_retried_inputs)
@@ -322,6 +353,7 @@ class _Run:
             retried=len(r.retried),
             released=len(r.released),
             rows_dropped_time_reference=r.rows_dropped_time_reference,
+            rows_left_out=sum(r.rows_left_out.values()),
             seconds=round(r.seconds, 2),
         )
         return r
@@ -358,6 +390,62 @@ def stage_product(
     if engine not in ENGINES:
         raise WeatherInsightError(f"unknown staging engine {engine!r}", hint="use 'duckdb' or 'spark'")
     requested = set(quarters) if quarters is not None else None
+    # One staging run per product at a time (the state file and the partitions are per product): a second
+    # run waits here, then finds the first one's work done and has nothing to do.
+    try:
+        with locks.exclusive(settings, f"stage:{product.name}"):
+            return _stage_locked(
+                settings,
+                product,
+                requested,
+                engine,
+                spark_master,
+                progress,
+                parent_raw_version,
+                spark_session,
+                retry_quarantined,
+            )
+    except OSError as exc:
+        # Disk full, permission denied, read-only: the FAILED versions are already recorded (the database
+        # lives elsewhere); say which path and why in one line instead of a traceback.
+        raise storage_error(exc, Path(settings.staged_dir)) from exc
+
+
+def storage_error(exc: OSError, fallback: Path) -> StorageError:
+    """``exc`` as a typed error naming the path (the file it names, else ``fallback``) and the errno."""
+    path = exc.filename if isinstance(exc.filename, str) else str(fallback)
+    code = errno.errorcode.get(exc.errno, "") if exc.errno else ""
+    problem = f"{exc.strerror or exc} ({code})" if code else str(exc)
+    log.error("stage.storage_error", path=path, errno=code or None, error=str(exc))
+    return StorageError(
+        path,
+        problem,
+        hint="free space or fix permissions under the staged directory, then re-run; "
+        "the AVAILABLE staged versions were not touched",
+    )
+
+
+def _stage_locked(
+    settings: Settings,
+    product: Product,
+    requested: set[Quarter] | None,
+    engine: Engine,
+    spark_master: str | None,
+    progress: ProgressCallback,
+    parent_raw_version: str | None,
+    spark_session: Any,
+    retry_quarantined: bool,
+) -> StageResult:
+    """``stage_product`` under the product's staging lock."""
+    swept = staged_store.sweep_stale_tmp(settings.staged_dir, product.name)
+    sql = db.get_engine(settings.database_url)
+    db.ensure_schema(sql)
+    with sql.begin() as conn:
+        aborted = lineage.abort_pending(conn, "staged", product.name)
+    if aborted:
+        log.warning("stage.pending_aborted", product=product.name, versions=aborted)
+    if swept:
+        log.warning("stage.stale_tmp_swept", product=product.name, runs=swept)
     run = _Run(settings, product, engine, requested, parent_raw_version, retry_quarantined)
     log.info(
         "stage.start",
@@ -366,9 +454,12 @@ def stage_product(
         raw_store=settings.raw_store_url,
         retry_quarantined=retry_quarantined,
     )
+    run.result.stale_tmp_swept = swept
     plan = run.plan(list_raw_inputs(settings, product, progress=progress))
     if not plan.dirty and not run.early_failures:
-        return run.nothing_to_do()
+        done = run.nothing_to_do()
+        done.message += sweep_message(done)
+        return done
     groups = group_by_station(plan.parse)
     run.result.stations = len(groups)
     dirty = set(plan.dirty)

@@ -126,6 +126,23 @@ def run_tmp_dir(staged_dir: Path, product: str, run_id: str) -> Path:
     return Path(staged_dir) / TMP_DIR / product / run_id
 
 
+def sweep_stale_tmp(staged_dir: Path, product: str) -> list[str]:
+    """Remove every ``.tmp/<product>/<run>/`` directory; the names removed.
+
+    Only call it while holding the product's staging lock (``warehouse.locks``): then no other run of the
+    product is writing, so every such directory is the leftover of a killed run.
+    """
+    root = Path(staged_dir) / TMP_DIR / product
+    if not root.is_dir():
+        return []
+    removed: list[str] = []
+    for d in sorted(root.iterdir()):
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+    return removed
+
+
 class PartitionSetWriter:
     """Streams tables into per-quarter Parquet files in a temp area, then commits chosen quarters atomically.
 

@@ -25,7 +25,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from weatherinsight.errors import WeatherInsightError
@@ -179,10 +179,32 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _discard_interrupted_first_migration(conn: Connection) -> None:
+    """Drop the empty tables a process killed during the very first migration left in an SQLite database.
+
+    pysqlite runs DDL outside a transaction, so ``kill -9`` during the first ``upgrade`` leaves some tables
+    and no revision; the next upgrade would then fail on "table already exists". Only when no revision is
+    recorded *and* every table is empty (nothing can have been stored before the first migration finished)
+    are they dropped, so the migration runs again from the start. A database with any row is left alone.
+    """
+    if conn.dialect.name != "sqlite" or MigrationContext.configure(conn).get_current_revision() is not None:
+        return
+    names = [n for n in inspect(conn).get_table_names() if not n.startswith("sqlite_")]
+    if not names or any(conn.exec_driver_sql(f'SELECT 1 FROM "{n}" LIMIT 1').first() for n in names):
+        return
+    log.warning("schema_interrupted_migration_discarded", tables=len(names))
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    for name in names:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    conn.commit()
+
+
 def ensure_schema(engine_or_url: Engine | str) -> None:
     """Bring the database to the newest schema (Alembic ``upgrade head``). Idempotent and process-safe."""
     engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     with _migration_lock(engine) as conn:
+        _discard_interrupted_first_migration(conn)
         before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(alembic_config(conn), "head")
         sync_feature_catalog(conn)  # under the same lock: two processes never interleave delete and insert

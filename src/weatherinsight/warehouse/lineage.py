@@ -310,6 +310,31 @@ def fail_version(conn: Connection, version: DatasetVersion | int, error: str) ->
     return failed
 
 
+def abort_pending(conn: Connection, kind: str, product: str, quarter: Quarter | None = None) -> list[str]:
+    """Mark the PENDING versions of (kind, product[, quarter]) FAILED as aborted; their names.
+
+    Call it only while holding the lock of the step that creates such versions (``warehouse.locks``): then no
+    live run owns a PENDING version, so each one was left by a process that was killed mid-run.
+    """
+    _check_kind(kind)
+    dv = dataset_versions.c
+    stmt = select(dv.id, dv.version_name).where(dv.kind == kind, dv.product == product, dv.status == PENDING)
+    if quarter is not None:
+        stmt = stmt.where(dv.year == quarter.year, dv.quarter == quarter.quarter)
+    rows = conn.execute(stmt).all()
+    for row in rows:
+        conn.execute(
+            update(dataset_versions)
+            .where(dv.id == row.id, dv.status == PENDING)
+            .values(
+                status=FAILED,
+                error="aborted: the run that began it ended without finishing",
+                updated_at=_now(),
+            )
+        )
+    return [r.version_name for r in rows]
+
+
 def list_versions(
     conn: Connection,
     *,

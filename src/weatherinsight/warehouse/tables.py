@@ -67,7 +67,7 @@ ingestion_runs = Table(
     Column("period", String(32), nullable=False),  # historical | recent | all
     _ts("started_at", nullable=False),
     _ts("finished_at"),
-    Column("status", String(32), nullable=False),  # running | succeeded | partial | failed
+    Column("status", String(32), nullable=False),  # running | succeeded | partial | failed | aborted
     Column("files_listed", Integer, nullable=False, server_default=text("0")),
     Column("files_new", Integer, nullable=False, server_default=text("0")),
     Column("files_changed", Integer, nullable=False, server_default=text("0")),
@@ -75,6 +75,9 @@ ingestion_runs = Table(
     Column("files_failed", Integer, nullable=False, server_default=text("0")),
     Column("bytes_downloaded", BigInteger, nullable=False, server_default=text("0")),
     Column("error_summary", Text),
+    # The process that ran it (issue #14): a row left ``running`` by a killed process names it when aborted.
+    Column("host", String(255)),
+    Column("pid", Integer),
     Index(None, "product", "started_at"),
 )
 
@@ -100,6 +103,16 @@ raw_files = Table(
     Index(None, "product", "period", "file_name"),
     Index(None, "product", "station_id"),
     Index(None, "ingestion_run_id"),
+    # One current row per file (issue #14): recording a stored file twice cannot duplicate it.
+    Index(
+        "uq_raw_files_current",
+        "product",
+        "period",
+        "file_name",
+        unique=True,
+        sqlite_where=text("status = 'current'"),
+        postgresql_where=text("status = 'current'"),
+    ),
 )
 
 dataset_versions = Table(

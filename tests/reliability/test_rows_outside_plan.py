@@ -1,0 +1,67 @@
+"""Rows outside the range a file's name promises are staged or counted — never dropped silently (issue #14, defect 4).
+
+A historical zip named for 2000 holds three rows of 2000Q4, one of 1999-12-31 23 h (just before its range:
+staged), one of 1998Q2 (long before it, a quarter no run writes) and one dated 2031 (after now: a bad row). Before the fix the last two were parsed and dropped
+with "rows left out: 0".
+"""
+
+from __future__ import annotations
+
+from structlog.testing import capture_logs
+
+from tests.staging.conftest import make_zip, put
+from weatherinsight.dwd.products import get_product
+from weatherinsight.settings import Settings
+from weatherinsight.staging import stage_product
+from weatherinsight.staging.result import FUTURE_ROWS, OUTSIDE_PLAN_ROWS
+
+STATION = 4711
+HEADER = (
+    "Stations_ID;Von_Datum;Bis_Datum;Stationsname;Parameter;Parameterbeschreibung;Einheit;"
+    "Datenquelle (Strukturversion=SV);Zusatz-Info;Besonderheiten;Literaturhinweis;eor;"
+)
+ROWS = {1998061512: 0.5, 1999123123: 1.0, 2000100100: 2.0, 2000100101: 3.0, 2000100102: 4.0, 2031010100: 5.0}
+
+
+def _zip() -> bytes:
+    params = [HEADER] + [
+        f"{STATION};19900101;20351231;Testdorf;{p};x;x;x;Stundenwerte in UTC;;;eor;"
+        for p in ("TT_TU", "RF_TU")
+    ]
+    produkt = ["STATIONS_ID;MESS_DATUM;QN_9;TT_TU;RF_TU;eor"] + [
+        f"{STATION:>11};{md};    3;{t:6.1f};  80.0;eor" for md, t in ROWS.items()
+    ]
+    return make_zip(
+        {
+            f"produkt_tu_stunde_20000101_20001231_{STATION:05d}.txt": (
+                "\r\n".join(produkt) + "\r\n"
+            ).encode(),
+            f"Metadaten_Parameter_tu_stunde_{STATION:05d}.txt": ("\r\n".join(params) + "\r\n").encode(
+                "latin-1"
+            ),
+            f"Metadaten_Geographie_{STATION:05d}.txt": (
+                "Stations_id;Stationshoehe;Geogr.Breite;Geogr.Laenge;von_datum;bis_datum;Stationsname\n"
+                f"  {STATION};   10.00; 50.0000;  8.0000;19900101;        ;Testdorf\n"
+            ).encode("latin-1"),
+        }
+    )
+
+
+def test_rows_outside_the_named_range_are_counted_with_a_reason(settings: Settings) -> None:
+    put(
+        settings,
+        "air_temperature",
+        "historical",
+        _zip(),
+        f"stundenwerte_TU_{STATION:05d}_20000101_20001231_hist.zip",
+    )
+    with capture_logs() as logs:
+        result = stage_product(settings, get_product("air_temperature"))
+    assert result.quarantined == []
+    # the hour just before the range falls in the plan's margin: staged in its own quarter, not lost
+    assert result.rows_by_quarter == {"1999Q4": 1, "2000Q4": 3}
+    assert result.rows_left_out == {f"{FUTURE_ROWS} (2031Q1)": 1, f"{OUTSIDE_PLAN_ROWS} (1998Q2)": 1}
+    assert "2 row(s) left out: " in result.message
+    assert f"1 {FUTURE_ROWS} (2031Q1)" in result.message
+    warned = [e for e in logs if e["event"] == "stage.rows_left_out"]
+    assert [e["rows"] for e in warned] == [result.rows_left_out]
