@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import ApiState, api_state, conditional, make_etag
-from weatherinsight.api.routes._common import ERRORS, NOT_MODIFIED
+from weatherinsight.api.routes._common import ERRORS, NOT_MODIFIED, reject_unknown_query
 from weatherinsight.api.routes.features import ProductName
 from weatherinsight.api.schemas import CatalogResponse
 from weatherinsight.features.catalog import CATALOG
 from weatherinsight.warehouse.tables import feature_catalog
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], dependencies=[Depends(reject_unknown_query)])
 
 _ORDER = {f.name: i for i, f in enumerate(CATALOG)}
 
