@@ -81,7 +81,7 @@ def test_station_objects_and_paging(backend: Backend) -> None:
     csv = backend.client.get(
         "/v1/stations", params={"format": "csv", "state": "Niedersachsen"}
     ).text.splitlines()
-    assert csv[1:] == [
+    assert csv == [  # header row first (issue #15)
         "station_id,name,state,latitude,longitude,height_m,valid_from,valid_to,products",
         "44,Großenkneten,Niedersachsen,52.9336,8.237,44.0,1969-01-01,,air_temperature;precipitation;wind",
     ]
