@@ -196,7 +196,7 @@ def _statement(
 
 
 @functools.lru_cache(maxsize=512)
-def _arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
+def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
     return tuple(arrow_type(table.c[c]) for c in columns)
 
@@ -220,7 +220,7 @@ def _respond(
         fmt,
         meta={"attribution": DWD_ATTRIBUTION, "product": product, "count": len(rows), "next": nxt},
         columns=columns,
-        types=_arrow_types(product, tuple(columns)),
+        types=arrow_types(product, tuple(columns)),
         rows=round_rows(product, columns, rows),
         next_url=nxt,
         headers=headers,
