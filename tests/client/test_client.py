@@ -102,7 +102,7 @@ def test_pinned_version_and_errors(clients: tuple[Client, Client]) -> None:
     with pytest.raises(QueryError, match="published versions only"):
         http.features("air_temperature", version="2024Q1_v1")
     for client in clients:
-        with pytest.raises(QueryError, match="unknown feature.*'nope'"):
+        with pytest.raises(QueryError, match=r"unknown feature.*'nope'"):
             client.features("air_temperature", features=["nope"])
         with pytest.raises(QueryError, match="near"):
             client.stations(near="north")
