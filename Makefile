@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: bootstrap setup demo test lint typecheck unit bench
+.PHONY: bootstrap setup demo api test lint typecheck unit bench
 
 bootstrap:  ## install uv with pip if it is missing
 	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
@@ -15,6 +15,9 @@ setup: bootstrap  ## create .venv from uv.lock with every extra
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo
+
+api: setup  ## serve the API on http://127.0.0.1:8000 (docs at /docs); uses demo/demo.env when the demo wrote it
+	set -a; if [ -f demo/demo.env ]; then . demo/demo.env; fi; set +a; $(UV) run --frozen weatherinsight api serve
 
 lint: setup
 	$(UV) run --frozen ruff check src tests dags benchmarks
