@@ -136,7 +136,10 @@ def test_catalog(backend: Backend) -> None:
         "definition": "highest total over 5 consecutive valid days inside the quarter (Rx5day)",
         "standard": "ETCCDI",
         "sql_type": "float",
+        "precision": 1,  # added by issue #15: decimals served
     }
+    frost = next(e for e in body["data"] if e["name"] == "frost_days")
+    assert (frost["unit"], frost["precision"]) == ("days", 0)
     wind = backend.client.get("/v1/catalog", params={"product": "wind"}).json()
     assert [e["name"] for e in wind["data"]] == [f.name for f in features_for("wind")]
     assert backend.client.get("/v1/catalog", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
