@@ -16,8 +16,8 @@ setup: bootstrap  ## create .venv from uv.lock with every extra
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo
 
-api: setup  ## serve the demo's curated database: the explorer at http://127.0.0.1:8000/, the API under /v1
-	WEATHERINSIGHT_DATA_DIR=$(CURDIR)/demo/data $(UV) run --frozen weatherinsight api serve
+api: setup  ## serve the demo's data: the explorer at http://127.0.0.1:8000/, the API under /v1, docs at /docs (uses demo/demo.env when the demo wrote it)
+	set -a; if [ -f demo/demo.env ]; then . demo/demo.env; fi; set +a; $(UV) run --frozen weatherinsight api serve
 
 explorer-assets:  ## rebuild the explorer's map outline from the pinned npm package (web/package-lock.json)
 	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from tests.conftest import require
 from tests.warehouse.curated_rows import curated_row
 from weatherinsight.api.app import create_app
+from weatherinsight.features.catalog import feature
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage
@@ -100,6 +101,21 @@ def expected_row(product: str, station: int, quarter: Quarter, version: str, see
         row["coverage"] = LOW_COVERAGE
         row["hours_valid"] = quarter.hours // 2
     return row
+
+
+def served(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as the API serves it: float features rounded to their catalog precision (stated there in
+    plain numbers: °C/mm/m/s/hPa 1 decimal, shares 3, degrees 0); everything else unchanged."""
+    digits = {"°C": 1, "mm": 1, "m/s": 1, "hPa": 1, "1": 3, "°": 0}
+    out = dict(row)
+    for name, value in row.items():
+        try:
+            spec = feature(name)
+        except KeyError:
+            continue
+        if isinstance(value, float) and spec.sql_type == "float":
+            out[name] = round(value, digits.get(spec.unit, 1))
+    return out
 
 
 def seed_database(url: str, settings: Settings) -> None:

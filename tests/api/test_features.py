@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow.parquet as pq
 import pytest
 
-from tests.api.conftest import LOW_COVERAGE, Q1_24, Q4_23, REFRESH_SECONDS, Backend, expected_row
+from tests.api.conftest import LOW_COVERAGE, Q1_24, Q4_23, REFRESH_SECONDS, Backend, expected_row, served
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
@@ -40,7 +40,7 @@ def test_single_station_sees_only_published_versions(backend: Backend) -> None:
     ]
     row = body["data"][1]
     assert list(row) == FIXED + TEMP_FEATURES
-    expected = expected_row("air_temperature", 44, Q1_24, "2024Q1_v2", 2)
+    expected = served(expected_row("air_temperature", 44, Q1_24, "2024Q1_v2", 2))
     for name in [*TEMP_FEATURES, "hours_expected", "hours_valid", "days_valid", "qn_min", "qn_max"]:
         assert row[name] == expected[name], name
     assert row["coverage"] == pytest.approx(expected["coverage"], rel=1e-12)
@@ -126,12 +126,21 @@ def test_csv_and_parquet(backend: Backend) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     lines = r.text.splitlines()
-    assert lines[0] == f"# {DWD_ATTRIBUTION}"
-    assert lines[1] == ",".join([*FIXED, "tg_mean"])
-    assert len(lines) == 2 + 5
-    first = lines[2].split(",")
+    # Contract change (issue #15): the header row comes first, so a plain pandas.read_csv reads it right; the
+    # attribution is in the X-Data-Attribution header, and '#' lines only with metadata=true.
+    assert lines[0] == ",".join([*FIXED, "tg_mean"])
+    assert len(lines) == 1 + 5
+    first = lines[1].split(",")
     assert first[:4] == ["44", "2023", "4", "2023Q4_v1"]
-    assert float(first[-1]) == expected_row("air_temperature", 44, Q4_23, "2023Q4_v1", 0)["tg_mean"]
+    stored = expected_row("air_temperature", 44, Q4_23, "2023Q4_v1", 0)["tg_mean"]
+    assert float(first[-1]) == round(stored, 1)
+    with_meta = backend.client.get(
+        "/v1/features/air_temperature/2023/4",
+        params={"format": "csv", "features": "tg_mean", "metadata": "true"},
+    ).text.splitlines()
+    assert with_meta[0] == f"# {DWD_ATTRIBUTION}"
+    assert "# tg_mean [°C]: mean of daily mean temperatures (TG)" in with_meta
+    assert with_meta[len(with_meta) - 6 :] == lines
 
     by_accept = backend.client.get(
         "/v1/features/air_temperature/2023/4", headers={"Accept": "application/vnd.apache.parquet"}
@@ -246,7 +255,10 @@ def test_new_publish_changes_etag_and_data(backend: Backend) -> None:
 
     assert publish(10) == "2024Q1_v1"
     first = backend.client.get("/v1/features/moisture/2024/1")
-    assert first.json()["data"][0]["rh_mean"] == expected_row("moisture", 44, Q, "2024Q1_v1", 10)["rh_mean"]
+    assert (
+        first.json()["data"][0]["rh_mean"]
+        == served(expected_row("moisture", 44, Q, "2024Q1_v1", 10))["rh_mean"]
+    )
     assert publish(11) == "2024Q1_v2"
     after = backend.client.get(
         "/v1/features/moisture/2024/1", headers={"If-None-Match": first.headers["etag"]}
@@ -254,7 +266,10 @@ def test_new_publish_changes_etag_and_data(backend: Backend) -> None:
     assert after.status_code == 200
     assert after.headers["etag"] != first.headers["etag"]
     assert after.headers["x-dataset-version"] == "2024Q1_v2"
-    assert after.json()["data"][0]["rh_mean"] == expected_row("moisture", 44, Q, "2024Q1_v2", 11)["rh_mean"]
+    assert (
+        after.json()["data"][0]["rh_mean"]
+        == served(expected_row("moisture", 44, Q, "2024Q1_v2", 11))["rh_mean"]
+    )
 
 
 def test_large_pages_stream_in_chunks(backend: Backend) -> None:
@@ -277,12 +292,14 @@ def test_large_pages_stream_in_chunks(backend: Backend) -> None:
     body = r.json()
     assert (body["count"], body["next"]) == (1201, None)
     assert [d["station_id"] for d in body["data"]] == stations
-    assert body["data"][700]["rx5day"] == expected_row("precipitation", 701, q, "2023Q1_v1", 5)["rx5day"]
+    assert (
+        body["data"][700]["rx5day"] == served(expected_row("precipitation", 701, q, "2023Q1_v1", 5))["rx5day"]
+    )
 
     csv = backend.client.get("/v1/features/precipitation/2023/1", params={"limit": 5000, "format": "csv"})
     lines = csv.text.splitlines()
-    assert len(lines) == 2 + 1201
-    assert [int(line.split(",", 1)[0]) for line in lines[2:]] == stations
+    assert len(lines) == 1 + 1201
+    assert [int(line.split(",", 1)[0]) for line in lines[1:]] == stations
 
     first = backend.client.get("/v1/features/precipitation/2023/1", params={"limit": 600}).json()
     second = backend.client.get(first["next"]).json()

@@ -81,7 +81,7 @@ def test_station_objects_and_paging(backend: Backend) -> None:
     csv = backend.client.get(
         "/v1/stations", params={"format": "csv", "state": "Niedersachsen"}
     ).text.splitlines()
-    assert csv[1:] == [
+    assert csv == [  # header row first (issue #15)
         "station_id,name,state,latitude,longitude,height_m,valid_from,valid_to,products",
         "44,Großenkneten,Niedersachsen,52.9336,8.237,44.0,1969-01-01,,air_temperature;precipitation;wind",
     ]
@@ -136,7 +136,10 @@ def test_catalog(backend: Backend) -> None:
         "definition": "highest total over 5 consecutive valid days inside the quarter (Rx5day)",
         "standard": "ETCCDI",
         "sql_type": "float",
+        "precision": 1,  # added by issue #15: decimals served
     }
+    frost = next(e for e in body["data"] if e["name"] == "frost_days")
+    assert (frost["unit"], frost["precision"]) == ("days", 0)
     wind = backend.client.get("/v1/catalog", params={"product": "wind"}).json()
     assert [e["name"] for e in wind["data"]] == [f.name for f in features_for("wind")]
     assert backend.client.get("/v1/catalog", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
@@ -207,3 +210,38 @@ def test_health_and_metrics(backend: Backend) -> None:
     assert lines['weatherinsight_api_latest_published_quarter{product="air_temperature"}'] == "20241.0"
     assert lines['weatherinsight_api_latest_published_quarter{product="pressure"}'] == "0.0"
     assert float(lines['weatherinsight_api_data_age_seconds{product="wind"}']) > 0
+
+
+def test_unknown_query_parameter_is_400_naming_the_allowed_ones(backend: Backend) -> None:
+    r = backend.client.get("/v1/stations", params={"nmae": "Bad"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "unknown_parameter"
+    assert body["message"].startswith(
+        "unknown query parameter(s) 'nmae'; allowed: active, bbox, cursor, format"
+    )
+    assert "name" in body["message"].split("allowed: ")[1].split(", ")
+    assert backend.client.get("/v1/catalog", params={"produkt": "wind"}).json()["message"] == (
+        "unknown query parameter(s) 'produkt'; allowed: product"
+    )
+
+
+def test_stations_near_by_distance_and_name_ignoring_accents(backend: Backend) -> None:
+    default = backend.client.get("/v1/stations", params={"near": "52.52,13.40"}).json()
+    assert [s["station_id"] for s in default["data"]] == [433]  # Tempelhof ≈ 5.8 km; Potsdam ≈ 27.6 km
+    assert default["near"] == {"latitude": 52.52, "longitude": 13.4, "radius_km": 25.0}  # the default, stated
+    body = backend.client.get("/v1/stations", params={"near": "52.52,13.40", "radius_km": 30}).json()
+    assert [s["station_id"] for s in body["data"]] == [433, 3987]  # by distance, not by id
+    assert 5 < body["data"][0]["distance_km"] < 7 < 27 < body["data"][1]["distance_km"] <= 30
+    named = backend.client.get("/v1/stations", params={"name": "GROSSENKNETEN"}).json()
+    assert [s["station_id"] for s in named["data"]] == [44]
+
+
+def test_feature_answers_carry_units(backend: Backend) -> None:
+    body = backend.client.get("/v1/features/wind", params={"features": "wind_speed_mean"}).json()
+    assert body["fields"]["wind_speed_mean"] == {
+        "unit": "m/s",
+        "definition": body["fields"]["wind_speed_mean"]["definition"],
+        "precision": 1,
+    }
+    assert body["fields"]["coverage"]["definition"] == "hours_valid / hours_expected"

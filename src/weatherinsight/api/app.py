@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weatherinsight import DWD_ATTRIBUTION, __version__
 from weatherinsight.api.deps import ApiState, BodyCache, require_api_key
+from weatherinsight.api.docs import install_docs
 from weatherinsight.api.errors import install_error_handlers
 from weatherinsight.api.explorer import mount_explorer
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
@@ -81,7 +82,7 @@ def create_app(
             "Errors: a JSON body with `error` and `message`."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs from packaged assets (no CDN)
         redoc_url=None,
     )
     engine = get_engine(settings.database_url)
@@ -99,6 +100,7 @@ def create_app(
     )
     metrics.watch_caches(lambda: state.hot_path_served, lambda: state.published.rows)
     install_error_handlers(app)
+    install_docs(app, f"{API_PREFIX}/openapi.json")
     # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
     # published schema tells clients exactly what this server expects.
     keyed: list[Any] = [Depends(require_api_key)] if settings.api_keys_required else []

@@ -1,8 +1,11 @@
 """Output formats and paging: JSON (default), CSV and Parquet, streamed; keyset cursors and ``next`` links.
 
 The format comes from ``format=`` or, failing that, the ``Accept`` header. Every format carries the DWD
-attribution: a field of JSON bodies, a ``#`` comment line atop CSV, the Parquet file's key-value metadata,
-and (for all) the ``X-Data-Attribution`` header added by the app's middleware.
+attribution: a field of JSON bodies, the Parquet file's key-value metadata, and (for all) the
+``X-Data-Attribution`` header added by the app's middleware. A CSV body starts with its header row, so a plain
+``pandas.read_csv(url)`` reads it right; ``metadata=true`` asks for ``#`` comment lines (attribution, then unit
+and definition per column) atop it, read with ``pandas.read_csv(url, comment="#")``. Units and definitions
+(``fields``: column → unit/definition/precision) go in the JSON ``meta`` and in the Parquet field metadata.
 """
 
 from __future__ import annotations
@@ -166,10 +169,22 @@ def _json_stream(
     yield b"]}"
 
 
-def _csv_stream(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
+def csv_comments(fields: dict[str, dict[str, Any]] | None) -> list[str]:
+    """The ``#`` lines of a CSV answer's metadata variant: attribution, then one line per described column."""
+    lines = [f"# {DWD_ATTRIBUTION}"]
+    for name, info in (fields or {}).items():
+        unit = f" [{info['unit']}]" if info.get("unit") else ""
+        lines.append(f"# {name}{unit}: {info.get('definition', '')}".rstrip())
+    return lines
+
+
+def _csv_stream(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], comments: Sequence[str] = ()
+) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    buf.write(f"# {DWD_ATTRIBUTION}\n")
+    for line in comments:
+        buf.write(line.replace("\n", " ") + "\n")
     writer.writerow(columns)
     for start in range(0, len(rows), _JSON_CHUNK_ROWS):
         for r in rows[start : start + _JSON_CHUNK_ROWS]:
@@ -183,8 +198,17 @@ def _csv_stream(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterat
         yield buf.getvalue().encode("utf-8")
 
 
+def _field_metadata(info: dict[str, Any] | None) -> dict[str, str] | None:
+    if not info:
+        return None
+    return {k: str(v) for k, v in info.items() if v is not None}
+
+
 def _parquet_bytes(
-    columns: Sequence[str], types: Sequence[pa.DataType], rows: Sequence[Sequence[Any]]
+    columns: Sequence[str],
+    types: Sequence[pa.DataType],
+    rows: Sequence[Sequence[Any]],
+    fields: dict[str, dict[str, Any]] | None = None,
 ) -> bytes:
     arrays = []
     for i, typ in enumerate(types):
@@ -192,9 +216,13 @@ def _parquet_bytes(
         if pa.types.is_timestamp(typ):
             values = [v if v is None or v.tzinfo else v.replace(tzinfo=UTC) for v in values]
         arrays.append(pa.array(values, type=typ))
-    schema = pa.schema([pa.field(c, t) for c, t in zip(columns, types, strict=True)]).with_metadata(
-        {"attribution": DWD_ATTRIBUTION}
-    )
+    described = fields or {}
+    schema = pa.schema(
+        [
+            pa.field(c, t, metadata=_field_metadata(described.get(c)))
+            for c, t in zip(columns, types, strict=True)
+        ]
+    ).with_metadata({"attribution": DWD_ATTRIBUTION})
     table = pa.Table.from_arrays(arrays, schema=schema)
     sink = io.BytesIO()
     pq.write_table(table, sink)
@@ -224,15 +252,26 @@ def render_rows(
     next_url: str | None,
     headers: dict[str, str] | None = None,
     filename: str = "data",
+    fields: dict[str, dict[str, Any]] | None = None,
+    csv_metadata: bool = False,
 ) -> Response:
-    """A page of rows in the requested format; ``meta`` (attribution, count, next …) heads JSON bodies."""
+    """A page of rows in the requested format; ``meta`` (attribution, count, next …) heads JSON bodies.
+
+    ``fields`` (column → unit, definition, precision) is carried in the JSON ``meta``, the Parquet field metadata
+    and, with ``csv_metadata``, as ``#`` lines atop the CSV (which otherwise starts with its header row).
+    """
     out_headers = {**(headers or {}), **_link_header(next_url)}
     if fmt is OutputFormat.csv:
         out_headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return _body(_csv_stream(columns, rows), len(rows), "text/csv; charset=utf-8", out_headers)
+        comments = csv_comments(fields) if csv_metadata else []
+        return _body(_csv_stream(columns, rows, comments), len(rows), "text/csv; charset=utf-8", out_headers)
     if fmt is OutputFormat.parquet:
         out_headers["Content-Disposition"] = f'attachment; filename="{filename}.parquet"'
         return StreamingResponse(
-            _chunks(_parquet_bytes(columns, types, rows)), media_type=PARQUET_MEDIA_TYPE, headers=out_headers
+            _chunks(_parquet_bytes(columns, types, rows, fields)),
+            media_type=PARQUET_MEDIA_TYPE,
+            headers=out_headers,
         )
+    if fields:
+        meta = {**meta, "fields": fields}
     return _body(_json_stream(meta, columns, types, rows), len(rows), "application/json", out_headers)

@@ -119,6 +119,9 @@ class CatalogEntry(BaseModel):
     definition: str = Field(examples=["valid days with TN < 0 °C (FD)"])
     standard: str = Field(examples=["ETCCDI"])
     sql_type: str = Field(examples=["int"])
+    precision: int | None = Field(
+        default=None, examples=[1], description="decimals served: float features are rounded to it on output"
+    )
 
 
 class CatalogResponse(BaseModel):

@@ -67,6 +67,21 @@ def _demo_config(settings_dir: Path, stations: int) -> Path:
     return path
 
 
+def _demo_env(root: Path, settings: Settings) -> Path:
+    """``demo.env``: the demo's settings as WEATHERINSIGHT_* variables, so `make api`, `check` and the client use
+    the demo's database and its scaled quality thresholds (not the production ones) after the demo."""
+    path = root / "demo.env"
+    path.write_text(
+        "# Written by `make demo`: source it (set -a; . demo/demo.env; set +a) before follow-up commands.\n"
+        f"WEATHERINSIGHT_DATA_DIR={settings.data_dir}\n"
+        f"WEATHERINSIGHT_DATABASE_URL={settings.database_url}\n"
+        f"WEATHERINSIGHT_RAW_STORE_URL={settings.raw_store_url}\n"
+        f"WEATHERINSIGHT_CONFIG_FILE={settings.config_file}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _mirror(root: Path, stations: int, years: int) -> None:
     if (root / MANIFEST).exists():
         spec = load_spec(root)
@@ -136,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
             dwd_base_url=server.base_url,
             config_file=_demo_config(root, args.stations),
         )
+        env_path = _demo_env(root, settings)
         console.rule(f"2 · mirror served on {server.url} (loopback only)")
         console.rule(
             f"3 · pipeline {quarters[0]}..{quarters[-1]}: ingest → process → aggregate (DuckDB → SQLite)"
@@ -177,8 +193,19 @@ def run(args: argparse.Namespace) -> int:
                     f"staged Parquet:   {settings.staged_dir}",
                     f"raw store:        {settings.raw_store_url}",
                     "",
-                    "Explore it: `make api` (or WEATHERINSIGHT_DATA_DIR=" + str(data) + " uv run --frozen "
-                    "weatherinsight api serve), then open http://127.0.0.1:8000/ for the map, stations and quarters",
+                    f"settings for follow-up commands: {env_path} (the demo's data and quality thresholds)",
+                    "",
+                    "Serve the API:  make api   (or: set -a; . " + str(env_path) + "; set +a; "
+                    "uv run --frozen weatherinsight api serve)",
+                    "Explorer:       http://127.0.0.1:8000/   (map, stations, quarters, datasets)",
+                    "API:            http://127.0.0.1:8000/v1/stations   docs: http://127.0.0.1:8000/docs",
+                    f"Check again:    set -a; . {env_path}; set +a; uv run --frozen weatherinsight check {quarters[-1]}",
+                    f"Query:          set -a; . {env_path}; set +a; uv run --frozen weatherinsight stations --near 51.0,10.0",
+                    "Python (with the settings above in the environment):",
+                    "  from weatherinsight import Client",
+                    "  near = Client().stations(near=(51.0, 10.0), radius_km=200)",
+                    f"  df = Client().features('air_temperature', stations=near.station_id, start='{quarters[0]}')",
+                    "",
                     "Re-run: `make demo` again is a no-op for unchanged inputs; `--fresh` starts over.",
                 ]
             ),

@@ -29,6 +29,19 @@ class FeatureSpec:
     standard: str
     sql_type: SqlType = "float"
 
+    @property
+    def precision(self) -> int:
+        """Decimal places served (values are rounded half-to-even on output; the database keeps full precision).
+
+        The rule: counts are whole numbers; shares (unit ``1``) keep 3 decimals; every other measured unit keeps
+        1 decimal, the resolution of the DWD hourly observations (0.1 °C, 0.1 mm, 0.1 m/s, 0.1 hPa, 1 %).
+        """
+        return PRECISION_BY_UNIT.get(self.unit, 1) if self.sql_type == "float" else 0
+
+
+#: Decimal places served per unit (see ``FeatureSpec.precision``); a unit not listed keeps 1 decimal.
+PRECISION_BY_UNIT: dict[str, int] = {"1": 3, "%": 1, "°": 0, "K": 1, "K·d": 1, "g/m³": 1, "hPa": 1}
+
 
 def _f(
     name: str,

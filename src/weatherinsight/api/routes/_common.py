@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+from fastapi import Request
+from fastapi.dependencies.utils import get_flat_dependant
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
+from weatherinsight.api.errors import ApiError
 from weatherinsight.api.formats import PARQUET_MEDIA_TYPE
 from weatherinsight.api.schemas import ErrorBody
 
@@ -64,3 +67,33 @@ def arrow_type(column: Column[Any]) -> pa.DataType:
     if isinstance(t, String | Text):
         return pa.string()
     return pa.string()
+
+
+#: Allowed query parameter names per route (routes are not hashable: keyed by id; routes live as long as the app).
+_ALLOWED: dict[int, tuple[str, ...]] = {}
+
+
+def _allowed(route: Any) -> tuple[str, ...]:
+    allowed = _ALLOWED.get(id(route))
+    if allowed is None:
+        dependant = get_flat_dependant(route.dependant)
+        allowed = _ALLOWED[id(route)] = tuple(sorted({p.alias for p in dependant.query_params}))
+    return allowed
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Router dependency: a query parameter the route does not declare is a 400 naming the allowed ones.
+
+    A misspelt filter (``?nmae=Bad``) silently ignored would answer every row as if it had matched."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    allowed = _allowed(route)
+    unknown = sorted({k for k in request.query_params if k not in allowed})
+    if unknown:
+        raise ApiError(
+            400,
+            "unknown_parameter",
+            f"unknown query parameter(s) {', '.join(repr(u[:64]) for u in unknown[:5])}; "
+            f"allowed: {', '.join(allowed) if allowed else 'none'}",
+        )

@@ -18,13 +18,13 @@ from weatherinsight.api.deps import (
     parse_quarter_bounds,
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
-from weatherinsight.api.routes._common import ERRORS
+from weatherinsight.api.routes._common import ERRORS, reject_unknown_query
 from weatherinsight.api.routes.features import Cursor, ProductName, QuarterFrom, QuarterTo
 from weatherinsight.api.schemas import DatasetPage
 from weatherinsight.warehouse.lineage import DatasetVersion
 from weatherinsight.warehouse.tables import dataset_versions
 
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], dependencies=[Depends(reject_unknown_query)])
 
 
 def version_json(v: DatasetVersion) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from weatherinsight.api.deps import (
     require_pattern,
 )
 from weatherinsight.api.errors import ApiError
+from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
     decode_cursor,
@@ -43,7 +44,7 @@ from weatherinsight.api.formats import (
     render_rows,
 )
 from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
-from weatherinsight.api.routes._common import arrow_type, table_responses
+from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, table_responses
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
@@ -51,7 +52,7 @@ from weatherinsight.quarters import QUARTER_PATTERN, Quarter
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import curated_table
 
-router = APIRouter(prefix="/features", tags=["features"])
+router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 #: Product path values come from the registry: a new product is served without a code change.
 ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
@@ -108,6 +109,13 @@ QuarterTo = Annotated[
     ),
 ]
 Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
+Metadata = Annotated[
+    bool,
+    Query(
+        description="CSV only: '#' lines with attribution, unit and definition per column atop the header row "
+        "(read with pandas.read_csv(url, comment='#')); JSON and Parquet always carry them"
+    ),
+]
 
 
 def select_columns(product: str, features: str | None) -> list[str]:
@@ -188,7 +196,7 @@ def _statement(
 
 
 @functools.lru_cache(maxsize=512)
-def _arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
+def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
     return tuple(arrow_type(table.c[c]) for c in columns)
 
@@ -203,6 +211,7 @@ def _respond(
     limit: int,
     cursor_of: Any,
     headers: dict[str, str],
+    csv_metadata: bool = False,
 ) -> Response:
     more = len(rows) > limit
     rows = rows[:limit]
@@ -211,11 +220,13 @@ def _respond(
         fmt,
         meta={"attribution": DWD_ATTRIBUTION, "product": product, "count": len(rows), "next": nxt},
         columns=columns,
-        types=_arrow_types(product, tuple(columns)),
-        rows=rows,
+        types=arrow_types(product, tuple(columns)),
+        rows=round_rows(product, columns, rows),
         next_url=nxt,
         headers=headers,
         filename=f"{product}_features",
+        fields=describe(product, columns),
+        csv_metadata=csv_metadata,
     )
 
 
@@ -237,9 +248,26 @@ async def get_features(
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     format: Format = None,
+    metadata: Metadata = False,
 ) -> Response:
-    """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields."""
-    args = (request, product, state, station_id, from_, to, features, min_coverage, limit, cursor, format)
+    """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
+
+    Float features are rounded to their catalog ``precision``; units and definitions come in the JSON ``meta``
+    (``fields``), the Parquet field metadata, or the CSV ``metadata=true`` variant."""
+    args = (
+        request,
+        product,
+        state,
+        station_id,
+        from_,
+        to,
+        features,
+        min_coverage,
+        limit,
+        cursor,
+        format,
+        metadata,
+    )
     if station_id and len(set(station_id)) == 1:
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
@@ -259,6 +287,7 @@ def _get_features(
     limit: int,
     cursor: str | None,
     format: OutputFormat | None,
+    metadata: bool = False,
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
@@ -267,7 +296,19 @@ def _get_features(
     after = decode_cursor(cursor, 3) if cursor is not None else None
     if station_id:
         return station_features(
-            request, state, name, station_id, first, last, columns, min_coverage, limit, after, fmt
+            request,
+            state,
+            name,
+            station_id,
+            first,
+            last,
+            columns,
+            min_coverage,
+            limit,
+            after,
+            fmt,
+            None,
+            metadata,
         )
     stmt = _statement(
         name,
@@ -289,7 +330,7 @@ def _get_features(
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
-    return _page(request, state, name, fmt, columns, rows, limit)
+    return _page(request, state, name, fmt, columns, rows, limit, metadata)
 
 
 def station_features(
@@ -305,6 +346,7 @@ def station_features(
     after: list[int] | None,
     fmt: OutputFormat,
     cached: Sequence[Row] | None = None,
+    csv_metadata: bool = False,
 ) -> Response:
     """Rows of the named stations from the process's published-data cache (``api.published``), filtered here.
 
@@ -333,7 +375,7 @@ def station_features(
     index = _projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
-    return _page(request, state, product, fmt, columns, picked, limit)
+    return _page(request, state, product, fmt, columns, picked, limit, csv_metadata)
 
 
 @functools.lru_cache(maxsize=512)
@@ -364,6 +406,7 @@ def _page(
     columns: list[str],
     rows: list[Row],
     limit: int,
+    csv_metadata: bool = False,
 ) -> Response:
     """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
     s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
@@ -384,7 +427,16 @@ def _page(
     if cached is not None:
         return cached
     response = _respond(
-        request, state, fmt, product, columns, rows, limit, lambda r: (r[y_i], r[q_i], r[s_i]), headers
+        request,
+        state,
+        fmt,
+        product,
+        columns,
+        rows,
+        limit,
+        lambda r: (r[y_i], r[q_i], r[s_i]),
+        headers,
+        csv_metadata,
     )
     state.bodies.put(etag, url, response)
     return response
@@ -407,6 +459,7 @@ def get_quarter(
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     format: Format = None,
+    metadata: Metadata = False,
 ) -> Response:
     """The published version of (product, quarter), ordered by station_id; 404 when none is published."""
     name = product.value
@@ -449,6 +502,8 @@ def get_quarter(
         if hit:
             return Response(status_code=304, headers=headers)
     headers["X-Dataset-Version"] = version
-    response = _respond(request, state, fmt, name, columns, rows, limit, lambda r: (r.station_id,), headers)
+    response = _respond(
+        request, state, fmt, name, columns, rows, limit, lambda r: (r.station_id,), headers, metadata
+    )
     state.bodies.put(etag, url, response)
     return response

@@ -20,12 +20,12 @@ from weatherinsight.api.deps import (
     path_quarter,
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
-from weatherinsight.api.routes._common import ERRORS
+from weatherinsight.api.routes._common import ERRORS, reject_unknown_query
 from weatherinsight.api.routes.features import Cursor, ProductName
 from weatherinsight.api.schemas import QualityResponse
 from weatherinsight.warehouse.tables import quality_check_results
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], dependencies=[Depends(reject_unknown_query)])
 
 
 @router.get(

@@ -1,0 +1,69 @@
+"""What a served column means: unit, definition and rounding of every feature and coverage column, and the
+rounding itself (the catalog's ``precision``, applied on output; the database keeps full precision)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+
+Row = tuple[Any, ...]
+
+#: Columns every answer shares, described once (the features come from the catalog).
+_FIXED_FIELDS: dict[str, dict[str, Any]] = {
+    "station_id": {"unit": None, "definition": "DWD station id"},
+    "year": {"unit": None, "definition": "calendar year of the quarter"},
+    "quarter": {"unit": None, "definition": "quarter of the year (1–4)"},
+    "dataset_version": {"unit": None, "definition": "published curated version the row belongs to"},
+    **{
+        name: {"unit": "1" if kind == "float" else None, "definition": text}
+        for name, kind, text in COVERAGE_COLUMNS
+    },
+    "computed_at": {"unit": None, "definition": "when the row was computed (UTC)"},
+    "station_name": {"unit": None, "definition": "station name (DWD station list)"},
+    "latitude": {"unit": "°", "definition": "station latitude (WGS84)"},
+    "longitude": {"unit": "°", "definition": "station longitude (WGS84)"},
+    "height_m": {"unit": "m", "definition": "station height above sea level"},
+}
+
+
+@functools.cache
+def _product_fields(product: str) -> dict[str, dict[str, Any]]:
+    out = dict(_FIXED_FIELDS)
+    for f in features_for(product):
+        out[f.name] = {"unit": f.unit, "definition": f.definition, "precision": f.precision}
+    return out
+
+
+def describe(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Column → {unit, definition[, precision]} for the columns of one answer, in column order."""
+    known = _product_fields(product)
+    return {c: known[c] for c in columns if c in known}
+
+
+@functools.lru_cache(maxsize=512)
+def _digits(product: str, columns: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """(position, decimals) of every float feature column among ``columns``."""
+    specs = {f.name: f for f in features_for(product)}
+    return tuple(
+        (i, specs[c].precision) for i, c in enumerate(columns) if c in specs and specs[c].sql_type == "float"
+    )
+
+
+def round_rows(product: str, columns: Sequence[str], rows: Sequence[Row]) -> list[Row]:
+    """Rows with every float feature rounded to its catalog precision (``round``: half to even on the binary
+    value, so 223.9000000000001 → 223.9); None, NaN and the other columns pass through unchanged."""
+    digits = _digits(product, tuple(columns))
+    if not digits:
+        return list(rows)
+    out: list[Row] = []
+    for r in rows:
+        values = list(r)
+        for i, d in digits:
+            v = values[i]
+            if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
+                values[i] = round(v, d)
+        out.append(tuple(values))
+    return out

@@ -1,0 +1,185 @@
+"""``Client``: one set of methods over two back ends (local store, HTTP API), and the frame conversions.
+
+Example::
+
+    from weatherinsight import Client
+
+    c = Client()  # or Client("http://127.0.0.1:8000")
+    near = c.stations(near=(52.52, 13.40), radius_km=30)
+    df = c.features("air_temperature", stations=near.station_id, start="2023Q1", end="2023Q4")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from weatherinsight.client.local import LocalBackend
+from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationQuery
+from weatherinsight.client.remote import HttpBackend
+from weatherinsight.settings import Settings
+
+if TYPE_CHECKING:  # polars is optional: only typed here, imported where asked for
+    import polars
+
+
+class Client:
+    """Published WeatherInsight data for analysis.
+
+    Args:
+        url: ``None`` for the local embedded store (``Settings.database_url``), or the base URL of a running
+            API such as ``"http://127.0.0.1:8000"``.
+        api_key: the ``X-API-Key`` for an API that requires keys.
+        settings: local back end only: settings to use instead of loading them from the environment.
+
+    Example::
+
+        >>> from weatherinsight import Client
+        >>> c = Client()
+        >>> c.features("wind", stations=[44], start="2024Q1", end="2024Q4")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, url: str | None = None, *, api_key: str | None = None, settings: Settings | None = None
+    ) -> None:
+        self._backend: Backend = LocalBackend(settings) if url is None else HttpBackend(url, api_key=api_key)
+        self.url = url
+
+    # ------------------------------------------------------------------------------------------ stations
+
+    def stations_arrow(
+        self,
+        name: str | None = None,
+        near: tuple[float, float] | str | None = None,
+        radius_km: float | None = None,
+        state: str | None = None,
+        product: str | None = None,
+    ) -> pa.Table:
+        """Like :meth:`stations`, as an Arrow table (no pandas needed)."""
+        return self._backend.stations(StationQuery(name, _point(near), radius_km, state, product))
+
+    def stations(
+        self,
+        name: str | None = None,
+        near: tuple[float, float] | str | None = None,
+        radius_km: float | None = None,
+        state: str | None = None,
+        product: str | None = None,
+    ) -> pd.DataFrame:
+        """Stations matching every filter given: one row per station.
+
+        Without ``near`` ordered by station_id; with ``near=(lat, lon)`` (or ``"lat,lon"``) ordered by distance,
+        with a ``distance_km`` column, within ``radius_km`` (default 25 km).
+
+        Example::
+
+            >>> Client().stations(name="kubschutz")  # doctest: +SKIP
+               station_id       name   state  latitude  longitude  ...
+        """
+        return self.stations_arrow(name, near, radius_km, state, product).to_pandas()
+
+    # ------------------------------------------------------------------------------------------ catalog
+
+    def catalog(self) -> pd.DataFrame:
+        """The feature catalog: name, product, variable, kind, unit, definition, standard, precision."""
+        return self._backend.catalog().to_pandas()
+
+    # ------------------------------------------------------------------------------------------ features
+
+    def features_arrow(
+        self,
+        product: str,
+        stations: Iterable[int] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+        include_station: bool = False,
+        version: str | None = None,
+    ) -> pa.Table:
+        """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
+        ids = None if stations is None else sorted({int(s) for s in stations})
+        names = None if features is None else list(dict.fromkeys(features))
+        table = self._backend.features(FeatureQuery(product, ids, start, end, names, min_coverage, version))
+        if include_station:
+            table = self._with_station(table)
+        return table
+
+    def features(
+        self,
+        product: str,
+        stations: Iterable[int] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+        include_station: bool = False,
+        version: str | None = None,
+    ) -> pd.DataFrame:
+        """Quarterly features of one product: one row per station × quarter.
+
+        Columns: station_id, year, quarter, dataset_version, the coverage/QN provenance columns
+        (hours_expected … share_recent), computed_at, then the features (all, or ``features``), rounded to the
+        catalog precision. Only published versions are read, unless ``version`` pins one curated version name
+        (e.g. ``"2024Q1_v2"``, local store only) for a reproducible analysis. ``start``/``end`` are quarters
+        like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m.
+        Units and definitions are in ``df.attrs["fields"]``.
+
+        Example::
+
+            >>> df = Client().features("air_temperature", stations=[44], start="2023Q1", end="2023Q4")  # doctest: +SKIP
+            >>> df[["station_id", "year", "quarter", "tg_mean", "coverage"]]  # doctest: +SKIP
+        """
+        table = self.features_arrow(
+            product, stations, start, end, features, min_coverage, include_station, version
+        )
+        frame = table.to_pandas()
+        frame.attrs["fields"] = field_metadata(table)
+        frame.attrs["product"] = product
+        return frame
+
+    def features_polars(self, product: str, **kwargs: Any) -> polars.DataFrame:
+        """Like :meth:`features`, as a polars DataFrame (needs ``polars`` installed; pandas is not used)."""
+        try:
+            import polars  # lazy: polars is optional for analysts
+        except ImportError as exc:
+            raise QueryError("features_polars needs polars", hint="pip install polars") from exc
+        result = polars.from_arrow(self.features_arrow(product, **kwargs))
+        assert isinstance(result, polars.DataFrame)
+        return result
+
+    def _with_station(self, table: pa.Table) -> pa.Table:
+        info = {r["station_id"]: r for r in self._backend.stations(StationQuery()).to_pylist()}
+        rows = [info.get(s, {}) for s in table.column("station_id").to_pylist()]
+        out = table
+        for column, key, typ in (
+            ("station_name", "name", pa.string()),
+            ("latitude", "latitude", pa.float64()),
+            ("longitude", "longitude", pa.float64()),
+            ("height_m", "height_m", pa.float64()),
+        ):
+            out = out.append_column(column, pa.array([r.get(key) for r in rows], type=typ))
+        return out
+
+
+def field_metadata(table: pa.Table) -> dict[str, dict[str, str]]:
+    """Column → {unit, definition, precision} from an Arrow table's field metadata."""
+    out: dict[str, dict[str, str]] = {}
+    for f in table.schema:
+        if f.metadata:
+            out[f.name] = {k.decode(): v.decode() for k, v in f.metadata.items()}
+    return out
+
+
+def _point(near: tuple[float, float] | str | None) -> tuple[float, float] | None:
+    if near is None or isinstance(near, tuple):
+        return near
+    parts = near.split(",")
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise QueryError(f"near: expected LAT,LON like 52.52,13.40, got {near!r}") from None
+    return lat, lon

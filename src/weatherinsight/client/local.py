@@ -1,0 +1,143 @@
+"""The client's local back end: the embedded store read in-process with the API's own read functions, so its
+tables equal the API's answers (published versions only, the same order, rounding and field metadata)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import select, tuple_
+
+from weatherinsight.api.errors import ApiError
+from weatherinsight.api.fields import describe, round_rows
+from weatherinsight.api.routes.features import arrow_types, select_columns
+from weatherinsight.api.routes.stations import search_stations, station_filters
+from weatherinsight.client.query import (
+    CATALOG_COLUMNS,
+    DISTANCE,
+    STATION_SCHEMA,
+    FeatureQuery,
+    QueryError,
+    StationQuery,
+    point_text,
+)
+from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.features.catalog import CATALOG, feature
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings, load_settings
+from weatherinsight.warehouse import lineage
+from weatherinsight.warehouse.db import get_engine
+from weatherinsight.warehouse.tables import curated_table, feature_catalog
+
+_PAGE = 10_000
+
+
+class LocalBackend:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.engine = get_engine(self.settings.database_url)
+
+    def stations(self, query: StationQuery) -> pa.Table:
+        try:
+            conds, centre, radius = station_filters(
+                query.state,
+                _product(query.product),
+                None,
+                point_text(query.near) if query.near is not None else None,
+                query.radius_km,
+                None,
+            )
+            objects: list[dict[str, Any]] = []
+            after = 0
+            with self.engine.connect() as conn:
+                while True:
+                    page, more = search_stations(
+                        conn,
+                        conds,
+                        centre=centre,
+                        radius_km=radius,
+                        name=query.name,
+                        after=after,
+                        limit=_PAGE,
+                    )
+                    objects += page
+                    if not more:
+                        break
+                    after = after + _PAGE if centre is not None else page[-1]["station_id"]
+        except ApiError as exc:
+            raise QueryError(exc.message) from None
+        schema = STATION_SCHEMA.append(DISTANCE) if centre is not None else STATION_SCHEMA
+        return pa.Table.from_pylist(objects, schema=schema)
+
+    def catalog(self) -> pa.Table:
+        order = {f.name: i for i, f in enumerate(CATALOG)}
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(select(feature_catalog))]
+        rows.sort(key=lambda r: (order.get(r["name"], len(order)), r["name"]))
+        for r in rows:
+            r["precision"] = _precision(r["name"])
+        return pa.Table.from_pylist([{c: r.get(c) for c in CATALOG_COLUMNS} for r in rows])
+
+    def features(self, query: FeatureQuery) -> pa.Table:
+        product = _product(query.product)
+        assert product is not None
+        try:
+            columns = select_columns(product, ",".join(query.features) if query.features else None)
+        except ApiError as exc:
+            raise QueryError(exc.message) from None
+        table = curated_table(product)
+        c = table.c
+        if query.version is None:
+            stmt = select(*(c[n] for n in columns)).select_from(lineage.published_from(product))
+        else:
+            stmt = select(*(c[n] for n in columns)).where(c.dataset_version == query.version)
+        if query.stations is not None:
+            stmt = stmt.where(c.station_id.in_(query.stations))
+        if query.start is not None:
+            first = _quarter("start", query.start)
+            stmt = stmt.where(tuple_(c.year, c.quarter) >= tuple_(first.year, first.quarter))
+        if query.end is not None:
+            last = _quarter("end", query.end)
+            stmt = stmt.where(tuple_(c.year, c.quarter) <= tuple_(last.year, last.quarter))
+        if query.min_coverage is not None:
+            stmt = stmt.where(c.coverage >= query.min_coverage)
+        stmt = stmt.order_by(c.year, c.quarter, c.station_id)
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(stmt)]
+        rows = round_rows(product, columns, rows)
+        fields = describe(product, columns)
+        schema = pa.schema(
+            [
+                pa.field(n, t, metadata={k: str(v) for k, v in fields.get(n, {}).items() if v is not None})
+                for n, t in zip(columns, arrow_types(product, tuple(columns)), strict=True)
+            ]
+        )
+        arrays = [_array([r[i] for r in rows], schema.field(i).type) for i in range(len(columns))]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _array(values: list[Any], typ: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(typ):  # SQLite gives naive datetimes: they are UTC (as the API's Parquet says)
+        values = [v if v is None or v.tzinfo else v.replace(tzinfo=UTC) for v in values]
+    return pa.array(values, type=typ)
+
+
+def _product(name: str | None) -> str | None:
+    if name is not None and name not in PRODUCTS:
+        raise QueryError(f"product: unknown product {name!r}; known: {', '.join(PRODUCTS)}")
+    return name
+
+
+def _quarter(parameter: str, text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except Exception as exc:  # the quarter grammar's own error says what is wrong with the text
+        raise QueryError(f"{parameter}: {exc}") from None
+
+
+def _precision(name: str) -> int | None:
+    try:
+        return feature(name).precision
+    except KeyError:
+        return None
