@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from sqlalchemy.engine import make_url
 
 #: The SQLAlchemy dialects WeatherInsight supports, with the drivers each may use and the module each needs.
 SUPPORTED_DRIVERS: dict[str, dict[str, str]] = {
@@ -45,7 +44,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise YamlProblem(
@@ -65,7 +64,7 @@ def load_yaml_mapping(path: Path, data: bytes) -> dict[str, Any]:
         line = data[: exc.start].count(b"\n") + 1
         raise YamlProblem("(encoding)", f"not UTF-8: byte {data[exc.start]:#04x} on line {line}") from None
     try:
-        raw: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        raw: Any = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" on line {mark.line + 1}" if mark is not None else ""
@@ -82,20 +81,21 @@ def load_yaml_mapping(path: Path, data: bytes) -> dict[str, Any]:
 
 
 def database_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be the curated database: malformed, an unsupported dialect or driver, a missing driver."""
-    try:
-        parsed = make_url(url)
-        _ = parsed.port  # parsed lazily: a non-numeric port fails here
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError for malformed URLs
-        return f"malformed database URL {_redact(url)!r}: {exc}; expected e.g. postgresql://user@host:5432/db"
-    backend = parsed.get_backend_name()
+    """Why ``url`` cannot be the curated database: malformed, an unsupported dialect or driver, a missing driver.
+
+    Parsed with urllib rather than SQLAlchemy: this module sits in the foundation layer, which the DWD layer
+    imports and which must not pull in the database toolkit (``.importlinter``)."""
+    match = _DB_URL.fullmatch(url)
+    if match is None:
+        return f"malformed database URL {_redact(url)!r}; expected e.g. postgresql://user@host:5432/db"
+    backend, driver = match["dialect"].lower(), (match["driver"] or "").lower()
     backend = "postgresql" if backend == "postgres" else backend
     if backend not in SUPPORTED_DRIVERS:
         return (
             f"unsupported database {backend!r} in {_redact(url)!r}; "
             f"supported: {', '.join(f'{d}://' for d in SUPPORTED_DRIVERS)}"
         )
-    driver = parsed.get_driver_name() if "+" in parsed.drivername else _DEFAULT_DRIVER[backend]
+    driver = driver or _DEFAULT_DRIVER[backend]
     module = SUPPORTED_DRIVERS[backend].get(driver)
     if module is None:
         return (
@@ -108,20 +108,32 @@ def database_url_problem(url: str) -> str | None:
             else ""
         )
         return f"the database driver {module!r} for {backend} is not installed{extra}"
-    if backend == "postgresql" and not parsed.host:
-        return f"no host in {_redact(url)!r}; expected postgresql://user@host:5432/db"
-    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
-        if not parsed.database.startswith("file:"):
-            return directory_problem(Path(parsed.database).parent, what="the SQLite file's directory")
+    if backend == "postgresql":
+        return _server_problem(url)
+    database = match["rest"].removeprefix("/").split("?", 1)[0]
+    if database not in ("", ":memory:") and not database.startswith("file:"):
+        return directory_problem(Path(database).parent, what="the SQLite file's directory")
+    return None
+
+
+#: ``dialect[+driver]://rest`` as SQLAlchemy writes database URLs.
+_DB_URL = re.compile(
+    r"(?P<dialect>[A-Za-z][A-Za-z0-9]*)(?:\+(?P<driver>[A-Za-z0-9_]+))?://(?P<rest>.*)", re.DOTALL
+)
+
+
+def _server_problem(url: str) -> str | None:
+    """A server URL's port, when given, is a number (no host means libpq's local socket, which is fine)."""
+    try:
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError as exc:
+        return f"malformed database URL {_redact(url)!r}: {exc}; expected e.g. postgresql://user@host:5432/db"
     return None
 
 
 def _redact(url: str) -> str:
     """The URL without its password (error messages end up in logs)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - unparsable: show it only up to the host part
-        return re.sub(r"//[^@/]*@", "//***@", url)
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def directory_problem(path: Path, *, what: str = "the data directory") -> str | None:

@@ -44,7 +44,7 @@ CASES: list[tuple[str, list[str], object, tuple[str, ...]]] = [
         "config-is-directory",
         ["ingest"],
         lambda t: {"WEATHERINSIGHT_CONFIG_FILE": str(t)},
-        ("config_file", str("{t}")),
+        ("config_file", "{t}"),
     ),
     (
         "yaml-not-utf8",
@@ -140,7 +140,7 @@ CASES: list[tuple[str, list[str], object, tuple[str, ...]]] = [
     ),
     (
         "ftp-raw-store",
-        ["process", "wind", str("{t}"), "2024Q1_raw_v1"],
+        ["process", "wind", "{t}", "2024Q1_raw_v1"],
         lambda t: {"WEATHERINSIGHT_RAW_STORE_URL": "ftp://example.org/raw"},
         ("WEATHERINSIGHT_RAW_STORE_URL", "unsupported raw store scheme 'ftp://'", "environment"),
     ),

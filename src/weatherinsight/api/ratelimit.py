@@ -17,7 +17,7 @@ import math
 import time
 
 from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from weatherinsight.logs import get_logger
@@ -32,8 +32,8 @@ class RateLimiter:
 
     def __init__(self, redis_url: str | None = None, *, namespace: str = "") -> None:
         prefix = "weatherinsight:" + hashlib.sha256(namespace.encode("utf-8")).hexdigest()[:12]
-        self.storage: Storage = (
-            storage_from_string(redis_url, key_prefix=prefix) if redis_url else MemoryStorage()
+        self.storage: MemoryStorage | RedisStorage = (
+            RedisStorage(redis_url, key_prefix=prefix) if redis_url else MemoryStorage()
         )
         self.shared = redis_url is not None
         self._limiter = MovingWindowRateLimiter(self.storage)
@@ -49,7 +49,7 @@ class RateLimiter:
             if self._limiter.hit(item, identity):
                 return 0.0
             reset_time = self._limiter.get_window_stats(item, identity).reset_time
-        except Exception as exc:  # noqa: BLE001 - redis-py raises many kinds (connection, timeout, auth)
+        except Exception as exc:
             self._warn(exc)
             return 0.0
         return max(reset_time - time.time(), 0.001)
