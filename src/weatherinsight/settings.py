@@ -7,8 +7,9 @@ names another file; it may set only the pipeline sections (``YAML_KEYS``), each 
 
 House rule 5: nothing else reads ``os.environ``; callers get a ``Settings`` object and pass it on.
 A bad value (unknown product, negative retries, malformed URL) raises ``ConfigError`` naming the key and its
-source (the YAML file, or the environment variable). This is the bottom layer: it imports nothing of
-WeatherInsight but ``errors``.
+source (the YAML file, or the environment variable); ``load_settings`` also runs the start-up checks of
+``weatherinsight.config_checks`` (YAML strictness, database URL, data dir, raw store). This is the bottom layer:
+it imports nothing of WeatherInsight but ``errors`` and ``config_checks``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from weatherinsight import config_checks
+from weatherinsight.config_checks import (
+    MEMORY_SIZE,
+    YamlProblem,
+    database_url_problem,
+    directory_problem,
+    load_yaml_mapping,
+    raw_store_problem,
+)
 from weatherinsight.errors import ConfigError
 
 DEFAULT_DWD_BASE_URL = "https://opendata.dwd.de/climate_environment/CDC/observations_germany/climate/hourly/"
@@ -122,7 +130,7 @@ class Spark(_Strict):
     @classmethod
     def _memory_size(cls, v: str) -> str:
         # Spark would fail only when the JVM starts, minutes into a DAG run; say so at start-up instead.
-        if not config_checks.MEMORY_SIZE.fullmatch(v):
+        if not MEMORY_SIZE.fullmatch(v):
             raise ValueError(f"{v!r} is not a memory size; write a whole number with a unit, e.g. 512m or 4g")
         return v
 
@@ -203,8 +211,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError("config_file", f"cannot be read: {exc.strerror}", source=str(path)) from None
     try:
-        raw = config_checks.load_yaml_mapping(path, data)
-    except config_checks.YamlProblem as exc:
+        raw = load_yaml_mapping(path, data)
+    except YamlProblem as exc:
         raise ConfigError(exc.key, exc.problem, source=str(path)) from None
     for key in raw:
         if key not in YAML_KEYS:
@@ -409,11 +417,11 @@ def check_locations(settings: Settings, overrides: dict[str, Any] | None = None)
     store. ``ConfigError`` names the setting's variable and where its value came from."""
     given = overrides or {}
     problems = (
-        ("data_dir", config_checks.directory_problem(settings.data_dir)),
-        ("database_url", config_checks.database_url_problem(settings.database_url)),
+        ("data_dir", directory_problem(settings.data_dir)),
+        ("database_url", database_url_problem(settings.database_url)),
         (
             "raw_store_url",
-            config_checks.raw_store_problem(
+            raw_store_problem(
                 settings.raw_store_url, settings.raw_store_options, settings.s3_endpoint_url
             ),
         ),
