@@ -421,9 +421,7 @@ def check_locations(settings: Settings, overrides: dict[str, Any] | None = None)
         ("database_url", database_url_problem(settings.database_url)),
         (
             "raw_store_url",
-            raw_store_problem(
-                settings.raw_store_url, settings.raw_store_options, settings.s3_endpoint_url
-            ),
+            raw_store_problem(settings.raw_store_url, settings.raw_store_options, settings.s3_endpoint_url),
         ),
     )
     for name, problem in problems:

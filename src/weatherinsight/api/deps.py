@@ -244,7 +244,16 @@ _NUM = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
 BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 POINT_PATTERN = rf"^{_NUM},{_NUM}$"
 FEATURES_PATTERN = r"^[a-z0-9_]{1,64}(,[a-z0-9_]{1,64}){0,99}$"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+# What the spec states (tighter than the enforced shapes above, whose 400s name the range that was broken):
+# latitudes -90..90 and longitudes -180..180, so a schema-valid value is one the server accepts.
+_LAT = r"-?(90(\.0{1,12})?|[1-8]?[0-9](\.[0-9]{1,12})?)"
+_LON = r"-?(180(\.0{1,12})?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]{1,12})?)"
+BBOX_SPEC_PATTERN = rf"^{_LON},{_LAT},{_LON},{_LAT}$"
+POINT_SPEC_PATTERN = rf"^{_LAT},{_LON}$"
+#: Free-text filters: printable characters only (``clean_text`` answers 400 for control characters).
+TEXT_SPEC_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: ``from``/``to`` as the server accepts them: the quarter grammar with years 1800..2200 (Quarter's range).
+API_QUARTER_PATTERN = r"^(18[0-9]{2}|19[0-9]{2}|2[01][0-9]{2}|2200)Q[1-4]$"
 _QUARTER_SHAPE = re.compile(r"[0-9]{4}Q[0-9]+")  # looser than the grammar, to tell a bad number from noise
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
 
