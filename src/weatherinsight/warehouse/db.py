@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, fu
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError
 
-from weatherinsight.errors import WeatherInsightError
+from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.warehouse.tables import metadata, sync_feature_catalog
 
@@ -56,12 +56,6 @@ _engines_lock = threading.Lock()
 
 class WarehouseError(WeatherInsightError):
     """A database operation of the warehouse layer failed (bad table, bad columns, unreachable server)."""
-
-
-class DatabaseUnavailableError(WarehouseError):
-    """The database server cannot be reached or refuses the connection (may pass: a retry can help)."""
-
-    transient = True
 
 
 def _on_connect_error(context: ExceptionContext) -> None:
