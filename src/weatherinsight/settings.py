@@ -14,6 +14,7 @@ it imports nothing of WeatherInsight but ``errors`` and ``config_checks``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from importlib import resources
 from pathlib import Path
@@ -326,6 +327,8 @@ class Settings(BaseSettings):
     def _redis_url(cls, v: str | None) -> str | None:
         if v is not None and (urlsplit(v).scheme not in ("redis", "rediss", "unix") or "://" not in v):
             raise ValueError(f"malformed Redis URL {v!r}: expected redis://host:6379/0")
+        if v is not None and importlib.util.find_spec("redis") is None:
+            raise ValueError("a Redis URL needs the redis package: pip install 'weatherinsight[redis]'")
         return v
 
     @field_validator("dwd_base_url")
