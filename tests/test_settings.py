@@ -148,4 +148,7 @@ def test_settings_is_the_bottom_layer() -> None:
 
     tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert {m for m in imported if m.startswith("weatherinsight")} == {"weatherinsight.errors"}
+    assert {m for m in imported if m.startswith("weatherinsight")} == {
+        "weatherinsight.errors",
+        "weatherinsight.config_checks",
+    }

@@ -81,6 +81,12 @@ class DownloadError(WeatherInsightError):
         )
 
 
+class DatabaseUnavailableError(WeatherInsightError):
+    """The database server cannot be reached or refuses the connection; a retry can help (``transient``)."""
+
+    transient = True
+
+
 class RunFailedError(WeatherInsightError):
     """A pipeline step failed as a whole, e.g. because the share of failed files passed the threshold."""
 

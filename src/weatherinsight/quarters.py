@@ -59,8 +59,10 @@ class Quarter:
 
     @property
     def end(self) -> datetime:
-        """Exclusive end: the first instant of the next quarter."""
-        return self.next().start
+        """Exclusive end: the first instant of the next quarter (computed, not via ``next()``, so 2200Q4 — the
+        last quarter the range allows — has an end too)."""
+        year, month = (self.year + 1, 1) if self.quarter == 4 else (self.year, 3 * self.quarter + 1)
+        return datetime(year, month, 1, tzinfo=UTC)
 
     @property
     def hours(self) -> int:

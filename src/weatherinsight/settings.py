@@ -7,20 +7,29 @@ names another file; it may set only the pipeline sections (``YAML_KEYS``), each 
 
 House rule 5: nothing else reads ``os.environ``; callers get a ``Settings`` object and pass it on.
 A bad value (unknown product, negative retries, malformed URL) raises ``ConfigError`` naming the key and its
-source (the YAML file, or the environment variable). This is the bottom layer: it imports nothing of
-WeatherInsight but ``errors``.
+source (the YAML file, or the environment variable); ``load_settings`` also runs the start-up checks of
+``weatherinsight.config_checks`` (YAML strictness, database URL, data dir, raw store). This is the bottom layer:
+it imports nothing of WeatherInsight but ``errors`` and ``config_checks``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -29,6 +38,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from weatherinsight.config_checks import (
+    MEMORY_SIZE,
+    YamlProblem,
+    database_url_problem,
+    directory_problem,
+    load_yaml_mapping,
+    raw_store_problem,
+)
 from weatherinsight.errors import ConfigError
 
 DEFAULT_DWD_BASE_URL = "https://opendata.dwd.de/climate_environment/CDC/observations_germany/climate/hourly/"
@@ -43,8 +60,22 @@ DEFAULT_CONFIG = resources.files("weatherinsight") / "config" / "weatherinsight.
 KNOWN_PRODUCTS: tuple[str, ...] = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
 
 
+def _no_bool_for_number(value: Any, info: ValidationInfo, fields: dict[str, FieldInfo]) -> Any:
+    """Pydantic's lax mode reads ``true`` as 1 for int and float fields; a boolean given for a number is a
+    mistake (``max_attempts: true``), so it is rejected."""
+    field = fields.get(info.field_name or "")
+    if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        return _no_bool_for_number(v, info, cls.model_fields)
 
 
 class Versioning(_Strict):
@@ -170,6 +201,14 @@ class Spark(_Strict):
     executor_memory: str = "2g"
     executor_cores: int = Field(2, ge=1)
 
+    @field_validator("driver_memory", "executor_memory")
+    @classmethod
+    def _memory_size(cls, v: str) -> str:
+        # Spark would fail only when the JVM starts, minutes into a DAG run; say so at start-up instead.
+        if not MEMORY_SIZE.fullmatch(v):
+            raise ValueError(f"{v!r} is not a memory size; write a whole number with a unit, e.g. 512m or 4g")
+        return v
+
 
 class QualityThresholds(_Strict):
     min_rows_per_quarter: int = Field(100, ge=0)
@@ -240,16 +279,20 @@ YAML_KEYS: tuple[str, ...] = (
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """The mapping in a pipeline YAML file; a missing/unreadable file or an unknown key names key and file."""
+    """The mapping in a pipeline YAML file. A missing file, a directory, non-UTF-8 bytes, bad YAML, an empty
+    file, a duplicated or unknown key: each a ``ConfigError`` naming the key (and line) and the file."""
     try:
-        text = DEFAULT_CONFIG.read_text(encoding="utf-8") if _is_default(path) else path.read_text("utf-8")
-        raw: Any = yaml.safe_load(text) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError("config_file", "file not found", source=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError("(yaml)", f"not valid YAML: {exc}", source=str(path)) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError("(root)", "the file must hold a mapping", source=str(path))
+        data = DEFAULT_CONFIG.read_bytes() if _is_default(path) else path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("config_file", "file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("config_file", "is a directory, not a YAML file", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError("config_file", f"cannot be read: {exc.strerror}", source=str(path)) from None
+    try:
+        raw = load_yaml_mapping(path, data)
+    except YamlProblem as exc:
+        raise ConfigError(exc.key, exc.problem, source=str(path)) from None
     for key in raw:
         if key not in YAML_KEYS:
             raise ConfigError(str(key), "Extra inputs are not permitted", source=str(path))
@@ -304,7 +347,11 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     # API
     api_keys_required: bool = False
-    api_rate_limit_per_minute: int = 600
+    # Requests per minute: the default for API keys without their own limit (DEFAULT_KEY_RATE_LIMIT when unset)
+    # and, when set, the limit of each anonymous client address too (weatherinsight.api.ratelimit).
+    api_rate_limit_per_minute: int | None = Field(None, ge=1)
+    # Redis shared by all API worker processes for rate-limit counters (redis://host:6379/0); unset = per process.
+    api_redis_url: str | None = None
     api_cors_origins: str = ""
     # Cache of finished response bodies of published (immutable) data, keyed by ETag; 0 turns it off.
     api_body_cache_mb: int = Field(64, ge=0)
@@ -349,6 +396,20 @@ class Settings(BaseSettings):
         # The YAML comes last (lowest priority); which file it is follows the same priority order.
         yaml_source = _YamlSource(settings_cls, init_settings, env_settings, dotenv_settings)
         return init_settings, env_settings, dotenv_settings, yaml_source
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        return _no_bool_for_number(v, info, cls.model_fields)
+
+    @field_validator("api_redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v is not None and (urlsplit(v).scheme not in ("redis", "rediss", "unix") or "://" not in v):
+            raise ValueError(f"malformed Redis URL {v!r}: expected redis://host:6379/0")
+        if v is not None and importlib.util.find_spec("redis") is None:
+            raise ValueError("a Redis URL needs the redis package: pip install 'weatherinsight[redis]'")
+        return v
 
     @field_validator("dwd_base_url")
     @classmethod
@@ -421,7 +482,7 @@ def load_settings(**overrides: Any) -> Settings:
     file, else the ``WEATHERINSIGHT_*`` variable name.
     """
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except SettingsError as exc:
         # A value the environment source cannot even decode (e.g. a section that is not valid JSON).
         raise ConfigError(f"{ENV_PREFIX}*", str(exc), source="environment") from exc
@@ -435,6 +496,36 @@ def load_settings(**overrides: Any) -> Settings:
             key = ".".join(str(p) for p in loc)
             raise ConfigError(key, err["msg"], source=str(path)) from exc
         raise ConfigError(from_env or _env_name(loc), err["msg"], source="environment") from exc
+    check_locations(settings, overrides)
+    return settings
+
+
+def check_locations(settings: Settings, overrides: dict[str, Any] | None = None) -> None:
+    """The start-up checks of the locations (``weatherinsight.config_checks``): data dir, database URL, raw
+    store. ``ConfigError`` names the setting's variable and where its value came from."""
+    given = overrides or {}
+    problems = (
+        ("data_dir", directory_problem(settings.data_dir)),
+        ("database_url", database_url_problem(settings.database_url)),
+        (
+            "raw_store_url",
+            raw_store_problem(settings.raw_store_url, settings.raw_store_options, settings.s3_endpoint_url),
+        ),
+    )
+    for name, problem in problems:
+        if problem is not None:
+            raise ConfigError(ENV_PREFIX + name.upper(), problem, source=_source_of(name, given))
+
+
+def _source_of(name: str, overrides: dict[str, Any]) -> str:
+    """Where a top-level setting's value came from, for error messages."""
+    if name in overrides:
+        return "keyword argument"
+    if _env_has((name,)):
+        return "environment"
+    if name in ("database_url", "raw_store_url"):
+        return f"default under {ENV_PREFIX}DATA_DIR"
+    return "default" if not Path(".env").is_file() else "environment or .env"
 
 
 def _chosen_config_file(overrides: dict[str, Any]) -> Path:

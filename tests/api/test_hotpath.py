@@ -158,7 +158,7 @@ def test_hot_path_with_api_keys_takes_a_token_and_leaves_refusals_to_the_route(b
         limited = client.get(url, headers={"X-API-Key": secret})
         assert limited.status_code == 429
         assert limited.json()["error"] == "rate_limited"
-        assert 1 <= int(limited.headers["retry-after"]) <= 20
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert client.get(url, headers={"X-API-Key": "wi_unknown"}).status_code == 403
         assert state.hot_path_served == 2
 

@@ -15,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weatherinsight import DWD_ATTRIBUTION, __version__
-from weatherinsight.api.deps import ApiState, BodyCache, require_api_key
+from weatherinsight.api.deps import ApiState, BodyCache, limit_anonymous, require_api_key
 from weatherinsight.api.docs import install_docs
 from weatherinsight.api.errors import install_error_handlers
 from weatherinsight.api.explorer import mount_explorer
@@ -23,6 +23,7 @@ from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.api.hotpath import HotPath
 from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
 from weatherinsight.api.published import PublishedCache
+from weatherinsight.api.ratelimit import RateLimiter
 from weatherinsight.api.routes import catalog, datasets, features, health, quality, stations
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse.db import get_engine
@@ -95,6 +96,8 @@ def create_app(
             refresh_seconds=settings.api_data_refresh_seconds,
             max_rows=settings.api_station_cache_rows,
         ),
+        # Counts are per curated database: deployments sharing one Redis stay apart.
+        limiter=RateLimiter(settings.api_redis_url, namespace=settings.database_url),
         key_cache_seconds=key_cache_seconds,
         bodies=BodyCache(max_bytes=cache_mb << 20, max_entries=4096 if cache_mb > 0 else 0),
     )
@@ -104,6 +107,8 @@ def create_app(
     # The key dependency (and so the OpenAPI security scheme) exists only when keys are required, so the
     # published schema tells clients exactly what this server expects.
     keyed: list[Any] = [Depends(require_api_key)] if settings.api_keys_required else []
+    if not settings.api_keys_required and settings.api_rate_limit_per_minute is not None:
+        keyed.append(Depends(limit_anonymous))  # anonymous clients: the limit per client address
     app.include_router(health.router, prefix=API_PREFIX)
     for module in (stations, catalog, features, datasets, quality):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)

@@ -1,7 +1,9 @@
 """Request dependencies: app state, API-key check with per-key rate limit, caching headers, shared parameters.
 
 * ``require_api_key`` — when ``settings.api_keys_required``: ``X-API-Key`` missing → 401, unknown/revoked → 403,
-  over the key's per-minute limit → 429 with ``Retry-After``. Key lookups are cached for a few seconds so a
+  over the key's per-minute limit → 429 with ``Retry-After``.
+* ``limit_anonymous`` — when keys are off and ``api_rate_limit_per_minute`` is set: the same limit per client
+  address (429 with ``Retry-After``); counts are shared through Redis when ``api_redis_url`` is set. Key lookups are cached for a few seconds so a
   revocation takes effect within ``key_cache_seconds``.
 * ``conditional`` — ``ETag`` / ``Cache-Control`` / ``Vary`` headers, and whether ``If-None-Match`` matched (→ 304).
 * Parameter parsers turn bad input into 400 answers that say what is allowed.
@@ -27,11 +29,13 @@ from weatherinsight.api import keys
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.metrics import ApiMetrics
 from weatherinsight.api.published import PublishedCache
-from weatherinsight.api.ratelimit import RateLimiter
+from weatherinsight.api.ratelimit import RateLimiter, client_identity
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import QUARTER_PATTERN, Quarter
 from weatherinsight.settings import Settings
 
+#: Requests per minute of an API key without its own limit when ``api_rate_limit_per_minute`` is unset.
+DEFAULT_KEY_RATE_LIMIT = 600
 MAX_PAGE = 10_000
 DEFAULT_PAGE = 1_000
 MAX_STATION_IDS = 100
@@ -156,17 +160,43 @@ async def require_api_key(
     record = await run_in_threadpool(state.lookup_key, api_key)
     if record is None or not record.active:
         raise ApiError(403, "invalid_api_key", "the API key in X-API-Key is unknown or revoked")
-    limit = record.rate_limit_per_minute or state.settings.api_rate_limit_per_minute
-    wait = state.limiter.acquire(record.id, limit)
+    limit = key_limit(state, record)
+    if state.limiter.shared:
+        await run_in_threadpool(_enforce, state, f"key:{record.id}", limit, f"key {record.key_prefix}…")
+    else:
+        _enforce(state, f"key:{record.id}", limit, f"key {record.key_prefix}…")
+    return record
+
+
+def key_limit(state: ApiState, record: keys.ApiKey) -> int:
+    """Requests per minute allowed to ``record``: its own limit, else the configured or built-in default."""
+    return record.rate_limit_per_minute or state.settings.api_rate_limit_per_minute or DEFAULT_KEY_RATE_LIMIT
+
+
+async def limit_anonymous(request: Request) -> None:
+    """Keys off and ``api_rate_limit_per_minute`` set: count the request against its client address."""
+    state: ApiState = request.app.state.api
+    limit = state.settings.api_rate_limit_per_minute
+    if limit is None or state.settings.api_keys_required:
+        return
+    host = request.client.host if request.client else None
+    if state.limiter.shared:
+        # A Redis round trip: off the event loop, as the database calls are.
+        await run_in_threadpool(_enforce, state, client_identity(host), limit, f"client {host}")
+    else:
+        _enforce(state, client_identity(host), limit, f"client {host}")
+
+
+def _enforce(state: ApiState, identity: str, limit: int, who: str) -> None:
+    wait = state.limiter.acquire(identity, limit)
     if wait > 0:
         retry = RateLimiter.retry_after(wait)
         raise ApiError(
             429,
             "rate_limited",
-            f"rate limit of {limit} requests per minute exceeded for key {record.key_prefix}…; retry in {retry} s",
+            f"rate limit of {limit} requests per minute exceeded for {who}; retry in {retry} s",
             headers={"Retry-After": retry},
         )
-    return record
 
 
 # ------------------------------------------------------------------------------------------- caching
@@ -214,7 +244,16 @@ _NUM = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
 BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 POINT_PATTERN = rf"^{_NUM},{_NUM}$"
 FEATURES_PATTERN = r"^[a-z0-9_]{1,64}(,[a-z0-9_]{1,64}){0,99}$"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+# What the spec states (tighter than the enforced shapes above, whose 400s name the range that was broken):
+# latitudes -90..90 and longitudes -180..180, so a schema-valid value is one the server accepts.
+_LAT = r"-?(90(\.0{1,12})?|[1-8]?[0-9](\.[0-9]{1,12})?)"
+_LON = r"-?(180(\.0{1,12})?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]{1,12})?)"
+BBOX_SPEC_PATTERN = rf"^{_LON},{_LAT},{_LON},{_LAT}$"
+POINT_SPEC_PATTERN = rf"^{_LAT},{_LON}$"
+#: Free-text filters: printable characters only (``clean_text`` answers 400 for control characters).
+TEXT_SPEC_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: ``from``/``to`` as the server accepts them: the quarter grammar with years 1800..2200 (Quarter's range).
+API_QUARTER_PATTERN = r"^(18[0-9]{2}|19[0-9]{2}|2[01][0-9]{2}|2200)Q[1-4]$"
 _QUARTER_SHAPE = re.compile(r"[0-9]{4}Q[0-9]+")  # looser than the grammar, to tell a bad number from noise
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
 

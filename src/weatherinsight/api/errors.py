@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from weatherinsight import DWD_ATTRIBUTION
-from weatherinsight.errors import WeatherInsightError
+from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
 from weatherinsight.logs import get_logger
 
 log = get_logger(__name__)
@@ -101,5 +101,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(WeatherInsightError, _on_domain_error)
     app.add_exception_handler(OperationalError, _on_db_error)
+    app.add_exception_handler(DatabaseUnavailableError, _on_db_error)  # a failed connect (warehouse.db)
     app.add_exception_handler(InterfaceError, _on_db_error)
     app.add_exception_handler(PoolTimeoutError, _on_db_error)  # every pooled connection busy for 30 s

@@ -10,8 +10,6 @@ and definition per column) atop it, read with ``pandas.read_csv(url, comment="#"
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
@@ -35,7 +33,6 @@ from weatherinsight.api.errors import ApiError
 ATTRIBUTION_HEADER = DWD_ATTRIBUTION.replace("—", "-").encode("ascii", "replace").decode("ascii")
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 _JSON_CHUNK_ROWS = 500
-_CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 class OutputFormat(StrEnum):
@@ -70,27 +67,26 @@ def negotiate(request: Request, fmt: OutputFormat | None) -> OutputFormat:
 
 
 def encode_cursor(values: Sequence[int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+    """A keyset position as plain numbers joined by dots (``2024.1.44``): every string of that form is a valid
+    position, so the OpenAPI pattern of ``cursor`` states exactly what the server accepts."""
+    return ".".join(str(int(v)) for v in values)
+
+
+def cursor_pattern(length: int) -> str:
+    """The OpenAPI pattern of a cursor of ``length`` keyset values (each 0..999999999)."""
+    return "^" + r"\.".join([_CURSOR_VALUE] * length) + "$"
+
+
+_CURSOR_VALUE = "[0-9]{1,9}"
 
 
 def decode_cursor(cursor: str, length: int) -> list[int]:
-    """The keyset values of a cursor; a cursor that is not ours → 400."""
-    try:
-        if not _CURSOR_CHARS.fullmatch(cursor):
-            raise ValueError(cursor)
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError, binascii.Error):
-        values = None
-    if (
-        not isinstance(values, list)
-        or len(values) != length
-        or not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31 for v in values)
-    ):
+    """The keyset values of a cursor; a cursor that is not of this route's form → 400."""
+    if not re.fullmatch(cursor_pattern(length).strip("^$"), cursor):
         raise ApiError(
             400, "invalid_cursor", "invalid cursor: pass the cursor from a previous page's next link"
         )
-    return values
+    return [int(v) for v in cursor.split(".")]
 
 
 def next_link(request: Request, cursor: str | None) -> str | None:

@@ -26,9 +26,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from weatherinsight.api.deps import DEFAULT_PAGE, FEATURES_PATTERN, MAX_PAGE, STATION_ID_MAX, ApiState
+from weatherinsight.api.deps import (
+    DEFAULT_PAGE,
+    FEATURES_PATTERN,
+    MAX_PAGE,
+    STATION_ID_MAX,
+    ApiState,
+    key_limit,
+)
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.formats import OutputFormat, negotiate
+from weatherinsight.api.ratelimit import client_identity
 from weatherinsight.api.routes.features import select_columns, station_features
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import WeatherInsightError
@@ -97,16 +105,23 @@ class HotPath:
         )
 
     def _key_allows(self, request: Request) -> bool:
-        """Keys off, or a cached active key with a token to spare (the token is taken: this request is served)."""
+        """The route's limits, counted the same way: keys off without an anonymous limit; keys off and the
+        client address within its limit; or a cached active key within its limit. An allowed request is
+        counted (it is served here); a refused one goes to FastAPI, whose dependency answers 429."""
         state = self.state
-        if not state.settings.api_keys_required:
+        limit = state.settings.api_rate_limit_per_minute
+        if not state.settings.api_keys_required and limit is None:
             return True
+        if state.limiter.shared:
+            return False  # counting is a Redis round trip: the route does it off the event loop
+        if not state.settings.api_keys_required and limit is not None:
+            host = request.client.host if request.client else None
+            return state.limiter.acquire(client_identity(host), limit) == 0.0
         secret = request.headers.get("x-api-key")
         record = state.cached_key(secret) if secret else None
         if record is None or not record.active:
             return False
-        limit = record.rate_limit_per_minute or state.settings.api_rate_limit_per_minute
-        return state.limiter.acquire(record.id, limit) == 0.0
+        return state.limiter.acquire(f"key:{record.id}", key_limit(state, record)) == 0.0
 
 
 def _parse(

@@ -6,12 +6,10 @@ options and calls the package (``weatherinsight.pipeline`` and the services); no
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from rich.console import Console
 
 from weatherinsight.cli import aggregate, api, check, features, ingest, mirror, orchestrate, stage, stations
+from weatherinsight.cli._common import exit_on_error
 from weatherinsight.errors import WeatherInsightError
 
 app = typer.Typer(
@@ -38,5 +36,4 @@ def main() -> None:
     try:
         app()
     except WeatherInsightError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
-        sys.exit(2)
+        exit_on_error(exc)

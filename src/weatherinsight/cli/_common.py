@@ -1,12 +1,17 @@
-"""Helpers shared by the CLI verb modules: settings loading, the Rich console, not-yet-built verbs."""
+"""Helpers shared by the CLI verb modules: settings loading, the Rich console, the one way a typed error
+ends a command (one line on stderr, exit code 2), not-yet-built verbs."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from weatherinsight.errors import WeatherInsightError
 from weatherinsight.logs import configure_logging
 from weatherinsight.settings import Settings, load_settings
 
@@ -31,6 +36,22 @@ def settings_from_env() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+#: Exit code of a command ended by a typed error (bad configuration, bad input, unreachable service).
+ERROR_EXIT_CODE = 2
+
+
+def exit_on_error(exc: WeatherInsightError) -> NoReturn:
+    """End the command with ``error: <message>`` as exactly one line on stderr and exit code 2.
+
+    Plain text, not Rich: Rich wraps at the console width and would split a long message (a path, a URL) over
+    several lines; messages that carry newlines (YAML parser output) are folded onto one line.
+    """
+    line = re.sub(r"\s*\n\s*", " ", str(exc)).strip()
+    sys.stderr.write(f"error: {line}\n")
+    sys.stderr.flush()
+    sys.exit(ERROR_EXIT_CODE)
 
 
 def not_built(verb: str, issue: int) -> None:

@@ -9,6 +9,7 @@ import uvicorn
 from rich.table import Table
 
 from weatherinsight.api import keys
+from weatherinsight.api.deps import DEFAULT_KEY_RATE_LIMIT
 from weatherinsight.cli._common import console, settings_from_env
 from weatherinsight.warehouse.db import ensure_schema, get_engine
 
@@ -96,6 +97,6 @@ def list_keys() -> None:
             _ts(k.created_at),
             _ts(k.revoked_at),
             _ts(k.last_used_at),
-            str(k.rate_limit_per_minute or settings.api_rate_limit_per_minute),
+            str(k.rate_limit_per_minute or settings.api_rate_limit_per_minute or DEFAULT_KEY_RATE_LIMIT),
         )
     console.print(table)

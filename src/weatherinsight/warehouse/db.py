@@ -26,9 +26,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import OperationalError
 
-from weatherinsight.errors import WeatherInsightError
+from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.warehouse.tables import metadata, sync_feature_catalog
 
@@ -55,6 +56,20 @@ _engines_lock = threading.Lock()
 
 class WarehouseError(WeatherInsightError):
     """A database operation of the warehouse layer failed (bad table, bad columns, unreachable server)."""
+
+
+def _on_connect_error(context: ExceptionContext) -> None:
+    """A failed *connect* (server down, wrong host/port/credentials, unopenable SQLite file) becomes
+    ``DatabaseUnavailableError`` naming the server and what to check; errors of statements pass unchanged."""
+    if context.connection is not None or not isinstance(context.sqlalchemy_exception, OperationalError):
+        return
+    url = context.engine.url if context.engine is not None else None
+    where = url.render_as_string(hide_password=True) if url is not None else "the database"
+    reason = str(context.original_exception).strip().splitlines()[0] if context.original_exception else "?"
+    raise DatabaseUnavailableError(
+        f"cannot connect to the database {where}: {reason}",
+        hint="check that the server runs and WEATHERINSIGHT_DATABASE_URL (host, port, user, database) is right",
+    )
 
 
 def normalize_url(url: str) -> str:
@@ -98,17 +113,20 @@ def _create_engine(url: str) -> Engine:
             max_overflow=_POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "handle_error", _on_connect_error)
         return engine
     if url.startswith("postgresql"):
         # A bounded connect: libpq waits forever by default, and an unreachable host (packets dropped, not
         # refused) would hold a DAG task or an API request — on the API's event loop, every request — for minutes.
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             pool_size=_POOL_SIZE,
             max_overflow=_POOL_OVERFLOW,
             connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
         )
+        event.listen(engine, "handle_error", _on_connect_error)
+        return engine
     return create_engine(url)
 
 

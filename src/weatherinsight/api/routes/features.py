@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
-    CURSOR_PATTERN,
+    API_QUARTER_PATTERN,
     DEFAULT_PAGE,
     FEATURES_PATTERN,
     MAX_PAGE,
@@ -37,6 +37,7 @@ from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
+    cursor_pattern,
     decode_cursor,
     encode_cursor,
     negotiate,
@@ -48,7 +49,7 @@ from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, 
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
-from weatherinsight.quarters import QUARTER_PATTERN, Quarter
+from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import curated_table
 
@@ -58,6 +59,10 @@ router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(
 ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
 
 _FIXED = FIXED_COLUMNS
+#: The spec's ``features`` pattern: names that exist (in some product), up to 100 of them. Which product has
+#: which is a rule across two parameters that OpenAPI cannot state; the route answers 400 naming the allowed.
+_KNOWN = "|".join(sorted({f.name for p in PRODUCTS for f in features_for(p)}))
+SPEC_FEATURES_PATTERN = rf"^({_KNOWN})(,({_KNOWN})){{0,99}}$"
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
 
@@ -73,9 +78,12 @@ FeatureNames = Annotated[
     str | None,
     Query(
         max_length=2000,
-        json_schema_extra={"pattern": FEATURES_PATTERN},
-        description="comma-separated subset of the product's features (see /v1/catalog); default all",
-        examples=["tg_mean,frost_days"],
+        json_schema_extra={"pattern": SPEC_FEATURES_PATTERN},
+        # No example: feature names differ per product and one example would be wrong for the others.
+        description=(
+            "comma-separated subset of the product's features (see /v1/catalog), e.g. tg_mean,frost_days "
+            "for air_temperature; default all"
+        ),
     ),
 ]
 MinCoverage = Annotated[
@@ -87,8 +95,17 @@ Cursor = Annotated[
     str | None,
     Query(
         max_length=200,
-        json_schema_extra={"pattern": CURSOR_PATTERN},
-        description="opaque cursor from a previous page's next link",
+        json_schema_extra={"pattern": cursor_pattern(1)},
+        description="position after which the page starts; take it from a previous page's next link",
+    ),
+]
+#: The multi-quarter feature route pages by (year, quarter, station_id).
+KeysetCursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        json_schema_extra={"pattern": cursor_pattern(3)},
+        description="position (year.quarter.station_id) after which the page starts; from a next link",
     ),
 ]
 QuarterFrom = Annotated[
@@ -96,16 +113,16 @@ QuarterFrom = Annotated[
     Query(
         alias="from",
         max_length=16,
-        json_schema_extra={"pattern": QUARTER_PATTERN},
-        description="first quarter, e.g. 2020Q1",
+        json_schema_extra={"pattern": API_QUARTER_PATTERN},
+        description="first quarter, e.g. 2020Q1 (years 1800..2200)",
     ),
 ]
 QuarterTo = Annotated[
     str | None,
     Query(
         max_length=16,
-        json_schema_extra={"pattern": QUARTER_PATTERN},
-        description="last quarter (inclusive), e.g. 2024Q4",
+        json_schema_extra={"pattern": API_QUARTER_PATTERN},
+        description="last quarter (inclusive), e.g. 2024Q4 (years 1800..2200); not before from",
     ),
 ]
 Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
@@ -246,7 +263,7 @@ async def get_features(
     features: FeatureNames = None,
     min_coverage: MinCoverage = None,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
+    cursor: KeysetCursor = None,
     format: Format = None,
     metadata: Metadata = False,
 ) -> Response:

@@ -15,6 +15,7 @@ from weatherinsight import DWD_ATTRIBUTION, __version__
 from weatherinsight.api.deps import ApiState, api_state
 from weatherinsight.api.schemas import Health, Ping
 from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.errors import DatabaseUnavailableError
 from weatherinsight.warehouse import lineage
 
 router = APIRouter(tags=["service"])
@@ -29,7 +30,7 @@ def health(state: Annotated[ApiState, Depends(api_state)]) -> Any:
             for product in PRODUCTS:
                 quarters = lineage.published_quarters(conn, product)
                 latest[product] = str(quarters[-1]) if quarters else None
-    except SQLAlchemyError:
+    except (SQLAlchemyError, DatabaseUnavailableError):
         body = {
             "status": "unavailable",
             "database": "unreachable",
@@ -63,6 +64,6 @@ async def ping() -> Any:
 )
 def metrics(state: Annotated[ApiState, Depends(api_state)]) -> Response:
     # Request metrics are still worth serving when the database is down; /health says why.
-    with contextlib.suppress(SQLAlchemyError):
+    with contextlib.suppress(SQLAlchemyError, DatabaseUnavailableError):
         state.metrics.refresh_freshness(state.engine)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

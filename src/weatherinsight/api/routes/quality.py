@@ -13,6 +13,7 @@ from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    TEXT_SPEC_PATTERN,
     ApiState,
     api_state,
     cache_headers,
@@ -43,7 +44,12 @@ def get_quality(
     severity: Annotated[Literal["fatal", "warning"] | None, Query()] = None,
     passed: Annotated[bool | None, Query(description="only passed (true) or failed (false) checks")] = None,
     run_id: Annotated[
-        str | None, Query(max_length=64, description="a specific run; default the latest")
+        str | None,
+        Query(
+            max_length=64,
+            json_schema_extra={"pattern": TEXT_SPEC_PATTERN},
+            description="a specific run; default the latest",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Cursor = None,

@@ -22,11 +22,15 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
+    API_QUARTER_PATTERN,
     BBOX_PATTERN,
+    BBOX_SPEC_PATTERN,
     DEFAULT_PAGE,
     MAX_PAGE,
     POINT_PATTERN,
+    POINT_SPEC_PATTERN,
     STATION_ID_MAX,
+    TEXT_SPEC_PATTERN,
     ApiState,
     api_state,
     cache_headers,
@@ -47,7 +51,6 @@ from weatherinsight.api.formats import (
 from weatherinsight.api.routes._common import ERRORS, reject_unknown_query, table_responses
 from weatherinsight.api.routes.features import Cursor, ProductName
 from weatherinsight.api.schemas import StationDetail, StationPage
-from weatherinsight.quarters import QUARTER_PATTERN
 from weatherinsight.warehouse.tables import station_locations, station_metadata
 
 router = APIRouter(prefix="/stations", tags=["stations"], dependencies=[Depends(reject_unknown_query)])
@@ -265,13 +268,19 @@ def list_stations(
     request: Request,
     state: Annotated[ApiState, Depends(api_state)],
     state_name: Annotated[
-        str | None, Query(alias="state", max_length=64, description="Bundesland, e.g. Niedersachsen")
+        str | None,
+        Query(
+            alias="state",
+            max_length=64,
+            json_schema_extra={"pattern": TEXT_SPEC_PATTERN},
+            description="Bundesland, e.g. Niedersachsen",
+        ),
     ] = None,
     bbox: Annotated[
         str | None,
         Query(
             max_length=128,
-            json_schema_extra={"pattern": BBOX_PATTERN},
+            json_schema_extra={"pattern": BBOX_SPEC_PATTERN},
             description="min_lon,min_lat,max_lon,max_lat",
             examples=["5.8,47.2,15.1,55.1"],
         ),
@@ -280,7 +289,7 @@ def list_stations(
         str | None,
         Query(
             max_length=64,
-            json_schema_extra={"pattern": POINT_PATTERN},
+            json_schema_extra={"pattern": POINT_SPEC_PATTERN},
             description="lat,lon",
             examples=["52.52,13.40"],
         ),
@@ -298,7 +307,7 @@ def list_stations(
         str | None,
         Query(
             max_length=16,
-            json_schema_extra={"pattern": QUARTER_PATTERN},
+            json_schema_extra={"pattern": API_QUARTER_PATTERN},
             description="stations operating in this quarter, e.g. 2024Q1",
         ),
     ] = None,
