@@ -11,7 +11,7 @@ bootstrap:  ## install uv with pip if it is missing
 	  $(PYTHON) -m pip install --user --quiet --break-system-packages uv
 
 setup: bootstrap  ## create .venv from uv.lock with every extra
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo

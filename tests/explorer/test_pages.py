@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.api.conftest import Q1_24, Q4_23, STATIONS, expected_row
+from tests.api.conftest import Q1_24, Q4_23, STATIONS, expected_row, served
 from tests.explorer.conftest import Watched, open_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ def test_map_has_one_point_per_station_coloured_by_the_latest_quarter(desktop: W
     assert page.locator("select[name=quarter]").input_value() == "2024Q1"
     for sid in (44, 73, 433, 3987):
         value = float(page.locator(f"circle[data-station-id='{sid}']").get_attribute("data-value"))
-        assert value == expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2)["tg_mean"]
+        assert value == served(expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2))["tg_mean"]
     # 73 has coverage 0.5 < 0.8: hollow; 1001 closed in 2023 has no 2024Q1 row: grey without value.
     assert "low" in page.locator("circle[data-station-id='73']").get_attribute("class")
     assert "low" not in page.locator("circle[data-station-id='44']").get_attribute("class")
@@ -74,8 +74,8 @@ def test_clicking_a_station_shows_its_published_values(desktop: Watched) -> None
     assert page.locator("h1").inner_text() == "Großenkneten (44)"
     chart = page.locator("[data-chart='air_temperature.tg_mean']")
     published = {
-        "2023Q4": expected_row("air_temperature", 44, Q4_23, "2023Q4_v1", 0),
-        "2024Q1": expected_row("air_temperature", 44, Q1_24, "2024Q1_v2", 2),
+        "2023Q4": served(expected_row("air_temperature", 44, Q4_23, "2023Q4_v1", 0)),
+        "2024Q1": served(expected_row("air_temperature", 44, Q1_24, "2024Q1_v2", 2)),
     }
     for label, row in published.items():
         point = chart.locator(f"circle[data-quarter='{label}']")
@@ -108,7 +108,7 @@ def test_quarter_page_distribution_table_and_quality(desktop: Watched) -> None:
     rows = page.locator("[data-table=quarter] tbody tr")
     assert rows.count() == 4
     expected = {
-        sid: expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2)["tg_mean"]
+        sid: served(expected_row("air_temperature", sid, Q1_24, "2024Q1_v2", 2))["tg_mean"]
         for sid in (44, 73, 433, 3987)
     }
     page.click("button[data-sort=tg_mean]")
@@ -185,7 +185,7 @@ def test_station_charts_show_gaps_and_low_coverage(desktop: Watched) -> None:
     assert low.count() == 1 and low.get_attribute("data-quarter") == "2024Q1"
     assert (
         float(low.get_attribute("data-value"))
-        == expected_row("air_temperature", 73, Q1_24, "2024Q1_v2", 2)["tg_mean"]
+        == served(expected_row("air_temperature", 73, Q1_24, "2024Q1_v2", 2))["tg_mean"]
     )
     assert chart.locator("rect.low-band").count() == 1 and chart.locator("rect.gap-band").count() == 0
     assert "1 below 80.0 % coverage" in page.locator("[data-product=air_temperature]").inner_text()
