@@ -136,7 +136,7 @@ def check_published(settings: Settings, quarter: Quarter, *, force: bool = False
     run_id = uuid.uuid4().hex
     if not claim(settings, state, run_id) and not force:
         log.info("quality_skip_already_checked", quarter=str(quarter), versions=state.versions)
-            return None
+        return None
     engine = db.get_engine(settings.database_url)
     qc = tables.quality_checked_quarters
     try:
