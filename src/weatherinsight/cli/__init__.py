@@ -1,6 +1,6 @@
 """The ``weatherinsight`` command: one Typer app, one module per verb under ``weatherinsight.cli``.
 
-Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, mirror, api. Each verb module owns its
+Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, mirror, api, airflow. Each verb module owns its
 options and calls the package (``weatherinsight.pipeline`` and the services); no business logic lives here.
 """
 
@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from weatherinsight.cli import aggregate, api, check, ingest, mirror, orchestrate, stage
+from weatherinsight.cli import aggregate, airflow, api, check, ingest, mirror, orchestrate, stage
 from weatherinsight.errors import WeatherInsightError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command("backfill")(orchestrate.backfill)
 app.command("check")(check.check)
 app.add_typer(mirror.app, name="mirror")
 app.add_typer(api.app, name="api")
+app.add_typer(airflow.app, name="airflow")
 
 
 def main() -> None:

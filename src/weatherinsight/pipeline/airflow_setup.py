@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,7 +70,9 @@ def connection_spec(settings: Settings) -> dict[str, Any] | None:
 
 
 def _airflow(args: list[str], *, airflow_bin: str | None, env: Mapping[str, str] | None) -> str:
-    exe = airflow_bin or shutil.which("airflow")
+    # The airflow of this interpreter's environment first (uv run, a venv), then the one on PATH.
+    beside = Path(sys.executable).parent / "airflow"
+    exe = airflow_bin or (str(beside) if beside.exists() else shutil.which("airflow"))
     if exe is None:
         raise ConfigError("airflow", "the `airflow` command is not on PATH", source="airflow init")
     proc = subprocess.run(
