@@ -17,6 +17,7 @@ from weatherinsight.vocabulary import DATA_STAGES, Stage
 
 settings = load_settings()
 start_year, _ = catchup_window(settings)  # a start after the end fails the import naming the key
+tasks.warn_missing_pools(settings)  # the DAGs' pools, checked once per parse of this file
 
 #: The run's quarter, decided once by ``resolve_quarter`` (param, data interval or trigger time).
 QUARTER = "{{ ti.xcom_pull(task_ids='resolve_quarter') }}"

@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 from weatherinsight.errors import ConfigError, InvalidQuarterError, RunFailedError
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import alerts, quality_sweep, steps
-from weatherinsight.pipeline.airflow_setup import QUALITY_CONN_ID, ensure_pools, pool_specs
+from weatherinsight.pipeline.airflow_setup import QUALITY_CONN_ID, ensure_pools, missing_pools, pool_specs
 from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
 from weatherinsight.pipeline.quality import QualityCheckFailed
 from weatherinsight.pipeline.reports import (
@@ -176,6 +176,30 @@ def resolve_quarter_task(
         )
     log.info("run_quarter", quarter=str(q))
     return str(q)
+
+
+def warn_missing_pools(settings: Settings) -> list[str]:
+    """At DAG parse time: log a warning naming the pools the DAGs need that Airflow does not have.
+
+    Without them Airflow never starts those tasks and says little about it. Uses Airflow's own pool lookup
+    (one small query on its metadata database; none on ours). Where that lookup is not available (no
+    metadata database, a parser without database access) nothing is checked. Returns the missing pools.
+    """
+    try:
+        from airflow.models.pool import Pool  # lazy: airflow is an optional extra
+
+        existing = {p.pool for p in Pool.get_pools()}
+    except Exception as exc:  # parsing must never fail because of this check
+        log.debug("pool_check_unavailable", error=str(exc)[:200])
+        return []
+    missing = missing_pools(settings, existing)
+    if missing:
+        log.warning(
+            "weatherinsight_pools_missing",
+            pools=missing,
+            fix="run `weatherinsight airflow init` (tasks in these pools will not start until they exist)",
+        )
+    return missing
 
 
 # ------------------------------------------------------------------------------- quarterly pipeline tasks
