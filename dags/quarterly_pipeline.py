@@ -11,12 +11,12 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup
 
 from weatherinsight.pipeline import airflow_tasks as tasks
-from weatherinsight.pipeline.backfill import catchup_window
+from weatherinsight.pipeline.backfill import catchup_start
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import DATA_STAGES, Stage
 
 settings = load_settings()
-start_year, _ = catchup_window(settings)  # a start after the end fails the import naming the key
+start = catchup_start(settings)  # a start after the end of the window fails the import naming the key
 tasks.warn_missing_pools(settings)  # the DAGs' pools, checked once per parse of this file
 
 #: The run's quarter, decided once by ``resolve_quarter`` (param, data interval or trigger time).
@@ -51,7 +51,7 @@ with DAG(
     dag_id="weatherinsight_quarterly_pipeline",
     description="Ingest, stage and aggregate the DWD quarter that just ended",
     schedule=CronDataIntervalTimetable("0 0 1 1,4,7,10 *", timezone="UTC"),
-    start_date=pendulum.datetime(start_year, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(start.year, start.month, start.day, tz="UTC"),
     catchup=True,
     max_active_runs=1,  # catch-up runs go one quarter at a time, oldest first
     # No depends_on_past: a failed manual run (bad param) must not block the scheduled quarters after it.

@@ -108,6 +108,8 @@ class Backfill(_Strict):
     # None: the year of the last complete quarter (pipeline.backfill.catchup_window), so raising
     # default_start_year alone never makes the DAG files fail to import.
     default_end_year: int | None = Field(None, ge=1800)
+    # A quarter ("2026Q2") the quarterly DAG catches up from instead of Q1 of default_start_year.
+    catchup_from: str | None = Field(None, pattern=r"^[0-9]{4}Q[1-4]$")
     default_quarters: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     max_parallel_quarters: int = Field(1, ge=1)
 

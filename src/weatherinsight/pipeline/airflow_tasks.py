@@ -188,7 +188,7 @@ def warn_missing_pools(settings: Settings) -> list[str]:
     try:
         from airflow.models.pool import Pool  # lazy: airflow is an optional extra
 
-        existing = {p.pool for p in Pool.get_pools()}
+        existing = {str(p.pool) for p in Pool.get_pools()}
     except Exception as exc:  # parsing must never fail because of this check
         log.debug("pool_check_unavailable", error=str(exc)[:200])
         return []

@@ -75,6 +75,15 @@ def catchup_window(settings: Settings, today: date | None = None) -> tuple[int, 
     return b.default_start_year, end
 
 
+def catchup_start(settings: Settings) -> date:
+    """The quarterly DAG's ``start_date``: the first day of ``backfill.catchup_from`` when set, else 1 January
+    of ``backfill.default_start_year`` (checked against the window's end by ``catchup_window``)."""
+    start_year, _ = catchup_window(settings)
+    if settings.backfill.catchup_from:
+        return Quarter.parse(settings.backfill.catchup_from).start.date()
+    return date(start_year, 1, 1)
+
+
 class BackfillParams(BaseModel):
     """The validated parameters of the ``weatherinsight_backfill`` DAG."""
 
