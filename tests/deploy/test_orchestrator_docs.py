@@ -33,7 +33,9 @@ def _type_name(annotation: Any) -> str:
     if origin in (list, tuple):
         return f"list[{', '.join(_type_name(a) for a in typing.get_args(annotation) if a is not Ellipsis)}]"
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(annotation))  # "|" would split the table cell
+        return " or ".join(
+            _type_name(a) for a in typing.get_args(annotation)
+        )  # "|" would split the table cell
     if annotation is type(None):
         return "null"
     return getattr(annotation, "__name__", str(annotation))

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.core import make_settings
 from weatherinsight import pipeline
 from weatherinsight.errors import ConfigError
-from tests.fixtures.core import make_settings
 from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.pipeline.backfill import catchup_window
 from weatherinsight.quarters import Quarter
