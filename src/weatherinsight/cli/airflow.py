@@ -16,7 +16,9 @@ from rich.table import Table
 from weatherinsight.cli._common import console, settings_from_env
 from weatherinsight.pipeline import airflow_setup
 
-app = typer.Typer(help="Prepare Airflow for the WeatherInsight DAGs (pools, connection).", no_args_is_help=True)
+app = typer.Typer(
+    help="Prepare Airflow for the WeatherInsight DAGs (pools, connection).", no_args_is_help=True
+)
 
 
 @app.command("init")
