@@ -34,6 +34,9 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="$user:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$home/passwords.json"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"  # LocalExecutor worker processes
+# Parsing imports the pipeline (pyarrow, ibis): give a busy machine more than the default 30 s.
+export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="${AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT:-180}"
+export AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT="${AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT:-240}"
 # One secret for the three processes (task tokens are signed by the api-server, checked by the others).
 [ -s "$home/jwt_secret" ] || (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$home/jwt_secret")
 AIRFLOW__API_AUTH__JWT_SECRET="$(cat "$home/jwt_secret")"
