@@ -120,7 +120,11 @@ def test_backfill_with_a_corrupted_product_fails_and_names_it(
     assert run.state == "failed"
     states = _states(run)
     assert states[("validate_params", -1)] == "success"
-    assert [states[("backfill_quarter", i)] for i in range(len(quarters))] == ["success"] * len(quarters)
+    # Pairs in plan order (quarter, then wind, pressure): every wind ingest fails, every pressure pair runs.
+    for i in range(len(quarters)):
+        assert states[("ingest_quarter_product", 2 * i)] == "failed"
+        assert states[("process_quarter_product", 2 * i)] == "upstream_failed"
+        assert states[("aggregate_quarter_product", 2 * i + 1)] == "success"
     assert states[("backfill_summary", -1)] == "failed"
     for q in quarters:
         assert published_rows(s, "pressure", q) == (f"{q}_v1", staged_stations(s, "pressure", q))

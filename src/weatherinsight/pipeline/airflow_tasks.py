@@ -303,14 +303,53 @@ def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any
     return [outcome.to_dict()]
 
 
-def backfill_summary_task(outcomes: Iterable[Any] | None, params: Mapping[str, Any]) -> dict[str, Any]:
+#: The mapped steps of a backfill pair, in order, with the stage each runs.
+BACKFILL_STEPS = (
+    ("ingest_quarter_product", Stage.INGEST),
+    ("process_quarter_product", Stage.STAGE),
+    ("aggregate_quarter_product", Stage.AGGREGATE),
+)
+
+
+def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | None, ti: Any) -> list[Any]:
+    """A failed outcome (one-element list, as the aggregate task returns) for each pair that left none.
+
+    The failed stage is the first step of the pair whose XCom (``ti.xcom_pull`` by map index = the pair's
+    place in the plan) is missing.
+    """
+    done = {(o["quarter"], o["product"]) for chunk in outcomes or [] for o in chunk or []}
+    out = []
+    for index, pair in enumerate(plan):
+        if (pair["quarter"], pair["product"]) in done:
+            continue
+        stage = Stage.AGGREGATE
+        if ti is not None:
+            for task_id, step in BACKFILL_STEPS:
+                if ti.xcom_pull(task_ids=task_id, map_indexes=index) is None:
+                    stage = step
+                    break
+        error = f"task {dict(BACKFILL_STEPS_BY_STAGE)[stage]} [{pair['quarter']} {pair['product']}] failed"
+        o = ProductOutcome(pair["quarter"], pair["product"], Status.FAILED, failed_stage=stage, error=error)
+        out.append([o.to_dict()])
+    return out
+
+
+BACKFILL_STEPS_BY_STAGE = [(stage, task_id) for task_id, stage in BACKFILL_STEPS]
+
+
+def backfill_summary_task(
+    outcomes: Iterable[Any] | None, params: Mapping[str, Any], ti: Any = None
+) -> dict[str, Any]:
     """Airflow task ``backfill_summary``: every quarter × product with outcome, rows and error.
 
-    Verified against the database; pairs whose tasks left no outcome count as failed. Raises
-    ``RunFailedError`` (failing the run) when anything failed.
+    Verified against the database; a pair whose tasks left no outcome is failed, naming the step that
+    failed. Raises ``RunFailedError`` (failing the run) when anything failed.
     """
     settings = load_settings()
-    report, _ = verify_backfill(settings, BackfillParams.from_params(params, settings), outcomes)
+    p = BackfillParams.from_params(params, settings)
+    plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
+    seen = [chunk for chunk in outcomes or [] if chunk]
+    report, _ = verify_backfill(settings, p, seen + failed_pairs(plan, seen, ti))
     log.info("backfill_summary", ok=report.ok, failed=len(report.failed), total=len(report.outcomes))
     print(summary_text(report, title="WeatherInsight backfill"))  # the task log shows the table as is
     if not report.ok:
