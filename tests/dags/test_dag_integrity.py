@@ -221,9 +221,9 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     }
     for task_id, (pool, retries, fn) in steps.items():
         t = dag.get_task(task_id)
-        assert type(t).__name__ == "MappedOperator", task_id
+        assert type(t.task_group).__name__ == "MappedTaskGroup", task_id
         assert (t.pool, t.retries, t.task_group.group_id) == (pool, retries, "quarter_product"), task_id
-        assert t.partial_kwargs["python_callable"] is fn
+        assert t.python_callable is fn
     assert dag.get_task("ingest_quarter_product").upstream_task_ids == {"validate_params"}
     assert dag.get_task("process_quarter_product").upstream_task_ids == {"ingest_quarter_product"}
     assert dag.get_task("aggregate_quarter_product").upstream_task_ids == {"process_quarter_product"}

@@ -381,14 +381,15 @@ def announce_quarters(
 # ----------------------------------------------------------------------------------------- quality tasks
 
 
-def quarters_to_check(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+def quarters_to_check(params: Mapping[str, Any], conn: Any = None) -> list[dict[str, Any]]:
     """Airflow task ``quarters_to_check``: the quarters this quality run checks, oldest first.
 
     ``params.quarter`` (a check asked for by hand: checked even when its versions were checked before,
     but only once it is published); else the sweep: every published quarter whose current curated
     versions no run has claimed (``quality_sweep.pending_quarters``), whatever triggered the run.
+    The database as for ``quality_check_task``.
     """
-    settings = load_settings()
+    settings = quality_settings(conn)
     if params.get("quarter"):
         q = parse_quarter_param(params["quarter"])
         if quality_sweep.current_state(settings, q) is None:
@@ -426,6 +427,16 @@ def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
     ).render_as_string(hide_password=False)
 
 
+def quality_settings(conn: Any) -> Settings:
+    """The settings of the quality tasks: the database of the ``weatherinsight_postgres`` connection if defined."""
+    settings = load_settings()
+    url = connection_url(conn)
+    if url is not None:
+        settings = settings.model_copy(update={"database_url": url})
+    log.info("quality_database", source="airflow connection" if url else "settings", conn_id=QUALITY_CONN_ID)
+    return settings
+
+
 def quality_check_task(quarter: str, force: bool = False, conn: Any = None) -> dict[str, Any]:
     """Airflow task ``run_quality_checks`` (mapped per quarter): claim, check, fail on fatal findings.
 
@@ -433,11 +444,7 @@ def quality_check_task(quarter: str, force: bool = False, conn: Any = None) -> d
     context's connection accessor, passed by Airflow by name), else ``WEATHERINSIGHT_DATABASE_URL``.
     A quarter another run has claimed meanwhile (or that is no longer published) is left alone.
     """
-    settings = load_settings()
-    url = connection_url(conn)
-    if url is not None:
-        settings = settings.model_copy(update={"database_url": url})
-    log.info("quality_database", source="airflow connection" if url else "settings", conn_id=QUALITY_CONN_ID)
+    settings = quality_settings(conn)
     report = quality_sweep.check_published(settings, Quarter.parse(quarter), force=force)
     if report is None:
         return {"quarter": quarter, "checked": False}
