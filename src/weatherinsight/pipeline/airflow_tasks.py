@@ -311,6 +311,14 @@ BACKFILL_STEPS = (
 )
 
 
+def pair_outcomes(outcomes: Iterable[Any] | None) -> list[list[Any]]:
+    """The aggregate tasks' XCom as ``verify_backfill`` reads it: one list of outcome dicts per pair.
+
+    Pulled through the mapped task group, a pair's one-element list can arrive as the bare dict.
+    """
+    return [[c] if isinstance(c, Mapping) else list(c) for c in outcomes or [] if c]
+
+
 def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | None, ti: Any) -> list[Any]:
     """A failed outcome (one-element list, as the aggregate task returns) for each pair that left none.
 
@@ -348,7 +356,7 @@ def backfill_summary_task(
     settings = load_settings()
     p = BackfillParams.from_params(params, settings)
     plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
-    seen = [chunk for chunk in outcomes or [] if chunk]
+    seen = pair_outcomes(outcomes)
     report, _ = verify_backfill(settings, p, seen + failed_pairs(plan, seen, ti))
     log.info("backfill_summary", ok=report.ok, failed=len(report.failed), total=len(report.outcomes))
     print(summary_text(report, title="WeatherInsight backfill"))  # the task log shows the table as is
@@ -372,7 +380,9 @@ def announce_quarters(
     (``pipeline.quality_sweep``), so merged or lost events lose no quarter.
     """
     settings = load_settings()
-    _, quarters = verify_backfill(settings, BackfillParams.from_params(params, settings), outcomes)
+    _, quarters = verify_backfill(
+        settings, BackfillParams.from_params(params, settings), pair_outcomes(outcomes)
+    )
     outlet_events[curated_quarterly()].extra = {"quarters": quarters, "source": "backfill"}
     log.info("backfill_quarters_announced", quarters=quarters)
     return quarters
