@@ -225,8 +225,15 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
         assert (t.pool, t.retries, t.task_group.group_id) == (pool, retries, "quarter_product"), task_id
         assert t.python_callable is fn
     assert dag.get_task("ingest_quarter_product").upstream_task_ids == {"validate_params"}
-    assert dag.get_task("process_quarter_product").upstream_task_ids == {"ingest_quarter_product"}
-    assert dag.get_task("aggregate_quarter_product").upstream_task_ids == {"process_quarter_product"}
+    # Inside the mapped group each step also depends on validate_params (it supplies the group's kwargs).
+    assert dag.get_task("process_quarter_product").upstream_task_ids == {
+        "ingest_quarter_product",
+        "validate_params",
+    }
+    assert dag.get_task("aggregate_quarter_product").upstream_task_ids == {
+        "process_quarter_product",
+        "validate_params",
+    }
     assert dag.get_task("aggregate_quarter_product").downstream_task_ids == {
         "backfill_summary",
         "announce_quarters",

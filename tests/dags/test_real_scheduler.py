@@ -239,6 +239,7 @@ def _published(settings: Settings) -> set[str]:
     return {q for q, ps in by_q.items() if ps == set(PRODUCTS)}
 
 
+@pytest.mark.timeout(STACK_START_S + RUNS_S + 300)
 def test_dags_under_a_real_scheduler(stack: tuple[Stack, Settings], mirror_dir: Path) -> None:
     st, settings = stack
     last = Quarter.last_complete()
