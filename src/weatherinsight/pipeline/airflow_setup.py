@@ -75,6 +75,8 @@ def _airflow(args: list[str], *, airflow_bin: str | None, env: Mapping[str, str]
     exe = airflow_bin or (str(beside) if beside.exists() else shutil.which("airflow"))
     if exe is None:
         raise ConfigError("airflow", "the `airflow` command is not on PATH", source="airflow init")
+    if shutil.which(exe) is None:
+        raise ConfigError("--airflow-bin", f"{exe} is not an executable file", source="airflow init")
     proc = subprocess.run(
         [exe, *args], capture_output=True, text=True, env=dict(env) if env is not None else None, check=False
     )
