@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench
+.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench airflow
 
 bootstrap:  ## install uv with pip if it is missing
 	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
@@ -38,3 +38,6 @@ test: lint typecheck unit  ## everything CI runs: ruff, import-linter, mypy, the
 
 bench: setup
 	$(UV) run --frozen python benchmarks/run_all.py
+
+airflow: setup  ## a local Airflow 3 (api-server, scheduler, dag-processor) on the machine's PostgreSQL, DAGs from ./dags
+	bash scripts/airflow-local.sh

@@ -1,32 +1,39 @@
 """DAG ``weatherinsight_backfill``: rebuild a range of past quarters, triggered by hand only.
 
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``. Params are
-validated by ``BackfillParams``; each quarter is one mapped task running every product; the summary task
-checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits the
-curated-quarter asset once per quarter that was published, so the quality DAG checks backfilled quarters
-as it checks scheduled ones.
+validated by ``BackfillParams``; each quarter × product is one instance of the mapped task group
+``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``); the summary
+task checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits
+the curated-quarter asset, which wakes the quality DAG; its sweep finds the published quarters.
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, task, task_group
 
 from weatherinsight.pipeline import airflow_tasks as tasks
+from weatherinsight.pipeline.backfill import catchup_window
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
+start_year, end_year = catchup_window(settings)
+
+#: The map index label of a quarter × product task in the UI, e.g. "2024Q1 wind".
+PAIR_LABEL = "{{ task.op_kwargs['quarter'] }} {{ task.op_kwargs['product'] }}"
 
 DOC = f"""
 # WeatherInsight backfill
 
 Manual only. Trigger with a config such as
 `{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false}}`;
-missing values take the defaults of the pipeline YAML (years {settings.backfill.default_start_year}–
-{settings.backfill.default_end_year}, every product). Quarters run oldest first, at most
-{settings.backfill.max_parallel_quarters} at once (`backfill.max_parallel_quarters`).
+missing values take the defaults of the pipeline YAML (years {start_year}–{end_year}, every product;
+the end defaults to the year of the last complete quarter). Every quarter × product is one mapped
+instance of the task group `quarter_product`: `ingest_quarter_product` (pool `api_calls`) →
+`process_quarter_product` → `aggregate_quarter_product` (pool `spark_jobs`), so the pools bound the
+work across quarters and products, and one pair's failure stops only that pair.
 
 ## Triage
 * **validate_params failed**: the message names the bad parameter (unknown product, quarter 5, end before start,
@@ -35,13 +42,12 @@ missing values take the defaults of the pipeline YAML (years {settings.backfill.
   database and the error. One failure never stops the other quarters/products. Fix the cause and re-trigger
   for the failed quarters only; the ones that succeeded are no-ops (unchanged inputs) unless
   `force_reprocess` is true, which writes the next `_vN` and supersedes the previous version.
-* **announce_quarters** emits the asset `weatherinsight://curated/quarterly` once per quarter whose every
-  product succeeded or was unchanged (extra `{{"quarter": "<quarter>", "source": "backfill",
-  "backfill_quarters": [...]}}`), which triggers `weatherinsight_data_quality` for those quarters (all of
-  them in the run that consumes the first event); failed quarters get no event. If it failed,
-  nothing was announced: clear it (it only reads the database) or check the quarters by hand.
-* Without Airflow: `weatherinsight backfill 2020Q1..2024Q4 --products wind [--force]` (no asset events; run
-  `weatherinsight check <quarter>` afterwards).
+* **announce_quarters** emits the asset `weatherinsight://curated/quarterly` (extra `{{"quarters": [...],
+  "source": "backfill"}}`, the quarters whose every product succeeded or was unchanged). It only wakes
+  `weatherinsight_data_quality`, whose sweep checks every published quarter not yet checked; its 06:00
+  cron sweeps too, so nothing is lost if this task failed.
+* Without Airflow: `weatherinsight backfill 2020Q1..2024Q4 --products wind [--force]`; the quality DAG's
+  next sweep checks the quarters it published (or run `weatherinsight check <quarter>`).
 """
 
 with DAG(
@@ -53,8 +59,8 @@ with DAG(
     max_active_runs=1,
     default_args={"owner": "weatherinsight"},
     params={
-        "start_year": Param(settings.backfill.default_start_year, type="integer", description="first year"),
-        "end_year": Param(settings.backfill.default_end_year, type="integer", description="last year"),
+        "start_year": Param(start_year, type="integer", description="first year"),
+        "end_year": Param(end_year, type="integer", description="last year"),
         "quarters": Param(
             list(settings.backfill.default_quarters), type="array", description="quarters 1..4"
         ),
@@ -70,28 +76,48 @@ with DAG(
         retries=0,  # bad params do not get better on retry
         on_failure_callback=tasks.failure_callback(settings),
     )
-    quarters = PythonOperator.partial(
-        task_id="backfill_quarter",
-        python_callable=tasks.backfill_quarter_task,
-        max_active_tis_per_dag=settings.backfill.max_parallel_quarters,
-        map_index_template="{{ task.op_kwargs['quarter'] }}",
+
+    ingest = task(
+        task_id="ingest_quarter_product",
+        map_index_template=PAIR_LABEL,
+        **tasks.task_defaults(Stage.INGEST, settings),
+    )(tasks.backfill_ingest_task)
+    process = task(
+        task_id="process_quarter_product",
+        map_index_template=PAIR_LABEL,
+        **tasks.task_defaults(Stage.STAGE, settings),
+    )(tasks.backfill_process_task)
+    aggregate = task(
+        task_id="aggregate_quarter_product",
+        map_index_template=PAIR_LABEL,
         **tasks.task_defaults(Stage.AGGREGATE, settings),
-    ).expand(op_kwargs=plan.output)
+    )(tasks.backfill_aggregate_task)
+
+    @task_group(group_id="quarter_product", prefix_group_id=False)
+    def quarter_product(quarter: str, product: str) -> object:
+        """One quarter × product: ingest → process → aggregate, each in its stage's pool."""
+        i = ingest(quarter=quarter, product=product)
+        p = process(quarter=quarter, product=product)
+        a = aggregate(quarter=quarter, product=product)
+        i >> p >> a
+        return a
+
+    outcomes = quarter_product.expand_kwargs(plan.output)
     summary = PythonOperator(
         task_id="backfill_summary",
         python_callable=tasks.backfill_summary_task,
-        op_kwargs={"outcomes": quarters.output},
-        trigger_rule="all_done",  # report every quarter, including the ones whose task failed
+        op_kwargs={"outcomes": outcomes},
+        trigger_rule="all_done",  # report every quarter × product, including the ones whose task failed
         retries=0,
         on_failure_callback=tasks.failure_callback(settings),
     )
     announce = PythonOperator(
         task_id="announce_quarters",
         python_callable=tasks.announce_quarters,
-        op_kwargs={"outcomes": quarters.output},
-        outlets=[tasks.backfill_events()],
+        op_kwargs={"outcomes": outcomes},
+        outlets=[tasks.curated_quarterly()],
         trigger_rule="all_done",  # the quarters that did publish are announced even when others failed
         **tasks.task_defaults(Stage.QUALITY, settings),
     )
     # Both are leaves: a failed summary fails the run although announce_quarters succeeds.
-    plan >> quarters >> [summary, announce]
+    outcomes >> [summary, announce]

@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup
 
 from weatherinsight.pipeline import airflow_tasks as tasks
+from weatherinsight.pipeline.backfill import catchup_start
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import DATA_STAGES, Stage
 
 settings = load_settings()
+start = catchup_start(settings)  # a start after the end of the window fails the import naming the key
+tasks.warn_missing_pools(settings)  # the DAGs' pools, checked once per parse of this file
 
-#: The run's quarter: its data interval starts on the first day of the quarter that just ended
-#: (the run firing on 2024-04-01 has the interval 2024-01-01 → 2024-04-01 and processes 2024Q1).
-QUARTER = "{{ quarter_of(data_interval_start) }}"
+#: The run's quarter, decided once by ``resolve_quarter`` (param, data interval or trigger time).
+QUARTER = "{{ ti.xcom_pull(task_ids='resolve_quarter') }}"
 
 DOC = f"""
 # WeatherInsight quarterly pipeline
 
 Runs at 00:00 UTC on the first day of January, April, July and October and processes **the quarter that
-just ended** (the data interval): ingest the DWD hourly files of every product
+just ended** (the data interval). A manual run without a logical date processes the last complete quarter;
+trigger with `{{"quarter": "2024Q1"}}` for any other (`resolve_quarter` fails the run at once, without
+retries, on a malformed or unfinished quarter). Each run: ingest the DWD hourly files of every product
 ({", ".join(settings.product_types)}), stage them to Parquet, aggregate the quarterly features and publish them
 as dataset version `<quarter>_v<N>` (raw `<quarter>_raw_vN`, staged `<quarter>_staged_vN`).
 
@@ -47,15 +51,24 @@ with DAG(
     dag_id="weatherinsight_quarterly_pipeline",
     description="Ingest, stage and aggregate the DWD quarter that just ended",
     schedule=CronDataIntervalTimetable("0 0 1 1,4,7,10 *", timezone="UTC"),
-    start_date=pendulum.datetime(settings.backfill.default_start_year, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(start.year, start.month, start.day, tz="UTC"),
     catchup=True,
-    max_active_runs=1,
-    default_args={"owner": "weatherinsight", "depends_on_past": True},
-    user_defined_macros={"quarter_of": tasks.quarter_of_interval},
+    max_active_runs=1,  # catch-up runs go one quarter at a time, oldest first
+    # No depends_on_past: a failed manual run (bad param) must not block the scheduled quarters after it.
+    default_args={"owner": "weatherinsight"},
+    params={
+        "quarter": Param(None, type=["null", "string"], description="quarter to process, e.g. 2024Q1"),
+    },
     dagrun_timeout=pendulum.duration(hours=settings.sla.pipeline_hours),
     doc_md=DOC,
     tags=["weatherinsight", "quarterly"],
 ) as dag:
+    resolve = PythonOperator(
+        task_id="resolve_quarter",
+        python_callable=tasks.resolve_quarter_task,
+        retries=0,  # a bad quarter does not get better on retry
+        on_failure_callback=tasks.failure_callback(settings),
+    )
     # Task ids carry no group prefix: ingest_air_temperature … aggregate_moisture, as the seed names them.
     steps: dict[tuple[Stage, str], PythonOperator] = {}
     for stage in DATA_STAGES:
@@ -79,5 +92,6 @@ with DAG(
     # Per product: ingest_p → process_p → aggregate_p → pipeline_complete, so one failing or slow product
     # neither blocks nor delays the others; pipeline_complete waits for all of them.
     for product in settings.product_types:
+        resolve >> steps[(Stage.INGEST, product)]
         steps[(Stage.INGEST, product)] >> steps[(Stage.STAGE, product)] >> steps[(Stage.AGGREGATE, product)]
         steps[(Stage.AGGREGATE, product)] >> complete

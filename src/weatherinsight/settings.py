@@ -218,7 +218,11 @@ class QualityThresholds(_Strict):
 
 class Backfill(_Strict):
     default_start_year: int = Field(2020, ge=1800)
-    default_end_year: int = Field(2024, ge=1800)
+    # None: the year of the last complete quarter (pipeline.backfill.catchup_window), so raising
+    # default_start_year alone never makes the DAG files fail to import.
+    default_end_year: int | None = Field(None, ge=1800)
+    # A quarter ("2026Q2") the quarterly DAG catches up from instead of Q1 of default_start_year.
+    catchup_from: str | None = Field(None, pattern=r"^[0-9]{4}Q[1-4]$")
     default_quarters: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     max_parallel_quarters: int = Field(1, ge=1)
 
@@ -232,7 +236,7 @@ class Backfill(_Strict):
 
     @model_validator(mode="after")
     def _order(self) -> Backfill:
-        if self.default_end_year < self.default_start_year:
+        if self.default_end_year is not None and self.default_end_year < self.default_start_year:
             raise ValueError("default_end_year is before default_start_year")
         return self
 

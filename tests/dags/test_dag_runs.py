@@ -69,7 +69,7 @@ def test_quarterly_pipeline_end_to_end(
         # The run that fires at the end of quarter q: its data interval is q.
         run = dag.test(logical_date=pendulum.instance(q.end))
     assert run.state == "success", _states(run)
-    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 16
+    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 17  # resolve_quarter + 15 + 1
     for p in PRODUCTS:
         assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
     with db.get_engine(s.database_url).connect() as conn:
@@ -120,7 +120,11 @@ def test_backfill_with_a_corrupted_product_fails_and_names_it(
     assert run.state == "failed"
     states = _states(run)
     assert states[("validate_params", -1)] == "success"
-    assert [states[("backfill_quarter", i)] for i in range(len(quarters))] == ["success"] * len(quarters)
+    # Pairs in plan order (quarter, then wind, pressure): every wind ingest fails, every pressure pair runs.
+    for i in range(len(quarters)):
+        assert states[("ingest_quarter_product", 2 * i)] == "failed"
+        assert states[("process_quarter_product", 2 * i)] == "upstream_failed"
+        assert states[("aggregate_quarter_product", 2 * i + 1)] == "success"
     assert states[("backfill_summary", -1)] == "failed"
     for q in quarters:
         assert published_rows(s, "pressure", q) == (f"{q}_v1", staged_stations(s, "pressure", q))

@@ -2,31 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures.core import make_settings
 from weatherinsight import pipeline
 from weatherinsight.errors import ConfigError
 from weatherinsight.pipeline import airflow_tasks
+from weatherinsight.pipeline.backfill import catchup_window
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
 ALL = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
 
 
-def test_defaults_come_from_the_yaml(settings: Settings) -> None:
+def test_defaults_come_from_the_yaml_and_the_calendar(settings: Settings) -> None:
+    # default_end_year is not set in the YAML: the window ends with the last complete quarter.
+    last = Quarter.last_complete()
     p = pipeline.BackfillParams.from_params({}, settings)
     assert (p.start_year, p.end_year, p.quarters, p.products, p.force_reprocess) == (
         2020,
-        2024,
+        last.year,
         (1, 2, 3, 4),
         ALL,
         False,
     )
     plan = p.plan()
-    assert len(plan) == 20 and plan[0] == Quarter(2020, 1) and plan[-1] == Quarter(2024, 4)
+    assert plan[0] == Quarter(2020, 1) and plan[-1] == last
+    assert len(plan) == (last.year - 2020) * 4 + last.quarter
+
+
+def test_catchup_window_follows_the_calendar_or_the_yaml(data_dir: Path) -> None:
+    last = Quarter.last_complete()
+    assert catchup_window(make_settings(data_dir)) == (2020, last.year)
+    # Raising the start alone keeps a valid window (the defect 6: it used to break the DAG files).
+    assert catchup_window(make_settings(data_dir, backfill={"default_start_year": last.year})) == (
+        last.year,
+        last.year,
+    )
+    explicit = make_settings(data_dir, backfill={"default_start_year": 2021, "default_end_year": 2022})
+    assert catchup_window(explicit) == (2021, 2022)
+    # The calendar is an argument: on 2025-02-10 the last complete quarter is 2024Q4.
+    assert catchup_window(make_settings(data_dir), today=date(2025, 2, 10)) == (2020, 2024)
+
+
+def test_a_start_after_the_calendar_end_is_a_config_error(data_dir: Path) -> None:
+    future = Quarter.last_complete().year + 1
+    with pytest.raises(ConfigError) as info:
+        catchup_window(make_settings(data_dir, backfill={"default_start_year": future}))
+    assert info.value.key == "backfill.default_start_year"
+    assert f"{future} is after the end of the catch-up window {future - 1}" in str(info.value)
+    assert "(the year of the last complete quarter)" in str(info.value)
+
+
+def test_a_start_after_an_explicit_end_is_rejected_by_settings(data_dir: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_settings(data_dir, backfill={"default_start_year": 2023, "default_end_year": 2022})
+    assert "default_end_year is before default_start_year" in str(info.value)
 
 
 def test_explicit_params_and_string_forms(settings: Settings) -> None:
@@ -37,9 +72,9 @@ def test_explicit_params_and_string_forms(settings: Settings) -> None:
     assert p.quarters == (1, 4) and p.products == ("wind", "pressure")
     assert [str(q) for q in p.plan()] == ["2021Q1", "2021Q4", "2022Q1", "2022Q4"]
     tasks = airflow_tasks.backfill_plan_task(
-        {"start_year": 2021, "end_year": 2021, "quarters": [2], "products": None}
+        {"start_year": 2021, "end_year": 2021, "quarters": [2], "products": ["wind", "pressure"]}
     )
-    assert tasks == [{"quarter": "2021Q2"}]
+    assert tasks == [{"quarter": "2021Q2", "product": "wind"}, {"quarter": "2021Q2", "product": "pressure"}]
 
 
 def test_quarters_that_have_not_ended_are_left_out(settings: Settings) -> None:

@@ -1,6 +1,6 @@
 """The ``weatherinsight`` command: one Typer app, one module per verb under ``weatherinsight.cli``.
 
-Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, stations, features, mirror, api. Each verb module owns its
+Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, stations, features, mirror, api, airflow. Each verb module owns its
 options and calls the package (``weatherinsight.pipeline`` and the services); no business logic lives here.
 """
 
@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import typer
 
-from weatherinsight.cli import aggregate, api, check, features, ingest, mirror, orchestrate, stage, stations
+from weatherinsight.cli import (
+    aggregate,
+    airflow,
+    api,
+    check,
+    features,
+    ingest,
+    mirror,
+    orchestrate,
+    stage,
+    stations,
+)
 from weatherinsight.cli._common import exit_on_error
 from weatherinsight.errors import WeatherInsightError
 
@@ -29,6 +40,7 @@ app.command("stations")(stations.stations)
 app.command("features")(features.features)
 app.add_typer(mirror.app, name="mirror")
 app.add_typer(api.app, name="api")
+app.add_typer(airflow.app, name="airflow")
 
 
 def main() -> None:

@@ -10,23 +10,19 @@ imports without it.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import URL
 
-from weatherinsight.errors import ConfigError, RunFailedError
+from weatherinsight.errors import ConfigError, InvalidQuarterError, RunFailedError
 from weatherinsight.logs import get_logger
-from weatherinsight.pipeline import alerts, steps
+from weatherinsight.pipeline import alerts, quality_sweep, steps
+from weatherinsight.pipeline.airflow_setup import QUALITY_CONN_ID, ensure_pools, missing_pools, pool_specs
 from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
-from weatherinsight.pipeline.quality import QualityCheckFailed, quality_check
+from weatherinsight.pipeline.quality import QualityCheckFailed
 from weatherinsight.pipeline.reports import (
     STAGE_NOUNS,
     ProductOutcome,
@@ -35,12 +31,13 @@ from weatherinsight.pipeline.reports import (
     summary_text,
     verify_outcomes,
 )
-from weatherinsight.pipeline.runs import run_quarter
-from weatherinsight.quarters import Quarter, previous_quarter_of_run
+from weatherinsight.quarters import QUARTER_PATTERN, Quarter, previous_quarter_of_run
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.vocabulary import DATA_STAGES, Stage, Status
 
 log = get_logger(__name__)
+
+__all__ = ["ensure_pools", "pool_specs"]  # re-exported for deploy/airflow/airflow-init.sh
 
 # ------------------------------------------------------------------------------------- stages and tasks
 
@@ -55,9 +52,9 @@ STAGE_POOLS: dict[Stage, str] = {
 #: The stage whose settings (retries, pool, timeout) each non-product task takes; ``None``: never retried
 #: (bad params and summaries do not get better on retry).
 TASK_STAGES: dict[str, Stage | None] = {
+    "resolve_quarter": None,
     "pipeline_complete": Stage.QUALITY,
     "validate_params": None,
-    "backfill_quarter": Stage.AGGREGATE,
     "backfill_summary": None,
     "announce_quarters": Stage.QUALITY,
     "quarters_to_check": None,
@@ -77,21 +74,6 @@ def curated_quarterly() -> Any:
     from airflow.sdk import Asset  # lazy: airflow is an optional extra
 
     return Asset(name=CURATED_QUARTERLY_NAME, uri=CURATED_QUARTERLY_URI)
-
-
-@cache
-def backfill_events() -> Any:
-    """The outlet of ``announce_quarters``: an ``AssetAlias`` resolving to ``curated_quarterly()``.
-
-    A plain asset outlet yields ONE event per task instance with one extra (``outlet_events[asset].extra``,
-    and ``yield Metadata(asset, ...)`` only updates that same dict); events added through an alias are
-    registered one per distinct extra (Airflow 3.3 ``TaskInstance.register_asset_changes_in_db``), so each
-    published quarter gets its own event. The alias is not an outlet itself, so a run publishing nothing
-    emits nothing.
-    """
-    from airflow.sdk import AssetAlias  # lazy: airflow is an optional extra
-
-    return AssetAlias(name=BACKFILL_EVENTS_NAME)
 
 
 def task_names(product: str) -> dict[Stage, str]:
@@ -156,56 +138,68 @@ def quarter_of_interval(data_interval_start: datetime | date) -> str:
     return str(Quarter.of(data_interval_start))
 
 
-# ------------------------------------------------------------------------------------------------ pools
+def fail_now(message: str) -> NoReturn:
+    """Fail the task at once, without retries (``AirflowFailException``): for input that a retry cannot fix."""
+    from airflow.sdk.exceptions import AirflowFailException  # lazy: airflow is an optional extra
+
+    log.error("task_failed_without_retry", reason=message)
+    raise AirflowFailException(message)
 
 
-def pool_specs(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The Airflow pools the DAGs use, with slots from the YAML (``airflow pools import`` format)."""
-    pools = settings.pools
-    return {
-        "spark_jobs": {
-            "slots": pools.spark_jobs,
-            "description": "WeatherInsight processing and aggregation (CPU/memory heavy)",
-            "include_deferred": False,
-        },
-        "api_calls": {
-            "slots": pools.api_calls,
-            "description": "WeatherInsight ingestion (requests to the DWD server)",
-            "include_deferred": False,
-        },
-    }
-
-
-def ensure_pools(
-    settings: Settings, *, airflow_bin: str | None = None, env: Mapping[str, str] | None = None
-) -> None:
-    """Create or update the pools with the ``airflow pools import`` CLI (idempotent; run at airflow-init).
-
-    Through the CLI so this works without importing Airflow; the metadata database comes from the Airflow
-    environment (``AIRFLOW_HOME`` / ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``) of ``env``.
-    """
-    exe = airflow_bin or shutil.which("airflow")
-    if exe is None:
-        raise ConfigError("airflow", "the `airflow` command is not on PATH", source="ensure_pools")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(pool_specs(settings), fh)
-        path = fh.name
+def parse_quarter_param(value: Any) -> Quarter:
+    """The ``quarter`` param of a manual run (``2024Q1``, ``QUARTER_PATTERN``); a bad one fails the run at once."""
     try:
-        proc = subprocess.run(
-            [exe, "pools", "import", path],
-            capture_output=True,
-            text=True,
-            env=dict(env) if env is not None else None,
-            check=False,
+        return Quarter.parse(str(value))
+    except InvalidQuarterError as exc:
+        fail_now(f"param quarter: {exc} (pattern {QUARTER_PATTERN})")
+
+
+def resolve_quarter_task(
+    params: Mapping[str, Any], dag_run: Any = None, data_interval_start: datetime | None = None
+) -> str:
+    """Airflow task ``resolve_quarter``: the quarter this run of the quarterly DAG processes.
+
+    The ``quarter`` param when given (a bad one fails the run at once, no retries); else the quarter the
+    data interval starts in (scheduled runs, and manual runs with a logical date: the run firing on
+    2024-04-01 processes 2024Q1); else, for a manual run without a logical date (Airflow 3's default,
+    no data interval), the last quarter complete when the run was triggered (``run_after``).
+    """
+    if params.get("quarter"):
+        q = parse_quarter_param(params["quarter"])
+    elif data_interval_start is not None:
+        q = Quarter.of(data_interval_start)
+    else:
+        q = previous_quarter_of_run(dag_run.run_after)
+    if q > Quarter.last_complete():
+        fail_now(
+            f"param quarter: {q} has not ended yet (the last complete quarter is {Quarter.last_complete()})"
         )
-    finally:
-        Path(path).unlink(missing_ok=True)
-    if proc.returncode != 0:
-        raise RunFailedError(
-            f"`airflow pools import` failed ({proc.returncode}): {proc.stderr.strip()[-500:]}",
-            hint="check AIRFLOW_HOME and that `airflow db migrate` ran",
+    log.info("run_quarter", quarter=str(q))
+    return str(q)
+
+
+def warn_missing_pools(settings: Settings) -> list[str]:
+    """At DAG parse time: log a warning naming the pools the DAGs need that Airflow does not have.
+
+    Without them Airflow never starts those tasks and says little about it. Uses Airflow's own pool lookup
+    (one small query on its metadata database; none on ours). Where that lookup is not available (no
+    metadata database, a parser without database access) nothing is checked. Returns the missing pools.
+    """
+    try:
+        from airflow.models.pool import Pool  # lazy: airflow is an optional extra
+
+        existing = {str(p.pool) for p in Pool.get_pools()}
+    except Exception as exc:  # parsing must never fail because of this check
+        log.debug("pool_check_unavailable", error=str(exc)[:200])
+        return []
+    missing = missing_pools(settings, existing)
+    if missing:
+        log.warning(
+            "weatherinsight_pools_missing",
+            pools=missing,
+            fix="run `weatherinsight airflow init` (tasks in these pools will not start until they exist)",
         )
-    log.info("pools_ensured", pools={k: v["slots"] for k, v in pool_specs(settings).items()})
+    return missing
 
 
 # ------------------------------------------------------------------------------- quarterly pipeline tasks
@@ -265,33 +259,105 @@ def complete_and_announce(quarter: str, products: list[str], outlet_events: Any)
 def backfill_plan_task(params: Mapping[str, Any]) -> list[dict[str, str]]:
     """Airflow task ``validate_params``: bad params fail here, at once, with the parameter named.
 
-    Returns one ``{"quarter": "2020Q1"}`` per quarter (the ``op_kwargs`` of the mapped quarter tasks).
+    Returns one ``{"quarter": "2020Q1", "product": "wind"}`` per quarter × product, oldest quarter first
+    (the kwargs of the mapped ``quarter_product`` task group).
     """
-    p = BackfillParams.from_params(params, load_settings())
-    plan = [{"quarter": str(q)} for q in p.plan()]
-    log.info("backfill_plan", quarters=[x["quarter"] for x in plan], products=list(p.products))
+    try:
+        p = BackfillParams.from_params(params, load_settings())
+    except ConfigError as exc:
+        fail_now(str(exc))
+    plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
+    log.info("backfill_plan", quarters=sorted({x["quarter"] for x in plan}), products=list(p.products))
     return plan
 
 
-def backfill_quarter_task(quarter: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Airflow task ``backfill_quarter`` (mapped over quarters): every product of one quarter.
+def backfill_ingest_task(quarter: str, product: str) -> dict[str, Any]:
+    """Airflow task ``ingest_quarter_product`` (mapped; pool ``api_calls``)."""
+    q = Quarter.parse(quarter)
+    return steps.attempt(
+        lambda: steps.ingest(load_settings(), product, q), product, q, Stage.INGEST
+    ).to_dict()
 
-    Product failures do not fail this task; they are returned and the summary task fails the run.
+
+def backfill_process_task(quarter: str, product: str) -> dict[str, Any]:
+    """Airflow task ``process_quarter_product`` (mapped; pool ``spark_jobs``)."""
+    q = Quarter.parse(quarter)
+    return steps.attempt(lambda: steps.stage(load_settings(), product, q), product, q, Stage.STAGE).to_dict()
+
+
+def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Airflow task ``aggregate_quarter_product`` (mapped; pool ``spark_jobs``): the pair's outcome.
+
+    Returns a one-element list of ``ProductOutcome`` dicts, the shape ``verify_backfill`` reads; a pair
+    whose task failed leaves nothing and is reported failed by the summary.
+    """
+    settings = load_settings()
+    force = BackfillParams.from_params(params, settings).force_reprocess
+    q = Quarter.parse(quarter)
+    result = steps.attempt(
+        lambda: steps.aggregate(settings, product, q, force=force), product, q, Stage.AGGREGATE
+    )
+    status = Status.SUCCEEDED if result.status == Status.SUCCEEDED else Status.UNCHANGED
+    version = result.versions[-1] if result.versions else None
+    outcome = ProductOutcome(quarter, product, status, rows=result.rows, version=version)
+    return [outcome.to_dict()]
+
+
+#: The mapped steps of a backfill pair, in order, with the stage each runs.
+BACKFILL_STEPS = (
+    ("ingest_quarter_product", Stage.INGEST),
+    ("process_quarter_product", Stage.STAGE),
+    ("aggregate_quarter_product", Stage.AGGREGATE),
+)
+
+
+def pair_outcomes(outcomes: Iterable[Any] | None) -> list[list[Any]]:
+    """The aggregate tasks' XCom as ``verify_backfill`` reads it: one list of outcome dicts per pair.
+
+    Pulled through the mapped task group, a pair's one-element list can arrive as the bare dict.
+    """
+    return [[c] if isinstance(c, Mapping) else list(c) for c in outcomes or [] if c]
+
+
+def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | None, ti: Any) -> list[Any]:
+    """A failed outcome (one-element list, as the aggregate task returns) for each pair that left none.
+
+    The failed stage is the first step of the pair whose XCom (``ti.xcom_pull`` by map index = the pair's
+    place in the plan) is missing.
+    """
+    done = {(o["quarter"], o["product"]) for chunk in outcomes or [] for o in chunk or []}
+    out = []
+    for index, pair in enumerate(plan):
+        if (pair["quarter"], pair["product"]) in done:
+            continue
+        stage = Stage.AGGREGATE
+        if ti is not None:
+            for task_id, step in BACKFILL_STEPS:
+                if ti.xcom_pull(task_ids=task_id, map_indexes=index) is None:
+                    stage = step
+                    break
+        error = f"task {dict(BACKFILL_STEPS_BY_STAGE)[stage]} [{pair['quarter']} {pair['product']}] failed"
+        o = ProductOutcome(pair["quarter"], pair["product"], Status.FAILED, failed_stage=stage, error=error)
+        out.append([o.to_dict()])
+    return out
+
+
+BACKFILL_STEPS_BY_STAGE = [(stage, task_id) for task_id, stage in BACKFILL_STEPS]
+
+
+def backfill_summary_task(
+    outcomes: Iterable[Any] | None, params: Mapping[str, Any], ti: Any = None
+) -> dict[str, Any]:
+    """Airflow task ``backfill_summary``: every quarter × product with outcome, rows and error.
+
+    Verified against the database; a pair whose tasks left no outcome is failed, naming the step that
+    failed. Raises ``RunFailedError`` (failing the run) when anything failed.
     """
     settings = load_settings()
     p = BackfillParams.from_params(params, settings)
-    report = run_quarter(settings, Quarter.parse(quarter), products=p.products, force=p.force_reprocess)
-    return [o.to_dict() for o in report.outcomes]
-
-
-def backfill_summary_task(outcomes: Iterable[Any] | None, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Airflow task ``backfill_summary``: every quarter × product with outcome, rows and error.
-
-    Verified against the database; quarters whose task left no outcome count as failed. Raises
-    ``RunFailedError`` (failing the run) when anything failed.
-    """
-    settings = load_settings()
-    report, _ = verify_backfill(settings, BackfillParams.from_params(params, settings), outcomes)
+    plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
+    seen = pair_outcomes(outcomes)
+    report, _ = verify_backfill(settings, p, seen + failed_pairs(plan, seen, ti))
     log.info("backfill_summary", ok=report.ok, failed=len(report.failed), total=len(report.outcomes))
     print(summary_text(report, title="WeatherInsight backfill"))  # the task log shows the table as is
     if not report.ok:
@@ -308,26 +374,16 @@ def backfill_summary_task(outcomes: Iterable[Any] | None, params: Mapping[str, A
 def announce_quarters(
     outcomes: Iterable[Any] | None, params: Mapping[str, Any], outlet_events: Any
 ) -> list[str]:
-    """Airflow task ``announce_quarters``: one curated-quarter event per published quarter, oldest first.
+    """Airflow task ``announce_quarters``: one curated-quarter event naming every published quarter.
 
-    Published as ``verify_backfill`` defines it (the judgement ``backfill_summary`` uses too): every
-    product succeeded or was unchanged, confirmed by the database.
-
-    Each extra names its quarter, ``"source": "backfill"`` and ``backfill_quarters``, every quarter this task
-    announces. Why the list: Airflow 3.3 queues the consumer once per (asset, DAG) with the time of the
-    FIRST event (``asset_dag_run_queue.created_at``) and the scheduler's run consumes only the events up
-    to that time, so the later events of this task are left for the consumer's next run (whenever another
-    event arrives). The quality DAG therefore checks the whole list when it sees the first event of the list
-    and ignores the later ones (see ``triggered_quarters``). The events are registered when this task
-    succeeds.
+    The event only wakes the quality DAG; what it checks comes from its sweep of the database
+    (``pipeline.quality_sweep``), so merged or lost events lose no quarter.
     """
     settings = load_settings()
-    _, quarters = verify_backfill(settings, BackfillParams.from_params(params, settings), outcomes)
-    for quarter in quarters:
-        outlet_events[backfill_events()].add(
-            curated_quarterly(),
-            extra={"quarter": quarter, "source": "backfill", "backfill_quarters": quarters},
-        )
+    _, quarters = verify_backfill(
+        settings, BackfillParams.from_params(params, settings), pair_outcomes(outcomes)
+    )
+    outlet_events[curated_quarterly()].extra = {"quarters": quarters, "source": "backfill"}
     log.info("backfill_quarters_announced", quarters=quarters)
     return quarters
 
@@ -335,61 +391,23 @@ def announce_quarters(
 # ----------------------------------------------------------------------------------------- quality tasks
 
 
-def triggered_quarters(events: Mapping[Any, Sequence[Any]] | None) -> list[str]:
-    """Every quarter named by the curated-quarter events that triggered this run, oldest event first.
+def quarters_to_check(params: Mapping[str, Any], conn: Any = None) -> list[dict[str, Any]]:
+    """Airflow task ``quarters_to_check``: the quarters this quality run checks, oldest first.
 
-    The scheduler starts ONE run for all events queued since the last run (a backfill announcing several
-    quarters, the quarterly DAG catching up while the quality DAG is busy): every quarter they name is
-    checked. A backfill's event also lists ``backfill_quarters``, all quarters that backfill run announced:
-    the run consuming the first event of that list checks the whole list, and a later event of the list is
-    skipped. Airflow 3.3 consumes only the events up to the first one of a task's events
-    (``asset_dag_run_queue.created_at``), leaving the rest to the next asset run, which may come months
-    later; events are consumed in time order, so the first event's run is never later than the others'.
-    Events without a quarter are ignored; duplicates are removed by the caller.
+    ``params.quarter`` (a check asked for by hand: checked even when its versions were checked before,
+    but only once it is published); else the sweep: every published quarter whose current curated
+    versions no run has claimed (``quality_sweep.pending_quarters``), whatever triggered the run.
+    The database as for ``quality_check_task``.
     """
-    asset = curated_quarterly()
-    if not events or asset not in events:
-        return []
-    quarters: list[str] = []
-    for e in sorted(events[asset], key=lambda e: e.timestamp):
-        extra = e.extra or {}
-        batch = [str(q) for q in extra.get("backfill_quarters") or []]
-        if not extra.get("quarter"):
-            continue
-        if not batch:
-            quarters.append(str(extra["quarter"]))
-        elif str(extra["quarter"]) == batch[0]:
-            quarters.extend(batch)
-    return quarters
-
-
-def quarters_to_check(
-    params: Mapping[str, Any],
-    triggering_asset_events: Mapping[Any, Sequence[Any]] | None = None,
-    data_interval_start: datetime | None = None,
-    dag_run: Any = None,
-) -> list[dict[str, str]]:
-    """Airflow task ``quarters_to_check``: one ``{"quarter": "2024Q1"}`` per quarter, oldest first, no duplicates.
-
-    ``params.quarter`` when triggered by hand for a given quarter; else every quarter named by the triggering
-    asset events; else the quarter that just ended (cron: the data interval's; an asset run whose events
-    name no quarter has no data interval: the quarter before ``run_after``). A malformed quarter fails
-    here, naming it.
-    """
+    settings = quality_settings(conn)
     if params.get("quarter"):
-        named = [str(params["quarter"])]
-    elif events := triggered_quarters(triggering_asset_events):
-        named = events
-    elif data_interval_start is not None:
-        named = [quarter_of_interval(data_interval_start)]
-    else:
-        named = [str(previous_quarter_of_run(dag_run.run_after))]
-    return [{"quarter": str(q)} for q in sorted({Quarter.parse(q) for q in named})]
-
-
-#: The Airflow connection the quality DAG reads the curated database from, when it is defined
-#: (``AIRFLOW_CONN_WEATHERINSIGHT_POSTGRES`` or the connections store, as airflow-init creates it).
-QUALITY_CONN_ID = "weatherinsight_postgres"
+        q = parse_quarter_param(params["quarter"])
+        if quality_sweep.current_state(settings, q) is None:
+            fail_now(f"quarter {q} is not published: some product has no AVAILABLE curated version")
+        return [{"quarter": str(q), "force": True}]
+    pending = quality_sweep.pending_quarters(settings)
+    log.info("quality_sweep", pending=[str(p.quarter) for p in pending])
+    return [{"quarter": str(p.quarter), "force": False} for p in pending]
 
 
 def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
@@ -419,25 +437,34 @@ def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
     ).render_as_string(hide_password=False)
 
 
-def quality_check_task(quarter: str, conn: Any = None) -> dict[str, Any]:
-    """Airflow task ``run_quality_checks``: fails on fatal findings (after alerting), passes on warnings.
-
-    The database is the ``weatherinsight_postgres`` Airflow connection when defined (``conn`` is the task
-    context's connection accessor, passed by Airflow by name), else ``WEATHERINSIGHT_DATABASE_URL``.
-    """
+def quality_settings(conn: Any) -> Settings:
+    """The settings of the quality tasks: the database of the ``weatherinsight_postgres`` connection if defined."""
     settings = load_settings()
     url = connection_url(conn)
     if url is not None:
         settings = settings.model_copy(update={"database_url": url})
     log.info("quality_database", source="airflow connection" if url else "settings", conn_id=QUALITY_CONN_ID)
-    report = quality_check(settings, Quarter.parse(quarter))
+    return settings
+
+
+def quality_check_task(quarter: str, force: bool = False, conn: Any = None) -> dict[str, Any]:
+    """Airflow task ``run_quality_checks`` (mapped per quarter): claim, check, fail on fatal findings.
+
+    The database is the ``weatherinsight_postgres`` Airflow connection when defined (``conn`` is the task
+    context's connection accessor, passed by Airflow by name), else ``WEATHERINSIGHT_DATABASE_URL``.
+    A quarter another run has claimed meanwhile (or that is no longer published) is left alone.
+    """
+    settings = quality_settings(conn)
+    report = quality_sweep.check_published(settings, Quarter.parse(quarter), force=force)
+    if report is None:
+        return {"quarter": quarter, "checked": False}
     if report.fatal:
         raise QualityCheckFailed(
             f"{len(report.fatal)} fatal quality finding(s) for {report.quarter}: "
             + "; ".join(f.describe() for f in report.fatal),
             alert_sent=report.alert_sent,
         )
-    return dict(report.to_dict())
+    return {**report.to_dict(), "checked": True}
 
 
 # --------------------------------------------------------------------------------------------- callbacks

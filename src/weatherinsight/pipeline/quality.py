@@ -25,11 +25,15 @@ class QualityCheckFailed(RunFailedError):
 
 
 def quality_check(
-    settings: Settings, quarter: Quarter, *, products: Sequence[str] | None = None
+    settings: Settings,
+    quarter: Quarter,
+    *,
+    products: Sequence[str] | None = None,
+    run_id: str | None = None,
 ) -> QualityReport:
     """Run the checks of ``quarter``; on fatal findings send the alert e-mail. Returns the QualityReport."""
     with metrics.step_timer(settings, stage=Stage.QUALITY, product="all", quarter=str(quarter)) as timer:
-        report = run_checks(settings, quarter, products=products)
+        report = run_checks(settings, quarter, products=products, run_id=run_id)
         if report.fatal:
             timer.update(status=METRIC_STATUS[Status.FAILED])
     if report.fatal:

@@ -216,6 +216,21 @@ quality_check_results = Table(
     Index(None, "run_id"),
 )
 
+#: One row per (quarter, curated versions) the data-quality sweep has claimed: the claim is the INSERT, so
+#: two concurrent quality runs never check the same published state twice (pipeline/quality_sweep.py).
+quality_checked_quarters = Table(
+    "quality_checked_quarters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("quarter", Integer, nullable=False),
+    Column("versions", String(1024), nullable=False),  # "product=version_name" pairs, sorted, comma-joined
+    Column("run_id", String(64), nullable=False),  # the quality_check_results run of this claim
+    _ts("claimed_at", nullable=False),
+    _ts("finished_at"),
+    UniqueConstraint("year", "quarter", "versions"),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
