@@ -13,6 +13,8 @@ command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 # Headless Chromium for the browser tests (/docs offline, the explorer): Debian's build, never a download.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
+# node + npm rebuild the explorer's map outline from its lock file (tests/explorer/test_assets_build.py).
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

