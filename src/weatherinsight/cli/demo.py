@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
                     "Explorer:       http://127.0.0.1:8000/   (map, stations, quarters, datasets)",
                     "API:            http://127.0.0.1:8000/v1/stations   docs: http://127.0.0.1:8000/docs",
                     f"Check again:    set -a; . {env_path}; set +a; uv run --frozen weatherinsight check {quarters[-1]}",
-                    f"Query:          set -a; . {env_path}; set +a; uv run --frozen weatherinsight stations --near 51.0,10.0",
+                    f"Query:          set -a; . {env_path}; set +a; uv run --frozen weatherinsight stations --near 51.0,10.0 --radius-km 200",
                     "Python (with the settings above in the environment):",
                     "  from weatherinsight import Client",
                     "  near = Client().stations(near=(51.0, 10.0), radius_km=200)",
