@@ -36,8 +36,8 @@ unit: setup
 
 test: lint typecheck unit  ## everything CI runs: ruff, import-linter, mypy, the whole pytest suite on real services
 
-bench: setup
-	$(UV) run --frozen python benchmarks/run_all.py
+bench: setup  ## every benchmark in turn (benchmarks/README.md: what each measures; api needs Debian's wrk)
+	set -e; for b in parse mirror ingest stage aggregate api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
 
 airflow: setup  ## a local Airflow 3 (api-server, scheduler, dag-processor) on the machine's PostgreSQL, DAGs from ./dags
 	bash scripts/airflow-local.sh
