@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench airflow
+.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench airflow docs
 
 bootstrap:  ## install uv with pip if it is missing
 	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
@@ -35,6 +35,9 @@ unit: setup
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit  ## everything CI runs: ruff, import-linter, mypy, the whole pytest suite on real services
+
+docs: setup  ## build the docs site (MkDocs + Material, strict, works offline) into ./site — open site/index.html
+	NO_MKDOCS_2_WARNING=1 $(UV) run --frozen mkdocs build --strict -d site
 
 bench: setup
 	$(UV) run --frozen python benchmarks/run_all.py
