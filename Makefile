@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench airflow
+.PHONY: bootstrap setup demo api explorer-assets test lint typecheck unit bench airflow docs
 
 bootstrap:  ## install uv with pip if it is missing
 	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || \
@@ -23,8 +23,8 @@ explorer-assets:  ## rebuild the explorer's map outline from the pinned npm pack
 	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 lint: setup
-	$(UV) run --frozen ruff check src tests dags benchmarks
-	$(UV) run --frozen ruff format --check src tests dags benchmarks
+	$(UV) run --frozen ruff check src tests dags benchmarks scripts
+	$(UV) run --frozen ruff format --check src tests dags benchmarks scripts
 	$(UV) run --frozen lint-imports  # the layers of docs/architecture.md (.importlinter)
 
 typecheck: setup
@@ -35,6 +35,9 @@ unit: setup
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit  ## everything CI runs: ruff, import-linter, mypy, the whole pytest suite on real services
+
+docs: setup  ## build the docs site (MkDocs + Material, strict, works offline) into ./site — open site/index.html
+	NO_MKDOCS_2_WARNING=1 $(UV) run --frozen mkdocs build --strict -d site
 
 bench: setup  ## every benchmark in turn (benchmarks/README.md: what each measures; api needs Debian's wrk)
 	set -e; for b in parse mirror ingest stage aggregate api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
