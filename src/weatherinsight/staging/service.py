@@ -31,7 +31,7 @@ import pyarrow as pa
 from weatherinsight.dwd.products import Product
 from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightError
 from weatherinsight.logs import get_logger
-from weatherinsight.quarters import Quarter
+from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
 from weatherinsight.staging.inventory import Inventory, RawInput, group_by_station, list_raw_inputs
 from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarters_to_commit
@@ -92,6 +92,8 @@ class _Run:
     fingerprints: dict[Quarter, str] = field(default_factory=dict)
     committed: dict[Quarter, int] = field(default_factory=dict)
     counted_bad: list[FileOutcome] = field(default_factory=list)
+    #: quarters each file was already staged into before this run (its known range; new files: none)
+    staged_before: dict[str, set[Quarter]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.result = StageResult(self.product.name, self.engine, Status.SUCCEEDED, "")
@@ -133,6 +135,12 @@ class _Run:
             self.staged_dir,
             self.product,
         )
+        new_rels = {i.rel for i in plan.new}
+        self.staged_before = {
+            rel: set(quarters_between(*r))
+            for rel, r in plan.ranges.items()
+            if r is not None and rel not in new_rels
+        }
         new_bad = [b for b in inventory.unrecognised if self.state.known(b) is None]
         # A retried file is not new: its bytes are the ones quarantined before.
         self.result.files_new = len(plan.new) + len(new_bad) - len(self.retrying)
@@ -166,20 +174,25 @@ class _Run:
         return r
 
     # --- staging ---------------------------------------------------------------------------------------
-    def left_out(self, q: Quarter, piece: pa.Table) -> None:
+    def left_out(self, q: Quarter, piece: pa.Table, items: Iterable[RawInput] = ()) -> None:
         """Count rows of a quarter this run does not write, unless they are merely outside the request.
 
-        Rows of a quarter that is requested (or every quarter is) but neither rewritten by this run nor staged
-        before lie outside the range the plan derived from the file names: nobody stages them, so they are
-        counted with that reason; rows after the current quarter are bad rows (a timestamp in the future).
-        Rows of quarters the caller did not ask for, or already staged and unchanged, are not lost.
+        Rows after the current quarter are bad rows (a timestamp in the future). Rows of a requested quarter
+        (or every quarter is) that this run does not rewrite lie outside the range the plan derived from the
+        file names: they are counted with that reason unless the quarter's staged partition already holds
+        them — it was staged before and one of ``items`` (the station's files) was known to reach into it
+        then. Rows of quarters the caller did not ask for are not lost (a run asking for them stages them).
         """
+        unrequested = self.requested is not None and q not in self.requested
+        already_staged = str(q) in self.state.quarters and any(
+            q in self.staged_before.get(i.rel, ()) for i in items
+        )
         if q > Quarter.of(datetime.now(UTC)):
             reason = FUTURE_ROWS
-        elif (self.requested is None or q in self.requested) and str(q) not in self.state.quarters:
-            reason = OUTSIDE_PLAN_ROWS
-        else:
+        elif unrequested or already_staged:
             return
+        else:
+            reason = OUTSIDE_PLAN_ROWS
         key = f"{reason} ({q})"
         self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + piece.num_rows
 
@@ -206,7 +219,7 @@ class _Run:
                 if q in dirty:
                     writer.append(q, piece)
                 else:
-                    self.left_out(q, piece)
+                    self.left_out(q, piece, items)
             progress(ProgressEvent(STATIONS_TASK, advance=1))
         writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
