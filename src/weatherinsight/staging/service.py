@@ -18,7 +18,6 @@ The run's bookkeeping lives in ``_Run`` so that ``stage_product`` reads as the d
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from weatherinsight.staging.result import (
 from weatherinsight.staging.spark import run_spark_stage
 from weatherinsight.staging.state import StagingState, state_path
 from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stage_station
+from weatherinsight.storage import oserrors
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.vocabulary import ENGINES, Engine, ProgressCallback, ProgressEvent, Status, no_progress
@@ -426,13 +426,10 @@ def stage_product(
 
 def storage_error(exc: OSError, fallback: Path) -> StorageError:
     """``exc`` as a typed error naming the path (the file it names, else ``fallback``) and the errno."""
-    path = exc.filename if isinstance(exc.filename, str) else str(fallback)
-    code = errno.errorcode.get(exc.errno, "") if exc.errno else ""
-    problem = f"{exc.strerror or exc} ({code})" if code else str(exc)
-    log.error("stage.storage_error", path=path, errno=code or None, error=str(exc))
-    return StorageError(
-        path,
-        problem,
+    return oserrors.storage_error(
+        exc,
+        str(fallback),
+        event="stage.storage_error",
         hint="free space or fix permissions under the staged directory, then re-run; "
         "the AVAILABLE staged versions were not touched",
     )
