@@ -70,7 +70,7 @@ def test_raw_store_storage_error_is_typed_and_the_run_failed(
     with pytest.raises(StorageError) as err:
         ingest_product(s, PRODUCT)
     message = str(err.value)
-    assert message.startswith(f"cannot write {raw}/{PRODUCT}/") and f"({errno_name})" in message
+    assert message.startswith(f"cannot write {raw}/dwd") and f"({errno_name})" in message
     assert run_statuses(s) == ["failed"]
     summary = _error_summary(s.database_url)  # the run's row says why, naming the file
     assert f"({errno_name})" in summary and f"{raw}/" in summary
