@@ -7,8 +7,13 @@ with "rows left out: 0".
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from structlog.testing import capture_logs
 
+from tests.fixtures.core import make_settings
 from tests.staging.conftest import make_zip, put
 from weatherinsight.dwd.products import get_product
 from weatherinsight.settings import Settings
@@ -98,3 +103,26 @@ def test_rows_in_an_already_staged_quarter_outside_the_files_range_are_counted(s
     assert "1 row(s) left out: " in second.message
     # staged + left out = every parsed row of the new file
     assert sum(second.rows_by_quarter.values()) + sum(second.rows_left_out.values()) == len(rows)
+
+
+@pytest.mark.spark
+def test_spark_counts_the_same_rows_left_out_as_the_embedded_path(tmp_path: Path, spark: Any) -> None:
+    """The Spark path reports the rows it does not write exactly as the embedded path does (one station)."""
+    results = {}
+    for engine in ("duckdb", "spark"):
+        s = make_settings(tmp_path / engine)
+        put(
+            s,
+            "air_temperature",
+            "historical",
+            _zip(),
+            f"stundenwerte_TU_{STATION:05d}_20000101_20001231_hist.zip",
+        )
+        kwargs: dict[str, Any] = {"engine": engine}
+        if engine == "spark":
+            kwargs["spark_session"] = spark
+        results[engine] = stage_product(s, get_product("air_temperature"), **kwargs)
+    embedded, remote = results["duckdb"], results["spark"]
+    assert embedded.rows_left_out == {f"{FUTURE_ROWS} (2031Q1)": 1, f"{OUTSIDE_PLAN_ROWS} (1998Q2)": 1}
+    assert remote.rows_left_out == embedded.rows_left_out
+    assert remote.rows_by_quarter == embedded.rows_by_quarter == {"1999Q4": 1, "2000Q4": 3}

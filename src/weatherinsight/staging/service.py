@@ -174,7 +174,7 @@ class _Run:
         return r
 
     # --- staging ---------------------------------------------------------------------------------------
-    def left_out(self, q: Quarter, piece: pa.Table, items: Iterable[RawInput] = ()) -> None:
+    def left_out(self, q: Quarter, rows: int, items: Iterable[RawInput] = ()) -> None:
         """Count rows of a quarter this run does not write, unless they are merely outside the request.
 
         Rows after the current quarter are bad rows (a timestamp in the future). Rows of a requested quarter
@@ -194,7 +194,7 @@ class _Run:
         else:
             reason = OUTSIDE_PLAN_ROWS
         key = f"{reason} ({q})"
-        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + piece.num_rows
+        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + rows
 
     def stage_embedded(
         self,
@@ -219,7 +219,7 @@ class _Run:
                 if q in dirty:
                     writer.append(q, piece)
                 else:
-                    self.left_out(q, piece, items)
+                    self.left_out(q, piece.num_rows, items)
             progress(ProgressEvent(STATIONS_TASK, advance=1))
         writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
@@ -242,6 +242,8 @@ class _Run:
             spark_master=spark_master or self.settings.spark.master,
             session=spark_session,
         )
+        for station_id, q, n in out.not_written:  # counted as the embedded path counts them
+            self.left_out(q, n, groups.get(station_id, []))
         rows = staged_store.rows_in_directory(out.written_root)
         staged_dir, name, root = self.staged_dir, self.product.name, out.written_root
         return _Staged(
