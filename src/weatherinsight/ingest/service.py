@@ -36,6 +36,7 @@ from weatherinsight.ingest.result import FAILED, LISTING, PARTIAL, SUCCEEDED, Fi
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
+from weatherinsight.storage import oserrors
 from weatherinsight.storage.raw import RawStore
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
 from weatherinsight.warehouse import db, lineage, locks
@@ -168,6 +169,19 @@ def _ingest_locked(
                 try:
                     out = fut.result()
                 except (WeatherInsightError, OSError) as exc:
+                    if isinstance(exc, OSError) and oserrors.is_storage_failure(exc):
+                        # The raw store cannot take writes: every next file would fail the same way.
+                        for other in futures:
+                            other.cancel()
+                        result.failures.append(FileFailure(t.period, t.entry.name, t.entry.url, str(exc)))
+                        result.files_failed += 1
+                        raise oserrors.storage_error(
+                            exc,
+                            settings.raw_store_url,
+                            event="ingest.storage_error",
+                            hint="free space or fix permissions in the raw store, then re-run "
+                            "`weatherinsight ingest`; the files stored before are kept",
+                        ) from exc
                     result.failures.append(FileFailure(t.period, t.entry.name, t.entry.url, str(exc)))
                     result.files_failed += 1
                     log.warning("ingest.file_failed", file=t.entry.name, error=str(exc))

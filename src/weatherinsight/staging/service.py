@@ -18,7 +18,6 @@ The run's bookkeeping lives in ``_Run`` so that ``stage_product`` reads as the d
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import pyarrow as pa
 from weatherinsight.dwd.products import Product
 from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightError
 from weatherinsight.logs import get_logger
-from weatherinsight.quarters import Quarter
+from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
 from weatherinsight.staging.inventory import Inventory, RawInput, group_by_station, list_raw_inputs
 from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarters_to_commit
@@ -49,6 +48,7 @@ from weatherinsight.staging.result import (
 from weatherinsight.staging.spark import run_spark_stage
 from weatherinsight.staging.state import StagingState, state_path
 from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stage_station
+from weatherinsight.storage import oserrors
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.vocabulary import ENGINES, Engine, ProgressCallback, ProgressEvent, Status, no_progress
@@ -92,6 +92,8 @@ class _Run:
     fingerprints: dict[Quarter, str] = field(default_factory=dict)
     committed: dict[Quarter, int] = field(default_factory=dict)
     counted_bad: list[FileOutcome] = field(default_factory=list)
+    #: quarters each file was already staged into before this run (its known range; new files: none)
+    staged_before: dict[str, set[Quarter]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.result = StageResult(self.product.name, self.engine, Status.SUCCEEDED, "")
@@ -133,6 +135,12 @@ class _Run:
             self.staged_dir,
             self.product,
         )
+        new_rels = {i.rel for i in plan.new}
+        self.staged_before = {
+            rel: set(quarters_between(*r))
+            for rel, r in plan.ranges.items()
+            if r is not None and rel not in new_rels
+        }
         new_bad = [b for b in inventory.unrecognised if self.state.known(b) is None]
         # A retried file is not new: its bytes are the ones quarantined before.
         self.result.files_new = len(plan.new) + len(new_bad) - len(self.retrying)
@@ -166,22 +174,27 @@ class _Run:
         return r
 
     # --- staging ---------------------------------------------------------------------------------------
-    def left_out(self, q: Quarter, piece: pa.Table) -> None:
+    def left_out(self, q: Quarter, rows: int, items: Iterable[RawInput] = ()) -> None:
         """Count rows of a quarter this run does not write, unless they are merely outside the request.
 
-        Rows of a quarter that is requested (or every quarter is) but neither rewritten by this run nor staged
-        before lie outside the range the plan derived from the file names: nobody stages them, so they are
-        counted with that reason; rows after the current quarter are bad rows (a timestamp in the future).
-        Rows of quarters the caller did not ask for, or already staged and unchanged, are not lost.
+        Rows after the current quarter are bad rows (a timestamp in the future). Rows of a requested quarter
+        (or every quarter is) that this run does not rewrite lie outside the range the plan derived from the
+        file names: they are counted with that reason unless the quarter's staged partition already holds
+        them — it was staged before and one of ``items`` (the station's files) was known to reach into it
+        then. Rows of quarters the caller did not ask for are not lost (a run asking for them stages them).
         """
+        unrequested = self.requested is not None and q not in self.requested
+        already_staged = str(q) in self.state.quarters and any(
+            q in self.staged_before.get(i.rel, ()) for i in items
+        )
         if q > Quarter.of(datetime.now(UTC)):
             reason = FUTURE_ROWS
-        elif (self.requested is None or q in self.requested) and str(q) not in self.state.quarters:
-            reason = OUTSIDE_PLAN_ROWS
-        else:
+        elif unrequested or already_staged:
             return
+        else:
+            reason = OUTSIDE_PLAN_ROWS
         key = f"{reason} ({q})"
-        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + piece.num_rows
+        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + rows
 
     def stage_embedded(
         self,
@@ -206,7 +219,7 @@ class _Run:
                 if q in dirty:
                     writer.append(q, piece)
                 else:
-                    self.left_out(q, piece)
+                    self.left_out(q, piece.num_rows, items)
             progress(ProgressEvent(STATIONS_TASK, advance=1))
         writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
@@ -229,6 +242,8 @@ class _Run:
             spark_master=spark_master or self.settings.spark.master,
             session=spark_session,
         )
+        for station_id, q, n in out.not_written:  # counted as the embedded path counts them
+            self.left_out(q, n, groups.get(station_id, []))
         rows = staged_store.rows_in_directory(out.written_root)
         staged_dir, name, root = self.staged_dir, self.product.name, out.written_root
         return _Staged(
@@ -413,13 +428,10 @@ def stage_product(
 
 def storage_error(exc: OSError, fallback: Path) -> StorageError:
     """``exc`` as a typed error naming the path (the file it names, else ``fallback``) and the errno."""
-    path = exc.filename if isinstance(exc.filename, str) else str(fallback)
-    code = errno.errorcode.get(exc.errno, "") if exc.errno else ""
-    problem = f"{exc.strerror or exc} ({code})" if code else str(exc)
-    log.error("stage.storage_error", path=path, errno=code or None, error=str(exc))
-    return StorageError(
-        path,
-        problem,
+    return oserrors.storage_error(
+        exc,
+        str(fallback),
+        event="stage.storage_error",
         hint="free space or fix permissions under the staged directory, then re-run; "
         "the AVAILABLE staged versions were not touched",
     )

@@ -44,6 +44,8 @@ class SparkStageOutput:
     outcomes: list[FileOutcome]
     geography: list[pa.Table]
     written_root: Path
+    #: (station id, quarter, rows) of the parsed rows of quarters this run does not write
+    not_written: list[tuple[int, Quarter, int]]
 
 
 def spark_session(settings: Settings, master: str) -> Any:
@@ -103,8 +105,11 @@ def _station_batches(
     fs, _ = fsspec.core.url_to_fs(raw_store, **raw_options)
     items = [RawInput(**d) for d in json.loads(files_json)]
     out = stage_station(product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes)
+    side: list[tuple[str, str]] = []
     for year, quarter, piece in split_by_quarter(out.table):
         if (year, quarter) not in dirty:
+            # not written here: the driver decides whether these rows are counted as left out
+            side.append(("left", json.dumps({"year": year, "quarter": quarter, "rows": piece.num_rows})))
             continue
         n = piece.num_rows
         cols = [  # text columns arrive dictionary-encoded; Spark gets plain strings
@@ -120,7 +125,7 @@ def _station_batches(
             pa.nulls(n, pa.string()),
         ]
         yield from pa.Table.from_arrays(cols, schema=schema).to_batches()
-    side: list[tuple[str, str]] = [("file", json.dumps(asdict(o), default=_json_default)) for o in out.files]
+    side += [("file", json.dumps(asdict(o), default=_json_default)) for o in out.files]
     side += [("geo", json.dumps(g.to_pylist(), default=_json_default)) for g in out.geography]
     if side:
         n = len(side)
@@ -182,7 +187,7 @@ def run_spark_stage(
     schema = _output_arrow_schema(product)
     tasks = [(sid, json.dumps([asdict(i) for i in items])) for sid, items in groups.items()]
     if not tasks:
-        return SparkStageOutput([], [], out_root)
+        return SparkStageOutput([], [], out_root, [])
     dirty_keys = frozenset((q.year, q.quarter) for q in dirty)
     raw_store = settings.raw_store_url
     raw_options = raw_store_options(settings)
@@ -202,7 +207,7 @@ def run_spark_stage(
     tasks_df = spark.createDataFrame(tasks, "station_id int, files string").repartition(n_slices)
     result = tasks_df.mapInArrow(stage_partition, _spark_ddl(schema)).persist(StorageLevel.DISK_ONLY)
     try:
-        side = result.where(f"{SIDE_KIND} IS NOT NULL").select(SIDE_KIND, SIDE_INFO).collect()
+        side = result.where(f"{SIDE_KIND} IS NOT NULL").select(SIDE_KIND, SIDE_INFO, "station_id").collect()
         data = result.where(f"{SIDE_KIND} IS NULL").drop(SIDE_KIND, SIDE_INFO)
         # Sorted within each output file by station and hour, as the DuckDB path writes them.
         (
@@ -216,5 +221,11 @@ def run_spark_stage(
         result.unpersist()
     outcomes = [_outcome_from_json(json.loads(r[SIDE_INFO])) for r in side if r[SIDE_KIND] == "file"]
     geography = [_geography_from_json(json.loads(r[SIDE_INFO])) for r in side if r[SIDE_KIND] == "geo"]
+    not_written = [
+        (int(r["station_id"]), Quarter(d["year"], d["quarter"]), int(d["rows"]))
+        for r in side
+        if r[SIDE_KIND] == "left"
+        for d in [json.loads(r[SIDE_INFO])]
+    ]
     log.info("stage.spark.done", product=product.name, stations=len(tasks), files=len(outcomes))
-    return SparkStageOutput(outcomes, geography, out_root)
+    return SparkStageOutput(outcomes, geography, out_root, not_written)

@@ -131,9 +131,11 @@ class RawStore:
             # No fsync per file: the rename is what makes an interrupted run safe (the target is either the
             # old or the new complete file); fsync would cost ~10 ms a file and only matters on power loss.
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = path  # a full disk fails the write, which names no file: name the target
             raise
 
     def commit(self, product: str, period: str, name: str, data: bytes) -> Committed:
