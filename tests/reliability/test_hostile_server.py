@@ -7,8 +7,10 @@ The tiny mirror's server injects the body faults of ``mirror.server``: ``huge`` 
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.fixtures.core import make_settings
@@ -48,6 +50,14 @@ def _fresh(server: MirrorHTTPServer) -> None:
     server.wait_idle()
     server.faults.clear()
     server.clear_log()
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(tiny_mirror: MirrorHTTPServer) -> Iterator[None]:
+    """The tiny mirror is shared by the whole session (tests/reliability/test_kill9.py reads it too): a fault
+    left behind by a test here would corrupt another test's downloads, so every test leaves the server clean."""
+    yield
+    _fresh(tiny_mirror)
 
 
 def test_declared_huge_body_is_refused_before_download(tiny_mirror: MirrorHTTPServer, data_dir: Path) -> None:
