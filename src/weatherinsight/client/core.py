@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from weatherinsight.client.local import LocalBackend
-from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationQuery
+from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationFeatureQuery, StationQuery
 from weatherinsight.client.remote import HttpBackend
 from weatherinsight.settings import Settings
 
@@ -139,6 +139,45 @@ class Client:
         frame = table.to_pandas()
         frame.attrs["fields"] = field_metadata(table)
         frame.attrs["product"] = product
+        return frame
+
+    def station_features_arrow(
+        self,
+        station_id: int,
+        products: Iterable[str],
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+    ) -> pa.Table:
+        """Like :meth:`station_features`, as an Arrow table whose fields carry unit and definition metadata."""
+        names = None if features is None else list(dict.fromkeys(features))
+        query = StationFeatureQuery(int(station_id), list(products), start, end, names, min_coverage)
+        return self._backend.station_features(query)
+
+    def station_features(
+        self,
+        station_id: int,
+        products: Iterable[str],
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+    ) -> pd.DataFrame:
+        """Several products of one station in one frame: one row per product × quarter (long format).
+
+        Columns: product, station_id, year, quarter, dataset_version, the coverage/QN provenance columns,
+        computed_at, then the features of every product asked (or ``features``, each of one of the products);
+        a feature of another product is NaN/None in a row. Ordered by (product as asked, year, quarter).
+
+        Example::
+
+            >>> df = Client().station_features(44, ["air_temperature", "wind"], start="2024Q1")  # doctest: +SKIP
+            >>> df.pivot(index=["year", "quarter"], columns="product", values="coverage")  # doctest: +SKIP
+        """
+        table = self.station_features_arrow(station_id, products, start, end, features, min_coverage)
+        frame = table.to_pandas()
+        frame.attrs["fields"] = field_metadata(table)
         return frame
 
     def features_polars(self, product: str, **kwargs: Any) -> polars.DataFrame:

@@ -27,7 +27,7 @@ from weatherinsight.api.deps import (
 )
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import describe, round_rows
-from weatherinsight.api.formats import OutputFormat, negotiate, render_rows
+from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
 from weatherinsight.api.routes.features import (
