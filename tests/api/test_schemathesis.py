@@ -93,5 +93,5 @@ def test_api_conforms_to_its_schema(backend: Backend, mode: GenerationMode) -> N
             inner = getattr(exc, "exceptions", None) or [exc]
             details = "; ".join(f"{type(e).__name__}: {e}" for e in inner)
             failures.append(f"{operation.method.upper()} {operation.path}: {details}"[:3000])
-    assert operations == 10
+    assert operations == 11
     assert failures == [], "\n".join(failures)

@@ -103,10 +103,8 @@ class Client:
         """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
         ids = None if stations is None else sorted({int(s) for s in stations})
         names = None if features is None else list(dict.fromkeys(features))
-        table = self._backend.features(FeatureQuery(product, ids, start, end, names, min_coverage, version))
-        if include_station:
-            table = self._with_station(table)
-        return table
+        query = FeatureQuery(product, ids, start, end, names, min_coverage, version, include_station)
+        return self._backend.features(query)
 
     def features(
         self,
@@ -125,7 +123,8 @@ class Client:
         (hours_expected … share_recent), computed_at, then the features (all, or ``features``), rounded to the
         catalog precision. Only published versions are read, unless ``version`` pins one curated version name
         (e.g. ``"2024Q1_v2"``, local store only) for a reproducible analysis. ``start``/``end`` are quarters
-        like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m.
+        like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m valid at
+        each quarter's end (the API's ``include_station=true``).
         Units and definitions are in ``df.attrs["fields"]``.
 
         Example::
@@ -189,19 +188,6 @@ class Client:
         result = polars.from_arrow(self.features_arrow(product, **kwargs))
         assert isinstance(result, polars.DataFrame)
         return result
-
-    def _with_station(self, table: pa.Table) -> pa.Table:
-        info = {r["station_id"]: r for r in self._backend.stations(StationQuery()).to_pylist()}
-        rows = [info.get(s, {}) for s in table.column("station_id").to_pylist()]
-        out = table
-        for column, key, typ in (
-            ("station_name", "name", pa.string()),
-            ("latitude", "latitude", pa.float64()),
-            ("longitude", "longitude", pa.float64()),
-            ("height_m", "height_m", pa.float64()),
-        ):
-            out = out.append_column(column, pa.array([r.get(key) for r in rows], type=typ))
-        return out
 
 
 def field_metadata(table: pa.Table) -> dict[str, dict[str, str]]:

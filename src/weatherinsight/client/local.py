@@ -10,9 +10,10 @@ import pyarrow as pa
 from sqlalchemy import select, tuple_
 
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import describe, round_rows
+from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
-from weatherinsight.api.routes.features import arrow_types, select_columns
+from weatherinsight.api.routes.features import arrow_types, describe_columns, select_columns
+from weatherinsight.api.routes.station_columns import with_station
 from weatherinsight.api.routes.station_features import parse_products, product_columns
 from weatherinsight.api.routes.stations import search_stations, station_filters
 from weatherinsight.client.query import (
@@ -107,9 +108,10 @@ class LocalBackend:
             stmt = stmt.where(c.coverage >= query.min_coverage)
         stmt = stmt.order_by(c.year, c.quarter, c.station_id)
         with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(stmt)]
-        rows = round_rows(product, columns, rows)
-        fields = describe(product, columns)
+            rows = round_rows(product, columns, [tuple(r) for r in conn.execute(stmt)])
+            if query.include_station:
+                columns, rows = with_station(conn, columns, rows)
+        fields = describe_columns(product, columns)
         schema = pa.schema(
             [
                 pa.field(n, t, metadata={k: str(v) for k, v in fields.get(n, {}).items() if v is not None})

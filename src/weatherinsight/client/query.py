@@ -56,6 +56,7 @@ class FeatureQuery:
     features: list[str] | None = None
     min_coverage: float | None = None
     version: str | None = None
+    include_station: bool = False
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ class HttpBackend:
             params.append(("features", ",".join(query.features)))
         if query.min_coverage is not None:
             params.append(("min_coverage", query.min_coverage))
+        if query.include_station:
+            params.append(("include_station", "true"))
         path = f"/v1/features/{query.product}"
         batches: list[list[tuple[str, Any]]] = [[]]
         if query.stations is not None:

@@ -39,15 +39,15 @@ from weatherinsight.api.routes.features import (
     QuarterTo,
     arrow_types,
 )
-from weatherinsight.api.schemas import FeaturePage
+from weatherinsight.api.schemas import StationFeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
 
 router = APIRouter(prefix="/stations", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 _NAMES = "|".join(PRODUCTS)
-#: Products by name, comma-separated, each at most once (repeats are rejected by the route, not the pattern).
-PRODUCTS_PATTERN = rf"^({_NAMES})(,({_NAMES})){{0,{len(PRODUCTS) - 1}}}$"
+#: Products by name, comma-separated; a repeated name counts once (the first place decides the order).
+PRODUCTS_PATTERN = rf"^({_NAMES})(,({_NAMES})){{0,31}}$"
 _COVERAGE = FIXED_COLUMNS.index("coverage")
 
 ProductList = Annotated[
@@ -70,12 +70,9 @@ StationFeatureNames = Annotated[
 
 
 def parse_products(products: str) -> list[str]:
-    """The requested product names in order; 400 naming the known ones for an unknown or repeated name."""
+    """The requested product names in order, each once; 400 naming the known ones for an unknown name."""
     require_pattern("products", products, PRODUCTS_PATTERN, "name,name,… of " + ", ".join(PRODUCTS))
-    names = products.split(",")
-    if len(set(names)) != len(names):
-        raise ApiError(400, "invalid_parameter", "query parameter 'products': a product is named twice")
-    return names
+    return list(dict.fromkeys(products.split(",")))
 
 
 def product_columns(products: list[str], features: str | None) -> dict[str, list[str]]:
@@ -99,7 +96,7 @@ def product_columns(products: list[str], features: str | None) -> dict[str, list
 @router.get(
     "/{station_id}/features",
     response_model=None,
-    responses=table_responses(FeaturePage),
+    responses=table_responses(StationFeaturePage),
     summary="Features of several products for one station",
 )
 def get_station_features(
