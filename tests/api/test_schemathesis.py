@@ -62,8 +62,10 @@ def _joint_rules_hold(case: Any) -> bool:
         return False
     product = (case.path_parameters or {}).get("product")
     features = query.get("features")
-    if isinstance(features, str) and product:
-        names = {f.name for f in features_for(product)}
+    # The station route's features must belong to one of its ``products`` (same rule, several products).
+    products = [product] if product else str(query.get("products") or "").split(",")
+    if isinstance(features, str) and any(products):
+        names = {f.name for p in products if p for f in features_for(p)}
         return all(name in names for name in features.split(","))
     return True
 
