@@ -56,6 +56,7 @@ COLD: list[tuple[str, dict[str, str]]] = [
     (f"{F}?station_id=44&limit=10001", {}),
     (f"{F}?station_id=44&format=xml", {}),
     (f"{F}?station_id=44&unknown=1", {}),
+    (f"{F}?station_id=44&include_station=true", {}),
     (f"{F}?from=2023Q4", {}),
     ("/v1/features/no_such_product?station_id=44", {}),
     (f"{F}/?station_id=44", {}),
@@ -100,8 +101,8 @@ def test_hot_path_answers_exactly_what_the_route_answers(
             assert state.hot_path_served - before == (1 if (url, headers) in HOT else 0), url
             ok += a.status_code == 200
         # Request metrics count the hot path's answers under the route's template, like the route's own.
-        # cold 200s: two station_id forms, min_coverage=.5, no station (unknown=1 is a 400 since issue #15)
-        assert ok == len(HOT) + 4
+        # cold 200s: two station_id forms, min_coverage=.5, no station, include_station (unknown=1 is a 400)
+        assert ok == len(HOT) + 5
         assert _ok_count(h) - counted == ok
         # Spot checks that the shared answers are the real ones.
         page = h.get(f"{F}?station_id=44&limit=1", headers=HOST).json()

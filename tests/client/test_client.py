@@ -106,3 +106,34 @@ def test_pinned_version_and_errors(clients: tuple[Client, Client]) -> None:
             client.features("air_temperature", features=["nope"])
         with pytest.raises(QueryError, match="near"):
             client.stations(near="north")
+
+
+def test_station_features_equal_for_both_back_ends(clients: tuple[Client, Client]) -> None:
+    local, http = clients
+    df = _same(
+        local.station_features(44, ["air_temperature", "wind"]),
+        http.station_features(44, ["air_temperature", "wind"]),
+    )
+    assert list(zip(df["product"], df.year, df.quarter, df.dataset_version, strict=True)) == [
+        ("air_temperature", 2023, 4, "2023Q4_v1"),
+        ("air_temperature", 2024, 1, "2024Q1_v2"),
+        ("wind", 2024, 1, "2024Q1_v1"),
+    ]
+    alone = local.features("air_temperature", stations=[44])
+    assert df[df["product"] == "air_temperature"].tg_mean.tolist() == alone.tg_mean.tolist()
+    assert df[df["product"] == "wind"].tg_mean.isna().all()
+    assert df.attrs["fields"]["tg_mean"]["unit"] == "°C"
+    subset = _same(
+        local.station_features(44, ["wind", "air_temperature"], start="2024Q1", features=["tg_mean"]),
+        http.station_features(44, ["wind", "air_temperature"], start="2024Q1", features=["tg_mean"]),
+    )
+    assert subset["product"].tolist() == ["wind", "air_temperature"]
+    assert subset.columns[-1] == "tg_mean" and "coverage" in subset.columns
+    covered = _same(
+        local.station_features(73, ["air_temperature"], min_coverage=0.9),
+        http.station_features(73, ["air_temperature"], min_coverage=0.9),
+    )
+    assert covered.dataset_version.tolist() == ["2023Q4_v1"]
+    for client in (local, http):
+        with pytest.raises(QueryError, match="allowed: "):
+            client.station_features(44, ["wind"], features=["tg_mean"])

@@ -24,7 +24,7 @@ from weatherinsight.api.hotpath import HotPath
 from weatherinsight.api.metrics import UNMATCHED, ApiMetrics
 from weatherinsight.api.published import PublishedCache
 from weatherinsight.api.ratelimit import RateLimiter
-from weatherinsight.api.routes import catalog, datasets, features, health, quality, stations
+from weatherinsight.api.routes import catalog, datasets, features, health, quality, station_features, stations
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse.db import get_engine
 
@@ -110,7 +110,7 @@ def create_app(
     if not settings.api_keys_required and settings.api_rate_limit_per_minute is not None:
         keyed.append(Depends(limit_anonymous))  # anonymous clients: the limit per client address
     app.include_router(health.router, prefix=API_PREFIX)
-    for module in (stations, catalog, features, datasets, quality):
+    for module in (stations, catalog, features, station_features, datasets, quality):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)
     # The web explorer (issue #16): static pages at / that read everything from the /v1 routes above.
     mount_explorer(app, settings, API_PREFIX)

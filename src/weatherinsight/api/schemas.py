@@ -62,6 +62,20 @@ class FeaturePage(BaseModel):
     data: list[FeatureRow]
 
 
+class StationFeatureRow(FeatureRow):
+    """One product × quarter of a station: the product, then a FeatureRow (other products' features null)."""
+
+    product: str = Field(examples=["air_temperature"])
+
+
+class StationFeaturePage(BaseModel):
+    attribution: str = _ATTRIBUTION
+    station_id: int = Field(ge=1, examples=[44])
+    count: int = Field(ge=0)
+    next: None = Field(None, description="always null: one station's quarters come in one answer")
+    data: list[StationFeatureRow]
+
+
 class Station(BaseModel):
     station_id: int = Field(examples=[44])
     name: str | None = Field(None, examples=["Großenkneten"])

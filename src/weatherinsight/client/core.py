@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from weatherinsight.client.local import LocalBackend
-from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationQuery
+from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationFeatureQuery, StationQuery
 from weatherinsight.client.remote import HttpBackend
 from weatherinsight.settings import Settings
 
@@ -103,10 +103,8 @@ class Client:
         """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
         ids = None if stations is None else sorted({int(s) for s in stations})
         names = None if features is None else list(dict.fromkeys(features))
-        table = self._backend.features(FeatureQuery(product, ids, start, end, names, min_coverage, version))
-        if include_station:
-            table = self._with_station(table)
-        return table
+        query = FeatureQuery(product, ids, start, end, names, min_coverage, version, include_station)
+        return self._backend.features(query)
 
     def features(
         self,
@@ -125,7 +123,8 @@ class Client:
         (hours_expected … share_recent), computed_at, then the features (all, or ``features``), rounded to the
         catalog precision. Only published versions are read, unless ``version`` pins one curated version name
         (e.g. ``"2024Q1_v2"``, local store only) for a reproducible analysis. ``start``/``end`` are quarters
-        like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m.
+        like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m valid at
+        each quarter's end (the API's ``include_station=true``).
         Units and definitions are in ``df.attrs["fields"]``.
 
         Example::
@@ -141,6 +140,45 @@ class Client:
         frame.attrs["product"] = product
         return frame
 
+    def station_features_arrow(
+        self,
+        station_id: int,
+        products: Iterable[str],
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+    ) -> pa.Table:
+        """Like :meth:`station_features`, as an Arrow table whose fields carry unit and definition metadata."""
+        names = None if features is None else list(dict.fromkeys(features))
+        query = StationFeatureQuery(int(station_id), list(products), start, end, names, min_coverage)
+        return self._backend.station_features(query)
+
+    def station_features(
+        self,
+        station_id: int,
+        products: Iterable[str],
+        start: str | None = None,
+        end: str | None = None,
+        features: Iterable[str] | None = None,
+        min_coverage: float | None = None,
+    ) -> pd.DataFrame:
+        """Several products of one station in one frame: one row per product × quarter (long format).
+
+        Columns: product, station_id, year, quarter, dataset_version, the coverage/QN provenance columns,
+        computed_at, then the features of every product asked (or ``features``, each of one of the products);
+        a feature of another product is NaN/None in a row. Ordered by (product as asked, year, quarter).
+
+        Example::
+
+            >>> df = Client().station_features(44, ["air_temperature", "wind"], start="2024Q1")  # doctest: +SKIP
+            >>> df.pivot(index=["year", "quarter"], columns="product", values="coverage")  # doctest: +SKIP
+        """
+        table = self.station_features_arrow(station_id, products, start, end, features, min_coverage)
+        frame = table.to_pandas()
+        frame.attrs["fields"] = field_metadata(table)
+        return frame
+
     def features_polars(self, product: str, **kwargs: Any) -> polars.DataFrame:
         """Like :meth:`features`, as a polars DataFrame (needs ``polars`` installed; pandas is not used)."""
         try:
@@ -150,19 +188,6 @@ class Client:
         result = polars.from_arrow(self.features_arrow(product, **kwargs))
         assert isinstance(result, polars.DataFrame)
         return result
-
-    def _with_station(self, table: pa.Table) -> pa.Table:
-        info = {r["station_id"]: r for r in self._backend.stations(StationQuery()).to_pylist()}
-        rows = [info.get(s, {}) for s in table.column("station_id").to_pylist()]
-        out = table
-        for column, key, typ in (
-            ("station_name", "name", pa.string()),
-            ("latitude", "latitude", pa.float64()),
-            ("longitude", "longitude", pa.float64()),
-            ("height_m", "height_m", pa.float64()),
-        ):
-            out = out.append_column(column, pa.array([r.get(key) for r in rows], type=typ))
-        return out
 
 
 def field_metadata(table: pa.Table) -> dict[str, dict[str, str]]:

@@ -10,8 +10,11 @@ import pyarrow as pa
 from sqlalchemy import select, tuple_
 
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import describe, round_rows
-from weatherinsight.api.routes.features import arrow_types, select_columns
+from weatherinsight.api.fields import round_rows
+from weatherinsight.api.published import FIXED_COLUMNS
+from weatherinsight.api.routes.features import arrow_types, describe_columns, select_columns
+from weatherinsight.api.routes.station_columns import with_station
+from weatherinsight.api.routes.station_features import parse_products, product_columns
 from weatherinsight.api.routes.stations import search_stations, station_filters
 from weatherinsight.client.query import (
     CATALOG_COLUMNS,
@@ -19,6 +22,7 @@ from weatherinsight.client.query import (
     STATION_SCHEMA,
     FeatureQuery,
     QueryError,
+    StationFeatureQuery,
     StationQuery,
     point_text,
 )
@@ -104,9 +108,10 @@ class LocalBackend:
             stmt = stmt.where(c.coverage >= query.min_coverage)
         stmt = stmt.order_by(c.year, c.quarter, c.station_id)
         with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(stmt)]
-        rows = round_rows(product, columns, rows)
-        fields = describe(product, columns)
+            rows = round_rows(product, columns, [tuple(r) for r in conn.execute(stmt)])
+            if query.include_station:
+                columns, rows = with_station(conn, columns, rows)
+        fields = describe_columns(product, columns)
         schema = pa.schema(
             [
                 pa.field(n, t, metadata={k: str(v) for k, v in fields.get(n, {}).items() if v is not None})
@@ -115,6 +120,47 @@ class LocalBackend:
         )
         arrays = [_array([r[i] for r in rows], schema.field(i).type) for i in range(len(columns))]
         return pa.Table.from_arrays(arrays, schema=schema)
+
+    def station_features(self, query: StationFeatureQuery) -> pa.Table:
+        """The API's long layout built from per-product reads: product, shared columns, every asked feature."""
+        try:
+            names = parse_products(",".join(query.products))
+            per_product = product_columns(names, ",".join(query.features) if query.features else None)
+        except ApiError as exc:
+            raise QueryError(exc.message) from None
+        tables = [
+            self.features(
+                FeatureQuery(
+                    p, [query.station_id], query.start, query.end, per_product[p], query.min_coverage
+                )
+            )
+            if per_product[p]
+            else self._fixed_only(p, query)
+            for p in names
+        ]
+        fields = [pa.field("product", pa.string())]
+        fields += [tables[0].schema.field(c) for c in FIXED_COLUMNS]
+        fields += [t.schema.field(c) for p, t in zip(names, tables, strict=True) for c in per_product[p]]
+        schema = pa.schema(fields)
+        columns: list[pa.Array] = []
+        for f in schema:
+            parts = []
+            for p, t in zip(names, tables, strict=True):
+                if f.name == "product":
+                    parts.append(pa.array([p] * t.num_rows, type=pa.string()))
+                elif f.name in t.column_names:
+                    parts.append(t.column(f.name).combine_chunks())
+                else:
+                    parts.append(pa.nulls(t.num_rows, type=f.type))
+            columns.append(pa.concat_arrays(parts))
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _fixed_only(self, product: str, query: StationFeatureQuery) -> pa.Table:
+        """A product none of whose features is asked: its rows with the shared columns only."""
+        table = self.features(
+            FeatureQuery(product, [query.station_id], query.start, query.end, None, query.min_coverage)
+        )
+        return table.select(list(FIXED_COLUMNS))
 
 
 def _array(values: list[Any], typ: pa.DataType) -> pa.Array:

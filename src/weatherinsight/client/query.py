@@ -56,6 +56,20 @@ class FeatureQuery:
     features: list[str] | None = None
     min_coverage: float | None = None
     version: str | None = None
+    include_station: bool = False
+
+
+@dataclass(frozen=True)
+class StationFeatureQuery:
+    """Several ``products`` of one station: quarters ``start``..``end``, ``features`` drawn from any of the
+    products, rows with ``coverage >= min_coverage``."""
+
+    station_id: int
+    products: list[str]
+    start: str | None = None
+    end: str | None = None
+    features: list[str] | None = None
+    min_coverage: float | None = None
 
 
 class Backend(Protocol):
@@ -66,6 +80,8 @@ class Backend(Protocol):
     def catalog(self) -> pa.Table: ...
 
     def features(self, query: FeatureQuery) -> pa.Table: ...
+
+    def station_features(self, query: StationFeatureQuery) -> pa.Table: ...
 
 
 def point_text(near: tuple[float, float]) -> str:

@@ -15,6 +15,7 @@ from weatherinsight.client.query import (
     STATION_SCHEMA,
     FeatureQuery,
     QueryError,
+    StationFeatureQuery,
     StationQuery,
     point_text,
 )
@@ -87,6 +88,8 @@ class HttpBackend:
             params.append(("features", ",".join(query.features)))
         if query.min_coverage is not None:
             params.append(("min_coverage", query.min_coverage))
+        if query.include_station:
+            params.append(("include_station", "true"))
         path = f"/v1/features/{query.product}"
         batches: list[list[tuple[str, Any]]] = [[]]
         if query.stations is not None:
@@ -107,3 +110,17 @@ class HttpBackend:
                 [("year", "ascending"), ("quarter", "ascending"), ("station_id", "ascending")]
             )
         return table
+
+    def station_features(self, query: StationFeatureQuery) -> pa.Table:
+        params: list[tuple[str, Any]] = [("products", ",".join(query.products))]
+        if query.start is not None:
+            params.append(("from", query.start))
+        if query.end is not None:
+            params.append(("to", query.end))
+        if query.features:
+            params.append(("features", ",".join(query.features)))
+        if query.min_coverage is not None:
+            params.append(("min_coverage", query.min_coverage))
+        # Not paged (one station's quarters): a single Parquet answer.
+        r = self._get(f"/v1/stations/{query.station_id}/features", [*params, ("format", "parquet")])
+        return pq.read_table(io.BytesIO(r.content)).replace_schema_metadata(None)

@@ -46,6 +46,12 @@ from weatherinsight.api.formats import (
 )
 from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
 from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, table_responses
+from weatherinsight.api.routes.station_columns import (
+    STATION_COLUMNS,
+    STATION_FIELDS,
+    STATION_TYPES,
+    with_station,
+)
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
@@ -133,6 +139,10 @@ Metadata = Annotated[
         "(read with pandas.read_csv(url, comment='#')); JSON and Parquet always carry them"
     ),
 ]
+IncludeStation = Annotated[
+    bool,
+    Query(description="add station_name, latitude, longitude, height_m valid at each row's quarter end"),
+]
 
 
 def select_columns(product: str, features: str | None) -> list[str]:
@@ -215,7 +225,8 @@ def _statement(
 @functools.lru_cache(maxsize=512)
 def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
-    return tuple(arrow_type(table.c[c]) for c in columns)
+    station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True))
+    return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
 def _respond(
@@ -242,9 +253,16 @@ def _respond(
         next_url=nxt,
         headers=headers,
         filename=f"{product}_features",
-        fields=describe(product, columns),
+        fields=describe_columns(product, columns),
         csv_metadata=csv_metadata,
     )
+
+
+def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``describe`` plus the station columns of ``include_station``."""
+    out = describe(product, columns)
+    out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
+    return out
 
 
 @router.get(
@@ -266,6 +284,7 @@ async def get_features(
     cursor: KeysetCursor = None,
     format: Format = None,
     metadata: Metadata = False,
+    include_station: IncludeStation = False,
 ) -> Response:
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
 
@@ -284,8 +303,9 @@ async def get_features(
         cursor,
         format,
         metadata,
+        include_station,
     )
-    if station_id and len(set(station_id)) == 1:
+    if station_id and len(set(station_id)) == 1 and not include_station:
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
@@ -305,6 +325,7 @@ def _get_features(
     cursor: str | None,
     format: OutputFormat | None,
     metadata: bool = False,
+    include_station: bool = False,
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
@@ -326,6 +347,7 @@ def _get_features(
             fmt,
             None,
             metadata,
+            include_station,
         )
     stmt = _statement(
         name,
@@ -347,7 +369,7 @@ def _get_features(
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
-    return _page(request, state, name, fmt, columns, rows, limit, metadata)
+    return _page(request, state, name, fmt, columns, rows, limit, metadata, include_station)
 
 
 def station_features(
@@ -364,6 +386,7 @@ def station_features(
     fmt: OutputFormat,
     cached: Sequence[Row] | None = None,
     csv_metadata: bool = False,
+    include_station: bool = False,
 ) -> Response:
     """Rows of the named stations from the process's published-data cache (``api.published``), filtered here.
 
@@ -392,7 +415,7 @@ def station_features(
     index = _projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
-    return _page(request, state, product, fmt, columns, picked, limit, csv_metadata)
+    return _page(request, state, product, fmt, columns, picked, limit, csv_metadata, include_station)
 
 
 @functools.lru_cache(maxsize=512)
@@ -424,6 +447,7 @@ def _page(
     rows: list[Row],
     limit: int,
     csv_metadata: bool = False,
+    include_station: bool = False,
 ) -> Response:
     """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
     s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
@@ -443,6 +467,9 @@ def _page(
     cached = state.bodies.get(etag, url)
     if cached is not None:
         return cached
+    if include_station:  # appended after the key columns, so the cursor positions stay as computed above
+        with state.engine.connect() as conn:
+            columns, rows = with_station(conn, columns, rows)
     response = _respond(
         request,
         state,
@@ -477,6 +504,7 @@ def get_quarter(
     cursor: Cursor = None,
     format: Format = None,
     metadata: Metadata = False,
+    include_station: IncludeStation = False,
 ) -> Response:
     """The published version of (product, quarter), ordered by station_id; 404 when none is published."""
     name = product.value
@@ -511,16 +539,19 @@ def get_quarter(
         cached = state.bodies.get(etag, url)
         if cached is not None:
             return cached
-        rows = list(conn.execute(stmt, params))
-    if rows and rows[0].dataset_version != version:  # a publish between the two statements: serve the rows'
-        version = rows[0].dataset_version
+        rows: list[Any] = list(conn.execute(stmt, params))
+        if include_station:
+            columns, rows = with_station(conn, columns, rows)
+    s_i, _, _, v_i = _key_positions(tuple(columns))
+    if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
+        version = rows[0][v_i]
         etag = make_etag("quarter", name, q, version, query, fmt.value)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)
     headers["X-Dataset-Version"] = version
     response = _respond(
-        request, state, fmt, name, columns, rows, limit, lambda r: (r.station_id,), headers, metadata
+        request, state, fmt, name, columns, rows, limit, lambda r: (r[s_i],), headers, metadata
     )
     state.bodies.put(etag, url, response)
     return response
