@@ -151,4 +151,5 @@ def test_settings_is_the_bottom_layer() -> None:
     assert {m for m in imported if m.startswith("weatherinsight")} == {
         "weatherinsight.errors",
         "weatherinsight.config_checks",
+        "weatherinsight.config_sections",
     }

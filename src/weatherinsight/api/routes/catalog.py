@@ -11,7 +11,7 @@ from sqlalchemy import select
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import ApiState, api_state, conditional, make_etag
 from weatherinsight.api.routes._common import ERRORS, NOT_MODIFIED, reject_unknown_query
-from weatherinsight.api.routes.features import ProductName
+from weatherinsight.api.routes.params import ProductName
 from weatherinsight.api.schemas import CatalogResponse
 from weatherinsight.features.catalog import CATALOG
 from weatherinsight.warehouse.tables import feature_catalog

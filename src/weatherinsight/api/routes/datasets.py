@@ -19,7 +19,7 @@ from weatherinsight.api.deps import (
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
 from weatherinsight.api.routes._common import ERRORS, reject_unknown_query
-from weatherinsight.api.routes.features import Cursor, ProductName, QuarterFrom, QuarterTo
+from weatherinsight.api.routes.params import Cursor, ProductName, QuarterFrom, QuarterTo
 from weatherinsight.api.schemas import DatasetPage
 from weatherinsight.warehouse.lineage import DatasetVersion
 from weatherinsight.warehouse.tables import dataset_versions

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from enum import Enum
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy import Connection, Select, bindparam, select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
-    API_QUARTER_PATTERN,
     DEFAULT_PAGE,
     FEATURES_PATTERN,
-    MAX_PAGE,
-    MAX_STATION_IDS,
-    STATION_ID_MAX,
     ApiState,
     api_state,
     conditional,
@@ -37,7 +32,6 @@ from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
-    cursor_pattern,
     decode_cursor,
     encode_cursor,
     negotiate,
@@ -46,6 +40,20 @@ from weatherinsight.api.formats import (
 )
 from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
 from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, table_responses
+from weatherinsight.api.routes.params import (
+    Cursor,
+    FeatureNames,
+    Format,
+    IncludeStation,
+    KeysetCursor,
+    Limit,
+    Metadata,
+    MinCoverage,
+    ProductName,
+    QuarterFrom,
+    QuarterTo,
+    StationIds,
+)
 from weatherinsight.api.routes.station_columns import (
     STATION_COLUMNS,
     STATION_FIELDS,
@@ -53,7 +61,6 @@ from weatherinsight.api.routes.station_columns import (
     with_station,
 )
 from weatherinsight.api.schemas import FeaturePage
-from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
@@ -61,88 +68,9 @@ from weatherinsight.warehouse.tables import curated_table
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
-#: Product path values come from the registry: a new product is served without a code change.
-ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
-
 _FIXED = FIXED_COLUMNS
-#: The spec's ``features`` pattern: names that exist (in some product), up to 100 of them. Which product has
-#: which is a rule across two parameters that OpenAPI cannot state; the route answers 400 naming the allowed.
-_KNOWN = "|".join(sorted({f.name for p in PRODUCTS for f in features_for(p)}))
-SPEC_FEATURES_PATTERN = rf"^({_KNOWN})(,({_KNOWN})){{0,99}}$"
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
-
-StationIds = Annotated[
-    list[Annotated[int, Field(ge=1, le=STATION_ID_MAX)]] | None,
-    Query(
-        max_length=MAX_STATION_IDS,
-        description=f"DWD station id; repeat for several (at most {MAX_STATION_IDS})",
-        examples=[[44]],
-    ),
-]
-FeatureNames = Annotated[
-    str | None,
-    Query(
-        max_length=2000,
-        json_schema_extra={"pattern": SPEC_FEATURES_PATTERN},
-        # No example: feature names differ per product and one example would be wrong for the others.
-        description=(
-            "comma-separated subset of the product's features (see /v1/catalog), e.g. tg_mean,frost_days "
-            "for air_temperature; default all"
-        ),
-    ),
-]
-MinCoverage = Annotated[
-    float | None,
-    Query(ge=0, le=1, allow_inf_nan=False, description="only rows with coverage ≥ this share (0–1)"),
-]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        json_schema_extra={"pattern": cursor_pattern(1)},
-        description="position after which the page starts; take it from a previous page's next link",
-    ),
-]
-#: The multi-quarter feature route pages by (year, quarter, station_id).
-KeysetCursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        json_schema_extra={"pattern": cursor_pattern(3)},
-        description="position (year.quarter.station_id) after which the page starts; from a next link",
-    ),
-]
-QuarterFrom = Annotated[
-    str | None,
-    Query(
-        alias="from",
-        max_length=16,
-        json_schema_extra={"pattern": API_QUARTER_PATTERN},
-        description="first quarter, e.g. 2020Q1 (years 1800..2200)",
-    ),
-]
-QuarterTo = Annotated[
-    str | None,
-    Query(
-        max_length=16,
-        json_schema_extra={"pattern": API_QUARTER_PATTERN},
-        description="last quarter (inclusive), e.g. 2024Q4 (years 1800..2200); not before from",
-    ),
-]
-Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
-Metadata = Annotated[
-    bool,
-    Query(
-        description="CSV only: '#' lines with attribution, unit and definition per column atop the header row "
-        "(read with pandas.read_csv(url, comment='#')); JSON and Parquet always carry them"
-    ),
-]
-IncludeStation = Annotated[
-    bool,
-    Query(description="add station_name, latitude, longitude, height_m valid at each row's quarter end"),
-]
 
 
 def select_columns(product: str, features: str | None) -> list[str]:

@@ -22,7 +22,7 @@ from weatherinsight.api.deps import (
 )
 from weatherinsight.api.formats import decode_cursor, encode_cursor, next_link, plain
 from weatherinsight.api.routes._common import ERRORS, reject_unknown_query
-from weatherinsight.api.routes.features import Cursor, ProductName
+from weatherinsight.api.routes.params import Cursor, ProductName
 from weatherinsight.api.schemas import QualityResponse
 from weatherinsight.warehouse.tables import quality_check_results
 

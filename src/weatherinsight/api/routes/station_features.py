@@ -30,14 +30,14 @@ from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
-from weatherinsight.api.routes.features import (
+from weatherinsight.api.routes.features import arrow_types
+from weatherinsight.api.routes.params import (
     SPEC_FEATURES_PATTERN,
     Format,
     Metadata,
     MinCoverage,
     QuarterFrom,
     QuarterTo,
-    arrow_types,
 )
 from weatherinsight.api.schemas import StationFeaturePage
 from weatherinsight.dwd.products import PRODUCTS

@@ -49,7 +49,7 @@ from weatherinsight.api.formats import (
     render_rows,
 )
 from weatherinsight.api.routes._common import ERRORS, reject_unknown_query, table_responses
-from weatherinsight.api.routes.features import Cursor, ProductName
+from weatherinsight.api.routes.params import Cursor, ProductName
 from weatherinsight.api.schemas import StationDetail, StationPage
 from weatherinsight.warehouse.tables import station_locations, station_metadata
 

@@ -1,0 +1,99 @@
+"""The query and path parameters the feature routes share, declared once with their OpenAPI constraints.
+
+Every route that takes a product, stations, features, quarters, a cursor, a format or paging imports its
+parameter types from here, so the spec states one rule per parameter (schemathesis' positive-data check relies
+on it) and a new product in the registry is served without a code change.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import Field
+
+from weatherinsight.api.deps import API_QUARTER_PATTERN, MAX_PAGE, MAX_STATION_IDS, STATION_ID_MAX
+from weatherinsight.api.formats import OutputFormat, cursor_pattern
+from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.features.catalog import features_for
+
+#: Product path values come from the registry: a new product is served without a code change.
+ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
+
+#: The spec's ``features`` pattern: names that exist (in some product), up to 100 of them. Which product has
+#: which is a rule across two parameters that OpenAPI cannot state; the route answers 400 naming the allowed.
+_KNOWN = "|".join(sorted({f.name for p in PRODUCTS for f in features_for(p)}))
+SPEC_FEATURES_PATTERN = rf"^({_KNOWN})(,({_KNOWN})){{0,99}}$"
+
+StationIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=STATION_ID_MAX)]] | None,
+    Query(
+        max_length=MAX_STATION_IDS,
+        description=f"DWD station id; repeat for several (at most {MAX_STATION_IDS})",
+        examples=[[44]],
+    ),
+]
+FeatureNames = Annotated[
+    str | None,
+    Query(
+        max_length=2000,
+        json_schema_extra={"pattern": SPEC_FEATURES_PATTERN},
+        # No example: feature names differ per product and one example would be wrong for the others.
+        description=(
+            "comma-separated subset of the product's features (see /v1/catalog), e.g. tg_mean,frost_days "
+            "for air_temperature; default all"
+        ),
+    ),
+]
+MinCoverage = Annotated[
+    float | None,
+    Query(ge=0, le=1, allow_inf_nan=False, description="only rows with coverage ≥ this share (0–1)"),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        json_schema_extra={"pattern": cursor_pattern(1)},
+        description="position after which the page starts; take it from a previous page's next link",
+    ),
+]
+#: The multi-quarter feature route pages by (year, quarter, station_id).
+KeysetCursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        json_schema_extra={"pattern": cursor_pattern(3)},
+        description="position (year.quarter.station_id) after which the page starts; from a next link",
+    ),
+]
+QuarterFrom = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=16,
+        json_schema_extra={"pattern": API_QUARTER_PATTERN},
+        description="first quarter, e.g. 2020Q1 (years 1800..2200)",
+    ),
+]
+QuarterTo = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        json_schema_extra={"pattern": API_QUARTER_PATTERN},
+        description="last quarter (inclusive), e.g. 2024Q4 (years 1800..2200); not before from",
+    ),
+]
+Format = Annotated[OutputFormat | None, Query(description="json (default), csv or parquet; or use Accept")]
+Metadata = Annotated[
+    bool,
+    Query(
+        description="CSV only: '#' lines with attribution, unit and definition per column atop the header row "
+        "(read with pandas.read_csv(url, comment='#')); JSON and Parquet always carry them"
+    ),
+]
+IncludeStation = Annotated[
+    bool,
+    Query(description="add station_name, latitude, longitude, height_m valid at each row's quarter end"),
+]
