@@ -14,8 +14,10 @@ pytest_plugins = [
     "tests.fixtures.airflow",
     "tests.fixtures.core",
     "tests.fixtures.mirror",
+    "tests.fixtures.s3",
     "tests.fixtures.smtp",
     "tests.fixtures.spark",
+    "tests.fixtures.spark_cluster",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -155,6 +155,8 @@ class Lineage(_Strict):
 
 class Spark(_Strict):
     master: str = "local[2]"
+    #: The Python the executors start (PYSPARK_PYTHON); None: the driver's own interpreter.
+    python: str | None = None
     driver_memory: str = "2g"
     executor_memory: str = "2g"
     executor_cores: int = Field(2, ge=1)

@@ -3,8 +3,9 @@
 * ``weatherinsight process air_temperature <raw_path> <raw_version> [--master spark://…|local[*]]`` — stage the
   quarter named by the raw version (``2024Q1_raw_v1``) from the raw store at ``raw_path``; with ``--master`` the
   work runs on Spark, otherwise on the embedded path.
-* ``weatherinsight stage --product … [--engine duckdb|spark] [--quarter 2024Q1 | 2020Q1..2024Q4]
-  [--retry-quarantined]`` (``process`` takes ``--retry-quarantined`` too).
+* ``weatherinsight stage --product … [--engine duckdb|spark] [--master spark://…] [--quarter 2024Q1 |
+  2020Q1..2024Q4] [--retry-quarantined]`` (``--master`` implies Spark; ``process`` takes
+  ``--retry-quarantined`` too).
 
 Both parse their arguments here, call ``weatherinsight.staging.stage_product`` with progress bars
 (``cli.progress``) and print a Rich summary table, quarantined files with reasons.
@@ -97,7 +98,8 @@ def stage(
         str | None, typer.Option(help="only write these quarters: 2024Q1 or 2020Q1..2024Q4 (default: all)")
     ] = None,
     master: Annotated[
-        str | None, typer.Option(help="Spark master (default: spark.master from the YAML config)")
+        str | None,
+        typer.Option(help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)"),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     retry_quarantined: Annotated[
@@ -114,6 +116,8 @@ def stage(
     if engine not in ENGINES:
         raise typer.BadParameter("use duckdb or spark", param_hint="--engine")
     quarters = parse_quarter_range(quarter) if quarter else None
+    if master:  # as for `aggregate`: naming a master means running on it
+        engine = "spark"
     with progress_bars(progress) as report:
         result = stage_product(
             settings,

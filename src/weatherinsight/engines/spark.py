@@ -7,6 +7,8 @@ read by Spark itself (no driver-side copy of the data).
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,10 +31,14 @@ def session(
 
     Master from the argument, else the YAML ``spark.master``; session time zone UTC so timestamps mean UTC
     instants on every executor; the UI off (nothing listens on a port in tests or on shared hosts).
+    The executors' Python is ``spark.python``, else ``PYSPARK_PYTHON``, else this interpreter.
     """
     from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     conf = settings.spark
+    # PySpark sends the driver's PYSPARK_PYTHON with every task and defaults to "python3" on each worker's
+    # PATH: on a standalone cluster that is rarely the interpreter with pyarrow and WeatherInsight installed.
+    os.environ["PYSPARK_PYTHON"] = conf.python or os.environ.get("PYSPARK_PYTHON") or sys.executable
     return (
         SparkSession.builder.master(master or conf.master)
         .appName(app_name)
