@@ -250,3 +250,16 @@ def test_build_context_sends_only_what_the_image_copies() -> None:
         copied |= {src.rstrip("/") for src in line.split()}
     assert copied == allowed
     assert {"**/.env", "**/__pycache__"} <= set(patterns)
+
+
+def test_the_pipeline_points_at_the_compose_spark_cluster(rendered: dict[str, Any]) -> None:
+    # The daemons start like tests/fixtures/spark_cluster.py starts them (spark-class from the pyspark wheel).
+    services = rendered["services"]
+    master = services["spark-master"]["command"]
+    assert master[:2] == ["spark-class", "org.apache.spark.deploy.master.Master"]
+    url = f"spark://{master[master.index('--host') + 1]}:{master[master.index('--port') + 1]}"
+    for i in (1, 2, 3):
+        worker = services[f"spark-worker-{i}"]["command"]
+        assert (worker[:2], worker[-1]) == (["spark-class", "org.apache.spark.deploy.worker.Worker"], url)
+    for name in ("airflow-worker", "airflow-scheduler", "spark-master", "spark-worker-1"):
+        assert services[name]["environment"]["WEATHERINSIGHT_SPARK__MASTER"] == url, name

@@ -99,7 +99,9 @@ def stage(
     ] = None,
     master: Annotated[
         str | None,
-        typer.Option(help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)"),
+        typer.Option(
+            help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)"
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     retry_quarantined: Annotated[
