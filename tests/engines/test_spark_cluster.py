@@ -32,7 +32,8 @@ from weatherinsight.storage.staged import staged_dataset
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import curated_table
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+#: Three JVMs, two driver processes and their executors on a shared 2-core machine: more than the default 600 s.
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(900)]
 
 PRODUCT = "air_temperature"
 BUCKET = "wi-cluster-raw"
@@ -75,14 +76,17 @@ def cli(settings: Settings, cluster: SparkCluster, *args: str) -> str:
     # The driver listens on loopback, where the executors on this host reach it.
     env.update(settings_env(settings), SPARK_LOCAL_IP="127.0.0.1")
     exe = Path(sys.executable).parent / "weatherinsight"
-    done = subprocess.run(
-        [str(exe), *args, "--master", cluster.master_url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=480,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [str(exe), *args, "--master", cluster.master_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{args} did not finish within 400 s:\n{cluster.log_tail()}")
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr[-4000:]}\n{cluster.log_tail()}"
     return done.stdout
 
