@@ -27,6 +27,21 @@ SUPPORTED_DRIVERS: dict[str, dict[str, str]] = {
 _DEFAULT_DRIVER = {"sqlite": "pysqlite", "postgresql": "psycopg", "postgres": "psycopg"}
 #: JVM memory strings as Spark reads them: a whole number with an optional k/m/g/t unit (``512m``, ``4g``).
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*[kmgt]?b?", re.IGNORECASE)
+#: Spark master URLs WeatherInsight accepts: local mode, a standalone cluster (several masters for HA), YARN,
+#: Kubernetes. Spark itself only complains when the driver starts, with a JVM stack trace.
+SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?"
+    r"|spark://[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*"
+    r"|yarn|k8s://\S+"
+)
+SPARK_MASTER_HINT = "write local[N], local[*], spark://host:7077 (a standalone cluster), yarn or k8s://…"
+
+
+def spark_master_problem(value: str) -> str | None:
+    """Why ``value`` is not a Spark master URL (``None`` when it is one)."""
+    if SPARK_MASTER.fullmatch(value):
+        return None
+    return f"{value!r} is not a Spark master; {SPARK_MASTER_HINT}"
 
 
 class YamlProblem(Exception):

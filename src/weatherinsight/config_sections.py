@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from weatherinsight.config_checks import MEMORY_SIZE
+from weatherinsight.config_checks import MEMORY_SIZE, spark_master_problem
 
 
 def no_bool_for_number(value: Any, info: ValidationInfo, fields: dict[str, FieldInfo]) -> Any:
@@ -160,6 +160,14 @@ class Spark(_Strict):
     driver_memory: str = "2g"
     executor_memory: str = "2g"
     executor_cores: int = Field(2, ge=1)
+
+    @field_validator("master")
+    @classmethod
+    def _master_url(cls, v: str) -> str:
+        problem = spark_master_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("driver_memory", "executor_memory")
     @classmethod

@@ -1,5 +1,5 @@
 """Helpers shared by the CLI verb modules: settings loading, the Rich console, the one way a typed error
-ends a command (one line on stderr, exit code 2), not-yet-built verbs."""
+ends a command (one line on stderr, exit code 2), the ``--master`` check, not-yet-built verbs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from weatherinsight.config_checks import spark_master_problem
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.logs import configure_logging
 from weatherinsight.settings import Settings, load_settings
@@ -52,6 +53,14 @@ def exit_on_error(exc: WeatherInsightError) -> NoReturn:
     sys.stderr.write(f"error: {line}\n")
     sys.stderr.flush()
     sys.exit(ERROR_EXIT_CODE)
+
+
+def spark_master_option(value: str | None) -> str | None:
+    """Typer callback of every ``--master``: the same check as ``spark.master``, as a usage error (exit 2)."""
+    problem = spark_master_problem(value) if value is not None else None
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
 
 
 def not_built(verb: str, issue: int) -> None:

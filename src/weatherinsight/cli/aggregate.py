@@ -20,7 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from weatherinsight.aggregate import AggregateResult, aggregate_quarter
-from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.cli._common import console, err_console, settings_from_env, spark_master_option
 from weatherinsight.dwd.products import get_product
 from weatherinsight.engines.spark import session as spark_session
 from weatherinsight.errors import WeatherInsightError
@@ -74,7 +74,12 @@ def aggregate(
     output_version: Annotated[
         str | None, typer.Option(help="the version name this run must publish, e.g. 2024Q1_v1")
     ] = None,
-    master: Annotated[str | None, typer.Option(help="Spark master; implies --engine spark")] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master, e.g. spark://host:7077; implies --engine spark", callback=spark_master_option
+        ),
+    ] = None,
 ) -> None:
     """Compute the quarterly features of staged data and publish them as the next curated version."""
     settings = settings_from_env()

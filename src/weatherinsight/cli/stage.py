@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from weatherinsight.cli._common import console, settings_from_env
+from weatherinsight.cli._common import console, settings_from_env, spark_master_option
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidQuarterError
@@ -100,7 +100,8 @@ def stage(
     master: Annotated[
         str | None,
         typer.Option(
-            help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)"
+            help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)",
+            callback=spark_master_option,
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
@@ -140,7 +141,10 @@ def process(
     ],
     raw_version: Annotated[str, typer.Argument(help="the raw dataset version to stage, e.g. 2024Q1_raw_v1")],
     master: Annotated[
-        str | None, typer.Option(help="run on Spark at this master (spark://host:7077 or local[*])")
+        str | None,
+        typer.Option(
+            help="run on Spark at this master (spark://host:7077 or local[*])", callback=spark_master_option
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     retry_quarantined: Annotated[
