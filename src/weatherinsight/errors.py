@@ -87,6 +87,19 @@ class DatabaseUnavailableError(WeatherInsightError):
     transient = True
 
 
+class SparkUnavailableError(WeatherInsightError):
+    """No master of a standalone Spark cluster answers; a retry can help once it is up (``transient``)."""
+
+    transient = True
+
+    def __init__(self, master: str, problem: str) -> None:
+        self.master = master
+        super().__init__(
+            f"Spark master {master} is not reachable: {problem}",
+            hint="start the cluster (docs/runbook.md, Spark) or fix spark.master / --master",
+        )
+
+
 class RunFailedError(WeatherInsightError):
     """A pipeline step failed as a whole, e.g. because the share of failed files passed the threshold."""
 

@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.core import make_settings
+from tests.fixtures.s3 import free_port
 from weatherinsight.cli import app
 from weatherinsight.config_checks import spark_master_problem
-from weatherinsight.errors import ConfigError
+from weatherinsight.engines import spark
+from weatherinsight.errors import ConfigError, SparkUnavailableError
 from weatherinsight.settings import load_settings
 
 GOOD = ["local", "local[*]", "local[2]", "local[4,3]", "spark://127.0.0.1:7077", "spark://a:7077,b.example:7078",
@@ -40,3 +43,16 @@ def test_a_bad_master_option_is_a_usage_error(verb: list[str], tmp_path: Path) -
     assert result.exit_code == 2
     assert "Invalid value for '--master'" in result.output
     assert "'spark//oops' is not a Spark master" in " ".join(result.output.replace("│", " ").split())
+
+
+def test_an_unreachable_standalone_master_is_a_typed_error_before_any_jvm(data_dir: Path) -> None:
+    one, two = free_port(), free_port()
+    master = f"spark://127.0.0.1:{one},127.0.0.1:{two}"
+    with pytest.raises(SparkUnavailableError) as exc:
+        spark.session(make_settings(data_dir), master)
+    assert exc.value.transient and exc.value.master == master
+    assert str(exc.value) == (
+        f"Spark master {master} is not reachable: 127.0.0.1:{one}: Connection refused; "
+        f"127.0.0.1:{two}: Connection refused — start the cluster (docs/runbook.md, Spark) or fix spark.master "
+        "/ --master"
+    )

@@ -8,6 +8,7 @@ read by Spark itself (no driver-side copy of the data).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
+from weatherinsight.errors import SparkUnavailableError
 from weatherinsight.features.common import Rules, hour_label
 from weatherinsight.features.definitions import build_quarter, conform
 from weatherinsight.settings import Settings
@@ -36,6 +38,7 @@ def session(
     from pyspark.sql import SparkSession  # lazy: pyspark is an optional extra
 
     conf = settings.spark
+    check_reachable(master or conf.master)
     # PySpark sends the driver's PYSPARK_PYTHON with every task and defaults to "python3" on each worker's
     # PATH: on a standalone cluster that is rarely the interpreter with pyarrow and WeatherInsight installed.
     os.environ["PYSPARK_PYTHON"] = conf.python or os.environ.get("PYSPARK_PYTHON") or sys.executable
@@ -51,6 +54,25 @@ def session(
         .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()
     )
+
+
+def check_reachable(master: str, timeout: float = 5.0) -> None:
+    """Raise ``SparkUnavailableError`` when no master of a ``spark://`` URL accepts a TCP connection.
+
+    Without this the driver retries for about a minute and ends in a JVM stack trace; other masters (local
+    mode, YARN, Kubernetes) are left to Spark.
+    """
+    if not master.startswith("spark://"):
+        return
+    problems = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except OSError as exc:
+            problems.append(f"{address}: {exc.strerror or exc}")
+    raise SparkUnavailableError(master, "; ".join(problems))
 
 
 def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> pa.Table:
