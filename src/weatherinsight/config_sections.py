@@ -155,7 +155,7 @@ class Lineage(_Strict):
 
 class Spark(_Strict):
     master: str = "local[2]"
-    #: The Python the executors start (PYSPARK_PYTHON); None: the driver's own interpreter.
+    #: The Python the executors start; None: $PYSPARK_PYTHON, else the driver's own interpreter.
     python: str | None = None
     driver_memory: str = "2g"
     executor_memory: str = "2g"
