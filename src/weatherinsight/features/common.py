@@ -19,6 +19,7 @@ quarter start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -58,14 +59,20 @@ class Rules:
     min_valid_hours_per_day: int = 20
     min_hourly_coverage: float = 0.8
     min_daily_coverage: float = 0.8
+    #: ``(station_id, latitude °N)`` of the stations whose location is known at the quarter's end, sorted;
+    #: only definitions that need a station fact (``features/sun.py``) read it (``needs_latitude``).
+    latitudes: tuple[tuple[int, float], ...] = ()
 
     @classmethod
-    def from_config(cls, quarter: Quarter, features: FeatureRules) -> Rules:
+    def from_config(
+        cls, quarter: Quarter, features: FeatureRules, latitudes: Mapping[int, float] | None = None
+    ) -> Rules:
         return cls(
             quarter,
             features.min_valid_hours_per_day,
             features.min_hourly_coverage,
             features.min_daily_coverage,
+            tuple(sorted((int(k), float(v)) for k, v in (latitudes or {}).items())),
         )
 
     @property
