@@ -91,6 +91,9 @@ class Product:
     extra: dict[str, str] = field(default_factory=dict)
     #: The resolution directory under ``climate/`` (all ``Product`` entries are hourly).
     resolution: str = "hourly"
+    #: Rows DWD writes per day. Sun files before mid-2019 hold only the 18 hours stamped 03–20 UTC (FORMAT
+    #: §5.1): the night is left out, not missing, so a day's validity threshold is scaled by day_hours / 24.
+    day_hours: int = 24
 
     @property
     def path(self) -> str:
@@ -235,16 +238,19 @@ PRODUCTS: dict[str, Product] = {
             description="Hourly computed moisture parameters",
         ),
         # FORMAT §5.1 (real Lahr file): SD_SO = minutes of sunshine in the hour ending at MESS_DATUM, 0–60;
-        # night hours are 0, not missing.
+        # night hours are 0 where written; until 2019-05 only hours 03–20 UTC are written (18 a day).
         Product(
             name="sun",
             code="SD",
             directory="sun",
             quality_column="QN_7",
-            variables=(Variable("SD_SO", "sunshine_duration", "min", _F64, "minutes of sunshine in the hour"),),
+            variables=(
+                Variable("SD_SO", "sunshine_duration", "min", _F64, "minutes of sunshine in the hour"),
+            ),
             primary="sunshine_duration",
             curated_table="quarterly_sun_features",
             description="Hourly sunshine duration",
+            day_hours=18,
         ),
         # FORMAT §2.7 (docs/dwd-format.md §2.9): V_N_I is a letter, P (observer) or I (instrument); V_N is the
         # total cloud cover in eighths (okta 0–8) and -1 where the sky could not be seen (fog, heavy snow).
@@ -257,7 +263,7 @@ PRODUCTS: dict[str, Product] = {
                 Variable(
                     "V_N_I", "cloud_cover_method", "P/I", pa.string(), "observed by P(erson) or I(nstrument)"
                 ),
-                Variable("V_N", "cloud_cover", "okta", pa.int8(), "total cloud cover; -1 = sky not visible"),
+                Variable("V_N", "cloud_cover", "okta", pa.int8(), "total cloud cover (-1 = sky not visible)"),
             ),
             primary="cloud_cover",
             curated_table="quarterly_cloudiness_features",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -74,6 +74,14 @@ class Rules:
             features.min_daily_coverage,
             tuple(sorted((int(k), float(v)) for k, v in (latitudes or {}).items())),
         )
+
+    def for_product(self, product: Product) -> Rules:
+        """These rules with the valid-day threshold scaled to the hours the product writes per day
+        (``Product.day_hours``: 20 of 24 → 15 of the sun product's 18 daytime hours)."""
+        if product.day_hours == 24:
+            return self
+        scaled = _min_count(self.min_valid_hours_per_day / 24, product.day_hours)
+        return replace(self, min_valid_hours_per_day=scaled)
 
     @property
     def hours_expected(self) -> int:

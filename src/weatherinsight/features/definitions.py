@@ -12,8 +12,7 @@ from collections.abc import Callable
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from weatherinsight.dwd.products import get_product
-from weatherinsight.dwd.products import Product, register_product, unregister_product
+from weatherinsight.dwd.products import Product, get_product, register_product, unregister_product
 from weatherinsight.features import cloudiness, moisture, precipitation, pressure, sun, temperature, wind
 from weatherinsight.features.catalog import (
     COVERAGE_COLUMNS,
@@ -80,6 +79,7 @@ def build_quarter(
     the many aggregations read them; it must return a table with the same rows and columns.
     """
     prod = get_product(product)
+    rules = rules.for_product(prod)
     p = prepare(staged, prod, rules)
     if materialize is not None:
         p = materialize(p)

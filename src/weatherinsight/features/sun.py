@@ -1,7 +1,8 @@
 """Sunshine features (product sun: SD_SO → ``sunshine_duration``, minutes of sunshine in the hour).
 
-Daily-based (docs/design.md §5): a valid day has ≥ ``min_valid_hours_per_day`` valid hours (night hours are
-0, not missing, so a whole day is expected); its sunshine SD = Σ SD_SO / 60 hours. The features gate on the
+Daily-based (docs/design.md §5). DWD's older sun files hold only the 18 hours stamped 03–20 UTC, so a valid
+day needs ``min_valid_hours_per_day`` scaled to 18 hours (20 of 24 → 15 valid hours, ``Rules.for_product``);
+its sunshine SD = Σ SD_SO / 60 hours (hours outside the file's window are night: 0). The features gate on the
 valid days like every other daily-based feature: ``sunshine_hours`` (Σ SD), ``sunshine_day_max``,
 ``sunny_days`` (SD ≥ 8 h) and ``dull_days`` (SD < 1 h).
 
