@@ -64,7 +64,8 @@ def _possible(lat: ir.FloatingValue, j: ir.IntegerValue) -> ir.FloatingValue:
     delta = (j.cast("float64") * (2.0 * math.pi / 365.0) - DECLINATION_PHASE).sin() * DECLINATION_AMPLITUDE
     x = -(lat.radians().tan()) * delta.tan()
     x = ibis.greatest(ibis.literal(-1.0), ibis.least(ibis.literal(1.0), x))
-    return x.acos() * (24.0 / math.pi)
+    # GREATEST/LEAST skip NULLs on both engines: an unknown latitude must stay NULL, not become a clip bound.
+    return ibis.ifelse(lat.isnull(), ibis.null("float64"), x.acos() * (24.0 / math.pi))
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
