@@ -32,7 +32,11 @@ KL = "produkt_klima_tag_19500101_20181231_02812.txt"
 
 
 def _lahr_latitude() -> float:
-    text = (DATA / "air_temperature" / "TU_Stundenwerte_Beschreibung_Stationen.txt").read_bytes().decode("latin-1")
+    text = (
+        (DATA / "air_temperature" / "TU_Stundenwerte_Beschreibung_Stationen.txt")
+        .read_bytes()
+        .decode("latin-1")
+    )
     line = next(x for x in text.splitlines() if x.startswith("02812 "))
     return float(line.split()[4])
 
@@ -132,7 +136,9 @@ def test_without_a_latitude_the_astronomical_values_are_null(staged: pa.Table) -
 
 def test_possible_sunshine_formula_values() -> None:
     # Day length at 48.3647 °N (no refraction): about 15.9 h at the June solstice, 8.1 h at the December one.
-    assert round(possible_sunshine_hours(LAT, date(2018, 6, 21)), 2) == round(_day_length(date(2018, 6, 21)), 2)
+    assert round(possible_sunshine_hours(LAT, date(2018, 6, 21)), 2) == round(
+        _day_length(date(2018, 6, 21)), 2
+    )
     assert 15.8 < possible_sunshine_hours(LAT, date(2018, 6, 21)) < 16.0
     assert 8.0 < possible_sunshine_hours(LAT, date(2018, 12, 21)) < 8.2
     assert possible_sunshine_hours(0.0, date(2018, 3, 20)) == pytest.approx(12.0, abs=0.05)
