@@ -10,6 +10,7 @@ generated (and committed) before a new product ships.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from weatherinsight.errors import WeatherInsightError
-from weatherinsight.warehouse.db import alembic_config, get_engine, head_revision
+from weatherinsight.warehouse.db import MIGRATIONS_DIR, alembic_config, get_engine, head_revision
 from weatherinsight.warehouse.tables import curated_tables
 
 
@@ -28,12 +29,11 @@ class RevisionError(WeatherInsightError):
 
 
 def generate_revision(message: str, rev_id: str, *, versions_dir: Path | None = None) -> Path:
-    """Write the migration that brings the newest shipped revision to ``metadata``; returns its path."""
+    """Write the migration that brings the newest shipped revision to ``metadata``; returns its path.
+
+    ``versions_dir`` writes it elsewhere than the package's ``migrations/versions`` (tests)."""
     curated_tables()  # every registered product's table is in ``metadata`` before the comparison
-    cfg = alembic_config()
-    if versions_dir is not None:
-        cfg.set_main_option("version_locations", str(versions_dir))
-    script = ScriptDirectory.from_config(cfg)
+    script = ScriptDirectory.from_config(alembic_config())
     if rev_id in {r.revision for r in script.walk_revisions()}:
         raise RevisionError(f"revision {rev_id!r} exists already", hint="choose another --rev-id")
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,10 +43,18 @@ def generate_revision(message: str, rev_id: str, *, versions_dir: Path | None = 
             conn.commit()
             run_cfg = alembic_config(conn)
             run_cfg.set_main_option("file_template", "%%(rev)s")  # versions/<rev_id>.py, like the others
-            if versions_dir is not None:
-                run_cfg.set_main_option("version_locations", str(versions_dir))
+            if versions_dir is not None:  # the shipped revisions stay visible: the new one revises their head
+                shipped = MIGRATIONS_DIR / "versions"
+                run_cfg.set_main_option(
+                    "version_locations", os.pathsep.join([str(shipped), str(versions_dir)])
+                )
             made = command.revision(
-                run_cfg, message=message, autogenerate=True, rev_id=rev_id, head=head_revision()
+                run_cfg,
+                message=message,
+                autogenerate=True,
+                rev_id=rev_id,
+                head=head_revision(),
+                version_path=str(versions_dir) if versions_dir is not None else None,
             )
         engine.dispose()
     scripts = made if isinstance(made, list) else [made]
