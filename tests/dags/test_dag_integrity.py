@@ -14,13 +14,14 @@ from typing import Any
 import pendulum
 import pytest
 
+from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.settings import load_settings
 
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
-PRODUCTS = ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
+PRODUCTS = list(REGISTRY)  # every registered product: the default product_types
 QUARTERLY, BACKFILL, QUALITY = (
     "weatherinsight_quarterly_pipeline",
     "weatherinsight_backfill",

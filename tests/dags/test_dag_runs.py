@@ -20,6 +20,7 @@ from tests.fixtures.mirror import FreshMirror
 from tests.fixtures.smtp import SmtpSink
 from tests.pipeline.conftest import cli_env, corrupt_product, published_rows, staged_stations
 from tests.quality.planting import plant
+from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
@@ -27,7 +28,7 @@ from weatherinsight.warehouse import db, tables
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
-PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+PRODUCTS = tuple(REGISTRY)  # every registered product: the default product_types
 
 
 @contextmanager
