@@ -18,8 +18,8 @@ from tests.pipeline.conftest import (
     versions,
 )
 from weatherinsight.cli import app
-from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.dwd.products import PRODUCTS as REGISTRY
+from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
