@@ -209,7 +209,7 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = None
 
     # --- the pipeline sections (YAML_KEYS), normally from the YAML file
-    product_types: list[str] = Field(default_factory=lambda: list(KNOWN_PRODUCTS))
+    product_types: list[str] = Field(default_factory=lambda: list(known_products()))
     versioning: Versioning = Versioning()
     retries: Retries = Retries()
     retry_delay_minutes: float = Field(5, ge=0)
