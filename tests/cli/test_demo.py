@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from weatherinsight.cli import demo
+from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.quarters import Quarter
 
 pytestmark = pytest.mark.slow
@@ -32,12 +33,11 @@ def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.Captu
         ).scalars()
         assert list(names) == [f"{q}_v1"]
         checks = conn.execute(text("select count(*) from quality_check_results")).scalar_one()
-        assert checks == 27
+        assert checks == 45  # tests/quality: 4 checks × 7 products + 17 null checks
     # A second run reuses the mirror and changes nothing.
     assert demo.run(args) == 0
     out = capsys.readouterr().out
     assert "reusing the mirror" in out
-    assert (
-        sum(1 for line in out.splitlines() if line.startswith("│") and str(q) in line and "unchanged" in line)
-        == 5
-    )
+    assert sum(
+        1 for line in out.splitlines() if line.startswith("│") and str(q) in line and "unchanged" in line
+    ) == len(PRODUCTS)
