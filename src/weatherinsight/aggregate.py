@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from weatherinsight.dwd.products import get_product
 from weatherinsight.engines import duckdb as duck
@@ -254,7 +255,7 @@ def _aggregate_locked(
     prod = get_product(product)
     files = staged_files(settings, prod.name, q)  # again: a stage run may have swapped them while we waited
     sql = db.get_engine(settings.database_url)
-    rules = Rules.from_config(q, settings.features, _latitudes(sql, prod.name, q))
+    rules = Rules.from_config(q, settings.features, _latitudes(sql, prod.name, q, files))
 
     with sql.begin() as conn:
         aborted = lineage.abort_pending(conn, KIND, prod.name, q)
@@ -363,12 +364,16 @@ def _aggregate_locked(
     )
 
 
-def _latitudes(sql: Any, product: str, q: Quarter) -> dict[int, float]:
-    """Station latitudes valid on the quarter's last day, for the definitions that need them (sun)."""
+def _latitudes(sql: Any, product: str, q: Quarter, files: Sequence[Path]) -> dict[int, float]:
+    """Latitudes valid on the quarter's last day of the stations in the staged files, for the definitions
+    that need them (sun). Only those stations: their locations come from this product's own zips, so the
+    fingerprint does not change when another product's staging adds stations to ``station_locations``."""
     if not needs_latitude(product):
         return {}
+    ids = set(pq.read_table(files, columns=["station_id"]).column("station_id").unique().to_pylist())
     with sql.connect() as conn:
-        return latitudes_on(conn, (q.end - timedelta(days=1)).date())
+        known = latitudes_on(conn, (q.end - timedelta(days=1)).date())
+    return {sid: lat for sid, lat in known.items() if sid in ids}
 
 
 def _record_failure(

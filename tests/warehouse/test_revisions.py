@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.products import toy_product
+from weatherinsight.warehouse.db import MIGRATIONS_DIR
 from weatherinsight.warehouse.revisions import RevisionError, generate_revision
 
 
@@ -42,3 +45,18 @@ def test_a_registered_product_gets_its_table_migration(toy: None, tmp_path: Path
 def test_a_taken_revision_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RevisionError, match="exists already"):
         generate_revision("again", "0005_sun_cloudiness_tables", versions_dir=tmp_path)
+
+
+def test_cli_says_nothing_to_generate_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from weatherinsight.cli import main; main()", "db", "revision"]
+        + ["--rev-id", "9999_none", "-m", "no change"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "nothing to generate" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert not (MIGRATIONS_DIR / "versions" / "9999_none.py").exists()
