@@ -47,10 +47,12 @@ def test_a_taken_revision_id_is_refused(tmp_path: Path) -> None:
         generate_revision("again", "0005_sun_cloudiness_tables", versions_dir=tmp_path)
 
 
+CLI_ARGS = ("db", "revision", "--rev-id", "9999_none", "-m", "no change")
+
+
 def test_cli_says_nothing_to_generate_in_one_line() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from weatherinsight.cli import main; main()", "db", "revision"]
-        + ["--rev-id", "9999_none", "-m", "no change"],
+        [sys.executable, "-c", "from weatherinsight.cli import main; main()", *CLI_ARGS],
         capture_output=True,
         text=True,
         timeout=120,
