@@ -62,7 +62,7 @@ def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
     assert set(dag.task_ids) == expected | {"resolve_quarter", "pipeline_complete"}
     assert dag.get_task("resolve_quarter").upstream_task_ids == set()
     assert dag.get_task("resolve_quarter").retries == 0
-    assert len(expected) == 15
+    assert len(expected) == 3 * len(PRODUCTS)
     groups = {tid: dag.get_task(tid).task_group.group_id for tid in expected}
     for p in PRODUCTS:
         assert groups[f"ingest_{p}"] == "ingestion"
