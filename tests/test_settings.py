@@ -42,7 +42,7 @@ def test_exact_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_repo_yaml_carries_every_seed_section() -> None:
     cfg = Settings(config_file=REPO_CONFIG)
-    assert cfg.product_types == ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
+    assert cfg.product_types == list(KNOWN_PRODUCTS)  # every shipped product runs by default
     assert cfg.versioning.raw.format(year=2024, quarter=1, version=1) == "2024Q1_raw_v1"
     assert cfg.versioning.staged.format(year=2024, quarter=1, version=1) == "2024Q1_staged_v1"
     assert cfg.versioning.curated.format(year=2024, quarter=1, version=1) == "2024Q1_v1"
@@ -153,3 +153,27 @@ def test_settings_is_the_bottom_layer() -> None:
         "weatherinsight.config_checks",
         "weatherinsight.config_sections",
     }
+
+
+def test_a_product_registered_at_run_time_is_accepted_until_unregistered() -> None:
+    import pyarrow as pa
+
+    from weatherinsight.dwd.products import Product, Variable, register_product, unregister_product
+    from weatherinsight.settings import known_products
+
+    toy = Product(
+        "toy_x", "TX9", "toy_x", "QN_9", (Variable("X", "x", "1", pa.float64(), "x"),), "x", "t_toy_x", "toy"
+    )
+    with pytest.raises(ConfigError, match="toy_x"):
+        load_settings(config_file=REPO_CONFIG, product_types=["toy_x"])
+    register_product(toy)
+    try:
+        assert known_products()[-1] == "toy_x"
+        assert load_settings(config_file=REPO_CONFIG, product_types=["toy_x"]).product_types == ["toy_x"]
+        with pytest.raises(ValueError, match="already registered"):
+            register_product(toy)
+    finally:
+        unregister_product("toy_x")
+    assert "toy_x" not in known_products()
+    with pytest.raises(ValueError, match="shipped product"):
+        unregister_product("sun")

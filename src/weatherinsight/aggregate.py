@@ -24,23 +24,26 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from weatherinsight.dwd.products import get_product
 from weatherinsight.engines import duckdb as duck
 from weatherinsight.engines import spark as sp
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.features.common import Rules
+from weatherinsight.features.definitions import needs_latitude
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage.staged import list_partitions, partition_dir
 from weatherinsight.vocabulary import ENGINES, Engine, Status
 from weatherinsight.warehouse import db, lineage, locks
+from weatherinsight.warehouse.stations import latitudes_on
 from weatherinsight.warehouse.tables import curated_table
 
 log = get_logger(__name__)
@@ -122,12 +125,14 @@ def _sha256(path: Path) -> str:
 
 def input_fingerprint(files: Sequence[Path], staged_versions: Sequence[str], rules: Rules) -> str:
     """sha256 over what decides the curated numbers: staged version(s), file bytes, definitions, thresholds."""
-    payload = {
+    payload: dict[str, Any] = {
         "definition": DEFINITION_VERSION,
         "staged_versions": sorted(staged_versions),
         "files": [(f.name, f.stat().st_size, _sha256(f)) for f in files],
         "rules": [rules.min_valid_hours_per_day, rules.min_hourly_coverage, rules.min_daily_coverage],
     }
+    if rules.latitudes:  # only products that read a station fact; the others keep their fingerprints
+        payload["latitudes"] = [list(x) for x in rules.latitudes]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -140,9 +145,10 @@ def compute_features(
     engine: Engine = "duckdb",
     spark_master: str | None = None,
     spark_session: Any = None,
+    rules: Rules | None = None,
 ) -> pa.Table:
     """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
-    rules = Rules.from_config(quarter, settings.features)
+    rules = rules or Rules.from_config(quarter, settings.features)
     if engine == "duckdb":
         return duck.compute(files, product, rules)
     session = spark_session or sp.session(settings, spark_master)
@@ -248,8 +254,8 @@ def _aggregate_locked(
     """Steps 1–4 of the module docstring, under the (product, quarter) aggregation lock."""
     prod = get_product(product)
     files = staged_files(settings, prod.name, q)  # again: a stage run may have swapped them while we waited
-    rules = Rules.from_config(q, settings.features)
     sql = db.get_engine(settings.database_url)
+    rules = Rules.from_config(q, settings.features, _latitudes(sql, prod.name, q, files))
 
     with sql.begin() as conn:
         aborted = lineage.abort_pending(conn, KIND, prod.name, q)
@@ -303,6 +309,7 @@ def _aggregate_locked(
             engine=engine,
             spark_master=spark_master,
             spark_session=spark_session,
+            rules=rules,
         )
     except Exception as exc:
         _record_failure(settings, prod.name, q, fp, staged, force, exc)
@@ -355,6 +362,18 @@ def _aggregate_locked(
         time.monotonic() - started,
         tuple(f.name for f in files),
     )
+
+
+def _latitudes(sql: Any, product: str, q: Quarter, files: Sequence[Path]) -> dict[int, float]:
+    """Latitudes valid on the quarter's last day of the stations in the staged files, for the definitions
+    that need them (sun). Only those stations: their locations come from this product's own zips, so the
+    fingerprint does not change when another product's staging adds stations to ``station_locations``."""
+    if not needs_latitude(product):
+        return {}
+    ids = set(pq.read_table(files, columns=["station_id"]).column("station_id").unique().to_pylist())
+    with sql.connect() as conn:
+        known = latitudes_on(conn, (q.end - timedelta(days=1)).date())
+    return {sid: lat for sid, lat in known.items() if sid in ids}
 
 
 def _record_failure(

@@ -71,7 +71,33 @@ DEFAULT_CONFIG = resources.files("weatherinsight") / "config" / "weatherinsight.
 #: The product names ``product_types`` may list. A plain fact here because settings is the bottom layer and
 #: must not import the DWD registry; ``weatherinsight.dwd.products`` checks at import that its registry
 #: holds exactly these names, so the two cannot drift apart.
-KNOWN_PRODUCTS: tuple[str, ...] = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+KNOWN_PRODUCTS: tuple[str, ...] = (
+    "air_temperature",
+    "precipitation",
+    "wind",
+    "pressure",
+    "moisture",
+    "sun",
+    "cloudiness",
+)
+#: Names added at run time by ``dwd.products.register_product`` (tests, plug-ins); empty in a plain install.
+_REGISTERED_PRODUCTS: list[str] = []
+
+
+def known_products() -> tuple[str, ...]:
+    """Every product name ``product_types`` accepts: the shipped ones, then those registered at run time."""
+    return (*KNOWN_PRODUCTS, *_REGISTERED_PRODUCTS)
+
+
+def register_product_name(name: str) -> None:
+    """Accept ``name`` in ``product_types`` (called by ``dwd.products.register_product`` only)."""
+    if name not in known_products():
+        _REGISTERED_PRODUCTS.append(name)
+
+
+def unregister_product_name(name: str) -> None:
+    if name in _REGISTERED_PRODUCTS:
+        _REGISTERED_PRODUCTS.remove(name)
 
 
 YAML_KEYS: tuple[str, ...] = (
@@ -183,7 +209,7 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = None
 
     # --- the pipeline sections (YAML_KEYS), normally from the YAML file
-    product_types: list[str] = Field(default_factory=lambda: list(KNOWN_PRODUCTS))
+    product_types: list[str] = Field(default_factory=lambda: list(known_products()))
     versioning: Versioning = Versioning()
     retries: Retries = Retries()
     retry_delay_minutes: float = Field(5, ge=0)
@@ -246,9 +272,9 @@ class Settings(BaseSettings):
     @field_validator("product_types")
     @classmethod
     def _known_products(cls, v: list[str]) -> list[str]:
-        unknown = [p for p in v if p not in KNOWN_PRODUCTS]
+        unknown = [p for p in v if p not in known_products()]
         if unknown:
-            raise ValueError(f"unknown product(s) {unknown}; known: {list(KNOWN_PRODUCTS)}")
+            raise ValueError(f"unknown product(s) {unknown}; known: {list(known_products())}")
         if not v:
             raise ValueError("at least one product is required")
         return v

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from weatherinsight.cli import demo
+from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.quarters import Quarter
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,7 @@ def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert code == 0, out
     q = Quarter.last_complete()
-    assert "pipeline succeeded for 5 quarter × product" in out, out
+    assert f"pipeline succeeded for {len(PRODUCTS)} quarter × product" in out, out
     assert "rows ≥ 4, stations ≥ 4" in out  # thresholds scaled to 80 % of the mirror's stations
     db = tmp_path / "demo" / "data" / "weatherinsight.db"
     with create_engine(f"sqlite:///{db}").connect() as conn:
@@ -32,12 +33,11 @@ def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.Captu
         ).scalars()
         assert list(names) == [f"{q}_v1"]
         checks = conn.execute(text("select count(*) from quality_check_results")).scalar_one()
-        assert checks == 27
+        assert checks == 45  # tests/quality: 4 checks × 7 products + 17 null checks
     # A second run reuses the mirror and changes nothing.
     assert demo.run(args) == 0
     out = capsys.readouterr().out
     assert "reusing the mirror" in out
-    assert (
-        sum(1 for line in out.splitlines() if line.startswith("│") and str(q) in line and "unchanged" in line)
-        == 5
-    )
+    assert sum(
+        1 for line in out.splitlines() if line.startswith("│") and str(q) in line and "unchanged" in line
+    ) == len(PRODUCTS)

@@ -14,13 +14,14 @@ from typing import Any
 import pendulum
 import pytest
 
+from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.settings import load_settings
 
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
-PRODUCTS = ["air_temperature", "precipitation", "wind", "pressure", "moisture"]
+PRODUCTS = list(REGISTRY)  # every registered product: the default product_types
 QUARTERLY, BACKFILL, QUALITY = (
     "weatherinsight_quarterly_pipeline",
     "weatherinsight_backfill",
@@ -61,7 +62,7 @@ def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
     assert set(dag.task_ids) == expected | {"resolve_quarter", "pipeline_complete"}
     assert dag.get_task("resolve_quarter").upstream_task_ids == set()
     assert dag.get_task("resolve_quarter").retries == 0
-    assert len(expected) == 15
+    assert len(expected) == 3 * len(PRODUCTS)
     groups = {tid: dag.get_task(tid).task_group.group_id for tid in expected}
     for p in PRODUCTS:
         assert groups[f"ingest_{p}"] == "ingestion"

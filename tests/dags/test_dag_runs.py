@@ -20,6 +20,7 @@ from tests.fixtures.mirror import FreshMirror
 from tests.fixtures.smtp import SmtpSink
 from tests.pipeline.conftest import cli_env, corrupt_product, published_rows, staged_stations
 from tests.quality.planting import plant
+from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
@@ -27,7 +28,7 @@ from weatherinsight.warehouse import db, tables
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("airflow")]
 
-PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+PRODUCTS = tuple(REGISTRY)  # every registered product: the default product_types
 
 
 @contextmanager
@@ -69,7 +70,8 @@ def test_quarterly_pipeline_end_to_end(
         # The run that fires at the end of quarter q: its data interval is q.
         run = dag.test(logical_date=pendulum.instance(q.end))
     assert run.state == "success", _states(run)
-    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 17  # resolve_quarter + 15 + 1
+    # resolve_quarter + 3 per product + pipeline_complete
+    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 3 * len(PRODUCTS) + 2
     for p in PRODUCTS:
         assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
     with db.get_engine(s.database_url).connect() as conn:

@@ -193,10 +193,11 @@ def test_every_sample_zip_is_covered() -> None:
 
 
 #: Lahr's daily KL and hourly RR files, read by tests/features/test_lahr_fidelity.py (the KL file is daily:
-#: the hourly parser cannot read it).
+#: the hourly parser cannot read it), and the sun excerpt, read by tests/features/test_sun_lahr.py.
 LAHR_OTHER = {
     "lahr_02812_daily_and_hourly/produkt_klima_tag_19500101_20181231_02812.txt",
     "lahr_02812_daily_and_hourly/produkt_rr_stunde_20180209_20190812_02812.txt",
+    "lahr_02812_daily_and_hourly/produkt_sd_stunde_20180209_20190812_02812_excerpt.txt",
 }
 
 
@@ -363,7 +364,7 @@ def test_samples_are_the_provenance_bytes() -> None:
         if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
     }
     assert set(listed) == set(on_disk)
-    assert len(listed) == 44
+    assert len(listed) == 45
     for rel, path in on_disk.items():
         data = path.read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == listed[rel], rel

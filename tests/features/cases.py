@@ -149,10 +149,63 @@ def moisture() -> pa.Table:
     return concat(one, two)
 
 
+def sun() -> pa.Table:
+    """Sun (18 written hours a day → a valid day needs 15 valid hours).
+
+    Station 1 (24 rows a day, night hours 0): hours 06–17 hold 60 min on days 0–29 (SD 12 h, sunny), 5 min on
+    days 30–59 (SD exactly 1 h: neither sunny nor dull), 0 on days 60–89 (dull); day 90 has only 14 valid
+    hours (invalid). Station 2: 72 days of the 18 hours 03–20 at 30 min (below the 73-day gate). Station 3:
+    73 such days (SD 9 h each, sunny) and no latitude in the rules.
+    """
+    parts = []
+    for day in range(DAYS):
+        minutes = 60.0 if day < 30 else 5.0 if day < 60 else 0.0
+        values: list[float | None] = [minutes if 6 <= h <= 17 else 0.0 for h in range(24)]
+        if day == 90:
+            values[14:] = [None] * 10
+        parts.append(rows("sun", 1, day_hours(day), sunshine_duration=values))
+    for station, ndays in ((2, 72), (3, 73)):
+        hours = [h for d in range(ndays) for h in day_hours(d, range(3, 21))]
+        parts.append(rows("sun", station, hours, sunshine_duration=30.0))
+    return concat(*parts)
+
+
+def cloudiness() -> pa.Table:
+    """Cloudiness (okta; -1 = sky not visible, not a cover amount).
+
+    Station 1, 24 hours a day: days 0–9 cover 0 (clear), 10–19 cover 8 (overcast), 20–29 alternating 1/2
+    (mean 1.5: clear), 30–39 alternating 6/7 (mean 6.5: overcast), 40–89 cover 4; day 90: 19 hours of 4
+    and 5 hours of -1 (19 cover hours: an invalid day). Station 2: 1748 hours, the first -1, the rest 4
+    (1747 cover hours: the mean misses the 1748-hour gate; the first 72 days and 20 hours of day 72 are 73
+    valid days).
+    """
+    parts = []
+    for day in range(DAYS):
+        if day < 10:
+            cover = [0] * 24
+        elif day < 20:
+            cover = [8] * 24
+        elif day < 30:
+            cover = [1, 2] * 12
+        elif day < 40:
+            cover = [6, 7] * 12
+        elif day < 90:
+            cover = [4] * 24
+        else:
+            cover = [4] * 19 + [-1] * 5
+        parts.append(rows("cloudiness", 1, day_hours(day), cloud_cover=cover, cloud_cover_method="P"))
+    parts.append(
+        rows("cloudiness", 2, list(range(1748)), cloud_cover=[-1] + [4] * 1747, cloud_cover_method="I")
+    )
+    return concat(*parts)
+
+
 CASES = {
     "air_temperature": temperature,
     "precipitation": precipitation,
     "wind": wind,
     "pressure": pressure,
     "moisture": moisture,
+    "sun": sun,
+    "cloudiness": cloudiness,
 }

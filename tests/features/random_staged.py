@@ -54,6 +54,13 @@ def random_staged(product: str, quarter: Quarter, stations: list[int], *, seed: 
             vals = (rng.random(n) < 0.15).astype(np.int8)
         elif var.column == "precipitation_form":
             vals = rng.integers(0, 9, n).astype(np.int8)
+        elif var.column == "sunshine_duration":
+            daylight = (hour_idx % 24 >= 6) & (hour_idx % 24 <= 17)
+            vals = np.where(daylight, rng.integers(0, 61, n), 0).astype(np.float64)
+        elif var.column == "cloud_cover":
+            vals = np.where(rng.random(n) < 0.01, -1, rng.integers(0, 9, n)).astype(np.int8)  # -1: sky hidden
+        elif var.column == "cloud_cover_method":
+            vals = rng.choice(np.array(["P", "I"]), n)
         elif var.column == "wind_direction":
             vals = (rng.integers(0, 37, n) * 10).astype(np.int16)
         else:

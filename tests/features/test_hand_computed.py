@@ -257,3 +257,39 @@ def test_wind_direction_gate_counts_calm_but_not_missing_direction() -> None:
     ok = duck.compute(concat(calm, moving, no_dir, calm_no_dir, calm_with_dir), "wind", RULES)
     row = ok.to_pylist()[0]
     assert (row["wind_dir_mean"], row["wind_dir_steadiness"], row["dominant_sector"]) == (270.0, 1.0, "W")
+
+
+def test_sun() -> None:
+    rules = Rules(Q, latitudes=((1, 50.0), (2, 50.0)))
+    out = {r["station_id"]: r for r in duck.compute(cases.sun(), "sun", rules).to_pylist()}
+    s1 = out[1]
+    # 18 written hours a day: a valid day needs ceil(20 / 24 · 18) = 15 valid hours; day 90 has 14
+    assert (s1["hours_expected"], s1["hours_valid"], s1["days_valid"]) == (H, H - 10, 90)
+    assert s1["sunshine_hours"] == approx(30 * 12 + 30 * 1.0)
+    assert (s1["sunny_days"], s1["dull_days"], s1["sunshine_day_max"]) == (30, 30, 12.0)
+
+    # N0 by FAO-56 eq. 24/25/34 at 50 °N for 2024-01-01 (J = 1) .. 2024-03-30 (J = 90), written out here
+    def n0(j: int) -> float:
+        decl = 0.409 * math.sin(2 * math.pi * j / 365 - 1.39)
+        return 24 / math.pi * math.acos(-math.tan(math.radians(50.0)) * math.tan(decl))
+
+    possible = sum(round(n0(j), 9) for j in range(1, 91))
+    assert s1["possible_sunshine_hours"] == pytest.approx(possible, rel=1e-12)
+    assert s1["sunshine_share"] == pytest.approx(390 / possible, rel=1e-12)
+    assert out[2]["days_valid"] == 72
+    assert_all_null(out[2], "sun")  # 72 valid days < 73
+    s3 = out[3]
+    assert (s3["days_valid"], s3["sunshine_hours"], s3["sunny_days"], s3["dull_days"]) == (73, 657.0, 73, 0)
+    assert (s3["possible_sunshine_hours"], s3["sunshine_share"]) == (None, None)  # no latitude for station 3
+
+
+def test_cloudiness() -> None:
+    rows = compute("cloudiness")
+    s1 = rows[1]
+    assert (s1["hours_valid"], s1["days_valid"]) == (H, 91)  # coverage counts every written V_N, -1 included
+    total = 8 * 240 + 1.5 * 240 + 6.5 * 240 + 4 * 1200 + 4 * 19
+    assert s1["cloud_cover_mean"] == approx(total / (H - 5))
+    assert (s1["clear_days"], s1["overcast_days"], s1["sky_obscured_hours"]) == (20, 20, 5)
+    s2 = rows[2]
+    assert s2["cloud_cover_mean"] is None  # 1747 cover hours < 1748
+    assert (s2["clear_days"], s2["overcast_days"], s2["sky_obscured_hours"]) == (0, 0, 1)

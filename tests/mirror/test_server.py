@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from weatherinsight.dwd.client import parse_listing
-from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.mirror.layout import product_dir
 from weatherinsight.mirror.server import CONTROL_PATH, MirrorHTTPServer
 
@@ -29,9 +29,7 @@ def test_listing_names_every_file_with_size(mirror_url: str, mirror_dir: Path) -
     assert [e.name for e in entries] == [p.name for p in files]
     assert [e.size for e in entries] == [p.stat().st_size for p in files]
     top = parse_listing(httpx.get(mirror_url).text, mirror_url)
-    assert [(e.name, e.is_dir) for e in top] == sorted(
-        (d, True) for d in ("air_temperature", "moisture", "precipitation", "pressure", "wind")
-    )
+    assert [(e.name, e.is_dir) for e in top] == sorted((p.directory, True) for p in PRODUCTS.values())
     assert httpx.get(mirror_url + "air_temperature").status_code == 301
     assert httpx.get(mirror_url.split("/climate")[0] + "/.weatherinsight-mirror.json").status_code == 404
     assert httpx.get(mirror_url + "../../../../../../etc/passwd").status_code == 404

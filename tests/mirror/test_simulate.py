@@ -29,6 +29,8 @@ HEADERS = {
     "wind": b"STATIONS_ID;MESS_DATUM;QN_3;   F;   D;eor",
     "pressure": b"STATIONS_ID;MESS_DATUM;QN_8;   P;  P0;eor",
     "moisture": b"STATIONS_ID;MESS_DATUM;QN_8;ABSF_STD;VP_STD;TF_STD;P_STD;TT_STD;RF_STD;TD_STD;eor",
+    "sun": b"STATIONS_ID;MESS_DATUM;QN_7;SD_SO;eor",
+    "cloudiness": b"STATIONS_ID;MESS_DATUM;QN_8;V_N_I; V_N;eor",
 }
 # Field widths per column (after STATIONS_ID 11, MESS_DATUM 10, QN 5); the second set allows DWD's -999 quirks.
 WIDTHS = {
@@ -37,6 +39,8 @@ WIDTHS = {
     "wind": [(6,), (4,)],
     "pressure": [(7,), (7,)],
     "moisture": [(6,), (6,), (6,), (7,), (6,), (6,), (6,)],
+    "sun": [(6,)],
+    "cloudiness": [(5,), (4,)],
 }
 
 
@@ -298,4 +302,4 @@ def test_second_release_upgrades_qn_and_revises_one_value(tmp_path: Path) -> Non
 def test_session_mirror_fixture_is_small(mirror_dir: Path) -> None:
     spec = load_spec(mirror_dir)
     assert (spec.stations, spec.years, spec.seed) == (MIRROR_STATIONS, MIRROR_YEARS, MIRROR_SEED)
-    assert len(list(mirror_dir.rglob("*.zip"))) == 5 * 2 * MIRROR_STATIONS
+    assert len(list(mirror_dir.rglob("*.zip"))) == len(PRODUCTS) * 2 * MIRROR_STATIONS

@@ -10,13 +10,14 @@ import pytest
 
 from tests.fixtures.core import make_settings
 from weatherinsight import pipeline
+from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError
 from weatherinsight.pipeline import airflow_tasks
 from weatherinsight.pipeline.backfill import catchup_window
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
-ALL = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+ALL = tuple(PRODUCTS)  # every registered product: the default product_types
 
 
 def test_defaults_come_from_the_yaml_and_the_calendar(settings: Settings) -> None:

@@ -18,6 +18,7 @@ from tests.pipeline.conftest import (
     versions,
 )
 from weatherinsight.cli import app
+from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -25,7 +26,7 @@ from weatherinsight.warehouse import db, tables
 
 pytestmark = pytest.mark.slow
 
-PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+PRODUCTS = tuple(REGISTRY)  # every registered product: the default product_types
 runner = CliRunner()
 
 
@@ -58,12 +59,12 @@ def test_run_check_backfill_and_force(
     with db.get_engine(s.database_url).connect() as conn:
         t = tables.quality_check_results
         stored = conn.execute(select(t.c.check_name, t.c.passed).where(t.c.year == q.year)).all()
-    assert len(stored) == 27 and all(passed for _, passed in stored)
+    assert len(stored) == 45 and all(passed for _, passed in stored)  # tests/quality: 4 × 7 + 17 null checks
 
     # The previous quarter is new, the last one unchanged: no second version appears.
     code, out = _invoke(s, "backfill", f"{prev}..{q}", "--no-progress")
     assert code == 0, out
-    assert out.count("unchanged") == 5 and out.count("succeeded") == 5
+    assert out.count("unchanged") == len(PRODUCTS) and out.count("succeeded") == len(PRODUCTS)
     for p in PRODUCTS:
         assert published_rows(s, p, prev) == (f"{prev}_v1", staged_stations(s, p, prev))
         assert versions(s, p, q) == {f"{q}_v1": "AVAILABLE"}
@@ -82,10 +83,10 @@ def test_backfill_with_one_corrupted_product_fails_only_that_product(
     q = Quarter.last_complete()
     code, out = _invoke(s, "backfill", f"{q.previous()}..{q}", "--no-progress")
     assert code == 1
-    assert "2 of 10 quarter × product failed" in out
+    assert f"2 of {2 * len(PRODUCTS)} quarter × product failed" in out
     for quarter in (q.previous(), q):
         assert published_rows(s, "wind", quarter) == (None, 0)
-        for p in ("air_temperature", "precipitation", "pressure", "moisture"):
+        for p in (p for p in PRODUCTS if p != "wind"):
             assert published_rows(s, p, quarter)[0] == f"{quarter}_v1"
 
 

@@ -7,13 +7,13 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.quality.planting import curated_rows, plant
+from tests.quality.planting import ALL_PRODUCTS, curated_rows, plant
 from weatherinsight.pipeline import quality_sweep
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage, tables
 
-ALL = ("air_temperature", "moisture", "precipitation", "pressure", "wind")  # sorted, as the state names them
+ALL = tuple(sorted(ALL_PRODUCTS))  # sorted, as the state names them
 
 
 def _state(quarter: str, version: int = 1) -> str:
@@ -41,7 +41,7 @@ def _republish(settings: Settings, q: Quarter) -> None:
 
 def test_only_quarters_with_every_product_published_are_pending(db_settings: Settings) -> None:
     plant(db_settings, "2024Q1")
-    plant(db_settings, "2024Q2", products=["wind", "pressure"])  # three products missing: not published
+    plant(db_settings, "2024Q2", products=["wind", "pressure"])  # the other products missing: not published
     plant(db_settings, "2023Q4", fail_kind="curated")  # a newer FAILED version: v1 stays AVAILABLE
     pending = quality_sweep.pending_quarters(db_settings)
     assert pending == [

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage, tables
 
-ALL_PRODUCTS = ("air_temperature", "precipitation", "wind", "pressure", "moisture")
+ALL_PRODUCTS = tuple(PRODUCTS)  # every registered product
 
 
 def _value(sql_type: str) -> Any:

@@ -9,7 +9,7 @@ from tests.fixtures.core import make_settings
 from tests.quality.planting import ALL_PRODUCTS, plant
 from weatherinsight import pipeline
 from weatherinsight.errors import UnknownProductError
-from weatherinsight.quality.checks import QualityReport, run_checks
+from weatherinsight.quality.checks import QualityReport, critical_columns, run_checks
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
@@ -41,10 +41,12 @@ def test_clean_quarter_passes_and_every_result_is_stored(db_settings: Settings) 
     report = run_checks(db_settings, Quarter.parse("2024Q1"))
     assert report.passed and report.fatal == [] and report.warnings == []
     # per product: row_count, station_count, version_availability, continuity + one null check per
-    # critical column (3 for air temperature, 1 for the others)
-    assert len(report.findings) == 5 * 4 + 3 + 4
+    # critical column (3 for air temperature, 1 for the next four, every primary-variable feature of sun (6)
+    # and cloudiness (4), which name none)
+    assert [len(critical_columns(p)) for p in ALL_PRODUCTS] == [3, 1, 1, 1, 1, 6, 4]
+    assert len(report.findings) == 4 * len(ALL_PRODUCTS) + 17
     stored = _stored(db_settings, report.run_id)
-    assert len(stored) == 27
+    assert len(stored) == 45
     rows = {(r["check_name"], r["product"], r["column_name"]): r for r in stored}
     tg = rows[("null_percentage", "air_temperature", "tg_mean")]
     assert (tg["table_name"], tg["measured_value"], tg["threshold"], tg["passed"]) == (
@@ -102,7 +104,7 @@ def test_missing_quarter_is_a_continuity_warning_not_a_failure(settings: Setting
     assert _failed(report) == [("continuity", p, "quarter", 1.0) for p in sorted(ALL_PRODUCTS)]
     assert all("2023Q4" in f.message and f.severity == "warning" for f in report.warnings)
     stored = [r for r in _stored(settings, report.run_id) if not r["passed"]]
-    assert {r["severity"] for r in stored} == {"warning"} and len(stored) == 5
+    assert {r["severity"] for r in stored} == {"warning"} and len(stored) == len(ALL_PRODUCTS)
 
 
 def test_version_not_available_is_a_warning(settings: Settings) -> None:

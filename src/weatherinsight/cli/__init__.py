@@ -1,6 +1,6 @@
 """The ``weatherinsight`` command: one Typer app, one module per verb under ``weatherinsight.cli``.
 
-Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, stations, features, mirror, api, airflow. Each verb module owns its
+Verbs: ingest, stage (+ its alias process), aggregate, run, backfill, check, stations, features, mirror, api, airflow, db. Each verb module owns its
 options and calls the package (``weatherinsight.pipeline`` and the services); no business logic lives here.
 """
 
@@ -13,6 +13,7 @@ from weatherinsight.cli import (
     airflow,
     api,
     check,
+    db,
     features,
     ingest,
     mirror,
@@ -41,6 +42,7 @@ app.command("features")(features.features)
 app.add_typer(mirror.app, name="mirror")
 app.add_typer(api.app, name="api")
 app.add_typer(airflow.app, name="airflow")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

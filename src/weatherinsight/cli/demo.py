@@ -1,6 +1,6 @@
 """The README's main job (``make demo`` → ``python -m weatherinsight.cli.demo``): the whole pipeline, offline.
 
-1. Build a DWD-compatible mirror (≈ 50 stations × 3 years × five products) under ``./demo/mirror``
+1. Build a DWD-compatible mirror (≈ 50 stations × 3 years × every registered product) under ``./demo/mirror``
    (reused when it already exists with the same size; ``--fresh`` rebuilds everything).
 2. Serve it on loopback (``127.0.0.1``, a free port) with the project's HTTP mirror server.
 3. Run ingest → process → aggregate for the latest complete quarter(s) on the embedded default
@@ -28,6 +28,7 @@ from weatherinsight import pipeline
 from weatherinsight.cli._common import console
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.cli.report import summary_table
+from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.logs import configure_logging
 from weatherinsight.mirror.layout import MANIFEST, load_spec
 from weatherinsight.mirror.server import serve
@@ -89,7 +90,7 @@ def _mirror(root: Path, stations: int, years: int) -> None:
             console.print(f"[dim]reusing the mirror in {root} ({stations} stations × {years} years)[/]")
             return
         shutil.rmtree(root)
-    console.rule(f"1 · building a DWD mirror: {stations} stations × {years} years × 5 products")
+    console.rule(f"1 · building a DWD mirror: {stations} stations × {years} years × {len(PRODUCTS)} products")
     with progress_bars(console=console, prefix="[bold]mirror[/] ") as report:
         summary = build_mirror(root, stations=stations, years=years, seed=SEED, progress=report)
     console.print(

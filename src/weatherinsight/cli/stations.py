@@ -29,7 +29,8 @@ def frame_table(frame: pd.DataFrame, title: str) -> Table:
     """A DataFrame as a Rich table (lists joined with ';', missing values empty)."""
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), no_wrap=True)
+        # the product list grows with the registry: it wraps, so ids, names and distances are never cut
+        table.add_column(str(column), no_wrap=column != "products", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(
             *("" if _missing(v) else ";".join(v) if isinstance(v, list | tuple) else str(v) for v in row)

@@ -219,6 +219,14 @@ def _typed(values: np.ndarray, mask: np.ndarray | None, typ: pa.DataType, origin
     return pa.array(ints.astype(typ.to_pandas_dtype()), type=typ, mask=mask)
 
 
+def _letters(original: pa.Array, sentinel: int) -> pa.Array:
+    """A letter column (cloudiness V_N_I: ``P``/``I``) without its padding; NULL where DWD wrote the sentinel
+    or nothing."""
+    text = pc.utf8_trim_whitespace(original)
+    missing = pc.or_(pc.equal(text, str(sentinel)), pc.equal(text, ""))
+    return pc.if_else(missing, pa.scalar(None, pa.string()), text)
+
+
 def convert(batch: pa.RecordBatch, product: Product, station: int | None) -> Block:
     """One CSV block → validated, typed Arrow columns. Raises Reject with the block-relative row.
 
@@ -248,6 +256,9 @@ def _convert_fast(batch: pa.RecordBatch, product: Product, station: int | None) 
     columns = [_int_array(qn[0], qn[1], pa.int8())]
     for i, var in enumerate(product.variables):
         original = batch.column(3 + i)
+        if pa.types.is_string(var.arrow_type):
+            columns.append(_letters(original, sentinel))
+            continue
         col = original.to_numpy()
         if pa.types.is_integer(var.arrow_type):
             lo, hi = INT_RANGES[var.arrow_type]
@@ -283,6 +294,9 @@ def _convert_general(batch: pa.RecordBatch, product: Product, station: int | Non
     columns = [_typed(qn, qn_mask, pa.int8(), batch.column(2))]
     for i, var in enumerate(product.variables):
         original = batch.column(3 + i)
+        if pa.types.is_string(var.arrow_type):
+            columns.append(_letters(original, product.sentinel))
+            continue
         col = original.to_numpy()
         if pa.types.is_integer(var.arrow_type):
             lo, hi = INT_RANGES[var.arrow_type]

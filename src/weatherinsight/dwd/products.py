@@ -1,7 +1,8 @@
 """The one registry of DWD products: codes, directories, produkt headers, columns, units, sentinels.
 
 House rule 1: this is the only module that names a DWD column, code, unit or sentinel. Everything else asks
-the registry. Adding a sixth hourly product is one ``Product`` entry here plus its feature definitions.
+the registry. Adding an hourly product is one ``Product`` entry here (and its name in ``settings.KNOWN_PRODUCTS``) plus its
+feature definition module and catalog rows (docs/contracts.md, "Adding a product").
 The daily climate values (``climate/daily/kl``, FORMAT §5.2) are a ``DailyProduct`` (``DAILY_KL``): another
 base directory, day-stamped rows and two quality columns. It is parsed (``dwd.daily``) but not yet one of the
 ingested ``PRODUCTS`` (issue #17 leaves that wiring open).
@@ -16,7 +17,7 @@ from typing import Literal
 import pyarrow as pa
 
 from weatherinsight.errors import UnknownProductError
-from weatherinsight.settings import KNOWN_PRODUCTS
+from weatherinsight.settings import KNOWN_PRODUCTS, register_product_name, unregister_product_name
 
 #: DWD writes ``-999`` for a missing value (FORMAT §2.1).
 SENTINEL = -999
@@ -90,6 +91,9 @@ class Product:
     extra: dict[str, str] = field(default_factory=dict)
     #: The resolution directory under ``climate/`` (all ``Product`` entries are hourly).
     resolution: str = "hourly"
+    #: Rows DWD writes per day. Sun files before mid-2019 hold only the 18 hours stamped 03–20 UTC (FORMAT
+    #: §5.1): the night is left out, not missing, so a day's validity threshold is scaled by day_hours / 24.
+    day_hours: int = 24
 
     @property
     def path(self) -> str:
@@ -233,6 +237,38 @@ PRODUCTS: dict[str, Product] = {
             curated_table="quarterly_moisture_features",
             description="Hourly computed moisture parameters",
         ),
+        # FORMAT §5.1 (real Lahr file): SD_SO = minutes of sunshine in the hour ending at MESS_DATUM, 0–60;
+        # night hours are 0 where written; until 2019-05 only hours 03–20 UTC are written (18 a day).
+        Product(
+            name="sun",
+            code="SD",
+            directory="sun",
+            quality_column="QN_7",
+            variables=(
+                Variable("SD_SO", "sunshine_duration", "min", _F64, "minutes of sunshine in the hour"),
+            ),
+            primary="sunshine_duration",
+            curated_table="quarterly_sun_features",
+            description="Hourly sunshine duration",
+            day_hours=18,
+        ),
+        # FORMAT §2.7 (docs/dwd-format.md §2.9): V_N_I is a letter, P (observer) or I (instrument); V_N is the
+        # total cloud cover in eighths (okta 0–8) and -1 where the sky could not be seen (fog, heavy snow).
+        Product(
+            name="cloudiness",
+            code="N",
+            directory="cloudiness",
+            quality_column="QN_8",
+            variables=(
+                Variable(
+                    "V_N_I", "cloud_cover_method", "P/I", pa.string(), "observed by P(erson) or I(nstrument)"
+                ),
+                Variable("V_N", "cloud_cover", "okta", pa.int8(), "total cloud cover (-1 = sky not visible)"),
+            ),
+            primary="cloud_cover",
+            curated_table="quarterly_cloudiness_features",
+            description="Hourly total cloud cover",
+        ),
     )
 }
 
@@ -349,6 +385,26 @@ if tuple(PRODUCTS) != KNOWN_PRODUCTS:
     raise RuntimeError(
         f"settings.KNOWN_PRODUCTS {KNOWN_PRODUCTS} differs from the registry {tuple(PRODUCTS)}"
     )
+
+
+def register_product(product: Product) -> None:
+    """Add a product to the registry at run time (tests, plug-ins): ``PRODUCTS``, ``BY_CODE`` and the names
+    settings accepts. Shipped products are entries in ``PRODUCTS`` above; this is the same path for one
+    defined elsewhere. A name or code already taken is refused."""
+    if product.name in PRODUCTS or product.code in BY_CODE:
+        raise ValueError(f"product {product.name!r} (code {product.code!r}) is already registered")
+    PRODUCTS[product.name] = product
+    BY_CODE[product.code] = product
+    register_product_name(product.name)
+
+
+def unregister_product(name: str) -> None:
+    """Remove a product added by ``register_product`` (the shipped ones cannot be removed)."""
+    if name in KNOWN_PRODUCTS:
+        raise ValueError(f"{name!r} is a shipped product")
+    product = PRODUCTS.pop(name)
+    BY_CODE.pop(product.code, None)
+    unregister_product_name(name)
 
 
 def product_names() -> list[str]:

@@ -107,6 +107,8 @@ def parse_stream(
     value_names = [v.column for v in product.variables]
     names = ["station_id", "mess_datum", "qn", *value_names, EOR]
     types: dict[str, pa.DataType] = {n: pa.float64() for n in names}
+    # Letter columns (cloudiness V_N_I = P/I, FORMAT §2.7 note 11) are read as text, everything else as numbers.
+    types.update({v.column: pa.string() for v in product.variables if pa.types.is_string(v.arrow_type)})
     types[EOR] = pa.string()
     blocks: list[Block] = []
     station: int | None = None

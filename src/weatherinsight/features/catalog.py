@@ -40,7 +40,17 @@ class FeatureSpec:
 
 
 #: Decimal places served per unit (see ``FeatureSpec.precision``); a unit not listed keeps 1 decimal.
-PRECISION_BY_UNIT: dict[str, int] = {"1": 3, "%": 1, "°": 0, "K": 1, "K·d": 1, "g/m³": 1, "hPa": 1}
+PRECISION_BY_UNIT: dict[str, int] = {
+    "1": 3,
+    "%": 1,
+    "°": 0,
+    "K": 1,
+    "K·d": 1,
+    "g/m³": 1,
+    "hPa": 1,
+    "h": 2,
+    "okta": 2,
+}
 
 
 def _f(
@@ -57,6 +67,13 @@ def _f(
 
 
 _T, _R, _W, _P, _M = "air_temperature", "precipitation", "wind", "pressure", "moisture"
+_S, _N = "sun", "cloudiness"
+# Sun (features/sun.py): a day's sunshine SD = Σ SD_SO / 60 of its valid hours (a valid day has ≥ 20 valid
+# hours, as for every product); N0 = the astronomically possible sunshine of that UTC day at the station's
+# latitude (FAO-56 eq. 24/25/34, stated in docs/design.md §5.1); NULL where the latitude is unknown.
+_SD = "; SD = Σ hourly SD_SO / 60 of the UTC day"
+# Cloudiness (features/cloudiness.py): only V_N 0–8 is a cover amount; -1 (sky not visible) is not one.
+_NM = "; day mean of the hourly V_N 0–8 (a valid day has ≥ 20 such hours)"
 _ETCCDI = "ETCCDI"
 # What the day-based values really are today (issue #17, measured on DWD's Lahr files): TX/TN are the extremes
 # of 24 hourly readings, not DWD's TXK/TNK (extremes of the continuous record), and a precipitation day is the
@@ -433,6 +450,103 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "Schwüle (DWD)",
         "int",
     ),
+    # sun (SD_SO → sunshine_duration, minutes per hour)
+    _f(
+        "sunshine_hours",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "h",
+        "sum of daily sunshine SD over valid days" + _SD,
+        "sum",
+    ),
+    _f(
+        "possible_sunshine_hours",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "h",
+        "sum of the astronomically possible sunshine N0 over the same valid days; NULL without the station latitude",
+        "FAO-56 eq. 34",
+    ),
+    _f(
+        "sunshine_share",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "1",
+        "sunshine_hours / possible_sunshine_hours (relative sunshine duration, 0–1)",
+        "relative sunshine",
+    ),
+    _f(
+        "sunshine_day_max",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "h",
+        "highest daily sunshine SD" + _SD,
+        "maximum",
+    ),
+    _f(
+        "sunny_days",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "days",
+        "valid days with SD ≥ 8 h" + _SD,
+        "threshold (8 h)",
+        "int",
+    ),
+    _f(
+        "dull_days",
+        _S,
+        "sunshine_duration",
+        "daily",
+        "days",
+        "valid days with SD < 1 h" + _SD,
+        "threshold (1 h)",
+        "int",
+    ),
+    # cloudiness (V_N → cloud_cover, okta; V_N_I → cloud_cover_method)
+    _f(
+        "cloud_cover_mean",
+        _N,
+        "cloud_cover",
+        "hourly",
+        "okta",
+        "mean of hourly total cloud cover V_N over hours with V_N 0–8 (gated on those hours)",
+        "arithmetic mean",
+    ),
+    _f(
+        "clear_days",
+        _N,
+        "cloud_cover",
+        "daily",
+        "days",
+        "valid days with mean cover < 1.6 okta (heiterer Tag)" + _NM,
+        "DWD heiterer Tag (< 1/5)",
+        "int",
+    ),
+    _f(
+        "overcast_days",
+        _N,
+        "cloud_cover",
+        "daily",
+        "days",
+        "valid days with mean cover > 6.4 okta (trüber Tag)" + _NM,
+        "DWD trüber Tag (> 4/5)",
+        "int",
+    ),
+    _f(
+        "sky_obscured_hours",
+        _N,
+        "cloud_cover",
+        "hourly",
+        "hours",
+        "hours with V_N = -1 (sky not visible: fog, heavy precipitation)",
+        "DWD V_N = -1",
+        "int",
+    ),
 )
 
 #: Columns every curated row carries besides the features (docs/design.md §4), in table order.
@@ -461,11 +575,28 @@ def feature(name: str) -> FeatureSpec:
     raise KeyError(name)
 
 
-def _check() -> None:
-    names = [f.name for f in CATALOG]
-    assert len(names) == len(set(names)), "duplicate feature names"
-    for f in CATALOG:
-        assert f.variable in PRODUCTS[f.product].value_columns, f"{f.name}: unknown variable {f.variable}"
+def _check(catalog: tuple[FeatureSpec, ...]) -> None:
+    names = [f.name for f in catalog]
+    if len(names) != len(set(names)):
+        raise ValueError(f"duplicate feature names: {sorted({n for n in names if names.count(n) > 1})}")
+    for f in catalog:
+        if f.product not in PRODUCTS:
+            raise ValueError(f"{f.name}: unknown product {f.product!r} (register the product first)")
+        if f.variable not in PRODUCTS[f.product].value_columns:
+            raise ValueError(f"{f.name}: {f.product} has no variable {f.variable!r}")
 
 
-_check()
+_check(CATALOG)
+
+
+def register_features(specs: tuple[FeatureSpec, ...]) -> None:
+    """Append a registered product's catalog rows at run time (tests, plug-ins); names stay unique."""
+    global CATALOG
+    _check((*CATALOG, *specs))
+    CATALOG = (*CATALOG, *specs)
+
+
+def unregister_features(product: str) -> None:
+    """Drop the catalog rows of a product added by ``register_features``."""
+    global CATALOG
+    CATALOG = tuple(f for f in CATALOG if f.product != product)

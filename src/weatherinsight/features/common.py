@@ -19,7 +19,8 @@ quarter start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -58,15 +59,29 @@ class Rules:
     min_valid_hours_per_day: int = 20
     min_hourly_coverage: float = 0.8
     min_daily_coverage: float = 0.8
+    #: ``(station_id, latitude °N)`` of the stations whose location is known at the quarter's end, sorted;
+    #: only definitions that need a station fact (``features/sun.py``) read it (``needs_latitude``).
+    latitudes: tuple[tuple[int, float], ...] = ()
 
     @classmethod
-    def from_config(cls, quarter: Quarter, features: FeatureRules) -> Rules:
+    def from_config(
+        cls, quarter: Quarter, features: FeatureRules, latitudes: Mapping[int, float] | None = None
+    ) -> Rules:
         return cls(
             quarter,
             features.min_valid_hours_per_day,
             features.min_hourly_coverage,
             features.min_daily_coverage,
+            tuple(sorted((int(k), float(v)) for k, v in (latitudes or {}).items())),
         )
+
+    def for_product(self, product: Product) -> Rules:
+        """These rules with the valid-day threshold scaled to the hours the product writes per day
+        (``Product.day_hours``: 20 of 24 → 15 of the sun product's 18 daytime hours)."""
+        if product.day_hours == 24:
+            return self
+        scaled = _min_count(self.min_valid_hours_per_day / 24, product.day_hours)
+        return replace(self, min_valid_hours_per_day=scaled)
 
     @property
     def hours_expected(self) -> int:

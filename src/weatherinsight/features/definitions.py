@@ -12,9 +12,15 @@ from collections.abc import Callable
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from weatherinsight.dwd.products import get_product
-from weatherinsight.features import moisture, precipitation, pressure, temperature, wind
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.dwd.products import Product, get_product, register_product, unregister_product
+from weatherinsight.features import cloudiness, moisture, precipitation, pressure, sun, temperature, wind
+from weatherinsight.features.catalog import (
+    COVERAGE_COLUMNS,
+    FeatureSpec,
+    features_for,
+    register_features,
+    unregister_features,
+)
 from weatherinsight.features.common import Rules, coverage, finish, prepare
 
 Builder = Callable[[ir.Table, Rules], ir.Table]
@@ -25,7 +31,39 @@ BUILDERS: dict[str, Builder] = {
     "wind": wind.build,
     "pressure": pressure.build,
     "moisture": moisture.build,
+    "sun": sun.build,
+    "cloudiness": cloudiness.build,
 }
+#: Products whose definition reads ``Rules.latitudes`` (the aggregation then loads station latitudes).
+NEEDS_LATITUDE: set[str] = {"sun"}
+
+
+def needs_latitude(product: str) -> bool:
+    return get_product(product).name in NEEDS_LATITUDE
+
+
+def register(
+    product: Product, features: tuple[FeatureSpec, ...], build: Builder, *, latitude: bool = False
+) -> None:
+    """Add a whole product at run time — registry entry, catalog rows, definition — through the same tables
+    the shipped products use (tests and plug-ins; the curated table follows from ``warehouse.tables``)."""
+    register_product(product)
+    try:
+        register_features(features)
+    except ValueError:
+        unregister_product(product.name)
+        raise
+    BUILDERS[product.name] = build
+    if latitude:
+        NEEDS_LATITUDE.add(product.name)
+
+
+def unregister(name: str) -> None:
+    """Undo ``register`` (the curated table is dropped from the schema by ``warehouse.tables``)."""
+    BUILDERS.pop(name, None)
+    NEEDS_LATITUDE.discard(name)
+    unregister_features(name)
+    unregister_product(name)
 
 
 def build_quarter(
@@ -41,6 +79,7 @@ def build_quarter(
     the many aggregations read them; it must return a table with the same rows and columns.
     """
     prod = get_product(product)
+    rules = rules.for_product(prod)
     p = prepare(staged, prod, rules)
     if materialize is not None:
         p = materialize(p)

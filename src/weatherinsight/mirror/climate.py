@@ -4,7 +4,7 @@ Owns the physics of the simulator: seasonal and daily temperature cycles by lati
 height, weather anomalies (daily AR(1) processes interpolated to hours), humidity/dew point/vapour
 pressure/absolute humidity/wet-bulb temperature derived consistently from temperature and relative
 humidity, showery precipitation on wet days, wind with calms, and sea-level vs station pressure linked by
-the hypsometric equation. Series are keyed by the registry's canonical column names.
+the hypsometric equation, cloud cover and sunshine (0 at night, ≤ 60 min per hour). Series are keyed by the registry's canonical column names.
 
 Every series draws from its own generator seeded by (seed, station, series), and filters are causal, so a
 longer span only appends hours: day d has the same values whatever the span's end (releases rely on it).
@@ -133,7 +133,30 @@ def station_climate(
     direction = np.where(direction == 0, 360, direction)  # the 36-point rose writes north as 360
     direction = np.where(calm, 0, direction)  # calm: D=0 with F=0 (FORMAT §2.4)
 
+    # --- cloud cover (okta 0..8) and sunshine (minutes per hour, 0 at night) ------------------------------
+    # Cloudier on wet days and in winter; sunshine is the daylight part of the hour (FAO-56 day length around
+    # the station's solar noon) thinned by the cloud cover, so it is 0 at night and never above 60.
+    c_anom = _to_hours(_ar1_daily(_rng(seed, station_id, 12), n_d, 0.6, 1.6), n)
+    cloud = 4.6 + 1.0 * season + np.where(wet_h, 2.2, -0.6) + c_anom
+    cloud = np.clip(np.round(cloud + _smooth_noise(_rng(seed, station_id, 13), n, 0.8)), 0, 8).astype(
+        np.int64
+    )
+    delta = 0.409 * np.sin(_TWO_PI * (doy + 1.0) / 365.0 - 1.39)
+    omega = np.arccos(np.clip(-np.tan(np.radians(lat)) * np.tan(delta), -1.0, 1.0))
+    half_day = 12.0 / np.pi * omega  # hours from solar noon to sunset
+    noon = 12.0 - lon / 15.0  # UTC hour of solar noon (equation of time left out)
+    # The value stamped at hour h covers h-1 .. h (end-stamped, FORMAT §5.1).
+    lit = np.clip(np.minimum(hour, noon + half_day) - np.maximum(hour - 1.0, noon - half_day), 0.0, 1.0)
+    clear = np.clip(1.0 - cloud / 8.0 + _rng(seed, station_id, 14).normal(0.0, 0.15, size=n), 0.0, 1.0)
+    sunshine = np.round(60.0 * lit * clear)
+
+    # Who judged the cover: an observer (P) until 2010, an instrument (I) since (DWD automated most stations).
+    method = np.where(days < np.datetime64("2010-01-01"), "P", "I")
+
     return {
+        "cloud_cover": cloud,
+        "cloud_cover_method": method,
+        "sunshine_duration": sunshine,
         "temperature": temp,
         "relative_humidity": rh,
         "dew_point": np.round(dew, 1),

@@ -64,6 +64,13 @@ def value_field(values: np.ndarray, missing: np.ndarray, fmt: FieldFormat) -> np
     return table[idx]
 
 
+def text_field(values: np.ndarray, missing: np.ndarray, width: int) -> np.ndarray:
+    """The (n, width) byte matrix of a letter column (cloudiness V_N_I); ``missing`` rows get ``-999``."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    table = _table([*(str(u) for u in uniques), str(SENTINEL)], width)
+    return table[np.where(missing, len(uniques), inverse.reshape(-1))]
+
+
 def constant_field(text: str, n: int) -> np.ndarray:
     row = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     return np.broadcast_to(row, (n, row.size))

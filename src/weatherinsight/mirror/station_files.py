@@ -19,6 +19,7 @@ from weatherinsight.mirror.fixedwidth import (
     FieldFormat,
     constant_field,
     join_rows,
+    text_field,
     timestamp_field,
     value_field,
 )
@@ -41,6 +42,10 @@ _WHOLE_NUMBER = {("air_temperature", "relative_humidity")}
 _NO_FORM_EVERY = 3
 _FORM_COLUMN = ("precipitation", "precipitation_form")
 _ZIP_EXTERNAL_ATTR = 0o100644 << 16
+#: Width of a letter field (``    P``, FORMAT §2.7 cloudiness header ``V_N_I``).
+_TEXT_WIDTH = 5
+#: Values a revision must not push past (SD_SO is at most 60 minutes in the hour): revised downwards there.
+_UPPER = {"sunshine_duration": 60.0}
 
 
 def field_format(product: Product, var: Variable) -> FieldFormat:
@@ -197,11 +202,18 @@ def _produkt(
             raise ValueError(f"the mirror simulator has no climate model for {product.name}.{var.column}")
         series = data.climate[var.column]
         values = series[idx]
+        if pa.types.is_string(var.arrow_type):  # a letter column (V_N_I): no revisions, no rounding
+            fields.append(text_field(values, cells[:, j] | all_missing, _TEXT_WIDTH))
+            continue
         if (product.name, var.column) in _WHOLE_NUMBER:
             values = np.round(values)
         if period == "recent" and var.column == product.primary:
+            cap = _UPPER.get(var.column)
             for h in _revisions(spec, data, product_index, series):
-                values = np.where(offset == h, values + 0.1, values)
+                revised = (
+                    values + 0.1 if cap is None else np.where(values + 0.1 > cap, values - 0.1, values + 0.1)
+                )
+                values = np.where(offset == h, revised, values)
         missing = cells[:, j] | all_missing
         if (product.name, var.column) == _FORM_COLUMN:
             missing = missing | (hour_of_day % _NO_FORM_EVERY == 0)

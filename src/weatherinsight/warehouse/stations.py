@@ -276,3 +276,15 @@ def load_stations(
     mi, mu = upsert_station_metadata(conn, product, merge_station_lists(parsed), geography_fallback=current)
     li, lu = upsert_station_locations(conn, locations)
     return StationLoadResult(mi, mu, li, lu, bad)
+
+
+def latitudes_on(conn: Connection, day: date) -> dict[int, float]:
+    """station_id → latitude (°N) of the location period covering ``day``, for every station that has one."""
+    rows = conn.execute(
+        select(sl.c.station_id, sl.c.latitude).where(
+            sl.c.valid_from <= day,
+            (sl.c.valid_to.is_(None)) | (sl.c.valid_to >= day),
+            sl.c.latitude.is_not(None),
+        )
+    )
+    return {int(sid): float(lat) for sid, lat in rows}

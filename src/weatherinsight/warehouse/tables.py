@@ -1,7 +1,7 @@
 """The curated database schema (SQLAlchemy Core ``metadata``): every table WeatherInsight stores (docs/design.md §4).
 
 Bookkeeping tables (raw files, ingestion runs, dataset versions, stations, catalog, quality results, API keys,
-staged partitions) are written out here; the five curated feature tables are built from the product registry
+staged partitions) are written out here; the curated feature tables (one per product) are built from the product registry
 and the feature catalog, so a new product needs no change in this module. The Alembic migrations in
 ``migrations/versions`` spell the same schema out statically; ``tests/warehouse`` fails when the two drift.
 ``sync_feature_catalog(conn)`` fills ``feature_catalog`` from ``features.catalog`` (``db.ensure_schema`` runs it).
@@ -35,7 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import CATALOG, COVERAGE_COLUMNS, SqlType, features_for
+from weatherinsight.features import catalog
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, SqlType, features_for
 
 # Constraint names are explicit so migrations and reflection agree on both SQLite and PostgreSQL.
 NAMING = {
@@ -302,8 +303,27 @@ CURATED_KEY_COLUMNS = ("station_id", "year", "quarter", "dataset_version")
 
 
 def curated_table(product: str) -> Table:
-    """The curated table of a product (``KeyError`` for an unknown product name)."""
+    """The curated table of a product (``KeyError`` for an unknown product name).
+
+    A product registered at run time (``features.definitions.register``) gets its table here on first use,
+    built the same way as the shipped ones; ``curated_tables()`` does it for every registered product."""
+    if product not in CURATED_TABLES:
+        CURATED_TABLES[product] = _curated_table(product, PRODUCTS[product].curated_table)
     return CURATED_TABLES[product]
+
+
+def curated_tables() -> dict[str, Table]:
+    """Every registered product's curated table (``db.ensure_schema`` creates them)."""
+    for name in PRODUCTS:
+        curated_table(name)
+    return CURATED_TABLES
+
+
+def forget_curated_table(product: str) -> None:
+    """Drop a run-time product's table from ``metadata`` again (after ``features.definitions.unregister``)."""
+    table = CURATED_TABLES.pop(product, None)
+    if table is not None:
+        metadata.remove(table)
 
 
 def table_by_name(name: str) -> Table:
@@ -324,7 +344,7 @@ def sync_feature_catalog(conn: Connection) -> int:
             "standard": f.standard,
             "sql_type": f.sql_type,
         }
-        for f in CATALOG
+        for f in catalog.CATALOG
     ]
     existing = {tuple(r) for r in conn.execute(select(*feature_catalog.c))}
     if existing == {tuple(r[c.name] for c in feature_catalog.c) for r in rows}:

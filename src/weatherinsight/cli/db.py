@@ -1,0 +1,26 @@
+"""CLI verb group ``db``: the curated database's schema.
+
+* ``weatherinsight db revision --rev-id 0005_my_product --message "…"`` — generate the Alembic migration that
+  brings the newest shipped revision to the schema in code (a new product's curated table), formatted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from weatherinsight.cli._common import console
+from weatherinsight.warehouse.revisions import generate_revision
+
+app = typer.Typer(help="the curated database's schema", no_args_is_help=True)
+
+
+@app.command("revision")
+def revision(
+    rev_id: Annotated[str, typer.Option("--rev-id", help="revision id and file name, e.g. 0005_sun_tables")],
+    message: Annotated[str, typer.Option("--message", "-m", help="what the migration does")],
+) -> None:
+    """Generate a migration from warehouse.tables.metadata (Alembic autogenerate)."""
+    path = generate_revision(message, rev_id)
+    console.print(f"wrote {path}")
