@@ -12,6 +12,9 @@ bootstrap:  ## install uv with pip if it is missing
 
 setup: bootstrap  ## create .venv from uv.lock with every extra
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
+	@# uv compiles site-packages only; the editable package's own modules too, so that a process started
+	@# under PYTHONDONTWRITEBYTECODE=1 does not recompile them every time (issue #19).
+	$(UV) run --frozen python -m compileall -q src
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo
