@@ -40,7 +40,9 @@ def fetch_one(
     if fetched.not_modified:
         return Outcome(target, "unchanged", known["size"] if known else 0, None, etag, lm, None, 0)
     assert fetched.content is not None
-    committed = store.commit(product.name, target.period, target.entry.name, fetched.content)
+    committed = store.commit(
+        product.name, target.period, target.entry.name, fetched.content, sha256=fetched.sha256
+    )
     return Outcome(
         target,
         committed.outcome,
