@@ -18,10 +18,12 @@ list) is *terminal*: the same bytes would come again, so it raises at once, once
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import html
 import random
 import re
+import ssl
 import threading
 import time
 import urllib.parse
@@ -44,6 +46,13 @@ _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_DOWNLOAD_BYTES = 512 << 20
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~80 ms, and every run (one per product)
+    opens a client."""
+    return httpx.create_ssl_context()
+
+
 class BodyTooLargeError(DownloadError):
     """A body is larger than the configured cap (declared or streamed): refused, not retried."""
 
@@ -62,7 +71,7 @@ class RemoteEntry:
 @dataclass(frozen=True)
 class Fetched:
     """The outcome of a (conditional) GET: ``content`` is None when the server answered 304; ``sha256`` is the
-    hex digest of ``content``, taken while it streamed in."""
+    hex digest of ``content``, taken while it streamed in; ``checked`` what ``verify`` returned for it."""
 
     url: str
     status: int
@@ -71,6 +80,7 @@ class Fetched:
     last_modified: str | None
     attempts: int
     sha256: str | None = None
+    checked: object = None
 
     @property
     def not_modified(self) -> bool:
@@ -174,6 +184,7 @@ class DwdClient:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,
             headers={"User-Agent": "weatherinsight-ingest/1"},
+            verify=_tls_context(),
         )
         self.retries = 0
         self._count_lock = threading.Lock()
@@ -211,13 +222,13 @@ class DwdClient:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        verify: Callable[[bytes], None] | None = None,
+        verify: Callable[[bytes], object] | None = None,
     ) -> Fetched:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given) with retries.
 
         ``verify`` checks the complete body (e.g. zip integrity) and raises :class:`DwdFormatError` when it is
         broken; that is terminal — the same bytes would come again — so a :class:`DownloadError` naming the
-        reason is raised at once, without another request. A body over ``max_bytes`` raises
+        reason is raised at once, without another request. What it returns is kept as ``Fetched.checked``. A body over ``max_bytes`` raises
         :class:`BodyTooLargeError` (not retried either). After the last attempt of transient failures a
         :class:`DownloadError` names the URL and the last problem.
         """
@@ -244,8 +255,7 @@ class DwdClient:
                     else:
                         raise DownloadError(url, f"HTTP {status} (permanent, not retried)")
                 if status == 200:
-                    if verify is not None:
-                        verify(body)
+                    checked = verify(body) if verify is not None else None
                     return Fetched(
                         url,
                         200,
@@ -254,6 +264,7 @@ class DwdClient:
                         response.headers.get("Last-Modified"),
                         attempt,
                         digest,
+                        checked,
                     )
             except httpx.TimeoutException as exc:
                 problem = f"timeout ({type(exc).__name__})"

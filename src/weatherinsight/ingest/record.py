@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -212,10 +212,16 @@ def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome])
 
 
 def publish_raw_versions(
-    conn: Connection, settings: Settings, product: Product, quarter: Quarter | None
+    conn: Connection,
+    settings: Settings,
+    product: Product,
+    quarter: Quarter | None,
+    member_ranges: dict[tuple[str, str], tuple[date, date]] | None = None,
 ) -> list[str]:
     """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files' data touch (or just
     ``quarter``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
+    ``member_ranges`` holds, by (period, file name), the produkt ranges this run learnt while verifying the
+    files it stored, so those zips are not opened again.
 
     The fingerprint of a quarter is the sha256 over (period, file name, sha256) of the current files whose
     range touches it, so an unchanged quarter is a no-op and a new release yields the next version.
@@ -232,7 +238,8 @@ def publish_raw_versions(
     store = RawStore.from_settings(settings)
     by_quarter: dict[Quarter, list[str]] = {}
     for row in rows:
-        span = file_data_range(store, product.name, row)
+        known = (member_ranges or {}).get((row["period"], row["file_name"]))
+        span = file_data_range(store, product.name, row, known)
         if span is None:
             continue
         for q in quarters_between(*span):
