@@ -12,6 +12,9 @@ bootstrap:  ## install uv with pip if it is missing
 
 setup: bootstrap  ## create .venv from uv.lock with every extra
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
+	@# uv compiles site-packages only; the editable package's own modules too, so that a process started
+	@# under PYTHONDONTWRITEBYTECODE=1 does not recompile them every time (issue #19).
+	$(UV) run --frozen python -m compileall -q src
 
 demo: setup  ## build a DWD mirror, serve it on loopback and run the pipeline on the embedded default
 	$(UV) run --frozen python -m weatherinsight.cli.demo
@@ -40,7 +43,7 @@ docs: setup  ## build the docs site (MkDocs + Material, strict, works offline) i
 	NO_MKDOCS_2_WARNING=1 $(UV) run --frozen mkdocs build --strict -d site
 
 bench: setup  ## every benchmark in turn (benchmarks/README.md: what each measures; api needs Debian's wrk)
-	set -e; for b in parse mirror ingest stage aggregate api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
+	set -e; for b in startup parse mirror ingest stage aggregate api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
 
 airflow: setup  ## a local Airflow 3 (api-server, scheduler, dag-processor) on the machine's PostgreSQL, DAGs from ./dags
 	bash scripts/airflow-local.sh

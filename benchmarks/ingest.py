@@ -1,21 +1,36 @@
-"""Benchmark: ingesting a 200-station × 5-product mirror over loopback, against a plain sequential download.
+"""Benchmark: ingest over loopback from a simulated DWD mirror, against what the same bytes cost at least.
 
 Builds (or reuses) a simulated DWD mirror, serves it with ``weatherinsight.mirror.server`` on 127.0.0.1 in a
-separate process (so server and client do not share one GIL) and, in the same run, downloads the same
-files two ways:
+separate process (so server and client do not share one GIL) and measures, in the same run:
 
-* ``baseline`` — one ``httpx.Client``, one file after the other, bytes kept in memory, nothing else;
-* ``ingest``   — ``weatherinsight.ingest.ingest_product`` for each product: listing crawl, bounded concurrency
-  (``pools.api_calls``), zip verification, atomic writes to the raw store, SQLite bookkeeping, raw versions;
-* ``no-op``    — the same ingest again: every file answered 304, 0 bytes downloaded.
+``--scenario quarter`` (the default; issue #19 "ingest near its limit"):
 
-Reports MB/s and files/s for each. Run:
-``uv run --frozen python benchmarks/ingest.py [--stations 200] [--years 2] [--mirror DIR] [--json]``
+* ``limit``   — the files ``ingest --quarter Q`` selects (every product: the station list, the historical zips
+  overlapping Q, every recent zip), fetched with the same number of concurrent requests (``pools.api_calls``)
+  by one ``httpx.Client``, each body sha256-hashed while it streams in and every zip member inflated (CRC
+  checked by ``zipfile``): download + inflate + hash, nothing else;
+* ``ingest``  — ``weatherinsight.ingest.ingest_product(..., quarter=Q)`` for each product into a fresh data
+  directory, logging configured as the CLI does (INFO, JSON lines to a file): listing crawl, verification,
+  atomic writes to the raw store, SQLite bookkeeping, raw dataset versions;
+* ``ingest no-op`` — the same again: every file answered 304.
+
+Each contender runs ``--repeat`` times, alternating, and the best run counts (the machine is shared).
+
+``--scenario archive``: every file of the mirror three ways — ``baseline``, one ``httpx.Client`` fetching file
+after file into memory; ``ingest`` of every product; ``ingest no-op`` — once with a server that answers at
+once and once with ``--latency`` added to every zip (a ``slow`` fault rule, standing in for the round trip to
+opendata.dwd.de).
+
+Run: ``uv run --frozen python benchmarks/ingest.py [--scenario quarter|archive] [--stations 200] [--years 2]
+[--quarter 2026Q3] [--repeat 3] [--mirror DIR] [--json]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import io
 import json
 import resource
 import socket
@@ -23,19 +38,28 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.client import DwdClient
-from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.dwd.products import PERIODS, PRODUCTS
 from weatherinsight.ingest import ingest_product
+from weatherinsight.ingest.plan import select_entries
+from weatherinsight.logs import configure_logging
 from weatherinsight.mirror import MIRROR_PREFIX
 from weatherinsight.mirror.layout import MANIFEST
 from weatherinsight.mirror.server import CONTROL_PATH
 from weatherinsight.mirror.simulate import build_mirror
+from weatherinsight.quarters import Quarter
 from weatherinsight.settings import load_settings
+
+#: Bytes read from the socket and from a zip member at a time in the limit contender.
+_CHUNK = 1 << 20
 
 
 def _build(root: Path, stations: int, years: int) -> dict[str, float]:
@@ -98,13 +122,13 @@ def _baseline(urls: list[str]) -> dict[str, float]:
     return {"files": len(urls), "bytes": total, "seconds": seconds, "client_cpu_s": _cpu() - cpu}
 
 
-def _ingest(base_url: str, data_dir: Path) -> dict[str, float]:
+def _ingest(base_url: str, data_dir: Path, quarter: Quarter | None = None) -> dict[str, float]:
     settings = load_settings(data_dir=data_dir, dwd_base_url=base_url, raw_store_url=str(data_dir / "raw"))
     cpu = _cpu()
     started = time.perf_counter()
     files = total = 0
     for name in PRODUCTS:
-        result = ingest_product(settings, name)
+        result = ingest_product(settings, name, quarter=quarter)
         files += result.files_new + result.files_changed + result.files_unchanged
         total += result.bytes_downloaded
     return {
@@ -113,6 +137,116 @@ def _ingest(base_url: str, data_dir: Path) -> dict[str, float]:
         "seconds": time.perf_counter() - started,
         "client_cpu_s": _cpu() - cpu,
     }
+
+
+def _quarter_urls(base_url: str, quarter: Quarter) -> list[str]:
+    """The URLs ``ingest --quarter`` fetches, product by product (the same selection: ``select_entries``)."""
+    urls: list[str] = []
+    with DwdClient(concurrency=1) as client:
+        for product in PRODUCTS.values():
+            for period in PERIODS:
+                entries = client.list_directory(f"{base_url}{product.directory}/{period}/")
+                chosen, _ = select_entries(product, period, entries, None, quarter)
+                urls += [entry.url for entry, _ in chosen]
+    return urls
+
+
+def _download_inflate_hash(client: httpx.Client, url: str) -> tuple[int, int]:
+    """One file at the least it costs: streamed in and hashed, then every zip member inflated (CRC checked)."""
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    with client.stream("GET", url) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes(_CHUNK):
+            digest.update(chunk)
+            parts.append(chunk)
+    body = b"".join(parts)
+    inflated = 0
+    if url.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(_CHUNK):
+                        inflated += len(chunk)
+    digest.hexdigest()
+    return len(body), inflated
+
+
+def _limit(urls: list[str], concurrency: int) -> dict[str, float]:
+    cpu = _cpu()
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with (
+        httpx.Client(timeout=60, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=concurrency) as pool,
+    ):
+        done = list(pool.map(lambda url: _download_inflate_hash(client, url), urls))
+    return {
+        "files": len(urls),
+        "bytes": sum(b for b, _ in done),
+        "inflated_bytes": sum(i for _, i in done),
+        "seconds": time.perf_counter() - started,
+        "client_cpu_s": _cpu() - cpu,
+    }
+
+
+@contextlib.contextmanager
+def _logs_to(path: Path) -> Iterator[None]:
+    """Log like the CLI (INFO, JSON lines) into ``path`` instead of the terminal."""
+    with path.open("a", encoding="utf-8") as fh, contextlib.redirect_stderr(fh):
+        configure_logging("INFO", "json")
+        yield
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _quarter_scenario(base_url: str, tmp: Path, quarter: Quarter, repeat: int) -> dict[str, dict[str, float]]:
+    concurrency = load_settings(data_dir=tmp / "probe").pools.api_calls
+    urls = _quarter_urls(base_url, quarter)
+    best: dict[str, dict[str, float]] = {}
+
+    def keep(name: str, row: dict[str, float]) -> None:
+        if name not in best or row["seconds"] < best[name]["seconds"]:
+            best[name] = _rates(row)
+
+    for n in range(repeat):
+        keep("limit", _limit(urls, concurrency))
+        data = tmp / f"quarter{n}"
+        log = tmp / f"quarter{n}.log"
+        with _logs_to(log):
+            first = _ingest(base_url, data, quarter)
+            first["log_lines"] = _count_lines(log)
+            again = _ingest(base_url, data, quarter)
+            again["log_lines"] = _count_lines(log) - first["log_lines"]
+        keep("ingest", first)
+        keep("ingest_noop", again)
+    ratio = best["limit"]["seconds"] / best["ingest"]["seconds"]
+    best["ingest"]["share_of_limit"] = ratio
+    best["limit"]["concurrency"] = concurrency
+    best["limit"]["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return best
+
+
+def _archive_scenario(base_url: str, port: int, tmp: Path, latency: float) -> dict[str, dict[str, float]]:
+    urls = _all_urls(base_url)
+    report: dict[str, dict[str, float]] = {}
+    for delay in (0.0, latency):
+        if delay:
+            # Every zip answers after `delay` seconds, like a distant server (a "slow" fault rule).
+            control = f"http://127.0.0.1:{port}{CONTROL_PATH}"
+            rule = {"kind": "slow", "pattern": "*.zip", "delay": delay}
+            httpx.post(control, content=json.dumps(rule)).raise_for_status()
+        tag = f" +{delay * 1000:.0f}ms" if delay else ""
+        data = tmp / f"data{len(report)}"
+        report[f"baseline_sequential{tag}"] = _rates(_baseline(urls))
+        report[f"ingest{tag}"] = _rates(_ingest(base_url, data))
+        report[f"ingest_noop{tag}"] = _rates(_ingest(base_url, data))
+    return report
 
 
 def _rates(row: dict[str, float]) -> dict[str, float]:
@@ -124,11 +258,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--scenario", choices=("quarter", "archive"), default="quarter")
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--mirror", type=Path, help="reuse or build the mirror here (default: a temp dir)")
     parser.add_argument(
-        "--latency", type=float, default=0.05, help="second scenario: per-zip server delay (s)"
+        "--quarter", type=Quarter.parse, help="quarter scenario: the quarter (default: the last complete one)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="quarter scenario: runs per contender")
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="archive scenario: per-zip server delay (s)"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -148,36 +287,33 @@ def main() -> None:
         try:
             base_url = f"http://127.0.0.1:{port}/{MIRROR_PREFIX}"
             _wait_for(base_url)
-            urls = _all_urls(base_url)
-            report: dict[str, dict[str, float]] = {}
-            for latency in (0.0, args.latency):
-                if latency:
-                    # Every zip answers after `latency` seconds, like a distant server (a "slow" fault rule).
-                    control = f"http://127.0.0.1:{port}{CONTROL_PATH}"
-                    rule = {"kind": "slow", "pattern": "*.zip", "delay": latency}
-                    httpx.post(control, content=json.dumps(rule)).raise_for_status()
-                tag = f" +{latency * 1000:.0f}ms" if latency else ""
-                data = Path(tmp) / f"data{len(report)}"
-                report[f"baseline_sequential{tag}"] = _rates(_baseline(urls))
-                report[f"ingest{tag}"] = _rates(_ingest(base_url, data))
-                report[f"ingest_noop{tag}"] = _rates(_ingest(base_url, data))
+            if args.scenario == "quarter":
+                quarter = args.quarter or Quarter.last_complete()
+                report = _quarter_scenario(base_url, Path(tmp), quarter, args.repeat)
+            else:
+                report = _archive_scenario(base_url, port, Path(tmp), args.latency)
         finally:
             server.terminate()
             server.wait(timeout=10)
-    report = {"mirror": build, **report}
+    full: dict[str, object] = {"mirror": build, **report}
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(full, indent=2))
         return
     print(f"mirror: {build}")
     print(
         f"{'contender':<28}{'files':>7}{'MB':>9}{'seconds':>9}{'MB/s':>9}{'files/s':>9}{'client CPU s':>14}"
     )
     for name, row in report.items():
-        if name == "mirror":
-            continue
         print(
             f"{name:<28}{row['files']:>7.0f}{row['bytes'] / 1e6:>9.1f}{row['seconds']:>9.2f}"
             f"{row['MB_per_s']:>9.1f}{row['files_per_s']:>9.1f}{row['client_cpu_s']:>14.1f}"
+        )
+    if "share_of_limit" in report.get("ingest", {}):
+        share = report["ingest"]["share_of_limit"]
+        print(
+            f"ingest reaches {share:.0%} of the limit (target ≥ 50 %); log lines: "
+            f"{report['ingest']['log_lines']:.0f} (no-op {report['ingest_noop']['log_lines']:.0f}); "
+            f"peak RSS {report['limit']['peak_rss_mib']:.0f} MiB"
         )
 
 

@@ -23,11 +23,24 @@ def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
     return structlog.PrintLogger(file=sys.stderr)
 
 
+#: Libraries that log every HTTP request at INFO. Our HTTP client logs retries, failures and a per-run
+#: summary instead: a line per request buried the summary, and the download threads queued on the logging
+#: lock for it (29 % of thread samples in issue #19's profile).
+PER_REQUEST_LOGGERS = ("httpx", "httpcore")
+
+
+def quiet_per_request_loggers() -> None:
+    """Let the per-request HTTP loggers through only from WARNING up, whoever configured logging."""
+    for name in PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """Configure stdlib logging and structlog once per process; logs go to stderr."""
     logging.basicConfig(
         level=level.upper(), handlers=[_CurrentStderrHandler()], format="%(message)s", force=True
     )
+    quiet_per_request_loggers()
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[

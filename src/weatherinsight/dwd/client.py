@@ -6,9 +6,11 @@ Owns: crawling DWD's autoindex pages into :class:`RemoteEntry` rows; conditional
 ``Retry-After`` on 429/5xx; and a bound on concurrent requests (``settings.pools.api_calls``).
 A 404 or another 4xx is permanent and raises :class:`DownloadError` at once.
 
-Bodies are streamed into an anonymous temporary file, never read whole from the socket: a body larger than
-``max_bytes`` (``ingest.max_download_bytes``) is refused from its ``Content-Length`` before any byte is read,
-or as soon as the stream passes the cap when no length is declared — a hostile server cannot exhaust memory.
+Bodies are streamed in chunks, sha256-hashed on the way (the digest travels with the body, so nobody hashes
+it again), never read whole from the socket: a body larger than ``max_bytes`` (``ingest.max_download_bytes``)
+is refused from its ``Content-Length`` before any byte is read, or as soon as the stream passes the cap when
+no length is declared — a hostile server cannot exhaust memory. httpx's per-request INFO lines are silenced
+(``logs.quiet_per_request_loggers``); this module logs retries and rejected bodies.
 A body that fails verification (corrupt zip, zip-slip names, zip bomb, no produkt member, a malformed station
 list) is *terminal*: the same bytes would come again, so it raises at once, once, naming the reason.
 """
@@ -16,10 +18,12 @@ list) is *terminal*: the same bytes would come again, so it raises at once, once
 from __future__ import annotations
 
 import email.utils
+import functools
+import hashlib
 import html
 import random
 import re
-import tempfile
+import ssl
 import threading
 import time
 import urllib.parse
@@ -30,7 +34,7 @@ from datetime import UTC, datetime
 import httpx
 
 from weatherinsight.errors import DownloadError, DwdFormatError, TransientError
-from weatherinsight.logs import get_logger
+from weatherinsight.logs import get_logger, quiet_per_request_loggers
 from weatherinsight.settings import Settings
 
 log = get_logger(__name__)
@@ -38,10 +42,15 @@ log = get_logger(__name__)
 _HREF = re.compile(r'<a\s+href="(?P<href>[^"]+)"[^>]*>[^<]*</a>(?P<tail>[^\n<]*)', re.IGNORECASE)
 _TAIL = re.compile(r"(?P<date>\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2})\s+(?P<size>\d+|-)")
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-#: Bytes read from the socket at a time while a body is streamed to its temporary file.
-_CHUNK = 1 << 20
 #: The default body cap: well above DWD's largest real zip (tens of MB).
 DEFAULT_MAX_DOWNLOAD_BYTES = 512 << 20
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~80 ms, and every run (one per product)
+    opens a client."""
+    return httpx.create_ssl_context()
 
 
 class BodyTooLargeError(DownloadError):
@@ -61,7 +70,8 @@ class RemoteEntry:
 
 @dataclass(frozen=True)
 class Fetched:
-    """The outcome of a (conditional) GET: ``content`` is None when the server answered 304."""
+    """The outcome of a (conditional) GET: ``content`` is None when the server answered 304; ``sha256`` is the
+    hex digest of ``content``, taken while it streamed in; ``checked`` what ``verify`` returned for it."""
 
     url: str
     status: int
@@ -69,6 +79,8 @@ class Fetched:
     etag: str | None
     last_modified: str | None
     attempts: int
+    sha256: str | None = None
+    checked: object = None
 
     @property
     def not_modified(self) -> bool:
@@ -172,9 +184,11 @@ class DwdClient:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,
             headers={"User-Agent": "weatherinsight-ingest/1"},
+            verify=_tls_context(),
         )
         self.retries = 0
         self._count_lock = threading.Lock()
+        quiet_per_request_loggers()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DwdClient:
@@ -208,13 +222,13 @@ class DwdClient:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        verify: Callable[[bytes], None] | None = None,
+        verify: Callable[[bytes], object] | None = None,
     ) -> Fetched:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given) with retries.
 
         ``verify`` checks the complete body (e.g. zip integrity) and raises :class:`DwdFormatError` when it is
         broken; that is terminal — the same bytes would come again — so a :class:`DownloadError` naming the
-        reason is raised at once, without another request. A body over ``max_bytes`` raises
+        reason is raised at once, without another request. What it returns is kept as ``Fetched.checked``. A body over ``max_bytes`` raises
         :class:`BodyTooLargeError` (not retried either). After the last attempt of transient failures a
         :class:`DownloadError` names the URL and the last problem.
         """
@@ -234,15 +248,14 @@ class DwdClient:
                             url, 304, None, response.headers.get("ETag", etag), last_modified, attempt
                         )
                     if status == 200:
-                        body = self._read_capped(url, response)
+                        body, digest = self._read_capped(url, response)
                     elif status in _TRANSIENT_STATUS:
                         problem = f"HTTP {status}"
                         delay = retry_after_seconds(response.headers.get("Retry-After"))
                     else:
                         raise DownloadError(url, f"HTTP {status} (permanent, not retried)")
                 if status == 200:
-                    if verify is not None:
-                        verify(body)
+                    checked = verify(body) if verify is not None else None
                     return Fetched(
                         url,
                         200,
@@ -250,6 +263,8 @@ class DwdClient:
                         response.headers.get("ETag"),
                         response.headers.get("Last-Modified"),
                         attempt,
+                        digest,
+                        checked,
                     )
             except httpx.TimeoutException as exc:
                 problem = f"timeout ({type(exc).__name__})"
@@ -275,11 +290,11 @@ class DwdClient:
             url, f"gave up after {self.policy.max_attempts} attempts; last problem: {problem}", transient=True
         )
 
-    def _read_capped(self, url: str, response: httpx.Response) -> bytes:
-        """The body of ``response``, streamed through a temporary file and refused past ``max_bytes``.
+    def _read_capped(self, url: str, response: httpx.Response) -> tuple[bytes, str]:
+        """The body of ``response`` and its sha256, streamed in chunks and refused past ``max_bytes``.
 
-        Only a body within the cap is read back into memory; a larger one is refused from its declared
-        length before any byte is read, or as soon as the stream passes the cap.
+        A larger body is refused from its declared length before any byte is read, or as soon as the stream
+        passes the cap, so at most ``max_bytes`` are ever held.
         """
         declared = response.headers.get("Content-Length")
         expected = int(declared) if declared is not None and declared.isdigit() else None
@@ -290,17 +305,18 @@ class DwdClient:
                 "(ingest.max_download_bytes); not downloaded",
             )
         got = 0
-        with tempfile.TemporaryFile(prefix="weatherinsight-download-") as spool:
-            for chunk in response.iter_bytes(_CHUNK):
-                got += len(chunk)
-                if got > self.max_bytes:
-                    raise BodyTooLargeError(
-                        url,
-                        f"body passed the cap of {self.max_bytes} bytes (ingest.max_download_bytes) "
-                        "while streaming; download stopped",
-                    )
-                spool.write(chunk)
-            if expected is not None and got != expected and "Content-Encoding" not in response.headers:
-                raise TransientError(f"incomplete body: {got} of {expected} bytes")
-            spool.seek(0)
-            return spool.read()
+        digest = hashlib.sha256()
+        chunks: list[bytes] = []
+        for chunk in response.iter_bytes():  # as the transport delivers them: no re-chunking copies
+            got += len(chunk)
+            if got > self.max_bytes:
+                raise BodyTooLargeError(
+                    url,
+                    f"body passed the cap of {self.max_bytes} bytes (ingest.max_download_bytes) "
+                    "while streaming; download stopped",
+                )
+            digest.update(chunk)
+            chunks.append(chunk)
+        if expected is not None and got != expected and "Content-Encoding" not in response.headers:
+            raise TransientError(f"incomplete body: {got} of {expected} bytes")
+        return b"".join(chunks), digest.hexdigest()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from weatherinsight.dwd.client import DwdClient, format_http_date
+from weatherinsight.dwd.files import ZipMember
 from weatherinsight.dwd.products import Product
+from weatherinsight.ingest.dating import members_range
 from weatherinsight.ingest.plan import Target, aware
 from weatherinsight.ingest.verify import verifier
 from weatherinsight.storage.raw import RawStore
@@ -24,6 +26,8 @@ class Outcome:
     last_modified: datetime | None
     storage_path: str | None
     downloaded: int
+    #: The days the produkt member's name claims, learnt while verifying the download (None without one).
+    member_range: tuple[date, date] | None = None
 
 
 def fetch_one(
@@ -40,7 +44,9 @@ def fetch_one(
     if fetched.not_modified:
         return Outcome(target, "unchanged", known["size"] if known else 0, None, etag, lm, None, 0)
     assert fetched.content is not None
-    committed = store.commit(product.name, target.period, target.entry.name, fetched.content)
+    committed = store.commit(
+        product.name, target.period, target.entry.name, fetched.content, sha256=fetched.sha256
+    )
     return Outcome(
         target,
         committed.outcome,
@@ -50,4 +56,12 @@ def fetch_one(
         fetched.last_modified_at,
         store.display(committed.path),
         len(fetched.content),
+        _member_range(fetched.checked, target.entry.url),
     )
+
+
+def _member_range(checked: object, url: str) -> tuple[date, date] | None:
+    """The produkt member's range among the members the verifier returned (a station list has none)."""
+    if not isinstance(checked, list) or not checked:
+        return None
+    return members_range((m.name for m in checked if isinstance(m, ZipMember)), url)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from weatherinsight.dwd.products import Product
 from weatherinsight.ingest.dating import file_data_range
@@ -95,57 +96,110 @@ def finish_run(conn: Connection, result: IngestResult) -> None:
     )
 
 
-def record_file(conn: Connection, product: Product, run_id: int, out: Outcome) -> None:
-    """Insert the raw_files row of a stored version; a replaced version's row becomes ``superseded``."""
-    t = out.target
+#: File names per ``IN (...)`` lookup: well under SQLite's bound-parameter limit.
+_LOOKUP_CHUNK = 500
+
+
+def _effective(out: Outcome) -> Outcome:
+    """``out`` as it is to be recorded: bytes the store already held but the database had no row for (e.g. a
+    run died between writing the file and recording it) are recorded now, as the current version."""
+    if out.outcome == "unchanged" and out.target.known is None and out.sha256 is not None:
+        return Outcome(
+            out.target,
+            "new",
+            out.size,
+            out.sha256,
+            out.etag,
+            out.last_modified,
+            out.storage_path,
+            out.downloaded,
+        )
+    return out
+
+
+def _current_rows(
+    conn: Connection, product: Product, outs: list[Outcome]
+) -> dict[tuple[str, str], list[Any]]:
+    """The ``current`` raw_files rows (id, sha256, storage_path) of the files of ``outs``, by (period, name)."""
     rf = raw_files.c
-    if out.outcome == "unchanged" and t.known is None and out.sha256 is not None:
-        # The store already held these bytes but the database had no row (e.g. a run died between writing
-        # the file and recording it): record it now, as the current version.
-        out = Outcome(
-            t, "new", out.size, out.sha256, out.etag, out.last_modified, out.storage_path, out.downloaded
+    names = sorted({o.target.entry.name for o in outs})
+    found: dict[tuple[str, str], list[Any]] = {}
+    for i in range(0, len(names), _LOOKUP_CHUNK):
+        rows = conn.execute(
+            select(rf.id, rf.period, rf.file_name, rf.sha256, rf.storage_path).where(
+                rf.product == product.name,
+                rf.status == "current",
+                rf.file_name.in_(names[i : i + _LOOKUP_CHUNK]),
+            )
+        ).all()
+        for row in rows:
+            found.setdefault((row.period, row.file_name), []).append(row)
+    return found
+
+
+def record_files(conn: Connection, product: Product, run_id: int, outs: list[Outcome]) -> None:
+    """Record stored file versions: insert a ``raw_files`` row per new version (the replaced version's row
+    becomes ``superseded``); the same bytes under new validators only refresh the current row's ETag and
+    Last-Modified; a version already recorded (a retried flush, or a run that stored the same bytes first)
+    is refreshed, never duplicated.
+
+    Set-based — one lookup, one supersede, one refresh and one insert statement per batch — because the
+    download threads hold the GIL between the statements: per-file statements made recording the slowest part
+    of an ingest (issue #19).
+    """
+    rf = raw_files.c
+    todo = [o for o in map(_effective, outs) if not (o.outcome == "unchanged" and o.sha256 is None)]
+    if not todo:
+        return  # only 304s: nothing new to record
+    current = _current_rows(conn, product, todo)
+    refresh: list[dict[str, Any]] = []
+    supersede: list[int] = []
+    inserts: list[dict[str, Any]] = []
+    now = _now()
+    for out in todo:
+        t = out.target
+        rows = current.get((t.period, t.entry.name), [])
+        validators = {"new_etag": out.etag, "new_last_modified": out.last_modified}
+        if out.outcome == "unchanged":
+            # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
+            refresh += [{"row_id": r.id, **validators} for r in rows]
+            continue
+        same = [r for r in rows if r.sha256 == out.sha256 and r.storage_path == out.storage_path]
+        if same:
+            refresh += [{"row_id": r.id, **validators} for r in same]
+            continue
+        supersede += [r.id for r in rows]
+        inserts.append(
+            {
+                "url": t.entry.url,
+                "product": product.name,
+                "period": t.period,
+                "file_name": t.entry.name,
+                "station_id": t.zip_name.station_id if t.zip_name else None,
+                "size": out.size,
+                "last_modified": out.last_modified,
+                "etag": out.etag,
+                "sha256": out.sha256,
+                "storage_path": out.storage_path,
+                "fetched_at": now,
+                "ingestion_run_id": run_id,
+                "status": "current",
+            }
         )
-    current_row = and_(
-        rf.product == product.name,
-        rf.period == t.period,
-        rf.file_name == t.entry.name,
-        rf.status == "current",
-    )
-    if out.outcome == "unchanged":
-        if out.sha256 is None:
-            return  # 304: nothing new to record
-        # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
+    if refresh:
         conn.execute(
-            update(raw_files).where(current_row).values(etag=out.etag, last_modified=out.last_modified)
+            update(raw_files)
+            .where(rf.id == bindparam("row_id"))
+            .values(etag=bindparam("new_etag"), last_modified=bindparam("new_last_modified")),
+            refresh,
         )
-        return
-    same = conn.execute(
-        select(rf.id).where(current_row, rf.sha256 == out.sha256, rf.storage_path == out.storage_path)
-    ).first()
-    if same is not None:
-        # Already recorded (a retried flush, or a run that stored the same bytes first): refresh, never duplicate.
+    for i in range(0, len(supersede), _LOOKUP_CHUNK):
+        # Before the inserts: at most one current row per file (uq_raw_files_current).
         conn.execute(
-            update(raw_files).where(rf.id == same.id).values(etag=out.etag, last_modified=out.last_modified)
+            update(raw_files).where(rf.id.in_(supersede[i : i + _LOOKUP_CHUNK])).values(status="superseded")
         )
-        return
-    conn.execute(update(raw_files).where(current_row).values(status="superseded"))
-    conn.execute(
-        insert(raw_files).values(
-            url=t.entry.url,
-            product=product.name,
-            period=t.period,
-            file_name=t.entry.name,
-            station_id=t.zip_name.station_id if t.zip_name else None,
-            size=out.size,
-            last_modified=out.last_modified,
-            etag=out.etag,
-            sha256=out.sha256,
-            storage_path=out.storage_path,
-            fetched_at=_now(),
-            ingestion_run_id=run_id,
-            status="current",
-        )
-    )
+    if inserts:
+        conn.execute(insert(raw_files), inserts)
 
 
 def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome]) -> None:
@@ -153,16 +207,21 @@ def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome])
     if not pending:
         return
     with engine.begin() as conn:
-        for out in pending:
-            record_file(conn, product, run_id, out)
+        record_files(conn, product, run_id, pending)
     pending.clear()
 
 
 def publish_raw_versions(
-    conn: Connection, settings: Settings, product: Product, quarter: Quarter | None
+    conn: Connection,
+    settings: Settings,
+    product: Product,
+    quarter: Quarter | None,
+    member_ranges: dict[tuple[str, str], tuple[date, date]] | None = None,
 ) -> list[str]:
     """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files' data touch (or just
     ``quarter``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
+    ``member_ranges`` holds, by (period, file name), the produkt ranges this run learnt while verifying the
+    files it stored, so those zips are not opened again.
 
     The fingerprint of a quarter is the sha256 over (period, file name, sha256) of the current files whose
     range touches it, so an unchanged quarter is a no-op and a new release yields the next version.
@@ -179,7 +238,8 @@ def publish_raw_versions(
     store = RawStore.from_settings(settings)
     by_quarter: dict[Quarter, list[str]] = {}
     for row in rows:
-        span = file_data_range(store, product.name, row)
+        known = (member_ranges or {}).get((row["period"], row["file_name"]))
+        span = file_data_range(store, product.name, row, known)
         if span is None:
             continue
         for q in quarters_between(*span):

@@ -138,9 +138,14 @@ class RawStore:
                 exc.filename = path  # a full disk fails the write, which names no file: name the target
             raise
 
-    def commit(self, product: str, period: str, name: str, data: bytes) -> Committed:
-        """Store verified bytes as the current version; an older, different version goes to ``_history``."""
-        digest = sha256_hex(data)
+    def commit(
+        self, product: str, period: str, name: str, data: bytes, *, sha256: str | None = None
+    ) -> Committed:
+        """Store verified bytes as the current version; an older, different version goes to ``_history``.
+
+        ``sha256`` is the digest of ``data`` when the caller already took it (the HTTP client hashes a body
+        while it streams in), so the bytes are not hashed twice."""
+        digest = sha256 or sha256_hex(data)
         path = self.path(product, period, name)
         if not self.fs.exists(path):
             self._put_atomic(path, data)
