@@ -14,7 +14,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param, task, task_group
 
 from weatherinsight.pipeline import airflow_tasks as tasks
-from weatherinsight.pipeline.backfill import catchup_window
+from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import Stage
 

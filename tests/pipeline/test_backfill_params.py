@@ -12,7 +12,7 @@ from tests.fixtures.core import make_settings
 from weatherinsight import pipeline
 from weatherinsight.errors import ConfigError
 from weatherinsight.pipeline import airflow_tasks
-from weatherinsight.pipeline.backfill import catchup_window
+from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
