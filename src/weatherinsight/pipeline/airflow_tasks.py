@@ -114,6 +114,13 @@ def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, A
     return out
 
 
+def backfill_pairs_at_once(settings: Settings) -> int:
+    """``max_active_tis_per_dagrun`` of each mapped step of the backfill DAG: ``backfill.max_parallel_quarters``
+    quarters' worth of quarter × product tasks (× the configured products), as the CLI runs that many
+    quarters at once. The pools bound the work across all DAGs on top of this."""
+    return max(1, settings.backfill.max_parallel_quarters) * max(1, len(settings.product_types))
+
+
 def failure_callback(settings: Settings) -> Any:
     """``on_failure_callback`` for the tasks outside ``task_defaults`` (None when alerts are off)."""
     return notify_task_failure if settings.email.on_failure else None
