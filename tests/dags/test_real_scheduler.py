@@ -12,11 +12,11 @@ run. Asserted from Airflow's metadata database and the warehouse: every run succ
 quarter, every published quarter was quality-checked exactly once per published state and no quality run
 failed, per pool the tasks running at the same time (``task_instance`` start/end) never exceeded its
 slots, and per mapped step of the backfill run never more pairs than ``backfill.max_parallel_quarters``
-(1) × products allows. Whatever happens, every process the script started is stopped (its process group, then any
-descendant left) and the metadata database dropped.
+(1) × products allows. Whatever happens, every process the script started is stopped (its process group,
+then any descendant left) and the metadata database dropped.
 
-Lean on 2 cores (about 3 minutes on a quiet machine, most of it the four quarterly runs one after the other):
-the DAG files import no engine at parse time (``test_dag_policy.py``), each file is parsed once, the
+Lean on 2 cores (6–9 minutes measured with load 10–17 from other jobs; about 3 estimated on a quiet machine,
+most of it the four quarterly runs one after the other): the DAG files import no engine at parse time (``test_dag_policy.py``), each file is parsed once, the
 scheduler loops every second, LocalExecutor has 6 worker processes. The phases are printed at the end
 (``-s``) and in any failure report. By hand:
 ``uv run --frozen pytest -p no:cacheprovider tests/dags/test_real_scheduler.py -s``.
