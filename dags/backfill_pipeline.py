@@ -14,13 +14,19 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param, task, task_group
 
 from weatherinsight.pipeline import airflow_tasks as tasks
-from weatherinsight.pipeline.backfill import catchup_window
+from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import Stage
 
 settings = load_settings()
 start_year, end_year = catchup_window(settings)
 
+#: Per mapped step, the quarter × product tasks of a run at once: backfill.max_parallel_quarters quarters' worth.
+PAIRS_AT_ONCE = tasks.backfill_pairs_at_once(settings)
+#: A backfill yields the pool slots to the quarterly pipeline: its pair tasks have the lowest priority (1,
+#: absolute), below every quarterly task (downstream weights 2 and up), so the regular quarter is never
+#: queued behind a long backfill; the backfill takes whatever slots are free.
+BACKFILL_PRIORITY = {"priority_weight": 1, "weight_rule": "absolute"}
 #: The map index label of a quarter × product task in the UI, e.g. "2024Q1 wind".
 PAIR_LABEL = "{{ task.op_kwargs['quarter'] }} {{ task.op_kwargs['product'] }}"
 
@@ -33,7 +39,9 @@ missing values take the defaults of the pipeline YAML (years {start_year}–{end
 the end defaults to the year of the last complete quarter). Every quarter × product is one mapped
 instance of the task group `quarter_product`: `ingest_quarter_product` (pool `api_calls`) →
 `process_quarter_product` → `aggregate_quarter_product` (pool `spark_jobs`), so the pools bound the
-work across quarters and products, and one pair's failure stops only that pair.
+work across quarters and products, and one pair's failure stops only that pair. Each step runs at most
+{PAIRS_AT_ONCE} pairs of a run at once (`backfill.max_parallel_quarters` × the configured products), at the
+lowest priority: when the quarterly pipeline waits for the same pool slots, it goes first.
 
 ## Triage
 * **validate_params failed**: the message names the bad parameter (unknown product, quarter 5, end before start,
@@ -80,16 +88,22 @@ with DAG(
     ingest = task(
         task_id="ingest_quarter_product",
         map_index_template=PAIR_LABEL,
+        max_active_tis_per_dagrun=PAIRS_AT_ONCE,
+        **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.INGEST, settings),
     )(tasks.backfill_ingest_task)
     process = task(
         task_id="process_quarter_product",
         map_index_template=PAIR_LABEL,
+        max_active_tis_per_dagrun=PAIRS_AT_ONCE,
+        **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.STAGE, settings),
     )(tasks.backfill_process_task)
     aggregate = task(
         task_id="aggregate_quarter_product",
         map_index_template=PAIR_LABEL,
+        max_active_tis_per_dagrun=PAIRS_AT_ONCE,
+        **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.AGGREGATE, settings),
     )(tasks.backfill_aggregate_task)
 

@@ -11,7 +11,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup
 
 from weatherinsight.pipeline import airflow_tasks as tasks
-from weatherinsight.pipeline.backfill import catchup_start
+from weatherinsight.pipeline.catchup import catchup_start
 from weatherinsight.settings import load_settings
 from weatherinsight.vocabulary import DATA_STAGES, Stage
 

@@ -3,7 +3,8 @@
 #   api-server (UI + execution API) + scheduler (LocalExecutor) + dag-processor, metadata database
 #   `weatherinsight_airflow` on the machine's PostgreSQL (created if missing), DAGs from ./dags, the embedded
 #   WeatherInsight defaults (./data, SQLite) unless WEATHERINSIGHT_* variables say otherwise.
-# Prints the UI address and login, then runs until Ctrl-C (which stops all three processes).
+# Prints the UI address and login, then runs until Ctrl-C (which stops all three processes). The Airflow
+#   environment of the stack is written to $AIRFLOW_LOCAL_HOME/airflow.env (for the airflow CLI).
 # Overrides (environment): AIRFLOW_LOCAL_HOME (./airflow-home), AIRFLOW_LOCAL_PORT (8080),
 #   AIRFLOW_LOCAL_PG (postgresql://postgres@127.0.0.1:5432, the server), AIRFLOW_LOCAL_DB (weatherinsight_airflow),
 #   AIRFLOW_LOCAL_USER / AIRFLOW_LOCAL_PASSWORD (admin / admin; the UI listens on 127.0.0.1 only).
@@ -43,6 +44,9 @@ export AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT="${AIRFLOW__DAG_PROCES
 [ -s "$home/jwt_secret" ] || (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$home/jwt_secret")
 AIRFLOW__API_AUTH__JWT_SECRET="$(cat "$home/jwt_secret")"
 export AIRFLOW__API_AUTH__JWT_SECRET
+# The stack's Airflow environment in one file, for the airflow CLI in another shell (and for the test that
+# drives this script, tests/dags/test_real_scheduler.py): set -a; . airflow-home/airflow.env; set +a
+(umask 077 && for k in $(compgen -e | grep -E '^AIRFLOW(_HOME$|__)' | sort); do printf '%s=%q\n' "$k" "${!k}"; done >"$home/airflow.env")
 
 echo "airflow-local [1/4] metadata database $dbname on ${pg#*@}"
 "$venv_bin/python" - "$pg" "$dbname" <<'PY'
@@ -86,6 +90,7 @@ for _ in $(seq 1 120); do
     echo
     echo "Airflow UI: http://127.0.0.1:$port   login: $user / $password"
     echo "DAGs: weatherinsight_quarterly_pipeline, weatherinsight_backfill, weatherinsight_data_quality (paused)"
+    echo "airflow CLI in another shell: set -a; . $home/airflow.env; set +a"
     echo "Ctrl-C stops the stack."
     wait -n "${pids[@]}" || true
     echo "airflow-local: a process ended; see $home/logs" >&2

@@ -186,7 +186,7 @@ class QualityThresholds(_Strict):
 
 class Backfill(_Strict):
     default_start_year: int = Field(2020, ge=1800)
-    # None: the year of the last complete quarter (pipeline.backfill.catchup_window), so raising
+    # None: the year of the last complete quarter (pipeline.catchup.catchup_window), so raising
     # default_start_year alone never makes the DAG files fail to import.
     default_end_year: int | None = Field(None, ge=1800)
     # A quarter ("2026Q2") the quarterly DAG catches up from instead of Q1 of default_start_year.

@@ -24,6 +24,14 @@ class Stage(StrEnum):
 #: The steps that produce data, in order (quality only reads).
 DATA_STAGES: tuple[Stage, ...] = (Stage.INGEST, Stage.STAGE, Stage.AGGREGATE)
 
+#: How a stage is named to people (task-group ids, "failed (ingestion)" in summaries and alerts).
+STAGE_NOUNS: dict[Stage, str] = {
+    Stage.INGEST: "ingestion",
+    Stage.STAGE: "processing",
+    Stage.AGGREGATE: "aggregation",
+    Stage.QUALITY: "quality",
+}
+
 
 class Status(StrEnum):
     """The outcome of one step for one product (and quarter): the one result vocabulary."""

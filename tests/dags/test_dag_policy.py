@@ -4,7 +4,9 @@
 * every DAG id starts with ``weatherinsight_`` and has tags, an owner and ``doc_md``;
 * every task's retries are the configured ones of its stage (``airflow_tasks.task_stage``; never-retried
   tasks have 0) and it runs in its stage's pool where the stage has one;
-* parsing the folder touches no database: it succeeds with a warehouse URL that cannot be opened.
+* parsing the folder touches no database: it succeeds with a warehouse URL that cannot be opened;
+* parsing imports none of the engines (pyarrow, pandas, DuckDB, ibis …): Airflow parses a DAG file for
+  every task it starts.
 
 DAG-specific checks (schedules, task ids, dependencies, assets) are in ``test_dag_integrity.py``.
 """
@@ -94,3 +96,34 @@ def test_parsing_the_dags_touches_no_database(
     (parsed,) = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("DAGS ")]
     assert parsed == sorted(dagbag.dags)
     assert not missing.exists()  # nothing created the warehouse's directory either
+
+
+#: What parsing must not load: the engines of the pipeline (seconds of imports on a busy machine, paid by
+#: the dag-processor and again by every task Airflow starts, since each task parses its DAG file first).
+ENGINE_MODULES = ("pyarrow", "pandas", "duckdb", "ibis", "sqlglot", "polars", "alembic", "pyspark")
+
+#: Parses the folder and prints the engine modules loaded by the parse (not by Airflow itself).
+_PARSE_IMPORTS = """
+import sys
+from airflow.dag_processing.dagbag import DagBag
+engines = sys.argv[2].split(",")
+before = {m for m in engines if m in sys.modules}
+bag = DagBag(dag_folder=sys.argv[1])
+if bag.import_errors:
+    sys.exit(f"import errors: {bag.import_errors}")
+print("LOADED", *sorted(m for m in engines if m in sys.modules and m not in before))
+"""
+
+
+def test_parsing_the_dags_imports_no_engine(airflow_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PARSE_IMPORTS, str(DAGS_DIR), ",".join(ENGINE_MODULES)],
+        env={**os.environ, **airflow_env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (loaded,) = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("LOADED")]
+    assert loaded == []

@@ -95,6 +95,7 @@ def test_init_sql_creates_two_databases_owned_by_their_roles(
 def test_airflow_init_bootstraps_pools_connection_admin_and_schema(tmp_path: Path, pg_url: str) -> None:
     """airflow-init against a throw-away AIRFLOW_HOME (SQLite metadata) and a real PostgreSQL warehouse."""
     home = tmp_path / "airflow"
+    url = sa.make_url(pg_url).set(password="db-secret-value")
     passwords = home / "config" / "simple_auth_manager_passwords.json"
     bin_dir = Path(sys.executable).parent
     env = {
@@ -106,13 +107,9 @@ def test_airflow_init_bootstraps_pools_connection_admin_and_schema(tmp_path: Pat
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW_ADMIN_USERNAME": "ops-admin",
         "AIRFLOW_ADMIN_PASSWORD": "a-long-admin-secret",
-        "WEATHERINSIGHT_DB_HOST": "postgres",
-        "WEATHERINSIGHT_DB_PORT": "5433",
-        "WEATHERINSIGHT_DB_NAME": "weatherinsight",
-        "WEATHERINSIGHT_DB_USER": "weatherinsight",
-        "WEATHERINSIGHT_DB_PASSWORD": "db-secret-value",
         "WEATHERINSIGHT_DATA_DIR": str(tmp_path / "data"),
-        "WEATHERINSIGHT_DATABASE_URL": pg_url,
+        # As the compose file builds it from WEATHERINSIGHT_DB_*; the local server trusts, ignoring the password.
+        "WEATHERINSIGHT_DATABASE_URL": url.render_as_string(hide_password=False),
         "WEATHERINSIGHT_CONFIG_FILE": str(REPO / "src" / "weatherinsight" / "config" / "weatherinsight.yaml"),
     }
     for _ in range(2):  # idempotent: a second run must succeed and change nothing
@@ -134,7 +131,7 @@ def test_airflow_init_bootstraps_pools_connection_admin_and_schema(tmp_path: Pat
             {"c": "weatherinsight_postgres"},
         ).all()
     assert pools == {"default_pool": 128, "spark_jobs": 3, "api_calls": 5}
-    assert conns == [("postgres", "postgres", 5433, "weatherinsight", "weatherinsight")]
+    assert conns == [("postgres", url.host, url.port, url.database, url.username)]
 
     wh = sa.create_engine(pg_url)
     with wh.connect() as conn:

@@ -13,7 +13,7 @@ from weatherinsight import pipeline
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError
 from weatherinsight.pipeline import airflow_tasks
-from weatherinsight.pipeline.backfill import catchup_window
+from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
@@ -110,3 +110,10 @@ def test_a_range_entirely_in_the_future_is_rejected(settings: Settings) -> None:
     year = (Quarter.last_complete().end + timedelta(days=400)).year
     with pytest.raises(ConfigError, match="no quarter of the range has ended yet"):
         pipeline.BackfillParams.from_params({"start_year": year, "end_year": year}, settings)
+
+
+def test_the_backfill_dag_runs_max_parallel_quarters_worth_of_pairs_per_step(data_dir: Path) -> None:
+    # max_active_tis_per_dagrun of each mapped step of weatherinsight_backfill (test_dag_integrity: wired).
+    assert airflow_tasks.backfill_pairs_at_once(make_settings(data_dir)) == 5  # 1 quarter × 5 products
+    two = make_settings(data_dir, backfill={"max_parallel_quarters": 2}, product_types=["wind", "pressure"])
+    assert airflow_tasks.backfill_pairs_at_once(two) == 4

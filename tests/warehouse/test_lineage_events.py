@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -125,6 +126,44 @@ def test_failed_version_emits_fail_with_the_error(engine: Engine, data_dir: Path
     assert events[3]["run"]["facets"]["errorMessage"]["message"] == "ValueError: bad produkt line 7"
     assert events[3]["inputs"][0]["name"] == "raw/wind/2024Q2_raw_v1"
     assert "outputStatistics" not in events[3]["outputs"][0]["outputFacets"]
+
+
+def test_inside_an_airflow_task_events_carry_the_task_run_as_parent_and_the_dag_run_as_root(
+    engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(data_dir, database_url=str(engine.url.render_as_string(False)), lineage=ON)
+    for key in ("DAG_ID", "DAG_RUN_ID", "TASK_ID", "TRY_NUMBER"):  # dag.test() in this process may leave them
+        monkeypatch.delenv(f"AIRFLOW_CTX_{key}", raising=False)
+    with engine.begin() as conn:  # the CLI: no Airflow, no parent
+        lineage.publish_version(
+            conn, lineage.begin_version(conn, settings, "raw", PRODUCT, Q, fingerprint="a"), row_count=3
+        )
+    # What Airflow's task runner exports for the running task.
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "weatherinsight_quarterly_pipeline")
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_RUN_ID", "manual__2024-07-01T00:00:00+00:00")
+    monkeypatch.setenv("AIRFLOW_CTX_TASK_ID", "ingest_wind")
+    monkeypatch.setenv("AIRFLOW_CTX_TRY_NUMBER", "2")
+    with engine.begin() as conn:
+        lineage.publish_version(
+            conn, lineage.begin_version(conn, settings, "raw", PRODUCT, Q, fingerprint="b"), row_count=3
+        )
+    events = _events(settings.lineage_file)
+    assert [("parent" in e["run"]["facets"]) for e in events] == [False, False, True, True]
+    dag_run = "airflow:weatherinsight_quarterly_pipeline/manual__2024-07-01T00:00:00+00:00"
+    parent = {k: v for k, v in events[2]["run"]["facets"]["parent"].items() if not k.startswith("_")}
+    assert parent == {
+        "run": {"runId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{dag_run}/ingest_wind/2")), "facets": {}},
+        "job": {
+            "namespace": "weatherinsight",
+            "name": "weatherinsight_quarterly_pipeline.ingest_wind",
+            "facets": {},
+        },
+        "root": {
+            "run": {"runId": str(uuid.uuid5(uuid.NAMESPACE_URL, dag_run)), "facets": {}},
+            "job": {"namespace": "weatherinsight", "name": "weatherinsight_quarterly_pipeline", "facets": {}},
+        },
+    }
+    assert events[3]["run"]["facets"]["parent"] == events[2]["run"]["facets"]["parent"]  # START and COMPLETE
 
 
 def test_rolled_back_versions_and_disabled_lineage_emit_nothing(engine: Engine, data_dir: Path) -> None:

@@ -33,6 +33,7 @@ from weatherinsight.logs import configure_logging
 from weatherinsight.mirror.layout import MANIFEST, load_spec
 from weatherinsight.mirror.server import serve
 from weatherinsight.mirror.simulate import build_mirror
+from weatherinsight.pipeline.backfill import backfill
 from weatherinsight.quality.checks import QualityReport
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             f"3 · pipeline {quarters[0]}..{quarters[-1]}: ingest → process → aggregate (DuckDB → SQLite)"
         )
         with progress_bars(console=console) as progress:
-            report = pipeline.backfill(settings, quarters, progress=progress)
+            report = backfill(settings, quarters, progress=progress)
     finally:
         server.stop()
     console.print(summary_table(report, title="WeatherInsight demo: quarter × product"))

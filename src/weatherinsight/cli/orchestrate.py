@@ -17,6 +17,7 @@ from weatherinsight import pipeline
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.cli.report import summary_table
+from weatherinsight.pipeline.backfill import backfill as run_backfill
 from weatherinsight.quarters import Quarter, parse_quarter_range
 
 
@@ -76,7 +77,7 @@ def backfill(
         raise typer.BadParameter(f"{qs[-1]} has not ended yet; the last complete quarter is {last}")
     settings = settings_from_env()
     with progress_bars(progress, console=console) as report_progress:
-        report = pipeline.backfill(
+        report = run_backfill(
             settings, qs, products=split_products(products), force=force, progress=report_progress
         )
     _finish(report, f"WeatherInsight backfill {qs[0]}..{qs[-1]}")

@@ -15,26 +15,16 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, NoReturn
 
-from sqlalchemy.engine import URL
-
 from weatherinsight.errors import ConfigError, InvalidQuarterError, RunFailedError
 from weatherinsight.logs import get_logger
-from weatherinsight.pipeline import alerts, quality_sweep, steps
 from weatherinsight.pipeline.airflow_setup import QUALITY_CONN_ID, ensure_pools, missing_pools, pool_specs
-from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
-from weatherinsight.pipeline.quality import QualityCheckFailed
-from weatherinsight.pipeline.reports import (
-    STAGE_NOUNS,
-    ProductOutcome,
-    RunReport,
-    stage_noun,
-    summary_text,
-    verify_outcomes,
-)
 from weatherinsight.quarters import QUARTER_PATTERN, Quarter, previous_quarter_of_run
 from weatherinsight.settings import Settings, load_settings
-from weatherinsight.vocabulary import DATA_STAGES, Stage, Status
+from weatherinsight.vocabulary import DATA_STAGES, STAGE_NOUNS, Stage, Status
 
+# Airflow imports this module for every DAG parse and every task it starts: the pipeline's use cases
+# (steps, reports, backfill, quality sweep, alerts) pull in pyarrow, DuckDB, ibis and httpx, so each task
+# function imports what it runs, and parsing stays cheap (tests/dags/test_dag_policy.py holds that).
 log = get_logger(__name__)
 
 __all__ = ["ensure_pools", "pool_specs"]  # re-exported for deploy/airflow/airflow-init.sh
@@ -124,6 +114,13 @@ def task_defaults(stage: Stage, settings: Settings | None = None) -> dict[str, A
     return out
 
 
+def backfill_pairs_at_once(settings: Settings) -> int:
+    """``max_active_tis_per_dagrun`` of each mapped step of the backfill DAG: ``backfill.max_parallel_quarters``
+    quarters' worth of quarter × product tasks (× the configured products), as the CLI runs that many
+    quarters at once. The pools bound the work across all DAGs on top of this."""
+    return max(1, settings.backfill.max_parallel_quarters) * max(1, len(settings.product_types))
+
+
 def failure_callback(settings: Settings) -> Any:
     """``on_failure_callback`` for the tasks outside ``task_defaults`` (None when alerts are off)."""
     return notify_task_failure if settings.email.on_failure else None
@@ -207,16 +204,22 @@ def warn_missing_pools(settings: Settings) -> list[str]:
 
 def ingest_task(product: str, quarter: str) -> dict[str, Any]:
     """Airflow task ``ingest_<product>`` (group ``ingestion``)."""
+    from weatherinsight.pipeline import steps
+
     return steps.ingest(load_settings(), product, Quarter.parse(quarter)).to_dict()
 
 
 def process_task(product: str, quarter: str) -> dict[str, Any]:
     """Airflow task ``process_<product>`` (group ``processing``)."""
+    from weatherinsight.pipeline import steps
+
     return steps.stage(load_settings(), product, Quarter.parse(quarter)).to_dict()
 
 
 def aggregate_task(product: str, quarter: str, force: bool = False) -> dict[str, Any]:
     """Airflow task ``aggregate_<product>`` (group ``aggregation``)."""
+    from weatherinsight.pipeline import steps
+
     return steps.aggregate(load_settings(), product, Quarter.parse(quarter), force=force).to_dict()
 
 
@@ -229,6 +232,8 @@ def pipeline_complete_task(quarter: str, products: Sequence[str] | None = None) 
 
     Raises ``RunFailedError`` when a product has no AVAILABLE curated version with rows.
     """
+    from weatherinsight.pipeline.reports import ProductOutcome, RunReport, verify_outcomes
+
     settings = load_settings()
     q = str(Quarter.parse(quarter))
     names = list(products) if products else list(settings.product_types)
@@ -262,6 +267,8 @@ def backfill_plan_task(params: Mapping[str, Any]) -> list[dict[str, str]]:
     Returns one ``{"quarter": "2020Q1", "product": "wind"}`` per quarter × product, oldest quarter first
     (the kwargs of the mapped ``quarter_product`` task group).
     """
+    from weatherinsight.pipeline.backfill import BackfillParams
+
     try:
         p = BackfillParams.from_params(params, load_settings())
     except ConfigError as exc:
@@ -273,6 +280,8 @@ def backfill_plan_task(params: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def backfill_ingest_task(quarter: str, product: str) -> dict[str, Any]:
     """Airflow task ``ingest_quarter_product`` (mapped; pool ``api_calls``)."""
+    from weatherinsight.pipeline import steps
+
     q = Quarter.parse(quarter)
     return steps.attempt(
         lambda: steps.ingest(load_settings(), product, q), product, q, Stage.INGEST
@@ -281,6 +290,8 @@ def backfill_ingest_task(quarter: str, product: str) -> dict[str, Any]:
 
 def backfill_process_task(quarter: str, product: str) -> dict[str, Any]:
     """Airflow task ``process_quarter_product`` (mapped; pool ``spark_jobs``)."""
+    from weatherinsight.pipeline import steps
+
     q = Quarter.parse(quarter)
     return steps.attempt(lambda: steps.stage(load_settings(), product, q), product, q, Stage.STAGE).to_dict()
 
@@ -291,6 +302,10 @@ def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any
     Returns a one-element list of ``ProductOutcome`` dicts, the shape ``verify_backfill`` reads; a pair
     whose task failed leaves nothing and is reported failed by the summary.
     """
+    from weatherinsight.pipeline import steps
+    from weatherinsight.pipeline.backfill import BackfillParams
+    from weatherinsight.pipeline.reports import ProductOutcome
+
     settings = load_settings()
     force = BackfillParams.from_params(params, settings).force_reprocess
     q = Quarter.parse(quarter)
@@ -325,6 +340,8 @@ def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | No
     The failed stage is the first step of the pair whose XCom (``ti.xcom_pull`` by map index = the pair's
     place in the plan) is missing.
     """
+    from weatherinsight.pipeline.reports import ProductOutcome
+
     done = {(o["quarter"], o["product"]) for chunk in outcomes or [] for o in chunk or []}
     out = []
     for index, pair in enumerate(plan):
@@ -353,6 +370,9 @@ def backfill_summary_task(
     Verified against the database; a pair whose tasks left no outcome is failed, naming the step that
     failed. Raises ``RunFailedError`` (failing the run) when anything failed.
     """
+    from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
+    from weatherinsight.pipeline.reports import stage_noun, summary_text
+
     settings = load_settings()
     p = BackfillParams.from_params(params, settings)
     plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
@@ -379,6 +399,8 @@ def announce_quarters(
     The event only wakes the quality DAG; what it checks comes from its sweep of the database
     (``pipeline.quality_sweep``), so merged or lost events lose no quarter.
     """
+    from weatherinsight.pipeline.backfill import BackfillParams, verify_backfill
+
     settings = load_settings()
     _, quarters = verify_backfill(
         settings, BackfillParams.from_params(params, settings), pair_outcomes(outcomes)
@@ -399,6 +421,8 @@ def quarters_to_check(params: Mapping[str, Any], conn: Any = None) -> list[dict[
     versions no run has claimed (``quality_sweep.pending_quarters``), whatever triggered the run.
     The database as for ``quality_check_task``.
     """
+    from weatherinsight.pipeline import quality_sweep
+
     settings = quality_settings(conn)
     if params.get("quarter"):
         q = parse_quarter_param(params["quarter"])
@@ -416,6 +440,8 @@ def connection_url(conn: Any, conn_id: str = QUALITY_CONN_ID) -> str | None:
     Duck-typed (no Airflow import); ``None`` when there is no accessor or the connection is not defined
     (callers fall back to ``settings.database_url``).
     """
+    from sqlalchemy.engine import URL
+
     if conn is None:
         return None
     try:
@@ -454,6 +480,9 @@ def quality_check_task(quarter: str, force: bool = False, conn: Any = None) -> d
     context's connection accessor, passed by Airflow by name), else ``WEATHERINSIGHT_DATABASE_URL``.
     A quarter another run has claimed meanwhile (or that is no longer published) is left alone.
     """
+    from weatherinsight.pipeline import quality_sweep
+    from weatherinsight.pipeline.quality import QualityCheckFailed
+
     settings = quality_settings(conn)
     report = quality_sweep.check_published(settings, Quarter.parse(quarter), force=force)
     if report is None:
@@ -472,6 +501,9 @@ def quality_check_task(quarter: str, force: bool = False, conn: Any = None) -> d
 
 def notify_task_failure(context: Mapping[str, Any]) -> None:
     """Airflow ``on_failure_callback``: e-mail the failure (SMTP from settings) with its triage pointers."""
+    from weatherinsight.pipeline import alerts
+    from weatherinsight.pipeline.quality import QualityCheckFailed
+
     exc = context.get("exception")
     if isinstance(exc, QualityCheckFailed) and exc.alert_sent:
         return  # the quality task has sent a dedicated alert with every finding
@@ -481,5 +513,7 @@ def notify_task_failure(context: Mapping[str, Any]) -> None:
 
 def notify_task_retry(context: Mapping[str, Any]) -> None:
     """Airflow ``on_retry_callback`` (only when ``email.on_retry`` is true)."""
+    from weatherinsight.pipeline import alerts
+
     subject, body = alerts.retry_alert(context)
     alerts.send_alert(load_settings(), subject, body)

@@ -16,16 +16,8 @@ from sqlalchemy import func, select
 
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.vocabulary import Stage, Status
+from weatherinsight.vocabulary import STAGE_NOUNS, Stage, Status
 from weatherinsight.warehouse import db, lineage, tables
-
-#: How a stage is named to people (task-group ids, "failed (ingestion)" in summaries and alerts).
-STAGE_NOUNS: dict[Stage, str] = {
-    Stage.INGEST: "ingestion",
-    Stage.STAGE: "processing",
-    Stage.AGGREGATE: "aggregation",
-    Stage.QUALITY: "quality",
-}
 
 
 def stage_noun(stage: str | None) -> str:

@@ -11,6 +11,8 @@ Datasets are named like the rows they describe: namespace ``weatherinsight://<ho
 or ``weatherinsight://<absolute SQLite file>``, name ``<kind>/<product>/<version_name>``; facets: schema (staged
 and curated), row count, ``datasetVersion`` and ``weatherinsight_version`` (quarter, number, input
 fingerprint, parent versions). A raw version's input is the product's DWD directory (namespace the DWD host).
+Inside an Airflow task the run carries the ``parent`` facet: the task run (job ``<dag_id>.<task_id>``) as
+parent and the DAG run (job ``<dag_id>``) as root, both in ``lineage.job_namespace`` (``airflow_parent``).
 
 Events follow the version's transaction: they are queued on the SQLAlchemy connection and sent when it
 commits, dropped when it rolls back, so a consumer never hears of a version the database does not hold. Sending
@@ -19,10 +21,11 @@ never fails the caller: any error of the transport is logged as the warning ``li
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +41,7 @@ from openlineage.client.facet_v2 import (
     dataset_version_dataset,
     error_message_run,
     output_statistics_output_dataset,
+    parent_run,
     schema_dataset,
 )
 from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
@@ -206,12 +210,39 @@ def _inputs(settings: Settings, namespace: str, version: VersionRow) -> list[Inp
     ]
 
 
+def airflow_parent(job_namespace: str, environ: Mapping[str, str] | None = None) -> RunFacet | None:
+    """The ``parent`` run facet of the Airflow task this process runs, ``None`` outside Airflow.
+
+    Read from the ``AIRFLOW_CTX_*`` variables Airflow's task runner exports for the running task (by name:
+    the warehouse imports no Airflow). Run ids are UUIDv5 of the DAG run (root) and of the task try
+    (parent), so every event of one task try names the same parent. Airflow exports no map index: the
+    instances of a mapped task share their task's parent id.
+    """
+    env = os.environ if environ is None else environ
+    dag_id, dag_run, task_id = (env.get(f"AIRFLOW_CTX_{k}") for k in ("DAG_ID", "DAG_RUN_ID", "TASK_ID"))
+    if not (dag_id and dag_run and task_id):
+        return None
+    root = f"airflow:{dag_id}/{dag_run}"
+    task_try = f"{root}/{task_id}/{env.get('AIRFLOW_CTX_TRY_NUMBER', '')}"
+    return parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=str(uuid.uuid5(uuid.NAMESPACE_URL, task_try))),
+        job=parent_run.Job(namespace=job_namespace, name=f"{dag_id}.{task_id}"),
+        root=parent_run.Root(
+            run=parent_run.RootRun(runId=str(uuid.uuid5(uuid.NAMESPACE_URL, root))),
+            job=parent_run.RootJob(namespace=job_namespace, name=dag_id),
+        ),
+    )
+
+
 def build_event(
     settings: Settings, state: RunState, version: VersionRow, error: str | None = None
 ) -> RunEvent:
     """The RunEvent of ``version`` entering ``state`` (START, COMPLETE or FAIL)."""
     namespace = dataset_namespace(settings.database_url)
     run_facets: dict[str, RunFacet] = {}
+    parent = airflow_parent(settings.lineage.job_namespace)
+    if parent is not None:
+        run_facets["parent"] = parent
     if error is not None:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python"
