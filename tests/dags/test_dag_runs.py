@@ -8,6 +8,8 @@ once instead of waiting for the configured retry delay.
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,14 +35,23 @@ PRODUCTS = tuple(REGISTRY)  # every registered product: the default product_type
 
 @contextmanager
 def _no_retries(dag: Any) -> Iterator[None]:
+    """Run ``dag`` without retries, and restore what ``dag.test()`` changes on the shared DagBag's DAG object.
+
+    ``dag.test(run_conf=…)`` writes the run's conf into ``dag.params`` and the tasks' params; without the
+    restore a ``quarter`` given to one test run leaks into the next test's runs of the same DAG.
+    """
     saved = {t.task_id: t.retries for t in dag.tasks}
+    params = copy.deepcopy(dag.params)
+    task_params = {t.task_id: copy.deepcopy(t.params) for t in dag.tasks}
     for t in dag.tasks:
         t.retries = 0
     try:
         yield
     finally:
+        dag.params = params
         for t in dag.tasks:
             t.retries = saved[t.task_id]
+            t.params = task_params[t.task_id]
 
 
 def _states(run: Any) -> dict[tuple[str, int], str]:
