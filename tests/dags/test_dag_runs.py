@@ -9,7 +9,6 @@ once instead of waiting for the configured retry delay.
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
