@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from weatherinsight.dwd.daily import parse_daily_produkt
+from weatherinsight.dwd.daily import daily_schema, parse_daily_produkt
 from weatherinsight.dwd.products import DAILY_KL, get_product
 from weatherinsight.errors import DwdFormatError
 
@@ -30,9 +30,9 @@ def test_registry_names_the_daily_directory_and_files() -> None:
 
 def test_real_lahr_file() -> None:
     table = parse_daily_produkt((LAHR / KL).read_bytes(), file_name=KL)
-    assert table.schema == DAILY_KL.schema
+    assert table.schema == daily_schema(DAILY_KL)
     assert table.num_rows == 24745
-    days = table.column("day")
+    days = table.column("date")
     assert (days[0].as_py(), days[-1].as_py()) == (date(1950, 1, 1), date(2018, 12, 31))
     assert table.column("station_id").unique().to_pylist() == [2812]
     nulls = {
@@ -47,7 +47,7 @@ def test_real_lahr_file() -> None:
     assert first_day == [
         {
             "station_id": 2812,
-            "day": date(2018, 4, 1),
+            "date": date(2018, 4, 1),
             "qn_wind": 10,
             "wind_gust_max": 14.4,
             "wind_speed_mean": 4.2,

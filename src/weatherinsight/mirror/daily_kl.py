@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
-from weatherinsight.dwd.products import DAILY_KL, DailyProduct
+from weatherinsight.dwd.products import DAILY_KL, Product
 
 _SENTINEL = float(DAILY_KL.sentinel)
 
@@ -79,7 +79,7 @@ def daily_kl_produkt(
     first_day: date,
     values: dict[str, np.ndarray],
     *,
-    product: DailyProduct = DAILY_KL,
+    product: Product = DAILY_KL,
     qn: tuple[int, int] = (10, 3),
 ) -> bytes:
     """The produkt file of ``values`` in DWD's layout: padded header, ``;`` fields, ``eor``, CRLF."""
