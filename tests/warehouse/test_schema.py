@@ -46,7 +46,7 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
     db.ensure_schema(db_url)
     db.ensure_schema(db_url)
     db.ensure_schema(db.get_engine(db_url))
-    assert db.current_revision(db_url) == db.head_revision() == "0003_quality_checked_quarters"
+    assert db.current_revision(db_url) == db.head_revision() == "0004_day_sources"
     with db.get_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
         assert conn.execute(select(func.count()).select_from(tables.feature_catalog)).scalar_one() == len(
@@ -65,7 +65,7 @@ def test_two_processes_migrate_at_once(db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
         results = pool.map(_migrate, [db_url, db_url])
-    assert results == ["0003_quality_checked_quarters", "0003_quality_checked_quarters"]
+    assert results == ["0004_day_sources", "0004_day_sources"]
     engine = db.get_engine(db_url)
     assert _diff(engine, tables.metadata) == []
     with engine.connect() as conn:
@@ -100,11 +100,13 @@ def test_curated_tables_follow_registry_and_catalog(engine: Engine) -> None:
 def test_feature_catalog_table_matches_catalog(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = {r.name: r for r in conn.execute(select(tables.feature_catalog))}
-    assert len(rows) == len(CATALOG) == 52
+    assert len(rows) == len(CATALOG) == 54
     assert rows["rx5day"].product == "precipitation"
     assert rows["rx5day"].unit == "mm"
     assert rows["frost_days"].sql_type == "int"
     assert rows["frost_days"].standard == "ETCCDI"
+    assert rows["hot_days"].standard == "DWD heißer Tag (TX ≥ 30 °C)"
+    assert (rows["tx_tn_source"].sql_type, rows["rr_source"].product) == ("str", "precipitation")
     # A second sync with an unchanged catalog writes nothing.
     with engine.begin() as conn:
         assert db.sync_feature_catalog(conn) == 0

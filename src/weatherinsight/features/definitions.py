@@ -2,7 +2,8 @@
 
 ``build_quarter`` frames the staged table to the quarter, adds the coverage columns and the product's gated
 features (catalog order and SQL types). Both engines execute exactly this expression. A new hourly product
-registers its ``build`` function here.
+registers its ``build`` function here; a product whose day-based indices prefer DWD's daily KL values
+(``features.daily_kl``) is also listed in ``USES_DAILY_KL`` and gets the staged daily table.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from weatherinsight.dwd.products import get_product
 from weatherinsight.features import moisture, precipitation, pressure, temperature, wind
 from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
 from weatherinsight.features.common import Rules, coverage, finish, prepare
+from weatherinsight.features.daily_kl import DAILY_PRODUCT, frame_days
 
 Builder = Callable[[ir.Table, Rules], ir.Table]
+KlBuilder = Callable[[ir.Table, Rules, ir.Table | None], ir.Table]
 
 BUILDERS: dict[str, Builder] = {
     "air_temperature": temperature.build,
@@ -26,6 +29,16 @@ BUILDERS: dict[str, Builder] = {
     "pressure": pressure.build,
     "moisture": moisture.build,
 }
+#: Products whose day-based indices take DWD's daily KL values where a station has them (issue #17).
+USES_DAILY_KL: dict[str, KlBuilder] = {
+    "air_temperature": temperature.build,
+    "precipitation": precipitation.build,
+}
+
+
+def daily_input(product: str) -> str | None:
+    """The daily product whose staged table ``product``'s definition also reads, or None."""
+    return DAILY_PRODUCT if product in USES_DAILY_KL else None
 
 
 def build_quarter(
@@ -34,17 +47,24 @@ def build_quarter(
     rules: Rules,
     *,
     materialize: Callable[[ir.Table], ir.Table] | None = None,
+    daily: ir.Table | None = None,
 ) -> ir.Table:
     """The curated rows (without version/time columns) of one product and quarter from its staged rows.
 
     ``materialize`` lets an engine store the framed quarter rows once (a temp table / cached view) before
-    the many aggregations read them; it must return a table with the same rows and columns.
+    the many aggregations read them; it must return a table with the same rows and columns. ``daily`` is the
+    staged daily KL table (any quarters; framed here) for a product in ``USES_DAILY_KL``; None: no KL values.
     """
     prod = get_product(product)
     p = prepare(staged, prod, rules)
     if materialize is not None:
         p = materialize(p)
-    return finish(coverage(p, prod, rules), BUILDERS[prod.name](p, rules), prod)
+    if prod.name in USES_DAILY_KL:
+        kl = frame_days(daily, rules) if daily is not None else None
+        features = USES_DAILY_KL[prod.name](p, rules, kl)
+    else:
+        features = BUILDERS[prod.name](p, rules)
+    return finish(coverage(p, prod, rules), features, prod)
 
 
 def output_schema(product: str) -> pa.Schema:

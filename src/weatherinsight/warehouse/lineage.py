@@ -359,16 +359,28 @@ def list_versions(
     return [DatasetVersion.from_row(r) for r in conn.execute(stmt)]
 
 
+def qualified_parent(product: str, name: str) -> str:
+    """A parent version of another product, as ``parent_versions`` records it: ``<product>/<name>`` (e.g. the
+    staged daily KL version an air_temperature curated version was also built from)."""
+    return f"{product}/{name}"
+
+
+def split_parent(parent: str, product: str) -> tuple[str, str]:
+    """(product, version name) of a ``parent_versions`` entry; a bare name belongs to ``product``."""
+    other, sep, name = parent.partition("/")
+    return (other, name) if sep else (product, parent)
+
+
 def lineage(conn: Connection, version: DatasetVersion) -> list[DatasetVersion]:
     """``version`` and every ancestor reachable through ``parent_versions`` (breadth first)."""
     out = [version]
     seen = {(version.kind, version.version_name)}
     frontier = list(version.parent_versions)
     while frontier:
-        name = frontier.pop(0)
+        product, name = split_parent(frontier.pop(0), version.product)
         row = conn.execute(
             select(dataset_versions)
-            .where(dataset_versions.c.product == version.product, dataset_versions.c.version_name == name)
+            .where(dataset_versions.c.product == product, dataset_versions.c.version_name == name)
             .limit(1)
         ).first()
         if row is None:
