@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from weatherinsight.dwd.daily import daily_schema, parse_daily_produkt
+from weatherinsight.dwd.files import parse_zip_name, produkt_name_range
 from weatherinsight.dwd.products import DAILY_KL, get_product
 from weatherinsight.errors import DwdFormatError
 
@@ -26,6 +27,18 @@ def test_registry_names_the_daily_directory_and_files() -> None:
     )
     assert DAILY_KL.produkt_name(2812, "19500101", "20181231") == KL
     assert HEADER.decode().replace(" ", "").strip() == ";".join(DAILY_KL.header)
+
+
+def test_daily_zip_names_parse_to_the_daily_product() -> None:
+    recent = parse_zip_name("tageswerte_KL_02812_akt.zip")
+    assert (recent.product, recent.station_id, recent.period) == (DAILY_KL, 2812, "recent")
+    hist = parse_zip_name("tageswerte_KL_02812_19500101_20181231_hist.zip")
+    assert (hist.product, hist.start, hist.end) == (DAILY_KL, date(1950, 1, 1), date(2018, 12, 31))
+    assert produkt_name_range(KL) == (date(1950, 1, 1), date(2018, 12, 31))
+    with pytest.raises(DwdFormatError, match="unknown product code 'TU' of tageswerte"):
+        parse_zip_name("tageswerte_TU_02812_akt.zip")
+    with pytest.raises(DwdFormatError, match="unknown product code 'KL' of stundenwerte"):
+        parse_zip_name("stundenwerte_KL_02812_akt.zip")
 
 
 def test_real_lahr_file() -> None:

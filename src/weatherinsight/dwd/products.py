@@ -12,6 +12,7 @@ Facts are from ``docs/dwd-format.md`` (real DWD files), section numbers given pe
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -343,6 +344,16 @@ if tuple(PRODUCTS) != KNOWN_PRODUCTS:
     raise RuntimeError(
         f"settings.KNOWN_PRODUCTS {KNOWN_PRODUCTS} differs from the registry {tuple(PRODUCTS)}"
     )
+
+
+def listing_url(base_url: str, product: Product, period: str) -> str:
+    """The URL of ``product``'s ``period`` directory. ``base_url`` is DWD's hourly tree
+    (``settings.dwd_base_url``, ``…/climate/hourly/``); another resolution's tree is its sibling
+    (``…/climate/daily/kl/recent/``)."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    if product.resolution == "hourly":
+        return f"{base}{product.directory}/{period}/"
+    return urllib.parse.urljoin(base, f"../{product.path}/{period}/")
 
 
 def product_names() -> list[str]:
