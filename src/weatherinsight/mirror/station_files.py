@@ -15,6 +15,7 @@ import pyarrow as pa
 from weatherinsight.dwd.products import DAILY_KL, DAILY_PRODUCTS, PRODUCTS, Product, Variable
 from weatherinsight.mirror import metadata
 from weatherinsight.mirror.climate import station_climate
+from weatherinsight.mirror.daily_kl import daily_kl_produkt, daily_kl_values
 from weatherinsight.mirror.fixedwidth import (
     FieldFormat,
     constant_field,
@@ -23,7 +24,6 @@ from weatherinsight.mirror.fixedwidth import (
     value_field,
 )
 from weatherinsight.mirror.layout import RECENT_DAYS, MirrorSpec, atomic_write, product_dir
-from weatherinsight.mirror.daily_kl import daily_kl_produkt, daily_kl_values
 from weatherinsight.mirror.stations import SimStation
 
 #: QN of quality-controlled rows (FORMAT §2.1: 3 for TU/RR/P0/TF, 10 for FF); un-controlled recent rows are 1.
