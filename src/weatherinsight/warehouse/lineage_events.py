@@ -49,7 +49,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
 from weatherinsight import __version__
-from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.products import get_product, listing_url
 from weatherinsight.logs import get_logger
 from weatherinsight.settings import Lineage, Settings
 from weatherinsight.warehouse.tables import curated_table
@@ -192,8 +192,10 @@ def _inputs(settings: Settings, namespace: str, version: VersionRow) -> list[Inp
     parent_kind = PARENT_KIND.get(version.kind)
     if parent_kind is None:  # raw: read from the DWD archive
         base = urlsplit(settings.dwd_base_url)
-        directory = get_product(version.product).directory
-        return [InputDataset(namespace=f"{base.scheme}://{base.netloc}", name=f"{base.path}{directory}/")]
+        # the product's directory (a daily product's lies beside the hourly tree: ``…/climate/daily/kl/``)
+        directory = urlsplit(listing_url(settings.dwd_base_url, get_product(version.product), "recent")).path
+        name = directory.removesuffix("recent/")
+        return [InputDataset(namespace=f"{base.scheme}://{base.netloc}", name=name)]
     return [
         InputDataset(
             namespace=namespace,
