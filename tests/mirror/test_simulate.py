@@ -298,4 +298,4 @@ def test_second_release_upgrades_qn_and_revises_one_value(tmp_path: Path) -> Non
 def test_session_mirror_fixture_is_small(mirror_dir: Path) -> None:
     spec = load_spec(mirror_dir)
     assert (spec.stations, spec.years, spec.seed) == (MIRROR_STATIONS, MIRROR_YEARS, MIRROR_SEED)
-    assert len(list(mirror_dir.rglob("*.zip"))) == 5 * 2 * MIRROR_STATIONS
+    assert len(list(mirror_dir.rglob("*.zip"))) == (5 + 1) * 2 * MIRROR_STATIONS  # five hourly + daily KL
