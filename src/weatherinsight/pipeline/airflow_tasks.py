@@ -220,6 +220,17 @@ def aggregate_task(product: str, quarter: str, force: bool = False) -> dict[str,
     return steps.aggregate(load_settings(), product, Quarter.parse(quarter), force=force).to_dict()
 
 
+def daily_inputs(products: Iterable[str]) -> list[str]:
+    """The daily products (daily KL) the products' features read; the quarterly DAG ingests and processes
+    them before those products aggregate."""
+    return steps.daily_inputs(products)
+
+
+def products_reading(daily: str, products: Iterable[str]) -> list[str]:
+    """The products among ``products`` whose aggregation reads the daily product ``daily``."""
+    return [p for p in products if daily in steps.daily_inputs([p])]
+
+
 #: The task function of each data stage in the quarterly DAG.
 STAGE_TASKS = {Stage.INGEST: ingest_task, Stage.STAGE: process_task, Stage.AGGREGATE: aggregate_task}
 

@@ -7,7 +7,7 @@ the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -15,12 +15,13 @@ from weatherinsight import metrics
 from weatherinsight.aggregate import aggregate_quarter
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError, WeatherInsightError
+from weatherinsight.features.definitions import daily_input
 from weatherinsight.ingest import ingest_product
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline.reports import StepResult, error_text
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.staging import stage_product
+from weatherinsight.staging import stage_daily, stage_product
 from weatherinsight.vocabulary import Stage, Status
 
 log = get_logger(__name__)
@@ -63,11 +64,52 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     )
 
 
+def daily_inputs(products: Iterable[str]) -> list[str]:
+    """The daily products (daily KL) whose staged days the given products' features read, in order: they
+    are ingested and staged before those products aggregate (issue #17)."""
+    out: list[str] = []
+    for p in products:
+        name = daily_input(p)
+        if name is not None and name not in out:
+            out.append(name)
+    return out
+
+
+def _stage_daily(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+    """Stage a daily product's quarter (``staging.stage_daily``). A quarter without daily files is not an
+    error: the features then use the hourly-derived days (and say so per row)."""
+    started = time.monotonic()
+    with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
+        result = stage_daily(settings, get_product(product), quarters=[quarter])
+        status = Status.UNCHANGED if str(quarter) not in result.rows_by_quarter else Status.SUCCEEDED
+        rows = result.rows_by_quarter.get(str(quarter), 0)
+        timer.update(
+            files=result.files_parsed,
+            rows=rows,
+            quarantined=len(result.quarantined),
+            status=METRIC_STATUS[status] if status == Status.UNCHANGED else None,
+        )
+    version = result.versions.get(str(quarter))
+    return StepResult(
+        Stage.STAGE,
+        product,
+        str(quarter),
+        status,
+        rows=rows,
+        files=result.files_parsed,
+        versions=[version] if version else [],
+        duration_s=time.monotonic() - started,
+        detail={"quarantined": result.quarantined},
+    )
+
+
 def stage(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
 
     Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
     """
+    if get_product(product).daily:
+        return _stage_daily(settings, product, quarter)
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
         result = stage_product(settings, get_product(product), quarters=[quarter], engine="duckdb")
