@@ -8,15 +8,19 @@ then reads the staged KL days (``tx_tn_source`` = ``daily_kl``) and names their 
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from typer.testing import CliRunner
 
 from tests.staging.conftest import put
+from tests.staging.test_cli import env
 from weatherinsight.aggregate import aggregate_quarter
+from weatherinsight.cli import app
 from weatherinsight.dwd.daily import parse_daily_produkt
 from weatherinsight.dwd.products import DAILY_KL, get_product
 from weatherinsight.ingest import ingest_product
@@ -98,6 +102,24 @@ def test_a_bad_daily_zip_is_quarantined_and_the_others_are_staged(settings: Sett
     assert len(result.quarantined) == 1 and result.quarantined[0].startswith(f"recent/{good}: ")
     assert result.rows_by_quarter == {"2018Q2": 91}
     assert result.versions == {"2018Q2": "2018Q2_staged_v1"}
+
+
+def test_stage_cli_stages_the_daily_product(settings: Settings) -> None:
+    kl = Path(__file__).resolve().parents[1] / "data" / "dwd" / "lahr_02812_daily_and_hourly"
+    member = "produkt_klima_tag_19500101_20181231_02812.txt"
+    blob = Path(settings.data_dir) / "kl.zip"
+    with zipfile.ZipFile(blob, "w") as zf:
+        zf.writestr(member, (kl / member).read_bytes())
+    put(settings, "daily_climate", "historical", blob, "tageswerte_KL_02812_19500101_20181231_hist.zip")
+    args = ["stage", "--product", "daily_climate", "--quarter", "2018Q3..2018Q4"]
+    res = CliRunner().invoke(app, args, env=env(settings))
+    assert res.exit_code == 0, res.output
+    assert "staged daily_climate: 1 files, 2 quarters written, 0 unchanged" in res.output
+    assert re.search(r"2018Q3\s*│\s*92\s*│\s*2018Q3_staged_v1", res.output), res.output
+    again = CliRunner().invoke(app, args, env=env(settings))
+    assert "2 quarters written" not in again.output and "0 quarters written, 2 unchanged" in again.output
+    bad = CliRunner().invoke(app, [*args, "--engine", "spark"], env=env(settings))
+    assert bad.exit_code == 2 and "daily_climate is a daily product" in bad.output
 
 
 def test_stage_daily_refuses_an_hourly_product(settings: Settings) -> None:
