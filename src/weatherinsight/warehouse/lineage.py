@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -336,7 +336,8 @@ def fail_version(conn: Connection, version: DatasetVersion | int, error: str) ->
         .values(status=FAILED, error=error, updated_at=_now(), version_name=_give_back_number(conn, current))
     )
     failed = get_version(conn, current.id)
-    lineage_events.version_failed(conn, failed, error)
+    # The FAIL event closes the run its START opened: same dataset name (the attempt's name before renaming).
+    lineage_events.version_failed(conn, replace(failed, version_name=current.version_name), error)
     return failed
 
 
@@ -390,16 +391,9 @@ def list_versions(
     return [DatasetVersion.from_row(r) for r in conn.execute(stmt)]
 
 
-def qualified_parent(product: str, name: str) -> str:
-    """A parent version of another product, as ``parent_versions`` records it: ``<product>/<name>`` (e.g. the
-    staged daily KL version an air_temperature curated version was also built from)."""
-    return f"{product}/{name}"
-
-
-def split_parent(parent: str, product: str) -> tuple[str, str]:
-    """(product, version name) of a ``parent_versions`` entry; a bare name belongs to ``product``."""
-    other, sep, name = parent.partition("/")
-    return (other, name) if sep else (product, parent)
+#: Parents of another product (``<product>/<name>``): the one definition lives with the lineage events.
+qualified_parent = lineage_events.qualified_parent
+split_parent = lineage_events.split_parent
 
 
 def lineage(conn: Connection, version: DatasetVersion) -> list[DatasetVersion]:
