@@ -18,25 +18,28 @@ import csv
 import io
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
-from weatherinsight.dwd.daily import parse_daily_produkt
+from tests.features.lahr import (
+    FIRST,
+    KL,
+    LAHR,
+    LAST,
+    MIXED_GAP,
+    QUARTERS,
+    RR,
+    TU,
+    quarter_days,
+    staged,
+    staged_kl,
+)
 from weatherinsight.dwd.products import get_product
 from weatherinsight.dwd.produkt import parse_produkt
 from weatherinsight.engines import duckdb as duck
 from weatherinsight.features.common import Rules
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import FeatureRules
-
-LAHR = Path(__file__).resolve().parents[1] / "data" / "dwd" / "lahr_02812_daily_and_hourly"
-KL = "produkt_klima_tag_19500101_20181231_02812.txt"
-TU = "produkt_tu_stunde_20180209_20190812_02812.txt"
-RR = "produkt_rr_stunde_20180209_20190812_02812.txt"
-FIRST, LAST = date(2018, 4, 1), date(2018, 12, 31)
-QUARTERS = (Quarter(2018, 2), Quarter(2018, 3), Quarter(2018, 4))
 
 
 def _daily_kl() -> dict[date, dict[str, float]]:
@@ -99,13 +102,6 @@ def test_dwd_daily_values_are_what_the_hourly_files_say(
     assert above_tnk == 274
 
 
-def _staged(product: str, name: str) -> pa.Table:
-    t = parse_produkt((LAHR / name).read_bytes(), get_product(product), file_name=name)
-    return t.append_column("source_period", pa.array(["recent"] * len(t))).append_column(
-        "source_file", pa.array([name] * len(t))
-    )
-
-
 @pytest.mark.parametrize("q", QUARTERS, ids=str)
 def test_tg_mean_and_precip_total_agree_with_tmk_and_rsk(
     q: Quarter, kl: dict[date, dict[str, float]], r1: dict[datetime, float]
@@ -113,11 +109,11 @@ def test_tg_mean_and_precip_total_agree_with_tmk_and_rsk(
     rules = Rules.from_config(q, FeatureRules())
     days = [d for d in kl if q.start.date() <= d < q.end.date()]
     assert len(days) == (q.end.date() - q.start.date()).days
-    temp = duck.compute(_staged("air_temperature", TU), "air_temperature", rules).to_pylist()
+    temp = duck.compute(staged("air_temperature", TU), "air_temperature", rules).to_pylist()
     assert [r["station_id"] for r in temp] == [2812]
     tmk_mean = sum(kl[d]["TMK"] for d in days) / len(days)
     assert abs(temp[0]["tg_mean"] - tmk_mean) <= 0.05  # TMK's 0.1 rounding, averaged
-    precip = duck.compute(_staged("precipitation", RR), "precipitation", rules).to_pylist()[0]
+    precip = duck.compute(staged("precipitation", RR), "precipitation", rules).to_pylist()[0]
     # Our day is the UTC calendar day, DWD's the 06–06 UTC day: the quarter sums differ by exactly the rain
     # stamped 00:00..06:00 on the quarter's first day minus that on the next quarter's first day.
     by_month_start: dict[str, float] = defaultdict(float)
@@ -129,21 +125,6 @@ def test_tg_mean_and_precip_total_agree_with_tmk_and_rsk(
 
 
 # ---- day-based indices from DWD's daily values (issue #17) ------------------------------------------------
-
-
-def _staged_kl(drop: frozenset[date] = frozenset()) -> pa.Table:
-    t = parse_daily_produkt((LAHR / KL).read_bytes(), file_name=KL)
-    if drop:
-        keep = [d not in drop for d in t.column("date").to_pylist()]
-        t = t.filter(pa.array(keep))
-    return t.append_column("source_period", pa.array(["historical"] * len(t))).append_column(
-        "source_file", pa.array([KL] * len(t))
-    )
-
-
-def _quarter_days(q: Quarter) -> list[date]:
-    n = (q.end.date() - q.start.date()).days
-    return [q.start.date() + timedelta(days=i) for i in range(n)]
 
 
 def _longest(flags: list[bool]) -> int:
@@ -206,10 +187,6 @@ def _assert_close(row: dict[str, object], expected: dict[str, object]) -> None:
             assert got == want, name
 
 
-#: The first ten days of each quarter lose their KL values in the "mixed" case.
-MIXED_GAP = 10
-
-
 @pytest.mark.parametrize("q", QUARTERS, ids=str)
 @pytest.mark.parametrize("case", ["daily_kl", "hourly", "mixed"])
 def test_day_indices_follow_dwd_daily_values_with_hourly_fallback(
@@ -220,7 +197,7 @@ def test_day_indices_follow_dwd_daily_values_with_hourly_fallback(
     r1: dict[datetime, float],
 ) -> None:
     rules = Rules.from_config(q, FeatureRules())
-    days = _quarter_days(q)
+    days = quarter_days(q)
     hx, hn, _ = _hourly_days(tt, days)
     _, _, hr = _hourly_days(r1, days)
     if case == "hourly":
@@ -228,12 +205,12 @@ def test_day_indices_follow_dwd_daily_values_with_hourly_fallback(
         tx, tn, rr = hx, hn, hr
     else:
         gap = frozenset(days[:MIXED_GAP]) if case == "mixed" else frozenset()
-        daily = _staged_kl(gap)
+        daily = staged_kl(gap)
         tx = [hx[i] if d in gap else kl[d]["TXK"] for i, d in enumerate(days)]
         tn = [hn[i] if d in gap else kl[d]["TNK"] for i, d in enumerate(days)]
         rr = [hr[i] if d in gap else kl[d]["RSK"] for i, d in enumerate(days)]
-    temp = duck.compute(_staged("air_temperature", TU), "air_temperature", rules, daily=daily).to_pylist()
-    precip = duck.compute(_staged("precipitation", RR), "precipitation", rules, daily=daily).to_pylist()
+    temp = duck.compute(staged("air_temperature", TU), "air_temperature", rules, daily=daily).to_pylist()
+    precip = duck.compute(staged("precipitation", RR), "precipitation", rules, daily=daily).to_pylist()
     assert [r["station_id"] for r in temp + precip] == [2812, 2812]
     _assert_close(temp[0], {**_expected_temperature(tx, tn), "tx_tn_source": case})
     _assert_close(precip[0], {**_expected_precipitation(rr), "rr_source": case})
@@ -247,7 +224,7 @@ def test_day_indices_follow_dwd_daily_values_with_hourly_fallback(
 def test_issue_17_measurements_2018q2(kl: dict[date, dict[str, float]]) -> None:
     """The numbers the issue measured: summer days 31 (hourly) vs 35 (DWD), wet days 20 vs 25 in 2018Q2."""
     rules = Rules.from_config(QUARTERS[0], FeatureRules())
-    tu, rr, daily = _staged("air_temperature", TU), _staged("precipitation", RR), _staged_kl()
+    tu, rr, daily = staged("air_temperature", TU), staged("precipitation", RR), staged_kl()
     hourly_t = duck.compute(tu, "air_temperature", rules).to_pylist()[0]
     official_t = duck.compute(tu, "air_temperature", rules, daily=daily).to_pylist()[0]
     assert (hourly_t["summer_days"], official_t["summer_days"]) == (31, 35)

@@ -15,8 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.features import cases
-from tests.features import test_lahr_fidelity as lahr
+from tests.features import cases, lahr
 from tests.features.random_staged import random_staged
 from tests.features.staged_rows import Q, write_parquet
 from weatherinsight.engines import duckdb as duck
@@ -79,9 +78,9 @@ def test_daily_kl_path_duckdb_and_spark_agree(product: str, small_shuffles: Any,
     quarter's first ten days removed, so both the KL days, the hourly fallback and the merge run."""
     q = lahr.QUARTERS[0]
     name = lahr.TU if product == "air_temperature" else lahr.RR
-    staged = write_parquet(lahr._staged(product, name), tmp_path / "staged" / "part-00000.parquet")
-    gap = frozenset(lahr._quarter_days(q)[: lahr.MIXED_GAP])
-    daily = write_parquet(lahr._staged_kl(gap), tmp_path / "daily" / "part-00000.parquet")
+    staged = write_parquet(lahr.staged(product, name), tmp_path / "staged" / "part-00000.parquet")
+    gap = frozenset(lahr.quarter_days(q)[: lahr.MIXED_GAP])
+    daily = write_parquet(lahr.staged_kl(gap), tmp_path / "daily" / "part-00000.parquet")
     rules = Rules(q)
     d = duck.compute([staged], product, rules, daily=[daily])
     s = sp.compute(small_shuffles, [staged], product, rules, daily=[daily])
