@@ -71,9 +71,13 @@ with DAG(
     )
     # Task ids carry no group prefix: ingest_air_temperature … aggregate_moisture, as the seed names them.
     steps: dict[tuple[Stage, str], PythonOperator] = {}
+    # The daily KL values (issue #17) the products' day-based indices read: ingested and processed like a
+    # product, never aggregated on their own; the products that read them aggregate after them.
+    daily_inputs = tasks.daily_inputs(settings.product_types)
     for stage in DATA_STAGES:
         with TaskGroup(group_id=tasks.group_id(stage), prefix_group_id=False):
-            for product in settings.product_types:
+            own = [] if stage == Stage.AGGREGATE else daily_inputs
+            for product in [*settings.product_types, *own]:
                 steps[(stage, product)] = PythonOperator(
                     task_id=tasks.task_names(product)[stage],
                     python_callable=tasks.STAGE_TASKS[stage],
@@ -95,3 +99,7 @@ with DAG(
         resolve >> steps[(Stage.INGEST, product)]
         steps[(Stage.INGEST, product)] >> steps[(Stage.STAGE, product)] >> steps[(Stage.AGGREGATE, product)]
         steps[(Stage.AGGREGATE, product)] >> complete
+    for daily in daily_inputs:
+        resolve >> steps[(Stage.INGEST, daily)] >> steps[(Stage.STAGE, daily)]
+        for product in tasks.products_reading(daily, settings.product_types):
+            steps[(Stage.STAGE, daily)] >> steps[(Stage.AGGREGATE, product)]

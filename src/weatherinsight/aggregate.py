@@ -6,6 +6,8 @@
    staged dataset version. The input fingerprint is the AVAILABLE staged version name (from lineage), every
    Parquet file's name, size and sha256, the feature-definition version and the §5 thresholds from the
    configuration. The engine is not an input: DuckDB and Spark give the same numbers (parity test).
+   air_temperature and precipitation also read the staged daily KL partition of the quarter
+   (``daily_climate``, issue #17) when there is one: its files and AVAILABLE staged version are inputs too.
 2. **No-op** — when the AVAILABLE curated version was built from the same fingerprint (and not ``force``),
    nothing is computed or written.
 3. **Compute** — the product's single Ibis definition (``features/``) on DuckDB (default) or Spark; nothing
@@ -36,6 +38,7 @@ from weatherinsight.engines import duckdb as duck
 from weatherinsight.engines import spark as sp
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.features.common import Rules
+from weatherinsight.features.day_sources import daily_input
 from weatherinsight.features.definitions import needs_latitude
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
@@ -49,7 +52,7 @@ from weatherinsight.warehouse.tables import curated_table
 log = get_logger(__name__)
 
 #: Bump when a feature definition changes meaning: it enters the fingerprint, so every quarter is rebuilt.
-DEFINITION_VERSION = "features-v1"
+DEFINITION_VERSION = "features-v2"
 KIND = "curated"
 
 
@@ -88,6 +91,13 @@ def staged_files(settings: Settings, product: str, quarter: Quarter) -> list[Pat
     """The staged Parquet files of one product and quarter, sorted (empty when nothing is staged)."""
     d = partition_dir(Path(settings.staged_dir), product, quarter)
     return sorted(d.glob("*.parquet")) if d.is_dir() else []
+
+
+def daily_files(settings: Settings, product: str, quarter: Quarter) -> list[Path]:
+    """The staged daily KL files ``product``'s definition also reads for the quarter (empty: none staged, or
+    the product does not use daily values)."""
+    name = daily_input(product)
+    return staged_files(settings, name, quarter) if name else []
 
 
 def no_data_error(settings: Settings, product: str, quarter: Quarter) -> AggregationError:
@@ -146,13 +156,15 @@ def compute_features(
     spark_master: str | None = None,
     spark_session: Any = None,
     rules: Rules | None = None,
+    daily: Sequence[Path] = (),
 ) -> pa.Table:
-    """Run the product's definition on one engine: station_id, coverage columns and features as Arrow."""
+    """Run the product's definition on one engine: station_id, coverage columns and features as Arrow
+    (``daily``: the quarter's staged daily KL files, ``daily_files``)."""
     rules = rules or Rules.from_config(quarter, settings.features)
     if engine == "duckdb":
-        return duck.compute(files, product, rules)
+        return duck.compute(files, product, rules, daily=daily)
     session = spark_session or sp.session(settings, spark_master)
-    return sp.compute(session, files, product, rules)
+    return sp.compute(session, files, product, rules, daily=daily)
 
 
 def curated_rows(
@@ -191,6 +203,13 @@ def _staged_versions(
             hint="only the AVAILABLE staged version is on disk; omit the staged version or re-stage",
         )
     return [current.version_name], [current.version_name]
+
+
+def _daily_parent(conn: Any, product: str, quarter: Quarter) -> str | None:
+    """The AVAILABLE staged daily KL version the product's definition reads, as a qualified parent name."""
+    name = daily_input(product)
+    current = lineage.find_available(conn, "staged", name, quarter) if name else None
+    return lineage.qualified_parent(current.product, current.version_name) if current else None
 
 
 def aggregate_quarter(
@@ -254,6 +273,7 @@ def _aggregate_locked(
     """Steps 1–4 of the module docstring, under the (product, quarter) aggregation lock."""
     prod = get_product(product)
     files = staged_files(settings, prod.name, q)  # again: a stage run may have swapped them while we waited
+    kl_files = daily_files(settings, prod.name, q)
     sql = db.get_engine(settings.database_url)
     rules = Rules.from_config(q, settings.features, _latitudes(sql, prod.name, q, files))
 
@@ -263,7 +283,10 @@ def _aggregate_locked(
         log.warning("aggregate_pending_aborted", product=prod.name, quarter=str(q), versions=aborted)
     with sql.connect() as conn:
         staged, recorded = _staged_versions(conn, prod.name, q, staged_version)
-        fp = input_fingerprint(files, recorded, rules)
+        kl_parent = _daily_parent(conn, prod.name, q) if kl_files else None
+        if kl_parent is not None:
+            staged, recorded = [*staged, kl_parent], [*recorded, kl_parent]
+        fp = input_fingerprint([*files, *kl_files], recorded, rules)
         current = lineage.find_available(conn, KIND, prod.name, q)
         next_name = lineage.version_name(
             settings, KIND, q, lineage.next_version_number(conn, KIND, prod.name, q)
@@ -310,6 +333,7 @@ def _aggregate_locked(
             spark_master=spark_master,
             spark_session=spark_session,
             rules=rules,
+            daily=kl_files,
         )
     except Exception as exc:
         _record_failure(settings, prod.name, q, fp, staged, force, exc)

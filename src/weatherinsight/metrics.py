@@ -72,7 +72,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.dwd.products import DAILY_PRODUCTS, PRODUCTS
 from weatherinsight.errors import UnknownProductError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
@@ -195,9 +195,10 @@ def _quarter_label(quarter: Quarter | str | None) -> str:
 
 
 def _check_product(product: str, *, allow_all: bool) -> str:
-    if product in PRODUCTS or (allow_all and product == ALL_PRODUCTS):
+    if product in PRODUCTS or product in DAILY_PRODUCTS or (allow_all and product == ALL_PRODUCTS):
         return product
-    raise UnknownProductError(product, list(PRODUCTS) + ([ALL_PRODUCTS] if allow_all else []))
+    known = [*PRODUCTS, *DAILY_PRODUCTS]
+    raise UnknownProductError(product, known + ([ALL_PRODUCTS] if allow_all else []))
 
 
 def _key(**labels: str) -> _Labels:

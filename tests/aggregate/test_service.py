@@ -130,9 +130,12 @@ def test_failed_computation_is_recorded(settings: Settings) -> None:
     bad.write_bytes(b"not parquet at all")
     with pytest.raises(AggregationError, match="aggregate precipitation 2024Q1: duckdb computation failed"):
         aggregate_quarter(settings, "precipitation", Q)
-    assert versions(settings, "precipitation") == {ok.dataset_version: "AVAILABLE", "2024Q1_v2": "FAILED"}
+    assert versions(settings, "precipitation") == {
+        ok.dataset_version: "AVAILABLE",
+        "2024Q1_v2-failed1": "FAILED",
+    }
     with db.get_engine(settings.database_url).connect() as conn:
         failed = conn.execute(
-            select(dataset_versions.c.error).where(dataset_versions.c.version_name == "2024Q1_v2")
+            select(dataset_versions.c.error).where(dataset_versions.c.version_name == "2024Q1_v2-failed1")
         ).scalar_one()
     assert "parquet" in failed.lower() or "magic" in failed.lower()

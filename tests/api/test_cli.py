@@ -53,7 +53,7 @@ def test_api_serve(data_dir: Path) -> None:
         assert (health.status_code, body["status"], body["attribution"]) == (200, "ok", DWD_ATTRIBUTION)
         assert set(body["latest_quarters"].values()) == {None}
         catalog = httpx.get(f"http://127.0.0.1:{port}/v1/catalog", timeout=5).json()
-        assert catalog["count"] == 62  # the empty database was migrated and the catalog synced at start-up
+        assert catalog["count"] == 64  # the empty database was migrated and the catalog synced at start-up
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -25,6 +25,13 @@ FIXED = [
 ]
 
 
+#: The metadata line of tg_mean in a CSV with metadata=true (catalog unit and definition).
+TG_MEAN_META = (
+    "# tg_mean [°C]: mean of daily mean temperatures (TG); TG = mean of the valid UTC day's hourly TT_TU "
+    "(DWD's TMK is the mean of the same 24 readings)"
+)
+
+
 def test_single_station_sees_only_published_versions(backend: Backend) -> None:
     r = backend.client.get("/v1/features/air_temperature", params={"station_id": 44})
     assert r.status_code == 200
@@ -139,7 +146,7 @@ def test_csv_and_parquet(backend: Backend) -> None:
         params={"format": "csv", "features": "tg_mean", "metadata": "true"},
     ).text.splitlines()
     assert with_meta[0] == f"# {DWD_ATTRIBUTION}"
-    assert "# tg_mean [°C]: mean of daily mean temperatures (TG)" in with_meta
+    assert TG_MEAN_META in with_meta
     assert with_meta[len(with_meta) - 6 :] == lines
 
     by_accept = backend.client.get(

@@ -89,8 +89,10 @@ def test_api_serves_pipeline_output(
         top = by_name[("curated", curated.version_name)]
         assert top["row_count"] == len(published["air_temperature"])
         assert top["parent_versions"], "a curated version names the staged version it was built from"
-        for parent in top["parent_versions"]:
-            assert any(name == parent for _, name in by_name), parent
+        own = [p for p in top["parent_versions"] if "/" not in p]
+        assert own and all(any(name == parent for _, name in by_name) for parent in own), own
+        # the staged daily KL version the day-based indices read (issue #17), named with its product
+        assert [p for p in top["parent_versions"] if "/" in p] == [f"daily_climate/{quarter}_staged_v1"]
 
         health = client.get("/v1/health").json()
         assert health["latest_quarters"]["air_temperature"] == str(quarter)

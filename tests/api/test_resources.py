@@ -133,7 +133,11 @@ def test_catalog(backend: Backend) -> None:
         "variable": "precipitation_height",
         "kind": "daily",
         "unit": "mm",
-        "definition": "highest total over 5 consecutive valid days inside the quarter (Rx5day)",
+        "definition": (
+            "highest RR sum over 5 consecutive days, all valid and inside the quarter (Rx5day; a window never "
+            "crosses an invalid day or the quarter's bounds); RR = DWD's daily RSK (06–06 UTC day) where "
+            "present, else Σ hourly R1 of the valid UTC day (rr_source)"
+        ),
         "standard": "ETCCDI",
         "sql_type": "float",
         "precision": 1,  # added by issue #15: decimals served

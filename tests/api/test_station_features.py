@@ -23,6 +23,13 @@ FIXED = [
 URL = "/v1/stations/44/features"
 
 
+#: The metadata line of tg_mean in a CSV with metadata=true (catalog unit and definition).
+TG_MEAN_META = (
+    "# tg_mean [°C]: mean of daily mean temperatures (TG); TG = mean of the valid UTC day's hourly TT_TU "
+    "(DWD's TMK is the mean of the same 24 readings)"
+)
+
+
 def test_two_products_one_row_per_product_and_quarter(backend: Backend) -> None:
     r = backend.client.get(URL, params={"products": "air_temperature,wind"})
     assert r.status_code == 200
@@ -86,7 +93,7 @@ def test_csv_parquet_and_etag(backend: Backend) -> None:
     assert float(lines[1].split(",")[-1]) == round(stored, 1)
     assert lines[3].endswith(",")  # wind has no tg_mean: an empty cell
     meta = backend.client.get(URL, params={**params, "format": "csv", "metadata": "true"}).text
-    assert "# tg_mean [°C]: mean of daily mean temperatures (TG)" in meta.splitlines()
+    assert TG_MEAN_META in meta.splitlines()
     parquet = backend.client.get(URL, params={**params, "format": "parquet"})
     table = pq.read_table(io.BytesIO(parquet.content))
     assert table.column_names == ["product", *FIXED, "tg_mean"]

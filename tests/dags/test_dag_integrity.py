@@ -59,7 +59,8 @@ def test_quarterly_schedule_and_run_settings(dagbag: Any) -> None:
 def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
     dag = dagbag.dags[QUARTERLY]
     expected = {f"{prefix}_{p}" for prefix in ("ingest", "process", "aggregate") for p in PRODUCTS}
-    assert set(dag.task_ids) == expected | {"resolve_quarter", "pipeline_complete"}
+    daily = {"ingest_daily_climate", "process_daily_climate"}  # daily KL: no aggregation of its own (#17)
+    assert set(dag.task_ids) == expected | daily | {"resolve_quarter", "pipeline_complete"}
     assert dag.get_task("resolve_quarter").upstream_task_ids == set()
     assert dag.get_task("resolve_quarter").retries == 0
     assert len(expected) == 3 * len(PRODUCTS)
@@ -70,9 +71,15 @@ def test_quarterly_task_ids_groups_and_dependencies(dagbag: Any) -> None:
         assert groups[f"aggregate_{p}"] == "aggregation"
         assert dag.get_task(f"ingest_{p}").upstream_task_ids == {"resolve_quarter"}
         assert dag.get_task(f"process_{p}").upstream_task_ids == {f"ingest_{p}"}
-        assert dag.get_task(f"aggregate_{p}").upstream_task_ids == {f"process_{p}"}
+        reads_daily = {"process_daily_climate"} if p in ("air_temperature", "precipitation") else set()
+        assert dag.get_task(f"aggregate_{p}").upstream_task_ids == {f"process_{p}"} | reads_daily
     assert dag.get_task("pipeline_complete").upstream_task_ids == {f"aggregate_{p}" for p in PRODUCTS}
     assert dag.get_task("pipeline_complete").downstream_task_ids == set()
+    assert dag.get_task("ingest_daily_climate").upstream_task_ids == {"resolve_quarter"}
+    assert dag.get_task("process_daily_climate").upstream_task_ids == {"ingest_daily_climate"}
+    assert (groups_daily := dag.get_task("process_daily_climate").task_group.group_id) == "processing", (
+        groups_daily
+    )
 
 
 def test_pools_retries_timeouts_and_alerts_as_configured(dagbag: Any) -> None:

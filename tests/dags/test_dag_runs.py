@@ -80,8 +80,8 @@ def test_quarterly_pipeline_end_to_end(
         # The run that fires at the end of quarter q: its data interval is q.
         run = dag.test(logical_date=pendulum.instance(q.end))
     assert run.state == "success", _states(run)
-    # resolve_quarter + 3 per product + pipeline_complete
-    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 3 * len(PRODUCTS) + 2
+    # resolve_quarter + 3 per product + 2 daily KL (ingest, process) + pipeline_complete
+    assert set(_states(run).values()) == {"success"} and len(_states(run)) == 3 * len(PRODUCTS) + 2 + 2
     for p in PRODUCTS:
         assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
     with db.get_engine(s.database_url).connect() as conn:

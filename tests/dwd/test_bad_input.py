@@ -278,11 +278,11 @@ def test_unknown_product_code() -> None:
 def test_foreign_zip_name() -> None:
     for name in [
         "stundenwerte_TU_44_akt.zip",
-        "tageswerte_KL_00044_akt.zip",
+        "monatswerte_KL_00044_akt.zip",
         "stundenwerte_ST_00183_row.zip",
         "stundenwerte_TU_00044_2007_2021_hist.zip",
     ]:
-        with pytest.raises(DwdFormatError, match="not a DWD hourly zip name"):
+        with pytest.raises(DwdFormatError, match="not a DWD hourly or daily zip name"):
             parse_zip_name(name)
     with pytest.raises(DwdFormatError, match="invalid date"):
         parse_zip_name("stundenwerte_TU_00044_20071301_20211231_hist.zip")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from weatherinsight.dwd.daily import parse_daily_produkt
+from weatherinsight.dwd.daily import daily_schema, parse_daily_produkt
+from weatherinsight.dwd.files import parse_zip_name, produkt_name_range
 from weatherinsight.dwd.products import DAILY_KL, get_product
 from weatherinsight.errors import DwdFormatError
 
@@ -28,11 +29,23 @@ def test_registry_names_the_daily_directory_and_files() -> None:
     assert HEADER.decode().replace(" ", "").strip() == ";".join(DAILY_KL.header)
 
 
+def test_daily_zip_names_parse_to_the_daily_product() -> None:
+    recent = parse_zip_name("tageswerte_KL_02812_akt.zip")
+    assert (recent.product, recent.station_id, recent.period) == (DAILY_KL, 2812, "recent")
+    hist = parse_zip_name("tageswerte_KL_02812_19500101_20181231_hist.zip")
+    assert (hist.product, hist.start, hist.end) == (DAILY_KL, date(1950, 1, 1), date(2018, 12, 31))
+    assert produkt_name_range(KL) == (date(1950, 1, 1), date(2018, 12, 31))
+    with pytest.raises(DwdFormatError, match="unknown product code 'TU' of tageswerte"):
+        parse_zip_name("tageswerte_TU_02812_akt.zip")
+    with pytest.raises(DwdFormatError, match="unknown product code 'KL' of stundenwerte"):
+        parse_zip_name("stundenwerte_KL_02812_akt.zip")
+
+
 def test_real_lahr_file() -> None:
     table = parse_daily_produkt((LAHR / KL).read_bytes(), file_name=KL)
-    assert table.schema == DAILY_KL.schema
+    assert table.schema == daily_schema(DAILY_KL)
     assert table.num_rows == 24745
-    days = table.column("day")
+    days = table.column("date")
     assert (days[0].as_py(), days[-1].as_py()) == (date(1950, 1, 1), date(2018, 12, 31))
     assert table.column("station_id").unique().to_pylist() == [2812]
     nulls = {
@@ -47,7 +60,7 @@ def test_real_lahr_file() -> None:
     assert first_day == [
         {
             "station_id": 2812,
-            "day": date(2018, 4, 1),
+            "date": date(2018, 4, 1),
             "qn_wind": 10,
             "wind_gust_max": 14.4,
             "wind_speed_mean": 4.2,

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.features import cases
+from tests.features import cases, lahr
 from tests.features.random_staged import random_staged
 from tests.features.staged_rows import Q, write_parquet
 from weatherinsight.dwd.products import get_product
@@ -75,3 +75,21 @@ def test_duckdb_and_spark_agree(product: str, small_shuffles: Any, tmp_path: Pat
     first = d.column_names[8]  # the first feature, gated on the primary variable
     assert {r["station_id"] for r in random_rows if r[first] is None} == {103}
     assert all(r["coverage"] < 0.8 for r in random_rows if r["station_id"] == 103)
+
+
+@pytest.mark.parametrize("product", ["air_temperature", "precipitation"])
+def test_daily_kl_path_duckdb_and_spark_agree(product: str, small_shuffles: Any, tmp_path: Path) -> None:
+    """The day-based indices with DWD's daily KL values (real Lahr files, issue #17): the KL values of the
+    quarter's first ten days removed, so both the KL days, the hourly fallback and the merge run."""
+    q = lahr.QUARTERS[0]
+    name = lahr.TU if product == "air_temperature" else lahr.RR
+    staged = write_parquet(lahr.staged(product, name), tmp_path / "staged" / "part-00000.parquet")
+    gap = frozenset(lahr.quarter_days(q)[: lahr.MIXED_GAP])
+    daily = write_parquet(lahr.staged_kl(gap), tmp_path / "daily" / "part-00000.parquet")
+    rules = Rules(q)
+    d = duck.compute([staged], product, rules, daily=[daily])
+    s = sp.compute(small_shuffles, [staged], product, rules, daily=[daily])
+    assert d.schema == s.schema and d.num_rows == s.num_rows == 1
+    row, other = d.to_pylist()[0], s.to_pylist()[0]
+    assert [n for n in d.column_names if not equal(n, row[n], other[n])] == []
+    assert row["tx_tn_source" if product == "air_temperature" else "rr_source"] == "mixed"

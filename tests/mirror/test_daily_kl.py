@@ -21,7 +21,7 @@ def test_daily_kl_is_consistent_with_the_hourly_series() -> None:
     data = daily_kl_produkt(2812, FIRST, values)
     table = parse_daily_produkt(data, file_name="produkt_klima_tag_20240101_20240429_02812.txt")
     assert table.num_rows == DAYS
-    assert table.column("day")[0].as_py() == FIRST and table.column("day")[-1].as_py() == date(2024, 4, 29)
+    assert table.column("date")[0].as_py() == FIRST and table.column("date")[-1].as_py() == date(2024, 4, 29)
     temp = hourly["temperature"][: DAYS * 24].reshape(DAYS, 24)
     tmk = np.array(table.column("temperature_mean").to_pylist())
     txk = np.array(table.column("temperature_max").to_pylist())

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.fixtures.mirror import MIRROR_SEED, MIRROR_STATIONS, MIRROR_YEARS
-from weatherinsight.dwd.products import PRODUCTS, get_product
+from weatherinsight.dwd.products import DAILY_PRODUCTS, PRODUCTS, get_product
 from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.dwd.stations import parse_station_list
 from weatherinsight.mirror.layout import RECENT_DAYS, hourly_root, load_spec, product_dir
@@ -302,4 +302,6 @@ def test_second_release_upgrades_qn_and_revises_one_value(tmp_path: Path) -> Non
 def test_session_mirror_fixture_is_small(mirror_dir: Path) -> None:
     spec = load_spec(mirror_dir)
     assert (spec.stations, spec.years, spec.seed) == (MIRROR_STATIONS, MIRROR_YEARS, MIRROR_SEED)
-    assert len(list(mirror_dir.rglob("*.zip"))) == len(PRODUCTS) * 2 * MIRROR_STATIONS
+    assert (
+        len(list(mirror_dir.rglob("*.zip"))) == (len(PRODUCTS) + len(DAILY_PRODUCTS)) * 2 * MIRROR_STATIONS
+    )  # hourly products + daily KL

@@ -112,7 +112,7 @@ def test_version_not_available_is_a_warning(settings: Settings) -> None:
     report = run_checks(settings, Quarter.parse("2024Q1"), products=["precipitation"])
     assert report.passed
     assert _failed(report) == [("version_availability", "precipitation", "status", 1.0)]
-    assert report.warnings[0].message == "2024Q1_staged_v2 is FAILED"
+    assert report.warnings[0].message == "2024Q1_staged_v2-failed1 is FAILED"
 
 
 def test_empty_quarter_fails_row_and_station_checks(settings: Settings) -> None:

@@ -73,11 +73,14 @@ def raw_file_rows(settings: Settings) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
-def run_statuses(settings: Settings) -> list[str]:
-    """The status of every ingestion run, oldest first."""
+def run_statuses(settings: Settings, product: str | None = None) -> list[str]:
+    """The status of every ingestion run (of ``product`` when given), oldest first."""
     ir = ingestion_runs.c
+    stmt = select(ir.status).order_by(ir.id)
+    if product is not None:
+        stmt = stmt.where(ir.product == product)
     with _engine(settings).connect() as conn:
-        return [r.status for r in conn.execute(select(ir.status).order_by(ir.id))]
+        return [r.status for r in conn.execute(stmt)]
 
 
 def stale_tmp_dirs(settings: Settings) -> list[Path]:

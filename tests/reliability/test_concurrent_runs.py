@@ -108,5 +108,7 @@ def test_two_concurrent_runs_publish_one_version(
         assert duplicated_fingerprints(s) == [], k
         total, distinct = raw_file_rows(s)
         assert total == distinct > 0, (k, total, distinct)
-        assert run_statuses(s) == ["succeeded", "succeeded"], k
+        # (the run also tries the daily KL values air_temperature reads; the tiny mirror has none: those
+        # ingestion runs fail, are logged, and leave the product's run alone)
+        assert run_statuses(s, PRODUCT) == ["succeeded", "succeeded"], k
     db.dispose_engines()

@@ -1,7 +1,8 @@
 """A failed staging run leaves FAILED staged versions with its error in ``dataset_versions``.
 
-The quarters it was going to rewrite get ``<YEAR>Q<Q>_staged_vN`` FAILED; their AVAILABLE version and
-partition stay (readers and the next aggregation keep using them); the next good run takes the next number.
+The quarters it was going to rewrite get a FAILED attempt ``<YEAR>Q<Q>_staged_vN-failed1``; their AVAILABLE
+version and partition stay (readers and the next aggregation keep using them); a failed attempt does not consume
+its number (issue #17): the next good run takes ``_vN``.
 Failures are real: a bad file above ``max_failure_share``, a regular file where the run's temp directory
 must go, and one where a year's partition directory must go (a commit that stops part-way).
 """
@@ -37,13 +38,18 @@ BAD_4713 = make_zip(
 
 
 def versions(settings: Settings) -> dict[str, list[tuple[str, str, str | None]]]:
-    """Staged versions per quarter: (name, status, error) in number order."""
+    """Staged versions per quarter: (name, status, error) in number order, then creation order."""
     out: dict[str, list[tuple[str, str, str | None]]] = {}
     with db.get_engine(settings.database_url).connect() as conn:
         rows = conn.execute(
             select(dataset_versions)
             .where(dataset_versions.c.kind == "staged")
-            .order_by(dataset_versions.c.year, dataset_versions.c.quarter, dataset_versions.c.version_number)
+            .order_by(
+                dataset_versions.c.year,
+                dataset_versions.c.quarter,
+                dataset_versions.c.version_number,
+                dataset_versions.c.id,  # a failed attempt and the retry that took its number back
+            )
         )
         for r in rows:
             out.setdefault(f"{r.year}Q{r.quarter}", []).append((r.version_name, r.status, r.error))
@@ -68,7 +74,8 @@ def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_se
     error = f"RunFailedError: {caught.value}"
     assert "1 of 2 files are bad (50.0% > 5.0%); no partition was changed" in error
     assert versions(settings) == {
-        q: [(f"{q}_staged_v1", "AVAILABLE", None), (f"{q}_staged_v2", "FAILED", error)] for q in QUARTERS
+        q: [(f"{q}_staged_v1", "AVAILABLE", None), (f"{q}_staged_v2-failed1", "FAILED", error)]
+        for q in QUARTERS
     }
     # Readers and the next aggregation still get v1 and its partition (the old value 4.0, not 40.0).
     with db.get_engine(settings.database_url).connect() as conn:
@@ -76,17 +83,17 @@ def test_above_the_failure_share_failed_versions_are_recorded_and_v1_stays(db_se
     assert current is not None and current.version_name == "2001Q1_staged_v1" and current.row_count == 2
     assert temperature_at_2001_01_01(settings) == 4.0
 
-    # DWD fixes 4713: the next run stages both stations as v3 and supersedes v1; v2 stays FAILED.
+    # DWD fixes 4713: the next run stages both stations as v2 and supersedes v1; the failed attempt stays.
     put(settings, TU, "recent", station_zip(station=4713), "stundenwerte_TU_04713_akt.zip")
     good = stage_product(settings, get_product(TU))
     assert good.quarantined == []
-    assert good.versions == {q: f"{q}_staged_v3" for q in QUARTERS}
+    assert good.versions == {q: f"{q}_staged_v2" for q in QUARTERS}
     assert good.rows_by_quarter == {"2000Q4": 6, "2001Q1": 4, "2001Q2": 4, "2001Q3": 4}
     assert versions(settings) == {
         q: [
             (f"{q}_staged_v1", "SUPERSEDED", None),
-            (f"{q}_staged_v2", "FAILED", error),
-            (f"{q}_staged_v3", "AVAILABLE", None),
+            (f"{q}_staged_v2-failed1", "FAILED", error),
+            (f"{q}_staged_v2", "AVAILABLE", None),
         ]
         for q in QUARTERS
     }
@@ -110,14 +117,14 @@ def test_an_error_while_writing_records_failed_versions_then_a_retry_works(setti
     for q in QUARTERS:
         assert [(n, s) for n, s, _e in got[q]] == [
             (f"{q}_staged_v1", "AVAILABLE"),
-            (f"{q}_staged_v2", "FAILED"),
+            (f"{q}_staged_v2-failed1", "FAILED"),
         ]
         assert got[q][1][2] == f"{type(cause).__name__}: {cause}"
     assert temperature_at_2001_01_01(settings) == 4.0
 
     blocker.unlink()
     good = stage_product(settings, get_product(TU))
-    assert good.versions == {q: f"{q}_staged_v3" for q in QUARTERS}
+    assert good.versions == {q: f"{q}_staged_v2" for q in QUARTERS}
     assert [s for _n, s, _e in versions(settings)["2001Q1"]] == ["SUPERSEDED", "FAILED", "AVAILABLE"]
     assert temperature_at_2001_01_01(settings) == 40.0
 
@@ -134,9 +141,9 @@ def test_a_commit_that_stops_part_way_publishes_what_is_in_place(settings: Setti
     error = f"FileExistsError: {caught.value.__cause__}"
     assert versions(settings) == {
         "2000Q4": [("2000Q4_staged_v1", "AVAILABLE", None)],
-        "2001Q1": [("2001Q1_staged_v1", "FAILED", error)],
-        "2001Q2": [("2001Q2_staged_v1", "FAILED", error)],
-        "2001Q3": [("2001Q3_staged_v1", "FAILED", error)],
+        "2001Q1": [("2001Q1_staged_v1-failed1", "FAILED", error)],
+        "2001Q2": [("2001Q2_staged_v1-failed1", "FAILED", error)],
+        "2001Q3": [("2001Q3_staged_v1-failed1", "FAILED", error)],
     }
     assert read_partition(settings.staged_dir, TU, Quarter(2000, 4)).num_rows == 3
 
@@ -146,13 +153,17 @@ def test_a_commit_that_stops_part_way_publishes_what_is_in_place(settings: Setti
     assert good.rows_by_quarter == {"2001Q1": 2, "2001Q2": 2, "2001Q3": 2}
     assert good.versions == {
         "2000Q4": "2000Q4_staged_v1",
-        "2001Q1": "2001Q1_staged_v2",
-        "2001Q2": "2001Q2_staged_v2",
-        "2001Q3": "2001Q3_staged_v2",
+        "2001Q1": "2001Q1_staged_v1",
+        "2001Q2": "2001Q2_staged_v1",
+        "2001Q3": "2001Q3_staged_v1",
     }
     got = versions(settings)
     assert got["2000Q4"] == [("2000Q4_staged_v1", "AVAILABLE", None)]
-    assert got["2001Q2"] == [("2001Q2_staged_v1", "FAILED", error), ("2001Q2_staged_v2", "AVAILABLE", None)]
+    # the failed attempt did not consume the _v1 name (issue #17)
+    assert got["2001Q2"] == [
+        ("2001Q2_staged_v1-failed1", "FAILED", error),
+        ("2001Q2_staged_v1", "AVAILABLE", None),
+    ]
 
 
 OCT = {2001100100 + h: float(h) for h in range(1, 6)}  # MEZ 01..05 → 2001-10-01 00..04 UTC (2001Q4)
@@ -187,5 +198,5 @@ def test_a_neighbouring_quarter_the_run_would_not_change_gets_no_failed_version(
         "2001Q1": [("2001Q1_staged_v1", "AVAILABLE")],
         "2001Q2": [("2001Q2_staged_v1", "AVAILABLE")],
         "2001Q3": [("2001Q3_staged_v1", "AVAILABLE")],
-        "2001Q4": [("2001Q4_staged_v1", "AVAILABLE"), ("2001Q4_staged_v2", "FAILED")],
+        "2001Q4": [("2001Q4_staged_v1", "AVAILABLE"), ("2001Q4_staged_v2-failed1", "FAILED")],
     }

@@ -98,13 +98,31 @@ def test_failed_version_keeps_previous_available(engine: Engine, settings: Setti
         v2 = lineage.begin_version(conn, settings, "raw", "moisture", Q, fingerprint="b")
         failed = lineage.fail_version(conn, v2, "bad zip stundenwerte_TF_00044_akt.zip")
         assert (failed.status, failed.error) == ("FAILED", "bad zip stundenwerte_TF_00044_akt.zip")
-        with pytest.raises(lineage.VersionError, match="2024Q1_raw_v2 of moisture is FAILED, not PENDING"):
+        assert failed.version_name == "2024Q1_raw_v2-failed1"
+        with pytest.raises(
+            lineage.VersionError, match="2024Q1_raw_v2-failed1 of moisture is FAILED, not PENDING"
+        ):
             lineage.publish_version(conn, v2)
         available = lineage.find_available(conn, "raw", "moisture", Q)
         assert available is not None and available.version_name == "2024Q1_raw_v1"
-        # A failed run's number is not reused.
-        v3 = lineage.begin_version(conn, settings, "raw", "moisture", Q, fingerprint="b")
-        assert v3.version_name == "2024Q1_raw_v3"
+        # A failed attempt gives its number back (issue #17): the next attempt is v2 again; a second failure
+        # of v2 is recorded as its second failed attempt, an aborted one too.
+        again = lineage.begin_version(conn, settings, "raw", "moisture", Q, fingerprint="b")
+        assert again.version_name == "2024Q1_raw_v2"
+        assert lineage.fail_version(conn, again, "x").version_name == "2024Q1_raw_v2-failed2"
+        lineage.begin_version(conn, settings, "raw", "moisture", Q, fingerprint="b")
+        assert lineage.abort_pending(conn, "raw", "moisture", Q) == ["2024Q1_raw_v2"]
+        v2 = lineage.begin_version(conn, settings, "raw", "moisture", Q, fingerprint="b")
+        assert (v2.version_name, v2.version_number) == ("2024Q1_raw_v2", 2)
+        lineage.publish_version(conn, v2, row_count=1)
+        names = [v.version_name for v in lineage.list_versions(conn, kind="raw", product="moisture")]
+        assert sorted(names) == [
+            "2024Q1_raw_v1",
+            "2024Q1_raw_v2",
+            "2024Q1_raw_v2-failed1",
+            "2024Q1_raw_v2-failed2",
+            "2024Q1_raw_v2-failed3",
+        ]
 
 
 def test_lineage_follows_parents(engine: Engine, settings: Settings) -> None:

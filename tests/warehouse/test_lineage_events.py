@@ -166,6 +166,21 @@ def test_inside_an_airflow_task_events_carry_the_task_run_as_parent_and_the_dag_
     assert events[3]["run"]["facets"]["parent"] == events[2]["run"]["facets"]["parent"]  # START and COMPLETE
 
 
+def test_a_parent_of_another_product_is_an_input_of_that_product(engine: Engine, data_dir: Path) -> None:
+    """A curated air_temperature version also reads the staged daily KL version (issue #17)."""
+    settings = make_settings(data_dir, database_url=str(engine.url.render_as_string(False)), lineage=ON)
+    parents = ["2024Q2_staged_v1", lineage.qualified_parent("daily_climate", "2024Q2_staged_v3")]
+    with engine.begin() as conn:
+        lineage.begin_version(
+            conn, settings, "curated", "air_temperature", Q, fingerprint="c", parents=parents
+        )
+    (start,) = _events(settings.lineage_file)
+    assert [(i["name"], i["facets"]["datasetVersion"]["datasetVersion"]) for i in start["inputs"]] == [
+        ("staged/air_temperature/2024Q2_staged_v1", "2024Q2_staged_v1"),
+        ("staged/daily_climate/2024Q2_staged_v3", "2024Q2_staged_v3"),
+    ]
+
+
 def test_rolled_back_versions_and_disabled_lineage_emit_nothing(engine: Engine, data_dir: Path) -> None:
     url = engine.url.render_as_string(False)
     settings = make_settings(data_dir, database_url=url, lineage=ON)

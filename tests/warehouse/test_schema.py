@@ -100,11 +100,13 @@ def test_curated_tables_follow_registry_and_catalog(engine: Engine) -> None:
 def test_feature_catalog_table_matches_catalog(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = {r.name: r for r in conn.execute(select(tables.feature_catalog))}
-    assert len(rows) == len(CATALOG) == 62
+    assert len(rows) == len(CATALOG) == 64
     assert rows["rx5day"].product == "precipitation"
     assert rows["rx5day"].unit == "mm"
     assert rows["frost_days"].sql_type == "int"
     assert rows["frost_days"].standard == "ETCCDI"
+    assert rows["hot_days"].standard == "DWD heißer Tag (TX ≥ 30 °C)"
+    assert (rows["tx_tn_source"].sql_type, rows["rr_source"].product) == ("str", "precipitation")
     # A second sync with an unchanged catalog writes nothing.
     with engine.begin() as conn:
         assert db.sync_feature_catalog(conn) == 0

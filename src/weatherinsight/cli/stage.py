@@ -23,7 +23,7 @@ from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import parse_quarter_range
-from weatherinsight.staging import StageResult, stage_product
+from weatherinsight.staging import DailyStageResult, StageResult, stage_daily, stage_product
 from weatherinsight.vocabulary import ENGINES, Status
 from weatherinsight.warehouse.lineage import VersionError, parse_version_name
 
@@ -89,6 +89,28 @@ def print_summary(result: StageResult) -> None:
         console.print(bad)
 
 
+def print_daily_summary(result: DailyStageResult) -> None:
+    """A daily product's run (``staging.stage_daily``): quarters written or unchanged, quarantined files."""
+    console.print(
+        f"[bold green]staged {result.product}: {result.files_parsed} files, "
+        f"{len(result.rows_by_quarter)} quarters written, {len(result.unchanged)} unchanged[/]"
+    )
+    quarters = Table(title=f"staging {result.product} (daily)")
+    quarters.add_column("quarter")
+    quarters.add_column("rows written", justify="right")
+    quarters.add_column("staged version")
+    for q, version in sorted(result.versions.items()):
+        rows = result.rows_by_quarter.get(q)
+        quarters.add_row(q, "unchanged" if rows is None else str(rows), version)
+    console.print(quarters)
+    if result.quarantined:
+        bad = Table(title="quarantined files")
+        bad.add_column("file: reason")
+        for line in result.quarantined:
+            bad.add_row(line)
+        console.print(bad)
+
+
 def stage(
     product: Annotated[
         str, typer.Option("--product", "-p", help="product name or DWD code, e.g. air_temperature")
@@ -121,10 +143,19 @@ def stage(
     quarters = parse_quarter_range(quarter) if quarter else None
     if master:  # as for `aggregate`: naming a master means running on it
         engine = "spark"
+    prod = get_product(product)
+    if prod.daily:
+        if engine != "duckdb" or retry_quarantined:
+            raise typer.BadParameter(
+                f"{prod.name} is a daily product: staged on the embedded path, without --retry-quarantined",
+                param_hint="--engine/--retry-quarantined",
+            )
+        print_daily_summary(stage_daily(settings, prod, quarters=quarters))
+        return
     with progress_bars(progress) as report:
         result = stage_product(
             settings,
-            get_product(product),
+            prod,
             quarters=quarters,
             engine="spark" if engine == "spark" else "duckdb",
             spark_master=master,

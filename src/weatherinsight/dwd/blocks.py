@@ -70,7 +70,7 @@ def _timestamps(md: np.ndarray) -> np.ndarray:
         raise Reject(f"MESS_DATUM {v[bad]} is not a valid date and hour", bad)
     # Rows come in runs of 24 per day: convert each run's date once and repeat it (much less work).
     starts = np.flatnonzero(np.concatenate(([True], ymd[1:] != ymd[:-1])))
-    run_days = _days_since_epoch(ymd[starts])
+    run_days = days_since_epoch(ymd[starts])
     if isinstance(run_days, int):
         bad = int(starts[run_days])
         raise Reject(f"MESS_DATUM {v[bad]} is not a valid date", bad)
@@ -79,7 +79,7 @@ def _timestamps(md: np.ndarray) -> np.ndarray:
     return result
 
 
-def _days_since_epoch(ymd: np.ndarray) -> np.ndarray | int:
+def days_since_epoch(ymd: np.ndarray) -> np.ndarray | int:
     """YYYYMMDD integers → days since 1970-01-01, or the index of the first invalid date."""
     year, md = ymd // 10_000, ymd % 10_000
     month, day = md // 100, md % 100
@@ -200,7 +200,7 @@ def _fast_timestamps(md: np.ndarray) -> np.ndarray | None:
     run_ymd = ymd[starts].astype(np.int64)
     if (v[ends] - run_ymd * 100 > 23).any():
         return None
-    run_days = _days_since_epoch(run_ymd)
+    run_days = days_since_epoch(run_ymd)
     if isinstance(run_days, int):
         return None
     # µs = (hours since epoch) · 1 h, hours = v + (24 · days − 100 · ymd) per day

@@ -1,6 +1,7 @@
 """DWD file names and safe zip opening.
 
-Owns: parsing the zip names of the hourly directories (FORMAT §1.2) into a :class:`ZipName` (also when a
+Owns: parsing the zip names of the hourly and daily directories (FORMAT §1.2, §5.1: ``stundenwerte_…`` /
+``tageswerte_…``) into a :class:`ZipName` (also when a
 stored copy decorates the name, :func:`find_zip_name`), the produkt member's and the station list's names, and
 opening
 a downloaded zip without trusting it — corrupt archives, zip-slip entry names and zip bombs (declared *and*
@@ -19,7 +20,7 @@ from datetime import date
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import IO, Literal
 
-from weatherinsight.dwd.products import BY_CODE, Product
+from weatherinsight.dwd.products import BY_CODE, DAILY_PRODUCTS, Product
 from weatherinsight.errors import DwdFormatError
 
 DEFAULT_MAX_UNCOMPRESSED = 1 << 30
@@ -39,8 +40,10 @@ _ZIP_ERRORS = (
 
 Period = Literal["recent", "historical"]
 
+#: The zip prefix per resolution (FORMAT §1.2, §5.1) and the daily products by code.
+_DAILY_BY_CODE: dict[str, Product] = {p.code: p for p in DAILY_PRODUCTS.values()}
 _ZIP_NAME = re.compile(
-    r"^stundenwerte_(?P<code>[A-Z0-9]{1,3})_(?P<station>\d{5})_"
+    r"^(?P<word>stundenwerte|tageswerte)_(?P<code>[A-Z0-9]{1,3})_(?P<station>\d{5})_"
     r"(?:(?P<akt>akt)|(?P<start>\d{8})_(?P<end>\d{8})_hist)\.zip$"
 )
 #: The produkt member: ``produkt_<code>_stunde_<from>_<to>_<SSSSS>.txt`` (FORMAT §1.3). The legacy layout
@@ -51,10 +54,10 @@ _PRODUKT_STATION = re.compile(r"_(\d{5})\.txt$")
 #: A DWD zip name anywhere inside a stored name (history copies may carry a prefix or suffix). Any code of
 #: one to three characters matches, so that another product's zip is recognised as such (and rejected).
 _ZIP_IN_NAME = re.compile(
-    r"(stundenwerte_(?P<code>[A-Z0-9]{1,3})_(?P<station>\d{5})_(?:akt|\d{8}_\d{8}_hist))(?:[._-][^/]*)?\.zip$"
+    r"((?:stundenwerte|tageswerte)_(?P<code>[A-Z0-9]{1,3})_(?P<station>\d{5})_(?:akt|\d{8}_\d{8}_hist))(?:[._-][^/]*)?\.zip$"
 )
 #: The date range a produkt member's name claims (``…_stunde_<from>_<to>_<SSSSS>.txt``).
-_PRODUKT_RANGE = re.compile(PRODUKT_PREFIX + r"[a-z0-9]+_stunde_(\d{8})_(\d{8})_\d{5}\.txt$")
+_PRODUKT_RANGE = re.compile(PRODUKT_PREFIX + r"[a-z0-9]+_(?:stunde|tag)_(\d{8})_(\d{8})_\d{5}\.txt$")
 #: What every station description list's name contains (``<CODE>_Stundenwerte_Beschreibung_Stationen.txt``),
 #: compared case-insensitively.
 STATION_LIST_MARKER = "beschreibung_stationen"
@@ -90,13 +93,16 @@ def parse_zip_name(name: str) -> ZipName:
     if m is None:
         raise DwdFormatError(
             name,
-            "not a DWD hourly zip name (expected stundenwerte_<CODE>_<SSSSS>_akt.zip "
-            "or stundenwerte_<CODE>_<SSSSS>_<YYYYMMDD>_<YYYYMMDD>_hist.zip)",
+            "not a DWD hourly or daily zip name (expected stundenwerte_<CODE>_<SSSSS>_akt.zip "
+            "or stundenwerte_<CODE>_<SSSSS>_<YYYYMMDD>_<YYYYMMDD>_hist.zip; tageswerte_… for daily)",
         )
     code = m["code"]
-    product = BY_CODE.get(code)
+    known = _DAILY_BY_CODE if m["word"] == "tageswerte" else BY_CODE
+    product = known.get(code)
     if product is None:
-        raise DwdFormatError(name, f"unknown product code {code!r} (known: {', '.join(sorted(BY_CODE))})")
+        raise DwdFormatError(
+            name, f"unknown product code {code!r} of {m['word']} (known: {', '.join(sorted(known))})"
+        )
     station = int(m["station"])
     if m["akt"]:
         return ZipName(base, product, station, "recent", None, None)

@@ -3,14 +3,17 @@
 House rule 1: this is the only module that names a DWD column, code, unit or sentinel. Everything else asks
 the registry. Adding an hourly product is one ``Product`` entry here (and its name in ``settings.KNOWN_PRODUCTS``) plus its
 feature definition module and catalog rows (docs/contracts.md, "Adding a product").
-The daily climate values (``climate/daily/kl``, FORMAT §5.2) are a ``DailyProduct`` (``DAILY_KL``): another
-base directory, day-stamped rows and two quality columns. It is parsed (``dwd.daily``) but not yet one of the
-ingested ``PRODUCTS`` (issue #17 leaves that wiring open).
+The daily climate values (``climate/daily/kl``, FORMAT §5.2) are a ``Product`` too (``DAILY_KL``, resolution
+``daily``): the resolution decides the file names (``stundenwerte``/``tageswerte``), the staged key (``ts`` or
+``date``) and the parser (``dwd.produkt`` or ``dwd.daily``); its two quality columns are ``quality_groups``.
+``PRODUCTS`` holds the hourly products with curated features of their own; ``DAILY_PRODUCTS`` the daily ones,
+whose values feed the day-based indices of the hourly products (issue #17).
 Facts are from ``docs/dwd-format.md`` (real DWD files), section numbers given per product.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,9 +78,32 @@ class Variable:
     description: str
 
 
+#: A product's time resolution: its directory under ``climate/`` and the word DWD's file names use for it.
+Resolution = Literal["hourly", "daily"]
+#: Per resolution: the zip prefix, the station list's word and the produkt member's word (FORMAT §1.2, §5.1).
+_FILE_WORDS: dict[Resolution, tuple[str, str, str]] = {
+    "hourly": ("stundenwerte", "Stundenwerte", "stunde"),
+    "daily": ("tageswerte", "Tageswerte", "tag"),
+}
+#: The staged key of a daily product: the DWD day (not a UTC instant: RSK's day runs 06–06 UTC).
+STAGED_DAILY_KEY_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("station_id", pa.int32(), nullable=False),
+    pa.field("date", pa.date32(), nullable=False),
+)
+
+#: One quality column, our name for it and the variables it qualifies (header order).
+QualityGroup = tuple[str, str, tuple[Variable, ...]]
+
+
 @dataclass(frozen=True)
 class Product:
-    """One DWD hourly product (a directory under ``hourly/``)."""
+    """One DWD product (a directory under ``climate/<resolution>/``).
+
+    Hourly products have one quality column (``quality_column``, staged as ``qn``) for all ``variables``;
+    a product with several (daily KL) lists them in ``quality_groups`` (their variables, in order, are
+    ``variables``). ``produkt_word`` overrides the produkt member's ``<code>_<stunde|tag>`` stem where DWD
+    uses another word (``klima_tag``).
+    """
 
     name: str
     code: str
@@ -89,16 +115,27 @@ class Product:
     description: str
     sentinel: int = SENTINEL
     extra: dict[str, str] = field(default_factory=dict)
-    #: The resolution directory under ``climate/`` (all ``Product`` entries are hourly).
-    resolution: str = "hourly"
     #: Rows DWD writes per day. Sun files before mid-2019 hold only the 18 hours stamped 03–20 UTC (FORMAT
     #: §5.1): the night is left out, not missing, so a day's validity threshold is scaled by day_hours / 24.
     day_hours: int = 24
+    #: The resolution directory under ``climate/`` (``hourly`` or ``daily``).
+    resolution: Resolution = "hourly"
+    quality_groups: tuple[QualityGroup, ...] = ()
+    produkt_word: str = ""
 
     @property
     def path(self) -> str:
-        """The product's directory below ``…/observations_germany/climate/``: ``hourly/<directory>``."""
+        """The product's directory below ``…/observations_germany/climate/``: ``<resolution>/<directory>``."""
         return f"{self.resolution}/{self.directory}"
+
+    @property
+    def daily(self) -> bool:
+        return self.resolution == "daily"
+
+    @property
+    def groups(self) -> tuple[QualityGroup, ...]:
+        """The quality columns with their variables (hourly: the one ``quality_column`` → ``qn``)."""
+        return self.quality_groups or ((self.quality_column, "qn", self.variables),)
 
     @property
     def code_lower(self) -> str:
@@ -106,8 +143,11 @@ class Product:
 
     @property
     def header(self) -> tuple[str, ...]:
-        """The produkt header tokens after stripping the padding (FORMAT §2.1)."""
-        return (STATION_COLUMN, TIME_COLUMN, self.quality_column, *(v.dwd_name for v in self.variables), EOR)
+        """The produkt header tokens after stripping the padding (FORMAT §2.1, §5.2)."""
+        cols: list[str] = [STATION_COLUMN, TIME_COLUMN]
+        for qn, _, vs in self.groups:
+            cols += [qn, *(v.dwd_name for v in vs)]
+        return (*cols, EOR)
 
     @property
     def value_columns(self) -> tuple[str, ...]:
@@ -125,8 +165,16 @@ class Product:
 
     @property
     def staged_schema(self) -> pa.Schema:
-        values = [pa.field(v.column, v.arrow_type) for v in self.variables]
-        return pa.schema([*STAGED_KEY_FIELDS, *values, *STAGED_TAIL_FIELDS])
+        """Hourly: station_id, ts, qn, values, provenance; daily: station_id, date, (QN, values) per group,
+        provenance."""
+        if not self.daily:
+            values = [pa.field(v.column, v.arrow_type) for v in self.variables]
+            return pa.schema([*STAGED_KEY_FIELDS, *values, *STAGED_TAIL_FIELDS])
+        fields = list(STAGED_DAILY_KEY_FIELDS)
+        for _, qn_column, vs in self.groups:
+            fields.append(pa.field(qn_column, pa.int8()))
+            fields += [pa.field(v.column, v.arrow_type) for v in vs]
+        return pa.schema([*fields, *STAGED_TAIL_FIELDS])
 
     @property
     def staged_memory_schema(self) -> pa.Schema:
@@ -134,20 +182,25 @@ class Product:
         return staged_memory_schema(self.staged_schema)
 
     @property
+    def _stem(self) -> str:
+        """``<code>_stunde`` / ``<code>_tag`` (or ``produkt_word``): the produkt and metadata member stem."""
+        return self.produkt_word or f"{self.code_lower}_{_FILE_WORDS[self.resolution][2]}"
+
+    @property
     def station_list_name(self) -> str:
-        return f"{self.code}_Stundenwerte_Beschreibung_Stationen.txt"
+        return f"{self.code}_{_FILE_WORDS[self.resolution][1]}_Beschreibung_Stationen.txt"
 
     def recent_zip_name(self, station_id: int) -> str:
-        return f"stundenwerte_{self.code}_{station_id:05d}_akt.zip"
+        return f"{_FILE_WORDS[self.resolution][0]}_{self.code}_{station_id:05d}_akt.zip"
 
     def historical_zip_name(self, station_id: int, start: str, end: str) -> str:
-        return f"stundenwerte_{self.code}_{station_id:05d}_{start}_{end}_hist.zip"
+        return f"{_FILE_WORDS[self.resolution][0]}_{self.code}_{station_id:05d}_{start}_{end}_hist.zip"
 
     def produkt_name(self, station_id: int, start: str, end: str) -> str:
-        return f"produkt_{self.code_lower}_stunde_{start}_{end}_{station_id:05d}.txt"
+        return f"produkt_{self._stem}_{start}_{end}_{station_id:05d}.txt"
 
     def parameter_meta_name(self, station_id: int) -> str:
-        return f"Metadaten_Parameter_{self.code_lower}_stunde_{station_id:05d}.txt"
+        return f"Metadaten_Parameter_{self._stem}_{station_id:05d}.txt"
 
 
 _F64 = pa.float64()
@@ -275,109 +328,51 @@ PRODUCTS: dict[str, Product] = {
 BY_CODE: dict[str, Product] = {p.code: p for p in PRODUCTS.values()}
 
 
-@dataclass(frozen=True)
-class DailyProduct:
-    """One DWD daily product (a directory under ``climate/daily/``): day-stamped rows, several QN columns.
-
-    ``quality_groups`` maps each quality column (in header order) to our name for it and the DWD columns it
-    qualifies; the header is STATIONS_ID, MESS_DATUM, then each QN column followed by its variables, then eor.
-    """
-
-    name: str
-    code: str
-    directory: str
-    produkt_stem: str
-    quality_groups: tuple[tuple[str, str, tuple[Variable, ...]], ...]
-    description: str
-    sentinel: int = SENTINEL
-    resolution: str = "daily"
-
-    @property
-    def path(self) -> str:
-        return f"{self.resolution}/{self.directory}"
-
-    @property
-    def variables(self) -> tuple[Variable, ...]:
-        return tuple(v for _, _, vs in self.quality_groups for v in vs)
-
-    @property
-    def header(self) -> tuple[str, ...]:
-        cols: list[str] = [STATION_COLUMN, TIME_COLUMN]
-        for qn, _, vs in self.quality_groups:
-            cols += [qn, *(v.dwd_name for v in vs)]
-        return (*cols, EOR)
-
-    def variable(self, column: str) -> Variable:
-        for v in self.variables:
-            if v.column == column or v.dwd_name == column:
-                return v
-        raise KeyError(f"{self.name} has no variable {column!r}")
-
-    @property
-    def schema(self) -> pa.Schema:
-        """The parsed table: station, UTC-less calendar day (DWD's climatological day), QNs, values."""
-        fields = [
-            pa.field("station_id", pa.int32(), nullable=False),
-            pa.field("day", pa.date32(), nullable=False),
-        ]
-        for _, qn_column, vs in self.quality_groups:
-            fields.append(pa.field(qn_column, pa.int8()))
-            fields += [pa.field(v.column, v.arrow_type) for v in vs]
-        return pa.schema(fields)
-
-    @property
-    def station_list_name(self) -> str:
-        return f"{self.code}_Tageswerte_Beschreibung_Stationen.txt"
-
-    def recent_zip_name(self, station_id: int) -> str:
-        return f"tageswerte_{self.code}_{station_id:05d}_akt.zip"
-
-    def historical_zip_name(self, station_id: int, start: str, end: str) -> str:
-        return f"tageswerte_{self.code}_{station_id:05d}_{start}_{end}_hist.zip"
-
-    def produkt_name(self, station_id: int, start: str, end: str) -> str:
-        return f"produkt_{self.produkt_stem}_{start}_{end}_{station_id:05d}.txt"
-
-
 # FORMAT §5.2 (real Lahr file): QN_3 qualifies the wind group, QN_4 everything else. RSK is the precipitation
 # of DWD's 06–06 UTC day; TXK/TNK are extremes of the continuous record, not of the hourly readings.
-DAILY_KL = DailyProduct(
+_KL_GROUPS: tuple[QualityGroup, ...] = (
+    (
+        "QN_3",
+        "qn_wind",
+        (
+            Variable("FX", "wind_gust_max", "m/s", _F64, "daily maximum wind gust"),
+            Variable("FM", "wind_speed_mean", "m/s", _F64, "daily mean wind speed"),
+        ),
+    ),
+    (
+        "QN_4",
+        "qn",
+        (
+            Variable("RSK", "precipitation_height", "mm", _F64, "precipitation of the 06–06 UTC day"),
+            Variable("RSKF", "precipitation_form", "RSKF code", pa.int8(), "form of precipitation"),
+            Variable("SDK", "sunshine_duration", "h", _F64, "daily sunshine duration"),
+            Variable("SHK_TAG", "snow_depth", "cm", _F64, "daily snow depth"),
+            Variable("NM", "cloud_cover", "1/8", _F64, "daily mean cloud cover"),
+            Variable("VPM", "vapour_pressure", "hPa", _F64, "daily mean vapour pressure"),
+            Variable("PM", "pressure_station", "hPa", _F64, "daily mean air pressure at station height"),
+            Variable("TMK", "temperature_mean", "°C", _F64, "daily mean 2 m air temperature"),
+            Variable("UPM", "relative_humidity", "%", _F64, "daily mean 2 m relative humidity"),
+            Variable("TXK", "temperature_max", "°C", _F64, "daily maximum 2 m air temperature"),
+            Variable("TNK", "temperature_min", "°C", _F64, "daily minimum 2 m air temperature"),
+            Variable("TGK", "ground_temperature_min", "°C", _F64, "daily minimum air temperature at 5 cm"),
+        ),
+    ),
+)
+DAILY_KL = Product(
     name="daily_climate",
     code="KL",
     directory="kl",
-    produkt_stem="klima_tag",
-    quality_groups=(
-        (
-            "QN_3",
-            "qn_wind",
-            (
-                Variable("FX", "wind_gust_max", "m/s", _F64, "daily maximum wind gust"),
-                Variable("FM", "wind_speed_mean", "m/s", _F64, "daily mean wind speed"),
-            ),
-        ),
-        (
-            "QN_4",
-            "qn",
-            (
-                Variable("RSK", "precipitation_height", "mm", _F64, "precipitation of the 06–06 UTC day"),
-                Variable("RSKF", "precipitation_form", "RSKF code", pa.int8(), "form of precipitation"),
-                Variable("SDK", "sunshine_duration", "h", _F64, "daily sunshine duration"),
-                Variable("SHK_TAG", "snow_depth", "cm", _F64, "daily snow depth"),
-                Variable("NM", "cloud_cover", "1/8", _F64, "daily mean cloud cover"),
-                Variable("VPM", "vapour_pressure", "hPa", _F64, "daily mean vapour pressure"),
-                Variable("PM", "pressure_station", "hPa", _F64, "daily mean air pressure at station height"),
-                Variable("TMK", "temperature_mean", "°C", _F64, "daily mean 2 m air temperature"),
-                Variable("UPM", "relative_humidity", "%", _F64, "daily mean 2 m relative humidity"),
-                Variable("TXK", "temperature_max", "°C", _F64, "daily maximum 2 m air temperature"),
-                Variable("TNK", "temperature_min", "°C", _F64, "daily minimum 2 m air temperature"),
-                Variable(
-                    "TGK", "ground_temperature_min", "°C", _F64, "daily minimum air temperature at 5 cm"
-                ),
-            ),
-        ),
-    ),
+    quality_column="QN_4",
+    variables=tuple(v for _, _, vs in _KL_GROUPS for v in vs),
+    primary="temperature_max",
+    curated_table="",
     description="Daily climate values (KL): official daily means, extremes and sums",
+    resolution="daily",
+    quality_groups=_KL_GROUPS,
+    produkt_word="klima_tag",
 )
+#: The daily products (no curated table of their own: their values feed the hourly products' day indices).
+DAILY_PRODUCTS: dict[str, Product] = {DAILY_KL.name: DAILY_KL}
 
 # settings (the bottom layer) validates ``product_types`` against its own plain list of names, as it may not
 # import this registry; fail at import when the two drift apart rather than accept or reject the wrong names.
@@ -407,6 +402,16 @@ def unregister_product(name: str) -> None:
     unregister_product_name(name)
 
 
+def listing_url(base_url: str, product: Product, period: str) -> str:
+    """The URL of ``product``'s ``period`` directory. ``base_url`` is DWD's hourly tree
+    (``settings.dwd_base_url``, ``…/climate/hourly/``); another resolution's tree is its sibling
+    (``…/climate/daily/kl/recent/``)."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    if product.resolution == "hourly":
+        return f"{base}{product.directory}/{period}/"
+    return urllib.parse.urljoin(base, f"../{product.path}/{period}/")
+
+
 def product_names() -> list[str]:
     return list(PRODUCTS)
 
@@ -415,6 +420,8 @@ def get_product(name_or_code: str) -> Product:
     """Look a product up by name (``air_temperature``) or DWD code (``TU``, case-insensitive)."""
     if name_or_code in PRODUCTS:
         return PRODUCTS[name_or_code]
+    if name_or_code in DAILY_PRODUCTS:
+        return DAILY_PRODUCTS[name_or_code]
     code = name_or_code.upper()
     if code in BY_CODE:
         return BY_CODE[code]

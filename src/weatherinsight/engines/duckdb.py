@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -21,25 +22,35 @@ from weatherinsight.features.common import Rules, hour_label
 from weatherinsight.features.definitions import build_quarter, conform
 
 
-def compute(staged: Sequence[Path] | pa.Table, product: str, rules: Rules) -> pa.Table:
+def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa.Table) -> str:
+    """Register an Arrow table (returns its name) or quote Parquet paths into a ``read_parquet`` call."""
+    if isinstance(data, pa.Table):
+        raw.register(name, data)
+        return name
+    if not data:
+        raise ValueError("no staged files given")
+    return "read_parquet([{}])".format(", ".join("'" + str(p).replace("'", "''") + "'" for p in data))
+
+
+def compute(
+    staged: Sequence[Path] | pa.Table,
+    product: str,
+    rules: Rules,
+    *,
+    daily: Sequence[Path] | pa.Table | None = None,
+) -> pa.Table:
     """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.quarter``.
 
-    ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema.
+    ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema;
+    ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or
+    empty: no daily values, every day is hourly-derived).
     """
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
     # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
     raw.execute("SET TimeZone = 'UTC'").fetchall()
     try:
-        if isinstance(staged, pa.Table):
-            raw.register("staged_arrow", staged)
-            source = "staged_arrow"
-        else:
-            if not staged:
-                raise ValueError("no staged files given")
-            source = "read_parquet([{}])".format(
-                ", ".join("'" + str(p).replace("'", "''") + "'" for p in staged)
-            )
+        source = _source(raw, "staged_arrow", staged)
         # ts arrives as TIMESTAMPTZ; as naive UTC (same instant, via integer microseconds) DuckDB takes epoch
         # seconds natively instead of an ICU time-zone conversion per row and per use (3× faster framing)
         raw.execute(
@@ -56,7 +67,13 @@ def compute(staged: Sequence[Path] | pa.Table, product: str, rules: Rules) -> pa
                 raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
             return con.table(name)
 
-        expr = build_quarter(table, product, rules, materialize=materialize)
+        daily_table = None
+        if daily is not None and (isinstance(daily, pa.Table) or daily):
+            raw.execute(
+                f"CREATE TEMP VIEW daily_input AS SELECT * FROM {_source(raw, 'daily_arrow', daily)}"
+            ).fetchall()
+            daily_table = con.table("daily_input")
+        expr = build_quarter(table, product, rules, materialize=materialize, daily=daily_table)
         return conform(con.to_pyarrow(expr), product)
     finally:
         con.disconnect()

@@ -75,8 +75,11 @@ def check_reachable(master: str, timeout: float = 5.0) -> None:
     raise SparkUnavailableError(master, "; ".join(problems))
 
 
-def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> pa.Table:
-    """Curated rows of ``product`` for ``rules.quarter`` from staged Parquet files, computed by Spark."""
+def compute(
+    spark: Any, staged: Sequence[Path], product: str, rules: Rules, *, daily: Sequence[Path] | None = None
+) -> pa.Table:
+    """Curated rows of ``product`` for ``rules.quarter`` from staged Parquet files, computed by Spark
+    (``daily``: the staged daily KL files, as for the DuckDB engine)."""
     if not staged:
         raise ValueError("no staged files given")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
@@ -84,7 +87,10 @@ def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> p
     tag = uuid.uuid4().hex[:8]
     view = f"staged_{product}_{tag}"
     prepared = f"prepared_{product}_{tag}"
+    daily_view = f"daily_{product}_{tag}"
     spark.read.parquet(*[str(p) for p in staged]).createOrReplaceTempView(view)
+    if daily:
+        spark.read.parquet(*[str(p) for p in daily]).createOrReplaceTempView(daily_view)
     cached: list[Any] = []
 
     def materialize(expr: ir.Table) -> ir.Table:
@@ -98,10 +104,12 @@ def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> p
         return con.table(prepared)
 
     try:
-        expr = build_quarter(con.table(view), product, rules, materialize=materialize)
+        daily_table = con.table(daily_view) if daily else None
+        expr = build_quarter(con.table(view), product, rules, materialize=materialize, daily=daily_table)
         return conform(con.to_pyarrow(expr), product)
     finally:
         for df in cached:
             df.unpersist()
         spark.catalog.dropTempView(prepared)
         spark.catalog.dropTempView(view)
+        spark.catalog.dropTempView(daily_view)

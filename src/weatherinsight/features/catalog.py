@@ -75,23 +75,57 @@ _SD = "; SD = Σ hourly SD_SO / 60 of the UTC day"
 # Cloudiness (features/cloudiness.py): only V_N 0–8 is a cover amount; -1 (sky not visible) is not one.
 _NM = "; day mean of the hourly V_N 0–8 (a valid day has ≥ 20 such hours)"
 _ETCCDI = "ETCCDI"
-# What the day-based values really are today (issue #17, measured on DWD's Lahr files): TX/TN are the extremes
-# of 24 hourly readings, not DWD's TXK/TNK (extremes of the continuous record), and a precipitation day is the
-# UTC calendar day, not DWD's 06–06 UTC RSK day. The definitions say so until the daily KL values are used.
+# Where each day value comes from (issue #17, features/daily_kl.py): TX/TN and RR are DWD's official daily KL
+# values (TXK/TNK: extremes of the continuous record; RSK: DWD's 06–06 UTC climatological day) where the
+# station has them for the day, else derived from the valid UTC day's hourly readings; a source column says
+# which per row (``tx_tn_source``, ``rr_source``). TG is always the mean of the 24 hourly TT_TU (what DWD's TMK is).
 _TX = (
-    "; TX = highest hourly TT_TU of the UTC day (DWD's TXK, from the continuous record, reads ~0.4 °C higher)"
+    "; TX = DWD's daily TXK where present, else the highest hourly TT_TU of the valid UTC day (tx_tn_source)"
 )
-_TN = "; TN = lowest hourly TT_TU of the UTC day (DWD's TNK, from the continuous record, reads ~0.6 °C lower)"
-_TXTN = "; TX/TN = highest/lowest hourly TT_TU of the UTC day, not DWD's TXK/TNK"
-_RR = "; RR = Σ hourly R1 of the UTC day (DWD's RSK day runs 06–06 UTC)"
+_TN = "; TN = DWD's daily TNK where present, else the lowest hourly TT_TU of the valid UTC day (tx_tn_source)"
+_TXTN = "; TX/TN = DWD's daily TXK/TNK where present, else the hourly TT_TU extremes of the valid UTC day (tx_tn_source)"
+_RR = (
+    "; RR = DWD's daily RSK (06–06 UTC day) where present, else Σ hourly R1 of the valid UTC day (rr_source)"
+)
+_TG = "; TG = mean of the valid UTC day's hourly TT_TU (DWD's TMK is the mean of the same 24 readings)"
+_SOURCE = (
+    "where the row's day values came from: 'daily_kl' (all DWD daily KL values), 'hourly' (all derived "
+    "from hourly readings), 'mixed'; NULL when the day-based features are"
+)
 
 CATALOG: tuple[FeatureSpec, ...] = (
     # temperature (TT_TU → temperature)
-    _f("tg_mean", _T, "temperature", "daily", "°C", "mean of daily mean temperatures (TG)", _ETCCDI),
-    _f("tx_mean", _T, "temperature", "daily", "°C", "mean of daily maximum temperatures (TX)" + _TX, _ETCCDI),
-    _f("tn_mean", _T, "temperature", "daily", "°C", "mean of daily minimum temperatures (TN)" + _TN, _ETCCDI),
-    _f("txx", _T, "temperature", "daily", "°C", "highest daily maximum temperature (TXx)" + _TX, _ETCCDI),
-    _f("tnn", _T, "temperature", "daily", "°C", "lowest daily minimum temperature (TNn)" + _TN, _ETCCDI),
+    _f(
+        "tg_mean",
+        _T,
+        "temperature",
+        "daily",
+        "°C",
+        "mean of daily mean temperatures (TG)" + _TG,
+        "ET-SCI TMm",
+    ),
+    _f(
+        "tx_mean",
+        _T,
+        "temperature",
+        "daily",
+        "°C",
+        "mean of daily maximum temperatures (TX)" + _TX,
+        "ET-SCI TXm",
+    ),
+    _f(
+        "tn_mean",
+        _T,
+        "temperature",
+        "daily",
+        "°C",
+        "mean of daily minimum temperatures (TN)" + _TN,
+        "ET-SCI TNm",
+    ),
+    _f(
+        "txx", _T, "temperature", "daily", "°C", "highest daily maximum temperature (TXx)" + _TX, "ETCCDI TXx"
+    ),
+    _f("tnn", _T, "temperature", "daily", "°C", "lowest daily minimum temperature (TNn)" + _TN, "ETCCDI TNn"),
     _f(
         "dtr_mean",
         _T,
@@ -131,7 +165,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "daily",
         "days",
         "valid days with TX ≥ 30 °C" + _TX,
-        "DWD Heißer Tag threshold",
+        "DWD heißer Tag (TX ≥ 30 °C)",
         "int",
     ),
     _f(
@@ -171,6 +205,16 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "Σ max(TG − 5, 0) over valid days",
         "base 5 °C",
     ),
+    _f(
+        "tx_tn_source",
+        _T,
+        "temperature",
+        "daily",
+        "source",
+        "TX/TN-based features: " + _SOURCE,
+        "provenance",
+        "str",
+    ),
     # precipitation (R1 → precipitation_height; RS_IND → precipitation_indicator)
     _f(
         "precip_total",
@@ -178,8 +222,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "mm",
-        "sum of daily totals over valid days (PRCPTOT)",
-        _ETCCDI,
+        "sum of daily totals over valid days; RR = Σ hourly R1 of the valid UTC day (DWD's RSK day runs 06–06 UTC)",
+        "total (ETCCDI PRCPTOT sums wet days only)",
     ),
     _f(
         "wet_days",
@@ -188,7 +232,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "daily",
         "days",
         "valid days with RR ≥ 1 mm (R1mm)" + _RR,
-        _ETCCDI,
+        "ETCCDI Rnnmm, nn = 1",
         "int",
     ),
     _f(
@@ -218,7 +262,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "mm",
-        "highest total over 5 consecutive valid days inside the quarter (Rx5day)",
+        "highest RR sum over 5 consecutive days, all valid and inside the quarter (Rx5day; a window never "
+        "crosses an invalid day or the quarter's bounds)" + _RR,
         _ETCCDI,
     ),
     _f(
@@ -236,7 +281,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "longest run of consecutive valid days with RR < 1 mm (CDD); invalid days end a run" + _RR,
+        "longest run of consecutive valid days with RR < 1 mm inside the quarter (CDD); invalid days end a run"
+        + _RR,
         _ETCCDI,
         "int",
     ),
@@ -246,7 +292,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "precipitation_height",
         "daily",
         "days",
-        "longest run of consecutive valid days with RR ≥ 1 mm (CWD); invalid days end a run" + _RR,
+        "longest run of consecutive valid days with RR ≥ 1 mm inside the quarter (CWD); invalid days end a run"
+        + _RR,
         _ETCCDI,
         "int",
     ),
@@ -260,6 +307,16 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "valid hours with precipitation indicator RS_IND = 1",
         "DWD RS_IND",
         "int",
+    ),
+    _f(
+        "rr_source",
+        _R,
+        "precipitation_height",
+        "daily",
+        "source",
+        "daily RR-based features (not precip_total): " + _SOURCE,
+        "provenance",
+        "str",
     ),
     # wind (F → wind_speed, D → wind_direction)
     _f("wind_speed_mean", _W, "wind_speed", "hourly", "m/s", "mean of hourly wind speeds", "arithmetic mean"),

@@ -2,7 +2,8 @@
 
 ``build_quarter`` frames the staged table to the quarter, adds the coverage columns and the product's gated
 features (catalog order and SQL types). Both engines execute exactly this expression. A new hourly product
-registers its ``build`` function here.
+registers its ``build`` function here; a product whose day-based indices prefer DWD's daily KL values
+(``features.daily_kl``) is also listed in ``USES_DAILY_KL`` and gets the staged daily table.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from weatherinsight.features.catalog import (
     unregister_features,
 )
 from weatherinsight.features.common import Rules, coverage, finish, prepare
+from weatherinsight.features.daily_kl import frame_days
+from weatherinsight.features.day_sources import READS_DAILY
 
 Builder = Callable[[ir.Table, Rules], ir.Table]
+KlBuilder = Callable[[ir.Table, Rules, ir.Table | None], ir.Table]
 
 BUILDERS: dict[str, Builder] = {
     "air_temperature": temperature.build,
@@ -66,24 +70,42 @@ def unregister(name: str) -> None:
     unregister_product(name)
 
 
+#: Products whose day-based indices take DWD's daily KL values where a station has them (issue #17).
+USES_DAILY_KL: dict[str, KlBuilder] = {
+    "air_temperature": temperature.build,
+    "precipitation": precipitation.build,
+}
+if set(USES_DAILY_KL) != set(READS_DAILY):  # the parse-time fact and the definitions must agree
+    raise RuntimeError(
+        f"day_sources.READS_DAILY {sorted(READS_DAILY)} != USES_DAILY_KL {sorted(USES_DAILY_KL)}"
+    )
+
+
 def build_quarter(
     staged: ir.Table,
     product: str,
     rules: Rules,
     *,
     materialize: Callable[[ir.Table], ir.Table] | None = None,
+    daily: ir.Table | None = None,
 ) -> ir.Table:
     """The curated rows (without version/time columns) of one product and quarter from its staged rows.
 
     ``materialize`` lets an engine store the framed quarter rows once (a temp table / cached view) before
-    the many aggregations read them; it must return a table with the same rows and columns.
+    the many aggregations read them; it must return a table with the same rows and columns. ``daily`` is the
+    staged daily KL table (any quarters; framed here) for a product in ``USES_DAILY_KL``; None: no KL values.
     """
     prod = get_product(product)
     rules = rules.for_product(prod)
     p = prepare(staged, prod, rules)
     if materialize is not None:
         p = materialize(p)
-    return finish(coverage(p, prod, rules), BUILDERS[prod.name](p, rules), prod)
+    if prod.name in USES_DAILY_KL:
+        kl = frame_days(daily, rules) if daily is not None else None
+        features = USES_DAILY_KL[prod.name](p, rules, kl)
+    else:
+        features = BUILDERS[prod.name](p, rules)
+    return finish(coverage(p, prod, rules), features, prod)
 
 
 def output_schema(product: str) -> pa.Schema:

@@ -22,7 +22,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from weatherinsight.dwd.client import DwdClient
-from weatherinsight.dwd.products import PERIODS, Product, get_product
+from weatherinsight.dwd.products import PERIODS, Product, get_product, listing_url
 from weatherinsight.errors import DownloadError, RunFailedError, WeatherInsightError
 from weatherinsight.ingest.fetch import Outcome, fetch_one
 from weatherinsight.ingest.plan import Target, known_rows, select_entries
@@ -67,7 +67,7 @@ def _plan(
     targets: list[Target] = []
     listing_failed = False
     for per in periods:
-        url = f"{settings.dwd_base_url}{prod.directory}/{per}/"
+        url = listing_url(settings.dwd_base_url, prod, per)
         try:
             entries = http.list_directory(url)
         except DownloadError as exc:

@@ -7,8 +7,8 @@ a seeded non-negative excess, 0.4–0.6 °C on average as measured), and RSK is 
 06–06 UTC day — the hourly R1 stamped 07:00 of the day through 06:00 of the next (NULL for a last day whose
 next morning is not simulated). Columns without an hourly source here (SDK, NM) are written as missing.
 
-``daily_kl_values`` computes the columns; ``daily_kl_produkt`` writes them as a DWD produkt file. Not yet part
-of ``build_mirror`` (issue #17 leaves the daily product's ingestion open).
+``daily_kl_values`` computes the columns; ``daily_kl_produkt`` writes them as a DWD produkt file;
+``mirror.station_files`` puts them into ``tageswerte_KL_*`` zips under ``climate/daily/kl/`` in ``build_mirror``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
-from weatherinsight.dwd.products import DAILY_KL, DailyProduct
+from weatherinsight.dwd.products import DAILY_KL, Product
 
 _SENTINEL = float(DAILY_KL.sentinel)
 
@@ -79,7 +79,7 @@ def daily_kl_produkt(
     first_day: date,
     values: dict[str, np.ndarray],
     *,
-    product: DailyProduct = DAILY_KL,
+    product: Product = DAILY_KL,
     qn: tuple[int, int] = (10, 3),
 ) -> bytes:
     """The produkt file of ``values`` in DWD's layout: padded header, ``;`` fields, ``eor``, CRLF."""

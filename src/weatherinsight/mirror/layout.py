@@ -82,8 +82,8 @@ def hourly_root(root: Path) -> Path:
 
 
 def product_dir(root: Path, product: Product, period: str) -> Path:
-    """The directory of ``product``'s zips and station list for ``period``."""
-    return hourly_root(root) / product.directory / period
+    """The directory of ``product``'s zips and station list for ``period`` (``climate/<resolution>/<dir>``)."""
+    return hourly_root(root).parent / product.path / period
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -1,6 +1,7 @@
 """The DWD-compatible archive generator: ``build_mirror`` writes the tree, ``release_recent`` the next release.
 
 Layout: ``<root>/climate_environment/CDC/observations_germany/climate/hourly/<product>/{historical,recent}/``
+(the daily KL product under ``climate/daily/kl/``, ``mirror.daily_kl``)
 with one zip per station and period plus the station list in each period (FORMAT §1). Historical files end
 on 31 Dec of last year; recent files hold the 550 days that end yesterday (relative to ``today``), so they
 overlap the historical ones; release N+1 shifts the window by a day, upgrades QN 1→3/10 on the oldest
@@ -20,7 +21,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.dwd.products import DAILY_PRODUCTS, PRODUCTS, get_product
 from weatherinsight.mirror import metadata
 from weatherinsight.mirror.layout import (
     MANIFEST,
@@ -40,7 +41,7 @@ def _write_station_lists(
 ) -> list[str]:
     paths = []
     for name in spec.products:
-        product = PRODUCTS[name]
+        product = get_product(name)
         rows = [(st, st.start, st.last_day(spec.yesterday)) for st in stations]
         # LF for TU, CRLF for the others: both occur in real copies (FORMAT §1.4).
         text = metadata.station_list(product, rows, crlf=product.name != "air_temperature")
@@ -104,8 +105,8 @@ def build_mirror(
     compresslevel: int = 1,
 ) -> BuildSummary:
     """Write a fresh mirror of ``stations`` × ``years`` (+ this year up to yesterday) × products under ``root``."""
-    names = tuple(products) if products else tuple(PRODUCTS)
-    unknown = [p for p in names if p not in PRODUCTS]
+    names = tuple(products) if products else (*PRODUCTS, *DAILY_PRODUCTS)
+    unknown = [p for p in names if p not in PRODUCTS and p not in DAILY_PRODUCTS]
     if unknown:
         raise ValueError(f"unknown product(s) {unknown}")
     if years < 1:

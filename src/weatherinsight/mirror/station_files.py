@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from weatherinsight.dwd.products import PRODUCTS, Product, Variable
+from weatherinsight.dwd.products import DAILY_KL, DAILY_PRODUCTS, PRODUCTS, Product, Variable
 from weatherinsight.mirror import metadata
 from weatherinsight.mirror.climate import station_climate
+from weatherinsight.mirror.daily_kl import daily_kl_produkt, daily_kl_values
 from weatherinsight.mirror.fixedwidth import (
     FieldFormat,
     constant_field,
@@ -300,6 +301,42 @@ def _recent_range(spec: MirrorSpec, st: SimStation) -> tuple[date, date, bool] |
     return first, spec.yesterday, False
 
 
+def _write_daily(
+    root: Path, spec: MirrorSpec, data: _StationData, periods: tuple[str, ...]
+) -> dict[str, tuple[int, int]]:
+    """One station's daily KL zips (``mirror.daily_kl``: consistent with its hourly series) per period, with
+    the same historical/recent ranges as its hourly files; path → (rows, bytes)."""
+    st = data.station
+    out: dict[str, tuple[int, int]] = {}
+    ranges: list[tuple[str, date, date]] = []
+    if "historical" in periods and st.start <= spec.historical_end:
+        ranges.append(("historical", st.start, min(spec.historical_end, st.last_day(spec.historical_end))))
+    if "recent" in periods and (rr := _recent_range(spec, st)) is not None:
+        ranges.append(("recent", rr[0], rr[1]))
+    for period, first, last in ranges:
+        offset = (first - st.start).days * 24
+        hourly = {k: v[offset:] for k, v in data.climate.items()}
+        n_days = min((last - first).days + 1, len(hourly["temperature"]) // 24)
+        values = daily_kl_values(hourly, n_days=n_days, seed=spec.seed, station_id=st.station_id)
+        produkt = daily_kl_produkt(st.station_id, first, values)
+        last_day = first + timedelta(days=n_days - 1)
+        members = [
+            (f"Metadaten_Geographie_{st.station_id:05d}.txt", metadata.geographie(st)),
+            (DAILY_KL.produkt_name(st.station_id, f"{first:%Y%m%d}", f"{last_day:%Y%m%d}"), produkt),
+        ]
+        if period == "historical":
+            zname = DAILY_KL.historical_zip_name(st.station_id, f"{first:%Y%m%d}", f"{last_day:%Y%m%d}")
+            stamp = datetime.combine(date(spec.today.year, 3, 30), datetime.min.time()).replace(hour=17)
+        else:
+            zname = DAILY_KL.recent_zip_name(st.station_id)
+            stamp = datetime.combine(spec.release_today, datetime.min.time()).replace(hour=8, minute=20)
+        blob = _zip(members, stamp, spec.compresslevel)
+        path = product_dir(root, DAILY_KL, period) / zname
+        atomic_write(path, blob)
+        out[str(path.relative_to(root))] = (n_days, len(blob))
+    return out
+
+
 def write_station(
     root: Path, spec: MirrorSpec, st: SimStation, periods: tuple[str, ...]
 ) -> tuple[int, int, int, list[str]]:
@@ -309,6 +346,13 @@ def write_station(
     paths: list[str] = []
     stamp = datetime.combine(spec.release_today, datetime.min.time()).replace(hour=8, minute=20)
     for name in spec.products:
+        if name in DAILY_PRODUCTS:
+            written = _write_daily(root, spec, data, periods)
+            files += len(written)
+            rows += sum(r for r, _ in written.values())
+            nbytes += sum(b for _, b in written.values())
+            paths += list(written)
+            continue
         # The registry position (not the position in this build's list) keys the product's random streams,
         # so a one-product mirror holds the same data as that product in a full one.
         p_index = list(PRODUCTS).index(name)

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from weatherinsight.errors import ConfigError, InvalidQuarterError, RunFailedError
+from weatherinsight.features import day_sources
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline.airflow_setup import QUALITY_CONN_ID, ensure_pools, missing_pools, pool_specs
 from weatherinsight.quarters import QUARTER_PATTERN, Quarter, previous_quarter_of_run
@@ -221,6 +222,17 @@ def aggregate_task(product: str, quarter: str, force: bool = False) -> dict[str,
     from weatherinsight.pipeline import steps
 
     return steps.aggregate(load_settings(), product, Quarter.parse(quarter), force=force).to_dict()
+
+
+def daily_inputs(products: Iterable[str]) -> list[str]:
+    """The daily products (daily KL) the products' features read; the quarterly DAG ingests and processes
+    them before those products aggregate."""
+    return day_sources.daily_inputs(products)
+
+
+def products_reading(daily: str, products: Iterable[str]) -> list[str]:
+    """The products among ``products`` whose aggregation reads the daily product ``daily``."""
+    return [p for p in products if day_sources.daily_input(p) == daily]
 
 
 #: The task function of each data stage in the quarterly DAG.

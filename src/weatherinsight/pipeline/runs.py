@@ -12,8 +12,10 @@ import time
 import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from weatherinsight.dwd.products import get_product
+from weatherinsight.features.day_sources import daily_inputs
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import steps
 from weatherinsight.pipeline.reports import ProductOutcome, RunReport, error_text, verify_outcomes
@@ -85,6 +87,20 @@ def _run_product(
     )
 
 
+def _stage_daily_inputs(settings: Settings, products: Sequence[str], quarter: Quarter) -> None:
+    """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate.
+
+    A failure is logged and does not stop the products: their day-based indices then use the hourly-derived
+    days, and each row's source column (``tx_tn_source``, ``rr_source``) says so.
+    """
+    for daily in daily_inputs(products):
+        try:
+            steps.attempt(partial(steps.ingest, settings, daily, quarter), daily, quarter, Stage.INGEST)
+            steps.attempt(partial(steps.stage, settings, daily, quarter), daily, quarter, Stage.STAGE)
+        except Exception as exc:
+            log.error("daily_input_failed", product=daily, quarter=str(quarter), error=error_text(exc))
+
+
 def run_quarter(
     settings: Settings,
     quarter: Quarter,
@@ -106,6 +122,7 @@ def run_quarter(
     db.ensure_schema(db.get_engine(settings.database_url))
     for p in names:
         progress(ProgressEvent(f"{quarter} {p}", total=len(DATA_STAGES)))
+    _stage_daily_inputs(settings, names, quarter)
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="wi-product") as pool:
         futures = [
             pool.submit(

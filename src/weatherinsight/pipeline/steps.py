@@ -20,7 +20,7 @@ from weatherinsight.logs import get_logger
 from weatherinsight.pipeline.reports import StepResult, error_text
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.staging import stage_product
+from weatherinsight.staging import stage_daily, stage_product
 from weatherinsight.vocabulary import Stage, Status
 
 log = get_logger(__name__)
@@ -63,11 +63,41 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     )
 
 
+def _stage_daily(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+    """Stage a daily product's quarter (``staging.stage_daily``). A quarter without daily files is not an
+    error: the features then use the hourly-derived days (and say so per row)."""
+    started = time.monotonic()
+    with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
+        result = stage_daily(settings, get_product(product), quarters=[quarter])
+        status = Status.UNCHANGED if str(quarter) not in result.rows_by_quarter else Status.SUCCEEDED
+        rows = result.rows_by_quarter.get(str(quarter), 0)
+        timer.update(
+            files=result.files_parsed,
+            rows=rows,
+            quarantined=len(result.quarantined),
+            status=METRIC_STATUS[status] if status == Status.UNCHANGED else None,
+        )
+    version = result.versions.get(str(quarter))
+    return StepResult(
+        Stage.STAGE,
+        product,
+        str(quarter),
+        status,
+        rows=rows,
+        files=result.files_parsed,
+        versions=[version] if version else [],
+        duration_s=time.monotonic() - started,
+        detail={"quarantined": result.quarantined},
+    )
+
+
 def stage(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
 
     Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
     """
+    if get_product(product).daily:
+        return _stage_daily(settings, product, quarter)
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
         result = stage_product(settings, get_product(product), quarters=[quarter], engine="duckdb")

@@ -212,7 +212,7 @@ def _check_versions(conn: Connection, product: str, quarter: Quarter) -> Finding
                 dv.c.year == quarter.year,
                 dv.c.quarter == quarter.quarter,
             )
-            .order_by(dv.c.version_number.desc())
+            .order_by(dv.c.version_number.desc(), dv.c.id.desc())  # a retry after a failed attempt wins
             .limit(1)
         ).first()
         if newest is None:

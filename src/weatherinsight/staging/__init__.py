@@ -3,9 +3,11 @@
 The public API is ``stage_product`` and what it returns; the modules own one step each: ``inventory``
 (what the raw store holds), ``plan`` (what to rewrite), ``worker`` (per-file/per-station parsing and
 ``precedence``), ``spark`` (the same work on Spark), ``state`` (``_state.json``), ``quarantine``, ``record``
-(the warehouse side) and ``service`` (the run).
+(the warehouse side) and ``service`` (the run). A daily product (climate/daily/kl) is staged by
+``stage_daily`` (``staging.daily``: one row per station and DWD day).
 """
 
+from weatherinsight.staging.daily import DailyStageResult, stage_daily
 from weatherinsight.staging.inventory import RawInput
 from weatherinsight.staging.quarantine import QuarantinedFile
 from weatherinsight.staging.record import mark_quarantined, release_quarantined
@@ -16,6 +18,7 @@ from weatherinsight.staging.worker import FileOutcome
 
 __all__ = [
     "STATE_FILE",
+    "DailyStageResult",
     "FileOutcome",
     "QuarantinedFile",
     "RawInput",
@@ -24,5 +27,6 @@ __all__ = [
     "TimeReferenceDrop",
     "mark_quarantined",
     "release_quarantined",
+    "stage_daily",
     "stage_product",
 ]

@@ -63,7 +63,7 @@ class Inventory:
 def product_raw_root(settings: Settings, product: Product) -> tuple[Any, str]:
     """The raw store's filesystem and the product's directory in it."""
     fs, root = raw_filesystem(settings)
-    return fs, product_prefix(root, product.directory)
+    return fs, product_prefix(root, product.name)
 
 
 def list_raw_inputs(

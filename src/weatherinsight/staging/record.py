@@ -129,8 +129,8 @@ def record_failed_run(
 ) -> None:
     """A FAILED staged version per quarter with the error.
 
-    The AVAILABLE version of each quarter stays AVAILABLE (its partition was not touched); the next good
-    run takes the next number. One transaction for all quarters; a recording problem is logged and never
+    The AVAILABLE version of each quarter stays AVAILABLE (its partition was not touched); the failed attempt
+    gives its number back (``lineage.fail_version``), so the next good run takes the same ``_vN``. One transaction for all quarters; a recording problem is logged and never
     replaces the run's own error.
     """
     if not quarters:

@@ -7,7 +7,10 @@ Life of a version (docs/design.md §4):
 * ``publish_version`` — in the *caller's* transaction: marks the previous AVAILABLE version of the same
   kind/product/quarter SUPERSEDED and this one AVAILABLE. Loading curated rows and publishing them therefore
   commit together; readers (``published_rows_query``) see the old complete version or the new one, never a mix.
-* ``fail_version`` — FAILED with the error; the previous AVAILABLE version stays visible.
+* ``fail_version`` — FAILED with the error; the previous AVAILABLE version stays visible. A failed attempt
+  does not consume its number (issue #17): it is renamed ``<name>-failed<k>`` (k = 1, 2, … per number) and
+  the next attempt takes the same ``_vN`` again. Rows failed before this rule keep their plain names and
+  their numbers stay taken.
 
 Names come from ``settings.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``).
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,13 +150,39 @@ def _key(kind: str, product: str, quarter: Quarter) -> Any:
     )
 
 
+#: What ``fail_version`` appends to a failed attempt's name (then the attempt count): ``2024Q1_v2-failed1``.
+FAILED_SUFFIX = "-failed"
+
+
+def _released(dv: Any) -> Any:
+    """SQL: a failed attempt whose number was given back (renamed by ``fail_version``)."""
+    return and_(dv.status == FAILED, dv.version_name.like(f"%{FAILED_SUFFIX}%"))
+
+
 def next_version_number(conn: Connection, kind: str, product: str, quarter: Quarter) -> int:
-    """1 + the highest number used so far for (kind, product, quarter), whatever its status."""
+    """1 + the highest number taken so far for (kind, product, quarter); failed attempts take none."""
     _check_kind(kind)
+    dv = dataset_versions.c
     current = conn.execute(
-        select(func.max(dataset_versions.c.version_number)).where(_key(kind, product, quarter))
+        select(func.max(dv.version_number)).where(_key(kind, product, quarter), ~_released(dv))
     ).scalar_one()
     return int(current or 0) + 1
+
+
+def _give_back_number(conn: Connection, version: DatasetVersion) -> str:
+    """Rename a version that is being marked FAILED to ``<name>-failed<k>``, freeing ``<name>``."""
+    dv = dataset_versions.c
+    quarter = Quarter(version.year, version.quarter)
+    earlier = conn.execute(
+        select(func.count())
+        .select_from(dataset_versions)
+        .where(
+            _key(version.kind, version.product, quarter),
+            dv.version_number == version.version_number,
+            _released(dv),
+        )
+    ).scalar_one()
+    return f"{version.version_name}{FAILED_SUFFIX}{int(earlier) + 1}"
 
 
 def find_available(conn: Connection, kind: str, product: str, quarter: Quarter) -> DatasetVersion | None:
@@ -298,15 +327,17 @@ def publish_version(
 
 
 def fail_version(conn: Connection, version: DatasetVersion | int, error: str) -> DatasetVersion:
-    """Mark a PENDING version FAILED with its error; the AVAILABLE version (if any) stays as it is."""
+    """Mark a PENDING version FAILED with its error and give its number back (``<name>-failed<k>``); the
+    AVAILABLE version (if any) stays as it is."""
     current = _require_pending(conn, version)
     conn.execute(
         update(dataset_versions)
         .where(dataset_versions.c.id == current.id)
-        .values(status=FAILED, error=error, updated_at=_now())
+        .values(status=FAILED, error=error, updated_at=_now(), version_name=_give_back_number(conn, current))
     )
     failed = get_version(conn, current.id)
-    lineage_events.version_failed(conn, failed, error)
+    # The FAIL event closes the run its START opened: same dataset name (the attempt's name before renaming).
+    lineage_events.version_failed(conn, replace(failed, version_name=current.version_name), error)
     return failed
 
 
@@ -330,6 +361,7 @@ def abort_pending(conn: Connection, kind: str, product: str, quarter: Quarter | 
                 status=FAILED,
                 error="aborted: the run that began it ended without finishing",
                 updated_at=_now(),
+                version_name=_give_back_number(conn, get_version(conn, row.id)),
             )
         )
     return [r.version_name for r in rows]
@@ -359,16 +391,21 @@ def list_versions(
     return [DatasetVersion.from_row(r) for r in conn.execute(stmt)]
 
 
+#: Parents of another product (``<product>/<name>``): the one definition lives with the lineage events.
+qualified_parent = lineage_events.qualified_parent
+split_parent = lineage_events.split_parent
+
+
 def lineage(conn: Connection, version: DatasetVersion) -> list[DatasetVersion]:
     """``version`` and every ancestor reachable through ``parent_versions`` (breadth first)."""
     out = [version]
     seen = {(version.kind, version.version_name)}
     frontier = list(version.parent_versions)
     while frontier:
-        name = frontier.pop(0)
+        product, name = split_parent(frontier.pop(0), version.product)
         row = conn.execute(
             select(dataset_versions)
-            .where(dataset_versions.c.product == version.product, dataset_versions.c.version_name == name)
+            .where(dataset_versions.c.product == product, dataset_versions.c.version_name == name)
             .limit(1)
         ).first()
         if row is None:

@@ -53,7 +53,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
 from weatherinsight import __version__
-from weatherinsight.dwd.products import get_product
+from weatherinsight.dwd.products import get_product, listing_url
 from weatherinsight.logs import get_logger
 from weatherinsight.settings import Lineage, Settings
 from weatherinsight.warehouse.tables import curated_table
@@ -138,6 +138,18 @@ def dataset_namespace(database_url: str) -> str:
     return f"weatherinsight://{host}{port}/{url.database or ''}"
 
 
+def qualified_parent(product: str, name: str) -> str:
+    """A parent version of another product, as ``parent_versions`` records it: ``<product>/<name>`` (e.g. the
+    staged daily KL version an air_temperature curated version was also built from)."""
+    return f"{product}/{name}"
+
+
+def split_parent(parent: str, product: str) -> tuple[str, str]:
+    """(product, version name) of a ``parent_versions`` entry; a bare name belongs to ``product``."""
+    other, sep, name = parent.partition("/")
+    return (other, name) if sep else (product, parent)
+
+
 def dataset_name(kind: str, product: str, version_name: str) -> str:
     """The OpenLineage dataset name of a version: ``<kind>/<product>/<version_name>``."""
     return f"{kind}/{product}/{version_name}"
@@ -196,17 +208,20 @@ def _inputs(settings: Settings, namespace: str, version: VersionRow) -> list[Inp
     parent_kind = PARENT_KIND.get(version.kind)
     if parent_kind is None:  # raw: read from the DWD archive
         base = urlsplit(settings.dwd_base_url)
-        directory = get_product(version.product).directory
-        return [InputDataset(namespace=f"{base.scheme}://{base.netloc}", name=f"{base.path}{directory}/")]
+        # the product's directory (a daily product's lies beside the hourly tree: ``…/climate/daily/kl/``)
+        directory = urlsplit(listing_url(settings.dwd_base_url, get_product(version.product), "recent")).path
+        name = directory.removesuffix("recent/")
+        return [InputDataset(namespace=f"{base.scheme}://{base.netloc}", name=name)]
+    parents = [split_parent(p, version.product) for p in version.parent_versions]
     return [
         InputDataset(
             namespace=namespace,
-            name=dataset_name(parent_kind, version.product, parent),
+            name=dataset_name(parent_kind, product, name),
             facets={
-                "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=parent)
+                "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=name)
             },
         )
-        for parent in version.parent_versions
+        for product, name in parents
     ]
 
 

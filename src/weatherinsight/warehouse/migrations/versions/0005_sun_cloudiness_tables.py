@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_sun_cloudiness_tables"
-down_revision = "0003_quality_checked_quarters"
+down_revision: str | None = "0004_day_sources"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,199 @@
+"""Staging a daily product (``climate/daily/kl``, issue #17): raw ``tageswerte_*`` zips → staged daily Parquet.
+
+The staged table has one row per station and DWD day (``Product.staged_schema`` of a daily product:
+station_id, date, each quality column with its values, source_period, source_file), partitioned like the
+hourly products: ``<staged_dir>/<product>/year=YYYY/quarter=Q/``. The hourly products' rules, on days:
+
+* precedence — inside a historical file's range (first to last day) only that file's rows count; the
+  current recent file fills the days after it (older releases kept in ``_history/`` are not read: a daily
+  recent file always holds the whole recent window);
+* a zip that is not a readable daily produkt file is quarantined (``staging.quarantine``) and named in the
+  result; the other stations are staged;
+* each quarter is a staged dataset version (``warehouse.lineage``) whose fingerprint is its files' sha256s;
+  an unchanged quarter is left as it is; a changed one is written to a temporary directory, swapped in
+  atomically and published in one transaction, so a failed attempt leaves no version behind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePosixPath
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from weatherinsight.dwd.daily import parse_daily_produkt
+from weatherinsight.dwd.files import PRODUKT_PREFIX, SafeZip, parse_zip_name
+from weatherinsight.dwd.products import DAILY_KL, Product
+from weatherinsight.errors import DwdFormatError
+from weatherinsight.logs import get_logger
+from weatherinsight.quarters import Quarter
+from weatherinsight.settings import Settings
+from weatherinsight.staging.inventory import RawInput, list_raw_inputs
+from weatherinsight.staging.quarantine import quarantine
+from weatherinsight.staging.record import raw_parents
+from weatherinsight.staging.state import fingerprint
+from weatherinsight.storage.raw import raw_filesystem
+from weatherinsight.storage.staged import PART_NAME, partition_dir, replace_partition, run_tmp_dir
+from weatherinsight.warehouse import db, lineage, locks
+
+log = get_logger(__name__)
+KIND = "staged"
+
+
+@dataclass
+class DailyStageResult:
+    """What one ``stage_daily`` run did."""
+
+    product: str
+    files_parsed: int = 0
+    #: ``<file>: <reason>`` of every quarantined zip
+    quarantined: list[str] = field(default_factory=list)
+    #: quarter → rows of every quarter written by this run
+    rows_by_quarter: dict[str, int] = field(default_factory=dict)
+    #: quarter → its AVAILABLE staged version after the run (new or unchanged)
+    versions: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def _read(settings: Settings, product: Product, item: RawInput) -> pa.Table:
+    """One stored zip's produkt member parsed, with the provenance columns; ``DwdFormatError`` when bad."""
+    name = parse_zip_name(item.file_name)
+    if name.product.name != product.name:
+        raise DwdFormatError(item.file_name, f"a {name.product.name} zip among the {product.name} files")
+    fs, _ = raw_filesystem(settings)
+    archive = SafeZip(
+        fs.cat_file(item.path),
+        file_name=item.file_name,
+        max_uncompressed_bytes=settings.ingest.max_uncompressed_bytes,
+    )
+    try:
+        members = [n for n in archive.names() if PurePosixPath(n).name.startswith(PRODUKT_PREFIX)]
+        if len(members) != 1:
+            raise DwdFormatError(
+                item.file_name, f"expected exactly one produkt_*.txt member, found {len(members)}"
+            )
+        table = parse_daily_produkt(archive.read(members[0]), file_name=f"{item.file_name}:{members[0]}")
+    finally:
+        archive.close()
+    station = table.column("station_id")[0].as_py()
+    if station != name.station_id:
+        raise DwdFormatError(
+            f"{item.file_name}:{members[0]}",
+            f"data are for station {station}, the zip name says {name.station_id}",
+        )
+    n = table.num_rows
+    return table.append_column("source_period", pa.array([item.period] * n, pa.string())).append_column(
+        "source_file", pa.array([item.file_name] * n, pa.string())
+    )
+
+
+def merge_station(tables: Iterable[pa.Table]) -> pa.Table:
+    """One station's files → one row per day: historical files claim their whole day range first."""
+    ranked = sorted(tables, key=lambda t: (t.column("source_period")[0].as_py() != "historical", t.num_rows))
+    kept: list[pa.Table] = []
+    claimed: list[tuple[date, date]] = []
+    for t in ranked:
+        days = t.column("date")
+        mask = np.ones(t.num_rows, dtype=bool)
+        for first, last in claimed:
+            inside = pc.and_(pc.greater_equal(days, first), pc.less_equal(days, last))
+            mask &= ~inside.to_numpy(zero_copy_only=False)
+        kept.append(t.filter(pa.array(mask)))
+        claimed.append((days[0].as_py(), days[-1].as_py()))
+    return pa.concat_tables(kept).sort_by([("date", "ascending")])
+
+
+def _quarter_of(days: pa.ChunkedArray) -> np.ndarray:
+    """Per row, ``year * 10 + quarter`` of its day."""
+    year = pc.year(days).to_numpy()
+    return np.asarray(year * 10 + (pc.month(days).to_numpy() - 1) // 3 + 1)
+
+
+def stage_daily(
+    settings: Settings, product: Product = DAILY_KL, *, quarters: Iterable[Quarter] | None = None
+) -> DailyStageResult:
+    """Stage every quarter the daily product's raw files cover (or only ``quarters``); see the module doc."""
+    if not product.daily:
+        raise ValueError(f"{product.name} is not a daily product; use staging.stage_product")
+    with locks.exclusive(settings, f"stage:{product.name}"):
+        return _stage_locked(settings, product, set(quarters) if quarters is not None else None)
+
+
+def _stage_locked(settings: Settings, product: Product, wanted: set[Quarter] | None) -> DailyStageResult:
+    result = DailyStageResult(product.name)
+    inventory = list_raw_inputs(settings, product)
+    for item in inventory.unrecognised:
+        quarantine(settings, product, item, "not a zip of this product")
+        result.quarantined.append(f"{item.rel}: not a zip of this product")
+    by_station: dict[int, list[pa.Table]] = defaultdict(list)
+    files_of: dict[int, list[RawInput]] = defaultdict(list)
+    for item in inventory.inputs:
+        if item.in_history:
+            continue
+        try:
+            table = _read(settings, product, item)
+        except DwdFormatError as exc:
+            quarantine(settings, product, item, str(exc))
+            result.quarantined.append(f"{item.rel}: {exc}")
+            continue
+        result.files_parsed += 1
+        sid = int(table.column("station_id")[0].as_py())
+        by_station[sid].append(table)
+        files_of[sid].append(item)
+    if not by_station:
+        return result
+    merged = pa.concat_tables([merge_station(by_station[s]) for s in sorted(by_station)])
+    keys = _quarter_of(merged.column("date"))
+    sql = db.get_engine(settings.database_url)
+    db.ensure_schema(sql)
+    for key in np.unique(keys):
+        q = Quarter(int(key) // 10, int(key) % 10)
+        if wanted is not None and q not in wanted:
+            continue
+        rows = merged.filter(pa.array(keys == key)).sort_by(
+            [("station_id", "ascending"), ("date", "ascending")]
+        )
+        stations = set(pc.unique(rows.column("station_id")).to_pylist())
+        files = [(i.sha256, i.period, i.file_name) for s in stations for i in files_of[s]]
+        _publish_quarter(settings, product, q, rows, fingerprint(q, files), result)
+    return result
+
+
+def _publish_quarter(
+    settings: Settings, product: Product, q: Quarter, rows: pa.Table, fp: str, result: DailyStageResult
+) -> None:
+    """Write and publish one quarter in one transaction (or leave an unchanged one as it is)."""
+    final = partition_dir(settings.staged_dir, product.name, q)
+    with db.get_engine(settings.database_url).begin() as conn:
+        version = lineage.begin_version(
+            conn, settings, KIND, product.name, q, fingerprint=fp, parents=raw_parents(conn, product, q, None)
+        )
+        if version.is_noop and final.is_dir():
+            result.versions[str(q)] = version.version_name
+            result.unchanged.append(str(q))
+            return
+        if version.is_noop:  # the partition was removed by hand: rebuild it as a new version
+            version = lineage.begin_version(
+                conn,
+                settings,
+                KIND,
+                product.name,
+                q,
+                fingerprint=fp,
+                parents=version.parent_versions,
+                force=True,
+            )
+        tmp = run_tmp_dir(settings.staged_dir, product.name, f"{version.version_name}-{version.id}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows.cast(product.staged_schema), tmp / PART_NAME)
+        replace_partition(tmp, final)
+        lineage.publish_version(conn, version, row_count=rows.num_rows)
+    result.versions[str(q)] = version.version_name
+    result.rows_by_quarter[str(q)] = rows.num_rows
+    log.info("stage_daily.quarter", product=product.name, quarter=str(q), version=version.version_name)
