@@ -232,8 +232,8 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
         assert type(t.task_group).__name__ == "MappedTaskGroup", task_id
         assert (t.pool, t.retries, t.task_group.group_id) == (pool, retries, "quarter_product"), task_id
         assert t.python_callable is fn
-        # backfill.max_parallel_quarters (1 in the YAML) quarters' worth of pairs (5 products) per step.
-        assert t.max_active_tis_per_dagrun == 5, task_id
+        # backfill.max_parallel_quarters (1 in the YAML) quarters' worth of pairs (one per product) per step.
+        assert t.max_active_tis_per_dagrun == len(REGISTRY), task_id
         # The lowest priority: the quarterly pipeline's tasks go first when both wait for a pool slot.
         assert (t.priority_weight, t.weight_rule) == (1, "absolute"), task_id
     # Every quarterly task in a pool has a downstream task: its (downstream-rule) weight is 2 or more.

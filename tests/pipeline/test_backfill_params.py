@@ -114,6 +114,8 @@ def test_a_range_entirely_in_the_future_is_rejected(settings: Settings) -> None:
 
 def test_the_backfill_dag_runs_max_parallel_quarters_worth_of_pairs_per_step(data_dir: Path) -> None:
     # max_active_tis_per_dagrun of each mapped step of weatherinsight_backfill (test_dag_integrity: wired).
-    assert airflow_tasks.backfill_pairs_at_once(make_settings(data_dir)) == 5  # 1 quarter × 5 products
+    assert airflow_tasks.backfill_pairs_at_once(make_settings(data_dir)) == len(
+        PRODUCTS
+    )  # 1 quarter × every product
     two = make_settings(data_dir, backfill={"max_parallel_quarters": 2}, product_types=["wind", "pressure"])
     assert airflow_tasks.backfill_pairs_at_once(two) == 4
