@@ -36,6 +36,11 @@ import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from weatherinsight.pipeline.reports import RunReport
+    from weatherinsight.settings import Settings
 
 SEED = 7
 
@@ -128,7 +133,7 @@ def phase_limit(workdir: Path, products: list[str]) -> dict[str, float]:
     return {"rows": rows, "bytes": sum(m[2] for m in members), "seconds": seconds}
 
 
-def _settings(workdir: Path, name: str, base_url: str, *, fresh: bool) -> object:
+def _settings(workdir: Path, name: str, base_url: str, *, fresh: bool) -> Settings:
     from weatherinsight.settings import load_settings
 
     data = workdir / f"data-{name}"
@@ -142,11 +147,11 @@ def _settings(workdir: Path, name: str, base_url: str, *, fresh: bool) -> object
     )
 
 
-def _check(report: object, phase: str) -> dict[str, float]:
-    failed = report.failed  # type: ignore[attr-defined]
+def _check(report: RunReport, phase: str) -> dict[str, float]:
+    failed = report.failed
     if failed:
         raise SystemExit(f"{phase}: {len(failed)} quarter × product failed: {failed[0].error}")
-    outcomes = report.outcomes  # type: ignore[attr-defined]
+    outcomes = report.outcomes
     return {
         "pairs": len(outcomes),
         "succeeded": sum(1 for o in outcomes if o.status == "succeeded"),
@@ -164,16 +169,16 @@ def phase_full(workdir: Path, products: list[str], base_url: str, quarters: list
     settings = _settings(workdir, "full", base_url, fresh=True)
     t0 = time.monotonic()
     for name in products:
-        ingest_product(settings, name)  # type: ignore[arg-type]
+        ingest_product(settings, name)
     t1 = time.monotonic()
     rows = 0
     for name in products:
-        rows += stage_product(settings, get_product(name)).rows_written  # type: ignore[arg-type]
+        rows += stage_product(settings, get_product(name)).rows_written
     t2 = time.monotonic()
     n = 0
     for name in products:
         for q in quarters:
-            steps.aggregate(settings, name, Quarter.parse(q))  # type: ignore[arg-type]
+            steps.aggregate(settings, name, Quarter.parse(q))
             n += 1
     t3 = time.monotonic()
     return {
@@ -194,7 +199,7 @@ def phase_backfill(
 
     settings = _settings(workdir, "backfill", base_url, fresh=True)
     t0 = time.monotonic()
-    report = backfill(settings, [Quarter.parse(q) for q in quarters], products=products)  # type: ignore[arg-type]
+    report = backfill(settings, [Quarter.parse(q) for q in quarters], products=products)
     return {"seconds": time.monotonic() - t0, **_check(report, "backfill")}
 
 
@@ -209,7 +214,7 @@ def phase_baseline(
     t0 = time.monotonic()
     outcomes = []
     for q in quarters:
-        outcomes += run_quarter(settings, Quarter.parse(q), products=products).outcomes  # type: ignore[arg-type]
+        outcomes += run_quarter(settings, Quarter.parse(q), products=products).outcomes
     return {"seconds": time.monotonic() - t0, **_check(RunReport(outcomes), "baseline")}
 
 
@@ -219,7 +224,7 @@ def phase_quarter(workdir: Path, products: list[str], base_url: str, quarters: l
 
     settings = _settings(workdir, "quarter", base_url, fresh=True)
     t0 = time.monotonic()
-    report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)  # type: ignore[arg-type]
+    report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)
     return {"seconds": time.monotonic() - t0, **_check(report, "quarter")}
 
 
@@ -229,7 +234,7 @@ def phase_noop(workdir: Path, products: list[str], base_url: str, quarters: list
 
     settings = _settings(workdir, "quarter", base_url, fresh=False)
     t0 = time.monotonic()
-    report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)  # type: ignore[arg-type]
+    report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)
     out = {"seconds": time.monotonic() - t0, **_check(report, "noop")}
     if out["unchanged"] != out["pairs"]:
         raise SystemExit(f"noop: {out['pairs'] - out['unchanged']} pair(s) were not unchanged")
