@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+from collections.abc import Iterator
 
+import pytest
+
+from tests.conftest import require
+from tests.fixtures.core import make_settings
 from tests.staging.conftest import TU_AKT_00044, TU_HIST_00044, put, release
 from weatherinsight.dwd.products import get_product
 from weatherinsight.settings import Settings
 from weatherinsight.staging import stage_product
 from weatherinsight.staging.inventory import HASH_CACHE, list_raw_inputs
+from weatherinsight.storage.raw import raw_filesystem
 from weatherinsight.storage.staged import product_dir
 from weatherinsight.vocabulary import Status
 
@@ -57,3 +64,51 @@ def test_staging_keeps_the_cache_and_a_rerun_is_a_noop(settings: Settings) -> No
     assert len(json.loads(cache.read_text(encoding="utf-8"))) == 2
     again = stage_product(settings, get_product(TU))
     assert again.status == Status.UNCHANGED and again.files_parsed == 0
+
+
+S3_OPTIONS = {"key": "testing", "secret": "testing", "client_kwargs": {"region_name": "us-east-1"}}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:  # pragma: no cover - moto[server] is a dev dependency
+        require(False, "moto[server] is not installed")
+        raise
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def test_the_cache_follows_objects_on_s3(s3_endpoint: str, settings: Settings) -> None:
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="wi-hashes")
+    s3 = make_settings(
+        settings.data_dir,
+        raw_store_url="s3://wi-hashes/raw",
+        s3_endpoint_url=s3_endpoint,
+        raw_store_options=S3_OPTIONS,
+    )
+    fs, root = raw_filesystem(s3)
+    key = f"{root}/dwd/{TU}/{RECENT}"
+    fs.pipe_file(key, TU_AKT_00044.read_bytes())
+    cache = product_dir(s3.staged_dir, TU) / HASH_CACHE
+    assert _shas(s3, hash_cache=cache) == {RECENT: hashlib.sha256(TU_AKT_00044.read_bytes()).hexdigest()}
+    assert len(json.loads(cache.read_text(encoding="utf-8"))) == 1
+    new = release(TU, "TU", "2021-08-27").read_bytes()
+    fs.pipe_file(key, new)  # a new object: a new ETag
+    assert _shas(s3, hash_cache=cache) == {RECENT: hashlib.sha256(new).hexdigest()}

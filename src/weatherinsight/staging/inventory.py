@@ -127,6 +127,9 @@ def list_raw_inputs(
     lists: list[str] = []
     known = _load_hashes(hash_cache)
     hashes: dict[str, list[str]] = {}
+    # A fresh listing: the stamps below decide whether a file is read again, so a listing cached by this
+    # process's filesystem instance (s3fs keeps one) must not stand in for the store's current state.
+    fs.invalidate_cache(base)
     found_files: dict[str, Any] = fs.find(base, detail=True)
     for path in sorted(found_files):
         rel = path[len(base) + 1 :] if path.startswith(base + "/") else PurePosixPath(path).name
