@@ -12,6 +12,7 @@ file, so a new stamp), and staging still checks every byte it parses against the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -27,9 +28,12 @@ from typing import Any
 from weatherinsight.dwd.files import find_zip_name, is_station_list, produkt_name_range
 from weatherinsight.dwd.products import PERIODS, Product
 from weatherinsight.errors import DwdFormatError
+from weatherinsight.logs import get_logger
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import in_history, product_prefix, raw_filesystem
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
+
+log = get_logger(__name__)
 
 #: The progress task reported while the raw files are hashed (total unknown).
 INVENTORY_TASK = "inventory (hash raw files)"
@@ -99,10 +103,16 @@ def _load_hashes(path: Path | None) -> dict[str, list[str]]:
 
 
 def _save_hashes(path: Path, hashes: dict[str, list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save the cache; a failure only costs the next run its hashing (the run itself reports write errors)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(hashes, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a crash leaves the old cache (or none), never a torn one
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(hashes, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a crash leaves the old cache (or none), never a torn one
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        log.warning("stage.hash_cache_not_saved", path=str(path), error=str(exc))
 
 
 def list_raw_inputs(
