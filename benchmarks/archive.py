@@ -1,7 +1,7 @@
 """Benchmark: the whole pipeline at archive scale — full load, 20-quarter backfill, one quarter, no-op (issue #19).
 
     uv run --frozen python benchmarks/archive.py [--stations 500] [--years 10] [--products all]
-        [--backfill-quarters 20] [--no-baseline] [--workdir DIR]
+        [--backfill-quarters 20] [--no-baseline] [--only full backfill quarter] [--workdir DIR]
 
 1. Builds (or reuses) a simulated DWD mirror of ``stations × years × products`` (``weatherinsight.mirror``,
    seed 7, "today" = the day it was built) and serves it with ``weatherinsight.mirror.server`` on 127.0.0.1 in
@@ -305,6 +305,13 @@ def main() -> None:
     ap.add_argument("--products", nargs="+", default=list(PRODUCTS))
     ap.add_argument("--backfill-quarters", type=int, default=20)
     ap.add_argument("--no-baseline", action="store_true", help="skip the quarter-after-quarter baseline")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["full", "backfill", "quarter"],
+        default=["full", "backfill", "quarter"],
+        help="run only these phases (quarter includes the no-op re-run)",
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/wi-bench-archive"))
     ap.add_argument("--phase", choices=["limit", *PHASES], help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -334,12 +341,15 @@ def main() -> None:
     server, base_url = _serve(mirror)
     results: dict[str, dict[str, float]] = {}
     try:
-        results["full"] = run_child("full", args, base_url, every)
-        results["backfill"] = run_child("backfill", args, base_url, recent)
-        if not args.no_baseline:
-            results["baseline"] = run_child("baseline", args, base_url, recent)
-        results["quarter"] = run_child("quarter", args, base_url, recent[-1:])
-        results["noop"] = run_child("noop", args, base_url, recent[-1:])
+        if "full" in args.only:
+            results["full"] = run_child("full", args, base_url, every)
+        if "backfill" in args.only:
+            results["backfill"] = run_child("backfill", args, base_url, recent)
+            if not args.no_baseline:
+                results["baseline"] = run_child("baseline", args, base_url, recent)
+        if "quarter" in args.only:
+            results["quarter"] = run_child("quarter", args, base_url, recent[-1:])
+            results["noop"] = run_child("noop", args, base_url, recent[-1:])
     finally:
         server.terminate()
         server.wait(timeout=10)
