@@ -107,6 +107,8 @@ def _save_hashes(path: Path, hashes: dict[str, list[str]]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for left in path.parent.glob(f".{path.name}.*"):  # a killed run's temp file (we hold the stage lock)
+            left.unlink(missing_ok=True)
         tmp.write_text(json.dumps(hashes, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)  # atomic: a crash leaves the old cache (or none), never a torn one
     except OSError as exc:
