@@ -2,7 +2,8 @@
 
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``. Params are
 validated by ``BackfillParams``; each quarter × product is one instance of the mapped task group
-``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``); the summary
+``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``; process stages
+every quarter of the plan for its product at once, so the product's later pairs reuse it); the summary
 task checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits
 the curated-quarter asset, which wakes the quality DAG; its sweep finds the published quarters.
 """

@@ -205,6 +205,33 @@ def _key(**labels: str) -> _Labels:
     return tuple(sorted(labels.items()))
 
 
+#: The state this process last read or wrote, by textfile path, with the file's (inode, mtime, size) then.
+#: Parsing the textfile is most of a step's recording cost once it holds many quarters (a full load writes
+#: thousands of series, and every step re-read them all); an unchanged file is not parsed again.
+_LAST_STATE: dict[Path, tuple[tuple[int, int, int], _State]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _copy(state: _State) -> _State:
+    return {name: dict(samples) for name, samples in state.items()}
+
+
+def _read_state_cached(path: Path) -> _State:
+    """``_read_state``, skipping the parse when the file is the one this process last read or wrote."""
+    stamp = _stamp(path)
+    last = _LAST_STATE.get(path)
+    if stamp is not None and last is not None and last[0] == stamp:
+        return _copy(last[1])
+    return _read_state(path)
+
+
 def _read_state(path: Path) -> _State:
     state: _State = {f.sample_name: {} for f in _FAMILIES}
     if not path.exists():
@@ -262,11 +289,14 @@ def _locked_state(settings: Settings) -> Iterator[_State]:
     with open(directory / _LOCK_FILE_NAME, "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            state = _read_state(path)
+            state = _read_state_cached(path)
             yield state
             registry = CollectorRegistry(auto_describe=False)
             registry.register(_StateCollector(state))
             _write_atomic(path, generate_latest(registry))
+            stamp = _stamp(path)
+            if stamp is not None:
+                _LAST_STATE[path] = (stamp, _copy(state))
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 

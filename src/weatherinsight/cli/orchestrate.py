@@ -2,8 +2,9 @@
 
 ``weatherinsight run 2024Q1 [--products air_temperature,wind] [--force]`` runs ingest → stage → aggregate
 for every product (in parallel within the configured pool limits) with Rich progress and prints the per
-product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--force]`` does that quarter after
-quarter and prints every quarter × product with its outcome, rows in the database and error. Both exit 1
+product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--force]`` does that for a range
+(ingest each quarter, stage all of them in one pass per product, aggregate each quarter) and prints every
+quarter × product with its outcome, rows in the database and error. Both exit 1
 when anything failed; nothing stops at the first failure.
 """
 

@@ -1,4 +1,4 @@
-"""Backfills: ``backfill`` (quarter after quarter without Airflow), the backfill DAG's params and its verdict.
+"""Backfills: ``backfill`` (without Airflow, in phases: ``backfill_phases``), the backfill DAG's params, its verdict.
 
 ``BackfillParams`` validates the DAG's trigger config (missing values take the YAML's backfill defaults);
 ``verify_backfill`` is the one judgement of which backfilled quarters were published, shared by the
@@ -8,16 +8,16 @@ summary task and the asset announcement.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError
+from weatherinsight.pipeline.backfill_phases import backfill_in_phases
 from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.pipeline.reports import ProductOutcome, RunReport, verify_outcomes
-from weatherinsight.pipeline.runs import product_list, run_quarter
+from weatherinsight.pipeline.runs import product_list
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.vocabulary import ProgressCallback, Status, no_progress
@@ -31,25 +31,18 @@ def backfill(
     force: bool = False,
     progress: ProgressCallback = no_progress,
 ) -> RunReport:
-    """Run ``run_quarter`` for each quarter, oldest first (up to ``backfill.max_parallel_quarters`` at once).
+    """Backfill ``quarters``: ingest each, stage all of them in one pass per product, aggregate each.
 
-    Nothing stops on a failure: every quarter × product gets an outcome, verified against the database.
+    ``pipeline.backfill_phases`` runs the phases (each raw file is parsed once for the whole range, not once
+    per quarter). Nothing stops on a failure: every quarter × product gets an outcome, verified against the
+    database.
     """
     qs = sorted(set(quarters))
     if not qs:
         raise ConfigError("quarters", "no quarter to backfill", source="backfill")
     names = product_list(settings, products)
-    parallel = max(1, settings.backfill.max_parallel_quarters)
-
-    def one(q: Quarter) -> list[ProductOutcome]:
-        return run_quarter(settings, q, products=names, force=force, progress=progress).outcomes
-
-    if parallel == 1:
-        outcomes = [o for q in qs for o in one(q)]
-    else:
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="wi-quarter") as pool:
-            outcomes = [o for chunk in pool.map(one, qs) for o in chunk]
-    return RunReport(outcomes)
+    outcomes = backfill_in_phases(settings, qs, names, force=force, progress=progress)
+    return RunReport(verify_outcomes(settings, outcomes))
 
 
 class BackfillParams(BaseModel):

@@ -87,18 +87,28 @@ def _run_product(
     )
 
 
-def _stage_daily_inputs(settings: Settings, products: Sequence[str], quarter: Quarter) -> None:
-    """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate.
+def stage_daily_inputs(settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]) -> None:
+    """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate:
+    each quarter ingested, then all of them staged in one run (each daily file parsed once).
 
     A failure is logged and does not stop the products: their day-based indices then use the hourly-derived
     days, and each row's source column (``tx_tn_source``, ``rr_source``) says so.
     """
+    if not quarters:
+        return
+    first, rest = quarters[0], list(quarters[1:])
     for daily in daily_inputs(products):
         try:
-            steps.attempt(partial(steps.ingest, settings, daily, quarter), daily, quarter, Stage.INGEST)
-            steps.attempt(partial(steps.stage, settings, daily, quarter), daily, quarter, Stage.STAGE)
+            for q in quarters:
+                steps.attempt(partial(steps.ingest, settings, daily, q), daily, q, Stage.INGEST)
+            steps.attempt(partial(steps.stage, settings, daily, first, batch=rest), daily, first, Stage.STAGE)
         except Exception as exc:
-            log.error("daily_input_failed", product=daily, quarter=str(quarter), error=error_text(exc))
+            log.error(
+                "daily_input_failed",
+                product=daily,
+                quarters=[str(q) for q in quarters],
+                error=error_text(exc),
+            )
 
 
 def run_quarter(
@@ -122,7 +132,7 @@ def run_quarter(
     db.ensure_schema(db.get_engine(settings.database_url))
     for p in names:
         progress(ProgressEvent(f"{quarter} {p}", total=len(DATA_STAGES)))
-    _stage_daily_inputs(settings, names, quarter)
+    stage_daily_inputs(settings, names, [quarter])
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="wi-product") as pool:
         futures = [
             pool.submit(

@@ -7,7 +7,7 @@ the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -63,12 +63,13 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
     )
 
 
-def _stage_daily(settings: Settings, product: str, quarter: Quarter) -> StepResult:
-    """Stage a daily product's quarter (``staging.stage_daily``). A quarter without daily files is not an
-    error: the features then use the hourly-derived days (and say so per row)."""
+def _stage_daily(settings: Settings, product: str, quarter: Quarter, wanted: list[Quarter]) -> StepResult:
+    """Stage a daily product's ``wanted`` quarters (``staging.stage_daily``); the result describes ``quarter``.
+    A quarter without daily files is not an error: the features then use the hourly-derived days (and say so
+    per row)."""
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
-        result = stage_daily(settings, get_product(product), quarters=[quarter])
+        result = stage_daily(settings, get_product(product), quarters=wanted)
         status = Status.UNCHANGED if str(quarter) not in result.rows_by_quarter else Status.SUCCEEDED
         rows = result.rows_by_quarter.get(str(quarter), 0)
         timer.update(
@@ -91,16 +92,20 @@ def _stage_daily(settings: Settings, product: str, quarter: Quarter) -> StepResu
     )
 
 
-def stage(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+def stage(settings: Settings, product: str, quarter: Quarter, *, batch: Iterable[Quarter] = ()) -> StepResult:
     """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
 
+    ``batch`` names more quarters to stage in the same run (a backfill's): each raw file is then parsed once
+    for all of them instead of once per quarter, and a later call for one of them finds its inputs unchanged
+    and does nothing. The result describes ``quarter`` (the run's own counts, versions of ``quarter`` only).
     Raises ``RunFailedError`` when the staging service failed or wrote nothing for the quarter.
     """
+    wanted = sorted({quarter, *batch})
     if get_product(product).daily:
-        return _stage_daily(settings, product, quarter)
+        return _stage_daily(settings, product, quarter, wanted)
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
-        result = stage_product(settings, get_product(product), quarters=[quarter], engine="duckdb")
+        result = stage_product(settings, get_product(product), quarters=wanted, engine="duckdb")
         status = Status.UNCHANGED if result.status == "unchanged" else Status.SUCCEEDED
         timer.update(
             files=result.files_parsed,

@@ -3,28 +3,42 @@
 Lists ``<raw_store>/dwd/<product>/<period>/`` (the layout of ``weatherinsight.storage.raw``), including older
 releases kept in ``_history/`` (release precedence needs them), and reads each zip's directory to estimate
 the hours it covers without decompressing it (planning a re-run then costs almost nothing).
+
+Hashing every raw file on every run cost a no-op re-run seconds at archive scale (issue #19), so the sha256 of
+each file is remembered in ``<staged_dir>/<product>/_hashes.json`` with the size and modification stamp it was
+hashed at; a file whose stamp is unchanged is not read again. The raw store replaces files atomically (a new
+file, so a new stamp), and staging still checks every byte it parses against the sha256.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
+import os
+import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from weatherinsight.dwd.files import find_zip_name, is_station_list, produkt_name_range
 from weatherinsight.dwd.products import PERIODS, Product
 from weatherinsight.errors import DwdFormatError
+from weatherinsight.logs import get_logger
 from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import in_history, product_prefix, raw_filesystem
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
 
+log = get_logger(__name__)
+
 #: The progress task reported while the raw files are hashed (total unknown).
 INVENTORY_TASK = "inventory (hash raw files)"
+#: The file (in the product's staged directory) that remembers each raw file's sha256 with its stamp.
+HASH_CACHE = "_hashes.json"
 #: The produkt entry's name range is a claim, not a fact (FORMAT §1.3); widen it by a day so the MEZ shift
 #: and a last row past the named end can never escape the estimate.
 ESTIMATE_MARGIN = timedelta(days=1)
@@ -66,13 +80,55 @@ def product_raw_root(settings: Settings, product: Product) -> tuple[Any, str]:
     return fs, product_prefix(root, product.name)
 
 
+def file_stamp(info: Mapping[str, Any]) -> str | None:
+    """A stored file's size and modification stamp from its fsspec ``info``; None when the store has no stamp.
+
+    Local files give ``mtime``, S3 gives ``LastModified`` and ``ETag`` (a rewrite changes them).
+    """
+    marks = [str(info[k]) for k in ("mtime", "LastModified", "ETag") if info.get(k) is not None]
+    return f"{info.get('size')}|{'|'.join(marks)}" if marks else None
+
+
+def _load_hashes(path: Path | None) -> dict[str, list[str]]:
+    """``{full path: [stamp, sha256]}``; empty when there is no cache or it cannot be read (then all is hashed)."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return (
+        {k: v for k, v in raw.items() if isinstance(v, list) and len(v) == 2} if isinstance(raw, dict) else {}
+    )
+
+
+def _save_hashes(path: Path, hashes: dict[str, list[str]]) -> None:
+    """Save the cache; a failure only costs the next run its hashing (the run itself reports write errors)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for left in path.parent.glob(f".{path.name}.*"):  # a killed run's temp file (we hold the stage lock)
+            left.unlink(missing_ok=True)
+        tmp.write_text(json.dumps(hashes, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a crash leaves the old cache (or none), never a torn one
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        log.warning("stage.hash_cache_not_saved", path=str(path), error=str(exc))
+
+
 def list_raw_inputs(
-    settings: Settings, product: Product, *, progress: ProgressCallback = no_progress
+    settings: Settings,
+    product: Product,
+    *,
+    progress: ProgressCallback = no_progress,
+    hash_cache: Path | None = None,
 ) -> Inventory:
     """All raw zips of a product, hashed; plus unrecognised zips and the station-list paths.
 
     Unrecognised zips (a name we cannot read, or another product's code) are quarantined by the caller
-    rather than skipped silently.
+    rather than skipped silently. With ``hash_cache`` (a ``HASH_CACHE`` path; only under the product's staging
+    lock), a file whose size and modification stamp are those it was last hashed at is not read again.
     """
     progress(ProgressEvent(INVENTORY_TASK))
     fs, base = product_raw_root(settings, product)
@@ -81,7 +137,13 @@ def list_raw_inputs(
     inputs: list[RawInput] = []
     bad: list[RawInput] = []
     lists: list[str] = []
-    for path in sorted(fs.find(base)):
+    known = _load_hashes(hash_cache)
+    hashes: dict[str, list[str]] = {}
+    # A fresh listing: the stamps below decide whether a file is read again, so a listing cached by this
+    # process's filesystem instance (s3fs keeps one) must not stand in for the store's current state.
+    fs.invalidate_cache(base)
+    found_files: dict[str, Any] = fs.find(base, detail=True)
+    for path in sorted(found_files):
         rel = path[len(base) + 1 :] if path.startswith(base + "/") else PurePosixPath(path).name
         parts = rel.split("/")
         period = parts[0]
@@ -95,8 +157,16 @@ def list_raw_inputs(
             continue
         if ".zip" not in name.lower():
             continue
-        data = fs.cat_file(path)
-        digest = hashlib.sha256(data).hexdigest()
+        info = found_files[path]
+        stamp = file_stamp(info)
+        cached = known.get(path)
+        if stamp is not None and cached is not None and cached[0] == stamp and info.get("size") is not None:
+            digest, size = cached[1], int(info["size"])
+        else:
+            data = fs.cat_file(path)
+            digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        if stamp is not None:
+            hashes[path] = [stamp, digest]
         found = find_zip_name(name)
         item = RawInput(
             path,
@@ -105,13 +175,15 @@ def list_raw_inputs(
             period,
             found.station_id if found else None,
             digest,
-            len(data),
+            size,
         )
         if found is None or found.code != product.code:
             bad.append(item)
         else:
             inputs.append(item)
         progress(ProgressEvent(INVENTORY_TASK, advance=1))
+    if hash_cache is not None and hashes != known:
+        _save_hashes(hash_cache, hashes)
     return Inventory(inputs, bad, lists)
 
 

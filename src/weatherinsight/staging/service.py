@@ -32,7 +32,13 @@ from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightEr
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
-from weatherinsight.staging.inventory import Inventory, RawInput, group_by_station, list_raw_inputs
+from weatherinsight.staging.inventory import (
+    HASH_CACHE,
+    Inventory,
+    RawInput,
+    group_by_station,
+    list_raw_inputs,
+)
 from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarters_to_commit
 from weatherinsight.staging.precedence import split_by_quarter
 from weatherinsight.staging.quarantine import note_released, quarantine
@@ -467,7 +473,8 @@ def _stage_locked(
         retry_quarantined=retry_quarantined,
     )
     run.result.stale_tmp_swept = swept
-    plan = run.plan(list_raw_inputs(settings, product, progress=progress))
+    hash_cache = staged_store.product_dir(run.staged_dir, product.name) / HASH_CACHE
+    plan = run.plan(list_raw_inputs(settings, product, progress=progress, hash_cache=hash_cache))
     if not plan.dirty and not run.early_failures:
         done = run.nothing_to_do()
         done.message += sweep_message(done)
