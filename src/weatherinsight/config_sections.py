@@ -47,6 +47,9 @@ class Versioning(_Strict):
         for part in ("{year}", "{quarter}", "{version}"):
             if part not in v:
                 raise ValueError(f"pattern must contain {part}")
+        if v.index("{year}") > v.index("{quarter}"):
+            # months, seasons and years write their label in place of the {year}…{quarter} span
+            raise ValueError("{year} must come before {quarter}")
         return v
 
 

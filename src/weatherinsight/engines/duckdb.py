@@ -22,7 +22,7 @@ from weatherinsight.features.definitions import build_quarter, conform
 
 
 def compute(staged: Sequence[Path] | pa.Table, product: str, rules: Rules) -> pa.Table:
-    """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.quarter``.
+    """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
     ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema.
     """

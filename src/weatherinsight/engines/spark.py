@@ -48,7 +48,7 @@ def session(
 
 
 def compute(spark: Any, staged: Sequence[Path], product: str, rules: Rules) -> pa.Table:
-    """Curated rows of ``product`` for ``rules.quarter`` from staged Parquet files, computed by Spark."""
+    """Curated rows of ``product`` for ``rules.period`` from staged Parquet files, computed by Spark."""
     if not staged:
         raise ValueError("no staged files given")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
