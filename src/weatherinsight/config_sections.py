@@ -9,7 +9,7 @@ rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -221,6 +221,8 @@ class FeatureRules(_Strict):
     min_valid_hours_per_day: int = Field(20, ge=1, le=24)
     min_hourly_coverage: float = Field(0.8, ge=0, le=1)
     min_daily_coverage: float = Field(0.8, ge=0, le=1)
+    #: Periods the pipeline publishes beside quarters (issue #18; ``periods.PERIOD_KINDS`` less "quarter").
+    periods: tuple[Literal["month", "season", "year"], ...] = ("month", "season", "year")
 
 
 #: The top-level keys the YAML file may set (in file order); anything else in the file is an error.

@@ -15,6 +15,7 @@ type of staging and of the quarterly pipeline; ``Period.from_quarter``/``as_quar
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, cast, get_args
@@ -40,7 +41,11 @@ def parse_kind(text: str) -> PeriodKind:
     """``month``/``season``/``quarter``/``year`` (case-insensitive), else ``InvalidPeriodError``."""
     kind = text.strip().lower()
     if kind not in PERIOD_KINDS:
-        raise InvalidPeriodError(text, f"unknown period kind; use one of {', '.join(PERIOD_KINDS)}")
+        raise InvalidPeriodError(
+            text,
+            f"unknown period kind; use one of {', '.join(PERIOD_KINDS)}",
+            hint="month (2024-01), season (2024DJF = Dec 2023 to Feb 2024), quarter (2024Q1) or year (2024)",
+        )
     return cast(PeriodKind, kind)
 
 
@@ -178,7 +183,7 @@ def as_period(value: Period | Quarter) -> Period:
     return value if isinstance(value, Period) else Period.from_quarter(value)
 
 
-def periods_ending_in(quarter: Quarter, kinds: tuple[PeriodKind, ...] = PERIOD_KINDS) -> list[Period]:
+def periods_ending_in(quarter: Quarter, kinds: Sequence[PeriodKind] = PERIOD_KINDS) -> list[Period]:
     """The periods of ``kinds`` whose last day lies in ``quarter``: what a quarterly run can complete.
 
     Ordered by end, shorter first: 2024Q4 → 2024-10, 2024-11, 2024SON, 2024-12, 2024Q4, 2024; 2025Q1 → 2025-01,
@@ -192,6 +197,22 @@ def periods_ending_in(quarter: Quarter, kinds: tuple[PeriodKind, ...] = PERIOD_K
                 out.append(p)
             p = p.next()
     return sorted(out, key=lambda p: (p.end, -p.start.timestamp()))  # by end, shorter first
+
+
+def periods_overlapping(quarter: Quarter, kinds: Sequence[PeriodKind] = PERIOD_KINDS) -> list[Period]:
+    """The periods of ``kinds`` that share hours with ``quarter``, ordered by end, shorter first.
+
+    What newly staged data of ``quarter`` can complete: 2024Q1 → 2024-01, 2024-02, 2024DJF, 2024-03, 2024Q1,
+    2024MAM, 2024 (a period is computed once every quarter it lies in is staged, whatever order they come in).
+    """
+    out: list[Period] = []
+    for kind in kinds:
+        p = Period.of(kind, quarter.start)
+        while p.start < quarter.end:
+            if p not in out:
+                out.append(p)
+            p = p.next()
+    return sorted(out, key=lambda p: (p.end, -p.start.timestamp()))
 
 
 def period_range(first: Period, last: Period) -> list[Period]:
