@@ -93,6 +93,7 @@ def test_quarters_that_have_not_ended_are_left_out(settings: Settings) -> None:
         ({"start_year": "twenty"}, "start_year", "valid integer"),
         ({"force_reprocess": "maybe"}, "force_reprocess", "valid boolean"),
         ({"start_yaer": 2020}, "start_yaer", "unknown parameter"),
+        ({"periods": ["month", "week"]}, "periods.1", "'month', 'season', 'year' or 'quarter'"),
     ],
 )
 def test_bad_params_fail_with_the_parameter_named(
@@ -109,3 +110,12 @@ def test_a_range_entirely_in_the_future_is_rejected(settings: Settings) -> None:
     year = (Quarter.last_complete().end + timedelta(days=400)).year
     with pytest.raises(ConfigError, match="no quarter of the range has ended yet"):
         pipeline.BackfillParams.from_params({"start_year": year, "end_year": year}, settings)
+
+
+def test_periods_default_to_the_configuration(settings: Settings) -> None:
+    assert pipeline.BackfillParams.from_params({}, settings).periods == ("month", "season", "year")
+    assert pipeline.BackfillParams.from_params({"periods": "Year,month"}, settings).periods == (
+        "year",
+        "month",
+    )
+    assert pipeline.BackfillParams.from_params({"periods": []}, settings).periods == ()

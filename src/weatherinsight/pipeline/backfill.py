@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -94,6 +94,15 @@ class BackfillParams(BaseModel):
     quarters: tuple[int, ...]
     products: tuple[str, ...]
     force_reprocess: bool = False
+    #: Periods published beside the quarters (issue #18); quarters are always published.
+    periods: tuple[Literal["month", "season", "year", "quarter"], ...] = ()
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _split_periods(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p.strip().lower() for p in v.split(",") if p.strip()]
+        return v
 
     @field_validator("quarters", mode="before")
     @classmethod
@@ -168,6 +177,7 @@ class BackfillParams(BaseModel):
             "quarters": list(defaults.default_quarters),
             "products": list(settings.product_types),
             "force_reprocess": False,
+            "periods": list(settings.features.periods),
         }
         values.update({k: v for k, v in params.items() if v is not None})
         try:
