@@ -36,7 +36,15 @@ _FeatureRowBase = create_model(  # type: ignore[call-overload]
     __config__=ConfigDict(extra="allow"),
     station_id=(int, Field(examples=[44])),
     year=(int, Field(examples=[2024])),
-    quarter=(int, Field(ge=1, le=4, examples=[1])),
+    quarter=(
+        int,
+        Field(
+            ge=1,
+            le=12,
+            examples=[1],
+            description="quarter 1–4; with period=month|season|year the period's number within its year",
+        ),
+    ),
     dataset_version=(str, Field(examples=["2024Q1_v1"])),
     **{
         name: (_PY_TYPES[kind] | None, Field(None, description=desc)) for name, kind, desc in COVERAGE_COLUMNS

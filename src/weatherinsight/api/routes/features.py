@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -49,6 +50,7 @@ from weatherinsight.api.routes.params import (
     Limit,
     Metadata,
     MinCoverage,
+    PeriodKindQuery,
     ProductName,
     QuarterFrom,
     QuarterTo,
@@ -62,6 +64,7 @@ from weatherinsight.api.routes.station_columns import (
 )
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.features.catalog import features_for
+from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import curated_table
@@ -118,6 +121,7 @@ def _statement(
     first: bool,
     last: bool,
     after: bool,
+    stations: bool = False,
 ) -> Select[Any]:
     """The SELECT for one request shape, built once and reused; every value is a bound parameter.
 
@@ -126,7 +130,10 @@ def _statement(
     Queries naming stations do not come here: they read the published-data cache (``station_features``).
     """
     t = curated_table(product)
-    stmt = select(*(t.c[c] for c in columns)).select_from(lineage.published_from(product))
+    stmt = select(*(t.c[c] for c in columns if c != "period")).select_from(lineage.published_from(product))
+    stmt = stmt.where(t.c.period_kind == bindparam("period_kind"))
+    if stations:
+        stmt = stmt.where(t.c.station_id.in_(bindparam("stations", expanding=True)))
     if per_quarter:
         stmt = stmt.where(t.c.year == bindparam("q_year"), t.c.quarter == bindparam("q_quarter"))
     if min_coverage:
@@ -153,7 +160,7 @@ def _statement(
 @functools.lru_cache(maxsize=512)
 def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
-    station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True))
+    station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True), period=pa.string())
     return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
@@ -187,10 +194,33 @@ def _respond(
 
 
 def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``describe`` plus the station columns of ``include_station``."""
+    """``describe`` plus the station columns of ``include_station`` and the ``period`` label."""
     out = describe(product, columns)
     out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
+    if "period" in columns:
+        out["period"] = {"unit": "", "definition": PERIOD_FIELD}
     return out
+
+
+#: What the ``period`` column of a month/season/year answer is.
+PERIOD_FIELD = (
+    "the period's label: YYYY-MM (month), YYYY + DJF/MAM/JJA/SON (meteorological season; DJF is December of the "
+    "year before + January + February) or YYYY (year)"
+)
+
+
+def period_bounds(
+    kind: PeriodKind, first: Quarter | None, last: Quarter | None
+) -> tuple[Period | None, Period | None]:
+    """The first and last period of ``kind`` whose last day lies in the quarters ``first``..``last``."""
+    # the period holding the first instant of ``first`` ends inside or after it: it is the first one
+    low = None if first is None else Period.of(kind, first.start)
+    high = None
+    if last is not None:
+        high = Period.of(kind, last.end - timedelta(hours=1))
+        if high.end > last.end:  # still running at the end of ``last``: the one before is the last
+            high = high.previous()
+    return low, high
 
 
 @router.get(
@@ -213,6 +243,7 @@ async def get_features(
     format: Format = None,
     metadata: Metadata = False,
     include_station: IncludeStation = False,
+    period: PeriodKindQuery = "quarter",
 ) -> Response:
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
 
@@ -232,8 +263,9 @@ async def get_features(
         format,
         metadata,
         include_station,
+        period,
     )
-    if station_id and len(set(station_id)) == 1 and not include_station:
+    if station_id and len(set(station_id)) == 1 and not include_station and period == "quarter":
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
@@ -254,12 +286,30 @@ def _get_features(
     format: OutputFormat | None,
     metadata: bool = False,
     include_station: bool = False,
+    period: PeriodKind = "quarter",
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
     columns = select_columns(name, features)
     after = decode_cursor(cursor, 3) if cursor is not None else None
+    if period != "quarter":
+        return _period_features(
+            request,
+            state,
+            name,
+            period,
+            station_id,
+            first,
+            last,
+            columns,
+            min_coverage,
+            limit,
+            after,
+            fmt,
+            metadata,
+            include_station,
+        )
     if station_id:
         return station_features(
             request,
@@ -286,7 +336,7 @@ def _get_features(
         last=last is not None,
         after=after is not None,
     )
-    params: dict[str, Any] = {"limit": limit + 1}
+    params: dict[str, Any] = {"limit": limit + 1, "period_kind": "quarter"}
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if first is not None:
@@ -298,6 +348,55 @@ def _get_features(
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
     return _page(request, state, name, fmt, columns, rows, limit, metadata, include_station)
+
+
+def _period_features(
+    request: Request,
+    state: ApiState,
+    product: str,
+    kind: PeriodKind,
+    station_ids: list[int] | None,
+    first: Quarter | None,
+    last: Quarter | None,
+    columns: list[str],
+    min_coverage: float | None,
+    limit: int,
+    after: list[int] | None,
+    fmt: OutputFormat,
+    csv_metadata: bool,
+    include_station: bool,
+) -> Response:
+    """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
+    after the key columns' values (the published-data cache holds quarters only)."""
+    low, high = period_bounds(kind, first, last)
+    stmt = _statement(
+        product,
+        tuple(columns),
+        per_quarter=False,
+        min_coverage=min_coverage is not None,
+        first=low is not None,
+        last=high is not None,
+        after=after is not None,
+        stations=bool(station_ids),
+    )
+    params: dict[str, Any] = {"limit": limit + 1, "period_kind": kind}
+    if station_ids:
+        params["stations"] = sorted(set(station_ids))
+    if min_coverage is not None:
+        params["min_coverage"] = min_coverage
+    if low is not None:
+        params.update(from_year=low.year, from_quarter=low.number)
+    if high is not None:
+        params.update(to_year=high.year, to_quarter=high.number)
+    if after is not None:
+        params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
+    with state.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt, params)]
+    y_i, q_i = columns.index("year"), columns.index("quarter")
+    labelled = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
+    return _page(
+        request, state, product, fmt, [*columns, "period"], labelled, limit, csv_metadata, include_station
+    )
 
 
 def station_features(
@@ -449,7 +548,12 @@ def get_quarter(
         last=False,
         after=after is not None,
     )
-    params: dict[str, Any] = {"limit": limit + 1, "q_year": q.year, "q_quarter": q.quarter}
+    params: dict[str, Any] = {
+        "limit": limit + 1,
+        "q_year": q.year,
+        "q_quarter": q.quarter,
+        "period_kind": "quarter",
+    }
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if after is not None:

@@ -1,0 +1,86 @@
+"""``period=`` on ``GET /v1/features/{product}``: months, winters and years served beside quarters (real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import ServerThread
+from tests.periods import cases
+from weatherinsight.aggregate import aggregate_quarter
+from weatherinsight.api.app import create_app
+from weatherinsight.periods import Period
+from weatherinsight.settings import Settings
+
+P = cases.PRODUCT
+
+
+@pytest.fixture
+def client(db_settings: Settings) -> Iterator[httpx.Client]:
+    s = db_settings
+    cases.stage_quarters(Path(s.staged_dir))
+    for label in ("2023Q4", "2024Q1", "2024-01", "2024-02", "2024DJF", "2024"):
+        aggregate_quarter(s, P, Period.parse(label))
+    app = create_app(s)
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+    app.state.api.engine.dispose()
+
+
+def keys(body: dict[str, object]) -> list[tuple[object, ...]]:
+    data = body["data"]
+    assert isinstance(data, list)
+    return [(d["station_id"], d["year"], d["quarter"], d["period"], d["dataset_version"]) for d in data]
+
+
+def test_period_filters_the_rows(client: httpx.Client) -> None:
+    months = client.get(f"/v1/features/{P}", params={"period": "month", "station_id": 1}).json()
+    assert keys(months) == [(1, 2024, 1, "2024-01", "2024-01_v1"), (1, 2024, 2, "2024-02", "2024-02_v1")]
+    assert [d["tg_mean"] for d in months["data"]] == [-10.0, 6.0]
+    assert months["fields"]["period"]["definition"].startswith("the period's label: YYYY-MM (month)")
+
+    winter = client.get(f"/v1/features/{P}", params={"period": "season", "station_id": [1, 4]}).json()
+    assert keys(winter) == [(1, 2024, 1, "2024DJF", "2024DJF_v1"), (4, 2024, 1, "2024DJF", "2024DJF_v1")]
+    assert [(d["days_valid"], d["hours_expected"], d["tg_mean"]) for d in winter["data"]] == [
+        (91, 2184, -2.2),  # -198 / 91 = -2.1758…, served at the catalog precision (0.1 °C)
+        (25, 2184, None),
+    ]
+    year = client.get(f"/v1/features/{P}", params={"period": "year", "features": "tg_mean"}).json()
+    assert [(d["station_id"], d["period"], d["days_valid"], d["tg_mean"]) for d in year["data"]] == [
+        (1, "2024", 60, None),
+        (3, "2024", 24, None),
+        (4, "2024", 25, None),
+        (5, "2024", 293, 1.0),
+        (6, "2024", 292, None),
+    ]
+    # without period= the route serves quarters only, as before (no period field)
+    quarters = client.get(f"/v1/features/{P}", params={"station_id": 1}).json()
+    assert [(d["year"], d["quarter"], d["dataset_version"]) for d in quarters["data"]] == [
+        (2023, 4, "2023Q4_v1"),
+        (2024, 1, "2024Q1_v1"),
+    ]
+    assert "period" not in quarters["data"][0]
+
+
+def test_from_and_to_select_periods_ending_in_the_quarters(client: httpx.Client) -> None:
+    def labels(**params: str) -> list[str]:
+        body = client.get(f"/v1/features/{P}", params={"station_id": "1", **params}).json()
+        return [d["period"] for d in body["data"]]
+
+    assert labels(period="month", to="2023Q4") == []
+    assert labels(period="month", **{"from": "2024Q1"}) == ["2024-01", "2024-02"]
+    assert labels(period="season", to="2024Q1") == ["2024DJF"]  # DJF 2024 ends in 2024Q1
+    assert labels(period="season", to="2023Q4") == []
+    assert labels(period="year", to="2024Q3") == []
+    assert labels(period="year", to="2024Q4") == ["2024"]
+
+
+def test_bad_period_is_a_clear_422(client: httpx.Client) -> None:
+    r = client.get(f"/v1/features/{P}", params={"period": "week"})
+    assert r.status_code == 422  # as every other invalid query parameter
+    body = r.json()
+    assert body["error"] == "invalid_parameter"
+    assert "period" in body["message"] and "'month', 'season', 'quarter' or 'year'" in body["message"]
