@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from tests.api.conftest import ServerThread
 from tests.periods import cases
+from weatherinsight import Client
 from weatherinsight.aggregate import aggregate_quarter
 from weatherinsight.api.app import create_app
+from weatherinsight.client.query import QueryError
 from weatherinsight.periods import Period
 from weatherinsight.settings import Settings
 
@@ -19,15 +22,21 @@ P = cases.PRODUCT
 
 
 @pytest.fixture
-def client(db_settings: Settings) -> Iterator[httpx.Client]:
+def server(db_settings: Settings) -> Iterator[tuple[Settings, str]]:
     s = db_settings
     cases.stage_quarters(Path(s.staged_dir))
     for label in ("2023Q4", "2024Q1", "2024-01", "2024-02", "2024DJF", "2024"):
         aggregate_quarter(s, P, Period.parse(label))
     app = create_app(s)
-    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
+    with ServerThread(app) as running:
+        yield s, running.url
     app.state.api.engine.dispose()
+
+
+@pytest.fixture
+def client(server: tuple[Settings, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server[1], timeout=30) as c:
+        yield c
 
 
 def keys(body: dict[str, object]) -> list[tuple[object, ...]]:
@@ -84,3 +93,38 @@ def test_bad_period_is_a_clear_422(client: httpx.Client) -> None:
     body = r.json()
     assert body["error"] == "invalid_parameter"
     assert "period" in body["message"] and "'month', 'season', 'quarter' or 'year'" in body["message"]
+
+
+def test_python_client_period(server: tuple[Settings, str]) -> None:
+    settings, url = server
+    local = Client(settings=settings).features(P, stations=[1, 4], period="season", features=["tg_mean"])
+    remote = Client(url).features(P, stations=[1, 4], period="season", features=["tg_mean"])
+    assert local[["station_id", "year", "quarter", "period", "dataset_version", "days_valid"]].to_dict(
+        "records"
+    ) == [
+        {
+            "station_id": 1,
+            "year": 2024,
+            "quarter": 1,
+            "period": "2024DJF",
+            "dataset_version": "2024DJF_v1",
+            "days_valid": 91,
+        },
+        {
+            "station_id": 4,
+            "year": 2024,
+            "quarter": 1,
+            "period": "2024DJF",
+            "dataset_version": "2024DJF_v1",
+            "days_valid": 25,
+        },
+    ]
+    assert local["tg_mean"].tolist()[0] == -2.2
+    pd.testing.assert_frame_equal(local, remote, check_dtype=False)
+    months = Client(settings=settings).features(P, stations=[1], period="month", end="2024Q1")
+    assert months["period"].tolist() == ["2024-01", "2024-02"]
+    quarters = Client(settings=settings).features(P, stations=[1])
+    assert quarters["dataset_version"].tolist() == ["2023Q4_v1", "2024Q1_v1"]
+    assert "period" not in quarters.columns
+    with pytest.raises(QueryError, match="period: invalid period 'week': unknown period kind"):
+        Client(settings=settings).features(P, period="week")
