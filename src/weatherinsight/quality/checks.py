@@ -211,6 +211,7 @@ def _check_versions(conn: Connection, product: str, quarter: Quarter) -> Finding
                 dv.c.product == product,
                 dv.c.year == quarter.year,
                 dv.c.quarter == quarter.quarter,
+                dv.c.period_kind == "quarter",
             )
             .order_by(dv.c.version_number.desc())
             .limit(1)
