@@ -160,7 +160,9 @@ class DatasetVersionOut(BaseModel):
     product: str
     year: int
     quarter: int = Field(description="quarter 1–4, or the number of the month/season/year within its year")
-    quarter_label: str = Field(examples=["2024Q1"], description="the period's label: 2024Q1, 2024-01, 2024DJF, 2024")
+    quarter_label: str = Field(
+        examples=["2024Q1"], description="the period's label: 2024Q1, 2024-01, 2024DJF, 2024"
+    )
     period_kind: str = Field(
         "quarter", examples=["quarter"], description="quarter | month | season | year (raw/staged: quarter)"
     )
