@@ -17,7 +17,7 @@ from weatherinsight.warehouse.tables import curated_table
 
 pytestmark = pytest.mark.browser
 P = "air_temperature"
-MONTHS = {"2024-01": 1.5, "2024-02": -3.25}
+MONTHS = {"2024-01": 1.5, "2024-02": -3.5}  # exact at the served precision (0.1 °C)
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for label, tg in MONTHS.items():
             period = Period.parse(label)
             v = lineage.begin_version(conn, settings, "curated", P, period, fingerprint=label)
-            row = curated_row(
-                P, 44, period.as_quarter() if period.kind == "quarter" else _q(period), v.version_name
-            )
+            row = curated_row(P, 44, period.quarters[0], v.version_name)  # then made the month's row
             row.update(year=period.year, quarter=period.number, period_kind="month", tg_mean=tg)
             db.bulk_insert(conn, curated_table(P), [row])
             lineage.publish_version(conn, v, row_count=1)
@@ -43,10 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         app.state.api.engine.dispose()
         db.get_engine(url).dispose()
-
-
-def _q(period: Period):  # type: ignore[no-untyped-def]
-    return period.quarters[0]
 
 
 @pytest.fixture
