@@ -33,7 +33,8 @@ PERIOD_PATTERN = r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|Q([1-4])|(DJF|MAM|JJA|SON))?$"
 #: The kind grammar (``--period``, ``period=``).
 PERIOD_KIND_PATTERN = r"^(month|season|quarter|year)$"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
-_COUNT: dict[PeriodKind, int] = {"month": 12, "season": 4, "quarter": 4, "year": 1}
+#: Periods of each kind in one year (their numbers run 1..count).
+PERIOD_COUNT: dict[PeriodKind, int] = {"month": 12, "season": 4, "quarter": 4, "year": 1}
 _MONTHS_LONG: dict[PeriodKind, int] = {"month": 1, "season": 3, "quarter": 3, "year": 12}
 
 
@@ -67,9 +68,10 @@ class Period:
             raise InvalidPeriodError(
                 str(self.kind), f"unknown period kind; use one of {', '.join(PERIOD_KINDS)}"
             )
-        if not 1 <= self.number <= _COUNT[self.kind]:
+        if not 1 <= self.number <= PERIOD_COUNT[self.kind]:
             raise InvalidPeriodError(
-                f"{self.year} {self.kind} {self.number}", f"{self.kind} number must be 1..{_COUNT[self.kind]}"
+                f"{self.year} {self.kind} {self.number}",
+                f"{self.kind} number must be 1..{PERIOD_COUNT[self.kind]}",
             )
         if not 1800 <= self.year <= 2200:
             raise InvalidPeriodError(f"{self.year}", "year must be 1800..2200")

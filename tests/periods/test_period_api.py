@@ -14,8 +14,10 @@ from tests.periods import cases
 from weatherinsight import Client
 from weatherinsight.aggregate import aggregate_quarter
 from weatherinsight.api.app import create_app
+from weatherinsight.api.routes.features import period_bounds
 from weatherinsight.client.query import QueryError
 from weatherinsight.periods import Period
+from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 
 P = cases.PRODUCT
@@ -128,3 +130,11 @@ def test_python_client_period(server: tuple[Settings, str]) -> None:
     assert "period" not in quarters.columns
     with pytest.raises(QueryError, match="period: invalid period 'week': unknown period kind"):
         Client(settings=settings).features(P, period="week")
+
+
+def test_period_bounds_at_the_ends_of_the_calendar() -> None:
+    assert period_bounds("season", Quarter(1800, 1), Quarter(2200, 4)) == ((1800, 1), (2200, 4))
+    assert period_bounds("month", Quarter(2024, 2), Quarter(2024, 2)) == ((2024, 4), (2024, 6))
+    assert period_bounds("year", Quarter(2024, 1), Quarter(2024, 3)) == ((2024, 1), (2023, 1))
+    assert period_bounds("year", None, Quarter(1800, 1)) == (None, (1799, 1))  # nothing can match
+    assert period_bounds("season", Quarter(2024, 1), Quarter(2024, 1)) == ((2024, 1), (2024, 1))

@@ -108,9 +108,9 @@ class LocalBackend:
             None if query.end is None else _quarter("end", query.end),
         )
         if low is not None:
-            stmt = stmt.where(tuple_(c.year, c.quarter) >= tuple_(low.year, low.number))
+            stmt = stmt.where(tuple_(c.year, c.quarter) >= tuple_(*low))
         if high is not None:
-            stmt = stmt.where(tuple_(c.year, c.quarter) <= tuple_(high.year, high.number))
+            stmt = stmt.where(tuple_(c.year, c.quarter) <= tuple_(*high))
         if query.min_coverage is not None:
             stmt = stmt.where(c.coverage >= query.min_coverage)
         stmt = stmt.order_by(c.year, c.quarter, c.station_id)

@@ -64,7 +64,7 @@ from weatherinsight.api.routes.station_columns import (
 )
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.features.catalog import features_for
-from weatherinsight.periods import Period, PeriodKind
+from weatherinsight.periods import PERIOD_COUNT, Period, PeriodKind
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import curated_table
@@ -211,16 +211,24 @@ PERIOD_FIELD = (
 
 def period_bounds(
     kind: PeriodKind, first: Quarter | None, last: Quarter | None
-) -> tuple[Period | None, Period | None]:
-    """The first and last period of ``kind`` whose last day lies in the quarters ``first``..``last``."""
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """(year, number) of the first and last period of ``kind`` whose last day lies in the quarters
+    ``first``..``last`` (inclusive bounds for the curated (year, quarter) columns; may lie outside 1800..2200)."""
     # the period holding the first instant of ``first`` ends inside or after it: it is the first one
     low = None if first is None else Period.of(kind, first.start)
-    high = None
+    high: tuple[int, int] | None = None
     if last is not None:
-        high = Period.of(kind, last.end - timedelta(hours=1))
-        if high.end > last.end:  # still running at the end of ``last``: the one before is the last
-            high = high.previous()
-    return low, high
+        moment = last.end - timedelta(hours=1)
+        if kind == "season" and moment.month == 12:
+            # the winter December opens ends after ``last`` (and may lie past the year 2200): autumn is the last
+            high = (moment.year, 4)
+        else:
+            p = Period.of(kind, moment)
+            if p.end <= last.end:
+                high = (p.year, p.number)
+            else:  # still running at the end of ``last``: the one before is the last (maybe before 1800)
+                high = (p.year, p.number - 1) if p.number > 1 else (p.year - 1, PERIOD_COUNT[kind])
+    return (None if low is None else (low.year, low.number)), high
 
 
 @router.get(
@@ -385,9 +393,9 @@ def _period_features(
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if low is not None:
-        params.update(from_year=low.year, from_quarter=low.number)
+        params.update(from_year=low[0], from_quarter=low[1])
     if high is not None:
-        params.update(to_year=high.year, to_quarter=high.number)
+        params.update(to_year=high[0], to_quarter=high[1])
     if after is not None:
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
