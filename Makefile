@@ -40,7 +40,7 @@ docs: setup  ## build the docs site (MkDocs + Material, strict, works offline) i
 	NO_MKDOCS_2_WARNING=1 $(UV) run --frozen mkdocs build --strict -d site
 
 bench: setup  ## every benchmark in turn (benchmarks/README.md: what each measures; api needs Debian's wrk)
-	set -e; for b in parse mirror ingest stage aggregate api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
+	set -e; for b in parse mirror ingest stage aggregate periods api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
 
 airflow: setup  ## a local Airflow 3 (api-server, scheduler, dag-processor) on the machine's PostgreSQL, DAGs from ./dags
 	bash scripts/airflow-local.sh
