@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,8 @@ from weatherinsight.client.query import QueryError
 from weatherinsight.periods import Period
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
+from weatherinsight.warehouse import db
+from weatherinsight.warehouse.tables import station_locations
 
 P = cases.PRODUCT
 
@@ -29,6 +32,19 @@ def server(db_settings: Settings) -> Iterator[tuple[Settings, str]]:
     cases.stage_quarters(Path(s.staged_dir))
     for label in ("2023Q4", "2024Q1", "2024-01", "2024-02", "2024DJF", "2024"):
         aggregate_quarter(s, P, Period.parse(label))
+    with db.get_engine(s.database_url).begin() as conn:  # station 1 moved on 2024-02-01
+        conn.execute(
+            station_locations.insert(),
+            [
+                {
+                    "station_id": 1,
+                    "valid_from": date(2020, 1, 1),
+                    "valid_to": date(2024, 1, 31),
+                    "name": "Alt",
+                },
+                {"station_id": 1, "valid_from": date(2024, 2, 1), "valid_to": None, "name": "Neu"},
+            ],
+        )
     app = create_app(s)
     with ServerThread(app) as running:
         yield s, running.url
@@ -138,3 +154,13 @@ def test_period_bounds_at_the_ends_of_the_calendar() -> None:
     assert period_bounds("year", Quarter(2024, 1), Quarter(2024, 3)) == ((2024, 1), (2023, 1))
     assert period_bounds("year", None, Quarter(1800, 1)) == (None, (1799, 1))  # nothing can match
     assert period_bounds("season", Quarter(2024, 1), Quarter(2024, 1)) == ((2024, 1), (2024, 1))
+
+
+def test_include_station_follows_the_period_end(client: httpx.Client) -> None:
+    def names(period: str) -> list[tuple[str, str]]:
+        params = {"station_id": "1", "period": period, "include_station": "true", "features": "tg_mean"}
+        body = client.get(f"/v1/features/{P}", params=params).json()
+        return [(d["period"], d["station_name"]) for d in body["data"]]
+
+    assert names("month") == [("2024-01", "Alt"), ("2024-02", "Neu")]
+    assert names("season") == [("2024DJF", "Neu")]  # the winter ends on 2024-02-29

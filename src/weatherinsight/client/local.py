@@ -121,7 +121,7 @@ class LocalBackend:
                 rows = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
                 columns = [*columns, "period"]
             if query.include_station:
-                columns, rows = with_station(conn, columns, rows)
+                columns, rows = with_station(conn, columns, rows, kind)
         fields = describe_columns(product, columns)
         schema = pa.schema(
             [

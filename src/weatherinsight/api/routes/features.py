@@ -403,7 +403,16 @@ def _period_features(
     y_i, q_i = columns.index("year"), columns.index("quarter")
     labelled = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
     return _page(
-        request, state, product, fmt, [*columns, "period"], labelled, limit, csv_metadata, include_station
+        request,
+        state,
+        product,
+        fmt,
+        [*columns, "period"],
+        labelled,
+        limit,
+        csv_metadata,
+        include_station,
+        kind,
     )
 
 
@@ -483,6 +492,7 @@ def _page(
     limit: int,
     csv_metadata: bool = False,
     include_station: bool = False,
+    kind: PeriodKind = "quarter",
 ) -> Response:
     """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
     s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
@@ -504,7 +514,7 @@ def _page(
         return cached
     if include_station:  # appended after the key columns, so the cursor positions stay as computed above
         with state.engine.connect() as conn:
-            columns, rows = with_station(conn, columns, rows)
+            columns, rows = with_station(conn, columns, rows, kind)
     response = _respond(
         request,
         state,
