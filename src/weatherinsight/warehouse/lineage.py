@@ -17,7 +17,6 @@ place of the pattern's ``{year}…{quarter}`` span (``2024-01_v1``, ``2024DJF_v1
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,19 +26,18 @@ from typing import Any
 from sqlalchemy import Connection, Join, Row, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from weatherinsight.errors import WeatherInsightError
-from weatherinsight.periods import PERIOD_PATTERN, Period, PeriodKind, as_period
+from weatherinsight.periods import Period, PeriodKind, as_period
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import lineage_events
-from weatherinsight.warehouse.tables import VERSION_KINDS, curated_table, dataset_versions
+from weatherinsight.warehouse.tables import curated_table, dataset_versions
+from weatherinsight.warehouse.version_names import VersionError as VersionError
+from weatherinsight.warehouse.version_names import check_kind, version_name
+from weatherinsight.warehouse.version_names import parse_period_version_name as parse_period_version_name
+from weatherinsight.warehouse.version_names import parse_version_name as parse_version_name
 
 PENDING, AVAILABLE, FAILED, SUPERSEDED = "PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"
 _BEGIN_ATTEMPTS = 5
-
-
-class VersionError(WeatherInsightError):
-    """A dataset version cannot move to the requested state (unknown, or not PENDING any more)."""
 
 
 @dataclass(frozen=True)
@@ -107,86 +105,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in VERSION_KINDS:
-        raise VersionError(
-            f"unknown dataset version kind {kind!r}", hint=f"use one of {', '.join(VERSION_KINDS)}"
-        )
-
-
-def _period_template(pattern: str) -> str:
-    """``pattern`` with its ``{year}…{quarter}`` span replaced by ``{period}`` (the label of a non-quarter)."""
-    head, _, rest = pattern.partition("{year}")
-    _, _, tail = rest.partition("{quarter}")
-    return head + "{period}" + tail
-
-
-def version_name(settings: Settings, kind: str, quarter: Quarter | Period, number: int) -> str:
-    """The name of version ``number`` of ``kind`` for a quarter or period (pattern from settings.versioning)."""
-    _check_kind(kind)
-    pattern: str = getattr(settings.versioning, kind)
-    p = as_period(quarter)
-    if p.kind == "quarter":
-        return pattern.format(year=p.year, quarter=p.number, version=number)
-    return _period_template(pattern).format(period=p.label, version=number)
-
-
-#: What each placeholder of a ``versioning`` pattern matches when a name is parsed back.
-_PLACEHOLDERS = {
-    "year": "(?P<year>[0-9]{4})",
-    "quarter": "(?P<quarter>[1-4])",
-    "version": "(?P<version>[0-9]+)",
-}
-
-
-def _name_regex(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"\{(year|quarter|version)\}", pattern)
-    # re.split with a group alternates literal text and placeholder names: escape the former.
-    body = "".join(_PLACEHOLDERS[p] if i % 2 else re.escape(p) for i, p in enumerate(parts))
-    return re.compile(f"^{body}$")
-
-
-def _period_regex(pattern: str) -> re.Pattern[str]:
-    # the period grammar without its anchors, as one named group; quarters are matched by _name_regex
-    body = PERIOD_PATTERN[1:-1]
-    parts = re.split(r"\{(period|version)\}", _period_template(pattern))
-    regex = "".join(
-        (f"(?P<period>{body})" if p == "period" else _PLACEHOLDERS[p]) if i % 2 else re.escape(p)
-        for i, p in enumerate(parts)
-    )
-    return re.compile(f"^{regex}$")
-
-
-def parse_period_version_name(pattern: str, name: str) -> tuple[Period, int]:
-    """(period, version number) of ``name`` written with ``pattern`` (one of ``settings.versioning``).
-
-    The one parser of version names: the inverse of ``version_name``. Raises ``VersionError`` when ``name``
-    does not have the pattern's form.
-    """
-    m = _name_regex(pattern).match(name)
-    if m is not None:
-        return Period("quarter", int(m["year"]), int(m["quarter"])), int(m["version"])
-    m = _period_regex(pattern).match(name)
-    if m is not None:
-        return Period.parse(m["period"]), int(m["version"])
-    raise VersionError(
-        f"{name!r} is not a version name of the form {pattern!r}",
-        hint=f"e.g. {pattern.format(year=2024, quarter=1, version=1)} "
-        f"or {_period_template(pattern).format(period='2024-01', version=1)}",
-    )
-
-
-def parse_version_name(pattern: str, name: str) -> tuple[Quarter, int]:
-    """(quarter, version number) of a quarter's version ``name`` (raw and staged versions are quarters)."""
-    period, number = parse_period_version_name(pattern, name)
-    if period.kind != "quarter":
-        raise VersionError(
-            f"{name!r} names the {period.kind} {period}, not a quarter",
-            hint=f"e.g. {pattern.format(year=2024, quarter=1, version=1)}",
-        )
-    return period.as_quarter(), number
-
-
 def _key(kind: str, product: str, quarter: Quarter | Period) -> Any:
     dv = dataset_versions.c
     p = as_period(quarter)
@@ -201,7 +119,7 @@ def _key(kind: str, product: str, quarter: Quarter | Period) -> Any:
 
 def next_version_number(conn: Connection, kind: str, product: str, quarter: Quarter | Period) -> int:
     """1 + the highest number used so far for (kind, product, quarter), whatever its status."""
-    _check_kind(kind)
+    check_kind(kind)
     current = conn.execute(
         select(func.max(dataset_versions.c.version_number)).where(_key(kind, product, quarter))
     ).scalar_one()
@@ -212,7 +130,7 @@ def find_available(
     conn: Connection, kind: str, product: str, quarter: Quarter | Period
 ) -> DatasetVersion | None:
     """The AVAILABLE (published) version of (kind, product, quarter), if any."""
-    _check_kind(kind)
+    check_kind(kind)
     row = conn.execute(
         select(dataset_versions).where(_key(kind, product, quarter), dataset_versions.c.status == AVAILABLE)
     ).first()
@@ -223,7 +141,7 @@ def find_by_fingerprint(
     conn: Connection, kind: str, product: str, quarter: Quarter | Period, fingerprint: str
 ) -> DatasetVersion | None:
     """The newest version of (kind, product, quarter) built from exactly these inputs (any status)."""
-    _check_kind(kind)
+    check_kind(kind)
     row = conn.execute(
         select(dataset_versions)
         .where(_key(kind, product, quarter), dataset_versions.c.input_fingerprint == fingerprint)
@@ -264,7 +182,7 @@ def begin_version(
     The caller commits. Two concurrent callers cannot get the same name: the unique (kind, product,
     version_name) constraint makes the loser retry with the next number.
     """
-    _check_kind(kind)
+    check_kind(kind)
     if not force:
         current = find_available(conn, kind, product, quarter)
         if current is not None and current.input_fingerprint == fingerprint:
@@ -372,7 +290,7 @@ def abort_pending(
     Call it only while holding the lock of the step that creates such versions (``warehouse.locks``): then no
     live run owns a PENDING version, so each one was left by a process that was killed mid-run.
     """
-    _check_kind(kind)
+    check_kind(kind)
     dv = dataset_versions.c
     stmt = select(dv.id, dv.version_name).where(dv.kind == kind, dv.product == product, dv.status == PENDING)
     if quarter is not None:
@@ -404,7 +322,7 @@ def list_versions(
     dv = dataset_versions.c
     stmt = select(dataset_versions)
     if kind is not None:
-        _check_kind(kind)
+        check_kind(kind)
         stmt = stmt.where(dv.kind == kind)
     if product is not None:
         stmt = stmt.where(dv.product == product)

@@ -6,31 +6,26 @@ so a publish in progress is never half visible. Order is (year, quarter, station
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Annotated, Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
-from sqlalchemy import Connection, Select, bindparam, select, tuple_
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
     DEFAULT_PAGE,
-    FEATURES_PATTERN,
     ApiState,
     api_state,
     conditional,
     make_etag,
     parse_quarter_bounds,
     path_quarter,
-    require_pattern,
 )
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import describe, round_rows
+from weatherinsight.api.fields import round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
     decode_cursor,
@@ -39,8 +34,13 @@ from weatherinsight.api.formats import (
     next_link,
     render_rows,
 )
-from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
-from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, table_responses
+from weatherinsight.api.published import FIXED_COLUMNS, Row
+from weatherinsight.api.routes._common import reject_unknown_query, table_responses
+from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
+from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
+from weatherinsight.api.routes.feature_query import key_positions, projection, statement
+from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
+from weatherinsight.api.routes.feature_query import select_columns as select_columns
 from weatherinsight.api.routes.params import (
     Cursor,
     FeatureNames,
@@ -57,44 +57,18 @@ from weatherinsight.api.routes.params import (
     StationIds,
 )
 from weatherinsight.api.routes.station_columns import (
-    STATION_COLUMNS,
-    STATION_FIELDS,
-    STATION_TYPES,
     with_station,
 )
 from weatherinsight.api.schemas import FeaturePage
-from weatherinsight.features.catalog import features_for
-from weatherinsight.periods import PERIOD_COUNT, Period, PeriodKind
+from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.tables import curated_table
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 _FIXED = FIXED_COLUMNS
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
-
-
-def select_columns(product: str, features: str | None) -> list[str]:
-    names = [f.name for f in features_for(product)]
-    if features is None:
-        return [*_FIXED, *names]
-    require_pattern("features", features, FEATURES_PATTERN, "name,name,… (see /v1/catalog)")
-    wanted = features.split(",")
-    unknown = [f for f in wanted if f not in names]
-    if unknown or not wanted:
-        what = (
-            f"unknown feature(s) {', '.join(repr(u[:64]) for u in unknown[:5])}"
-            if unknown
-            else "no feature named"
-        )
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            f"query parameter 'features': {what} for {product}; allowed: {', '.join(names)}",
-        )
-    return [*_FIXED, *dict.fromkeys(wanted)]
 
 
 def _available_version(conn: Connection, product: str, q: Quarter) -> str:
@@ -109,59 +83,6 @@ def _available_version(conn: Connection, product: str, q: Quarter) -> str:
         f"no published curated version of {product} for {q}; "
         + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
     )
-
-
-@functools.lru_cache(maxsize=512)
-def _statement(
-    product: str,
-    columns: tuple[str, ...],
-    *,
-    per_quarter: bool,
-    min_coverage: bool,
-    first: bool,
-    last: bool,
-    after: bool,
-    stations: bool = False,
-) -> Select[Any]:
-    """The SELECT for one request shape, built once and reused; every value is a bound parameter.
-
-    Building a 30-column statement took longer than running it; cached by shape (bounded), the request only
-    binds values. Parameters: q_year/q_quarter, min_coverage, from_/to_ year+quarter, after_* (keyset), limit.
-    Queries naming stations do not come here: they read the published-data cache (``station_features``).
-    """
-    t = curated_table(product)
-    stmt = select(*(t.c[c] for c in columns if c != "period")).select_from(lineage.published_from(product))
-    stmt = stmt.where(t.c.period_kind == bindparam("period_kind"))
-    if stations:
-        stmt = stmt.where(t.c.station_id.in_(bindparam("stations", expanding=True)))
-    if per_quarter:
-        stmt = stmt.where(t.c.year == bindparam("q_year"), t.c.quarter == bindparam("q_quarter"))
-    if min_coverage:
-        stmt = stmt.where(t.c.coverage >= bindparam("min_coverage"))
-    if first:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter) >= tuple_(bindparam("from_year"), bindparam("from_quarter"))
-        )
-    if last:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter) <= tuple_(bindparam("to_year"), bindparam("to_quarter"))
-        )
-    if after and per_quarter:
-        stmt = stmt.where(t.c.station_id > bindparam("after_station"))
-    elif after:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter, t.c.station_id)
-            > tuple_(bindparam("after_year"), bindparam("after_quarter"), bindparam("after_station"))
-        )
-    order = (t.c.station_id,) if per_quarter else (t.c.year, t.c.quarter, t.c.station_id)
-    return stmt.order_by(*order).limit(bindparam("limit"))
-
-
-@functools.lru_cache(maxsize=512)
-def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
-    table = curated_table(product)
-    station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True), period=pa.string())
-    return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
 def _respond(
@@ -191,44 +112,6 @@ def _respond(
         fields=describe_columns(product, columns),
         csv_metadata=csv_metadata,
     )
-
-
-def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``describe`` plus the station columns of ``include_station`` and the ``period`` label."""
-    out = describe(product, columns)
-    out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
-    if "period" in columns:
-        out["period"] = {"unit": "", "definition": PERIOD_FIELD}
-    return out
-
-
-#: What the ``period`` column of a month/season/year answer is.
-PERIOD_FIELD = (
-    "the period's label: YYYY-MM (month), YYYY + DJF/MAM/JJA/SON (meteorological season; DJF is December of the "
-    "year before + January + February) or YYYY (year)"
-)
-
-
-def period_bounds(
-    kind: PeriodKind, first: Quarter | None, last: Quarter | None
-) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-    """(year, number) of the first and last period of ``kind`` whose last day lies in the quarters
-    ``first``..``last`` (inclusive bounds for the curated (year, quarter) columns; may lie outside 1800..2200)."""
-    # the period holding the first instant of ``first`` ends inside or after it: it is the first one
-    low = None if first is None else Period.of(kind, first.start)
-    high: tuple[int, int] | None = None
-    if last is not None:
-        moment = last.end - timedelta(hours=1)
-        if kind == "season" and moment.month == 12:
-            # the winter December opens ends after ``last`` (and may lie past the year 2200): autumn is the last
-            high = (moment.year, 4)
-        else:
-            p = Period.of(kind, moment)
-            if p.end <= last.end:
-                high = (p.year, p.number)
-            else:  # still running at the end of ``last``: the one before is the last (maybe before 1800)
-                high = (p.year, p.number - 1) if p.number > 1 else (p.year - 1, PERIOD_COUNT[kind])
-    return (None if low is None else (low.year, low.number)), high
 
 
 @router.get(
@@ -335,7 +218,7 @@ def _get_features(
             metadata,
             include_station,
         )
-    stmt = _statement(
+    stmt = statement(
         name,
         tuple(columns),
         per_quarter=False,
@@ -377,7 +260,7 @@ def _period_features(
     """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
     after the key columns' values (the published-data cache holds quarters only)."""
     low, high = period_bounds(kind, first, last)
-    stmt = _statement(
+    stmt = statement(
         product,
         tuple(columns),
         per_quarter=False,
@@ -456,30 +339,10 @@ def station_features(
         picked.append(r)
         if len(picked) > limit:
             break
-    index = _projection(product, tuple(columns))
+    index = projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
     return _page(request, state, product, fmt, columns, picked, limit, csv_metadata, include_station)
-
-
-@functools.lru_cache(maxsize=512)
-def _projection(product: str, columns: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Positions of ``columns`` in a full cached row; None when they are the full row."""
-    full = full_columns(product)
-    if columns == full:
-        return None
-    return tuple(full.index(c) for c in columns)
-
-
-@functools.lru_cache(maxsize=512)
-def _key_positions(columns: tuple[str, ...]) -> tuple[int, int, int, int]:
-    """Positions of (station_id, year, quarter, dataset_version) in a row of ``columns``."""
-    return (
-        columns.index("station_id"),
-        columns.index("year"),
-        columns.index("quarter"),
-        columns.index("dataset_version"),
-    )
 
 
 def _page(
@@ -495,7 +358,7 @@ def _page(
     kind: PeriodKind = "quarter",
 ) -> Response:
     """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
-    s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
+    s_i, y_i, q_i, v_i = key_positions(tuple(columns))
     # Versions are immutable (a new publish is a new version name), so the request plus the version of every
     # row served (and of the look-ahead row that decides "next") identifies the representation.
     etag = make_etag(
@@ -557,7 +420,7 @@ def get_quarter(
     fmt = negotiate(request, format)
     columns = select_columns(name, features)
     after = decode_cursor(cursor, 1) if cursor is not None else None
-    stmt = _statement(
+    stmt = statement(
         name,
         tuple(columns),
         per_quarter=True,
@@ -592,7 +455,7 @@ def get_quarter(
         rows: list[Any] = list(conn.execute(stmt, params))
         if include_station:
             columns, rows = with_station(conn, columns, rows)
-    s_i, _, _, v_i = _key_positions(tuple(columns))
+    s_i, _, _, v_i = key_positions(tuple(columns))
     if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
         version = rows[0][v_i]
         etag = make_etag("quarter", name, q, version, query, fmt.value)
