@@ -43,7 +43,7 @@ docs: setup  ## build the docs site (MkDocs + Material, strict, works offline) i
 	NO_MKDOCS_2_WARNING=1 $(UV) run --frozen mkdocs build --strict -d site
 
 bench: setup  ## every benchmark in turn (benchmarks/README.md: what each measures; api needs Debian's wrk)
-	set -e; for b in startup parse daily_parse mirror ingest stage aggregate archive api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
+	set -e; for b in startup parse daily_parse mirror ingest stage aggregate archive periods api explorer; do echo "== benchmarks/$$b.py"; $(UV) run --frozen python benchmarks/$$b.py; done
 
 airflow: setup  ## a local Airflow 3 (api-server, scheduler, dag-processor) on the machine's PostgreSQL, DAGs from ./dags
 	bash scripts/airflow-local.sh

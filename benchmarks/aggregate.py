@@ -52,12 +52,12 @@ RANGES: dict[str, tuple[float, float]] = {
 # ------------------------------------------------------------------------------------------------ data
 
 
-def generate(product: str, stations: int, seed: int) -> pa.Table:
+def generate(product: str, stations: int, seed: int, quarter: Quarter = QUARTER) -> pa.Table:
     prod = get_product(product)
     rng = np.random.default_rng(seed)
-    hours = QUARTER.hours
+    hours = quarter.hours
     n = hours * stations
-    start = np.datetime64(QUARTER.start.replace(tzinfo=None), "us")
+    start = np.datetime64(quarter.start.replace(tzinfo=None), "us")
     hour_idx = np.tile(np.arange(hours), stations)
     sid = np.repeat(np.arange(1, stations + 1, dtype=np.int32), hours)
     day = hour_idx // 24

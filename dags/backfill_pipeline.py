@@ -35,7 +35,8 @@ DOC = f"""
 # WeatherInsight backfill
 
 Manual only. Trigger with a config such as
-`{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false}}`;
+`{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false,
+"periods": ["month", "season", "year"]}}`;
 missing values take the defaults of the pipeline YAML (years {start_year}–{end_year}, every product;
 the end defaults to the year of the last complete quarter). Every quarter × product is one mapped
 instance of the task group `quarter_product`: `ingest_quarter_product` (pool `api_calls`) →
@@ -75,6 +76,12 @@ with DAG(
         ),
         "products": Param(list(settings.product_types), type="array", description="products to rebuild"),
         "force_reprocess": Param(False, type="boolean", description="write a new version even if unchanged"),
+        "periods": Param(
+            list(settings.features.periods),
+            type="array",
+            description="periods published beside the quarters: month, season (DJF = Dec of the year before "
+            "+ Jan + Feb), year; each once every quarter it lies in is staged",
+        ),
     },
     doc_md=DOC,
     tags=["weatherinsight", "backfill"],

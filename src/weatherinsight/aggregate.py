@@ -1,9 +1,12 @@
-"""The aggregation service: one product's staged quarter → curated quarterly features, versioned (issue #5).
+"""The aggregation service: one product's staged period → curated features, versioned (issues #5, #18).
 
-``aggregate_quarter(settings, product, quarter, …)`` is the one entry point (CLI, pipeline and DAGs call it):
+``aggregate_quarter(settings, product, period, …)`` is the one entry point (CLI, pipeline and DAGs call it).
+The period is a ``Quarter`` or any ``Period`` (month, meteorological season, quarter, year; ``periods.py``):
+the same feature catalog, with the coverage gates and expected hours/days of that period's length.
 
-1. **Inputs** — the staged partition ``<staged_dir>/<product>/year=YYYY/quarter=Q/*.parquet`` and its AVAILABLE
-   staged dataset version. The input fingerprint is the AVAILABLE staged version name (from lineage), every
+1. **Inputs** — the staged partitions ``<staged_dir>/<product>/year=YYYY/quarter=Q/*.parquet`` of every
+   quarter the period lies in (a month: one; DJF: the previous year's Q4 and Q1; a year: four) and their
+   AVAILABLE staged dataset versions; every one must be staged. The input fingerprint is the AVAILABLE staged version name (from lineage), every
    Parquet file's name, size and sha256, the feature-definition version and the §5 thresholds from the
    configuration. The engine is not an input: DuckDB and Spark give the same numbers (parity test).
    air_temperature and precipitation also read the staged daily KL partition of the quarter
@@ -12,7 +15,8 @@
    nothing is computed or written.
 3. **Compute** — the product's single Ibis definition (``features/``) on DuckDB (default) or Spark; nothing
    is written to the database while it runs.
-4. **Publish** — ONE transaction: allocate the next ``<YEAR>Q<Q>_v<N>`` version, bulk-load its rows into the
+4. **Publish** — ONE transaction: allocate the next ``<YEAR>Q<Q>_v<N>`` version (``2024-01_v<N>``,
+   ``2024DJF_v<N>``, ``2024_v<N>`` for other periods), bulk-load its rows into the
    curated table, mark it AVAILABLE and the previous version SUPERSEDED. Readers (who join on the AVAILABLE
    version) see the old complete quarter or the new one; a crash at any point leaves the previous version
    exactly as it was (the uncommitted transaction is rolled back by the database).
@@ -41,6 +45,7 @@ from weatherinsight.features.common import Rules
 from weatherinsight.features.day_sources import daily_input
 from weatherinsight.features.definitions import needs_latitude
 from weatherinsight.logs import get_logger
+from weatherinsight.periods import Period, as_period
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.storage.staged import list_partitions, partition_dir
@@ -57,9 +62,11 @@ KIND = "curated"
 
 
 class AggregationError(WeatherInsightError):
-    """Aggregating one product and quarter failed; names both and says what to do next."""
+    """Aggregating one product and period failed; names both and says what to do next."""
 
-    def __init__(self, product: str, quarter: Quarter, problem: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, product: str, quarter: Quarter | Period, problem: str, *, hint: str | None = None
+    ) -> None:
         self.product = product
         self.quarter = quarter
         super().__init__(f"aggregate {product} {quarter}: {problem}", hint=hint)
@@ -87,22 +94,37 @@ class AggregateResult:
         return Status.UNCHANGED if self.unchanged else Status.SUCCEEDED
 
 
-def staged_files(settings: Settings, product: str, quarter: Quarter) -> list[Path]:
-    """The staged Parquet files of one product and quarter, sorted (empty when nothing is staged)."""
-    d = partition_dir(Path(settings.staged_dir), product, quarter)
-    return sorted(d.glob("*.parquet")) if d.is_dir() else []
+def staged_files(settings: Settings, product: str, quarter: Quarter | Period) -> list[Path]:
+    """The staged Parquet files of one product and quarter (or every quarter of a period), sorted by quarter
+    then name (empty when nothing is staged)."""
+    out: list[Path] = []
+    for q in _quarters(quarter):
+        d = partition_dir(Path(settings.staged_dir), product, q)
+        out.extend(sorted(d.glob("*.parquet")) if d.is_dir() else [])
+    return out
 
 
-def daily_files(settings: Settings, product: str, quarter: Quarter) -> list[Path]:
-    """The staged daily KL files ``product``'s definition also reads for the quarter (empty: none staged, or
+def daily_files(settings: Settings, product: str, period: Quarter | Period) -> list[Path]:
+    """The staged daily KL files ``product``'s definition also reads for the period (empty: none staged, or
     the product does not use daily values)."""
     name = daily_input(product)
-    return staged_files(settings, name, quarter) if name else []
+    return staged_files(settings, name, period) if name else []
 
 
-def no_data_error(settings: Settings, product: str, quarter: Quarter) -> AggregationError:
-    """The "no data for that quarter" answer: says no station has staged data then, which quarters do,
-    and the exact command that stages this one (``weatherinsight stage --product … --quarter …``)."""
+def _quarters(period: Quarter | Period) -> list[Quarter]:
+    return [period] if isinstance(period, Quarter) else period.quarters
+
+
+def unstaged_quarters(settings: Settings, product: str, period: Quarter | Period) -> list[Quarter]:
+    """The quarters of ``period`` with no staged Parquet (the period cannot be computed until they are)."""
+    return [q for q in _quarters(period) if not staged_files(settings, product, q)]
+
+
+def no_data_error(settings: Settings, product: str, period: Quarter | Period) -> AggregationError:
+    """The "no data for that period" answer: says no station has staged data then, which quarters do,
+    and the exact command that stages the missing one (``weatherinsight stage --product … --quarter …``)."""
+    missing = unstaged_quarters(settings, product, period) or _quarters(period)
+    quarter = missing[0]
     staged = list_partitions(Path(settings.staged_dir), product)
     where = f"{settings.staged_dir}/{product}/year={quarter.year}/quarter={quarter.quarter}"
     if staged:
@@ -114,10 +136,11 @@ def no_data_error(settings: Settings, product: str, quarter: Quarter) -> Aggrega
         )
     else:
         have = f"nothing of {product} is staged yet"
+    part = "" if as_period(period).kind == "quarter" else f" (part of {period})"
     return AggregationError(
         product,
-        quarter,
-        f"no staged Parquet under {where}: no station has {product} data staged for {quarter}; {have}",
+        period,
+        f"no staged Parquet under {where}: no station has {product} data staged for {quarter}{part}; {have}",
         hint=(
             f"run `weatherinsight stage --product {product} --quarter {quarter}` first; "
             "if staging finds no file covering the quarter, DWD has no data for it"
@@ -134,7 +157,8 @@ def _sha256(path: Path) -> str:
 
 
 def input_fingerprint(files: Sequence[Path], staged_versions: Sequence[str], rules: Rules) -> str:
-    """sha256 over what decides the curated numbers: staged version(s), file bytes, definitions, thresholds."""
+    """sha256 over what decides the curated numbers: staged version(s), file bytes, definitions, thresholds
+    (and the period, for periods other than quarters: one quarter's files also feed its months)."""
     payload: dict[str, Any] = {
         "definition": DEFINITION_VERSION,
         "staged_versions": sorted(staged_versions),
@@ -143,13 +167,16 @@ def input_fingerprint(files: Sequence[Path], staged_versions: Sequence[str], rul
     }
     if rules.latitudes:  # only products that read a station fact; the others keep their fingerprints
         payload["latitudes"] = [list(x) for x in rules.latitudes]
+    period = as_period(rules.period)
+    if period.kind != "quarter":  # quarters keep the fingerprint they were published with
+        payload["period"] = period.label
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def compute_features(
     settings: Settings,
     product: str,
-    quarter: Quarter,
+    quarter: Quarter | Period,
     files: Sequence[Path],
     *,
     engine: Engine = "duckdb",
@@ -168,14 +195,15 @@ def compute_features(
 
 
 def curated_rows(
-    features: pa.Table, quarter: Quarter, dataset_version: str, computed_at: datetime
+    features: pa.Table, quarter: Quarter | Period, dataset_version: str, computed_at: datetime
 ) -> pa.Table:
     """Engine output + the key and version columns, in the curated table's column order (docs/design.md §4)."""
     n = features.num_rows
+    p = as_period(quarter)
     cols: dict[str, pa.Array | pa.ChunkedArray] = {
         "station_id": features["station_id"],
-        "year": pa.array([quarter.year] * n, pa.int32()),
-        "quarter": pa.array([quarter.quarter] * n, pa.int32()),
+        "year": pa.array([p.year] * n, pa.int32()),
+        "quarter": pa.array([p.number] * n, pa.int32()),
         "dataset_version": pa.array([dataset_version] * n, pa.string()),
     }
     for name in features.column_names[1:8]:  # the coverage columns
@@ -183,13 +211,29 @@ def curated_rows(
     cols["computed_at"] = pa.array([computed_at] * n, pa.timestamp("us", tz="UTC"))
     for name in features.column_names[8:]:
         cols[name] = features[name]
+    cols["period_kind"] = pa.array([p.kind] * n, pa.string())
     return pa.table(cols)
 
 
 def _staged_versions(
-    conn: Any, product: str, quarter: Quarter, requested: str | None
+    conn: Any, product: str, period: Quarter | Period, requested: str | None
 ) -> tuple[list[str], list[str]]:
-    """(parent version names, names that enter the fingerprint) of the staged input."""
+    """(parent version names, names that enter the fingerprint) of the staged input (every quarter's)."""
+    if isinstance(period, Period) and period.kind != "quarter":
+        parents: list[str] = []
+        for q in period.quarters:
+            current = lineage.find_available(conn, "staged", product, q)
+            if current is not None:
+                parents.append(current.version_name)
+        if requested and requested not in parents:
+            raise AggregationError(
+                product,
+                period,
+                f"staged version {requested} is not one of the current ones ({', '.join(parents) or 'none'})",
+                hint="omit the staged version or re-stage",
+            )
+        return parents, parents
+    quarter = as_period(period).as_quarter()
     current = lineage.find_available(conn, "staged", product, quarter)
     if current is None:
         # staged outside the pipeline (no lineage row): the caller's name is recorded as the parent, but only
@@ -205,17 +249,20 @@ def _staged_versions(
     return [current.version_name], [current.version_name]
 
 
-def _daily_parent(conn: Any, product: str, quarter: Quarter) -> str | None:
-    """The AVAILABLE staged daily KL version the product's definition reads, as a qualified parent name."""
+def _daily_parents(conn: Any, product: str, period: Quarter | Period) -> list[str]:
+    """The AVAILABLE staged daily KL versions (one per quarter of the period) the product's definition reads,
+    as qualified parent names."""
     name = daily_input(product)
-    current = lineage.find_available(conn, "staged", name, quarter) if name else None
-    return lineage.qualified_parent(current.product, current.version_name) if current else None
+    if name is None:
+        return []
+    found = (lineage.find_available(conn, "staged", name, q) for q in _quarters(period))
+    return [lineage.qualified_parent(v.product, v.version_name) for v in found if v is not None]
 
 
 def aggregate_quarter(
     settings: Settings,
     product: str,
-    quarter: Quarter,
+    quarter: Quarter | Period,
     *,
     engine: Engine = "duckdb",
     force: bool = False,
@@ -224,10 +271,10 @@ def aggregate_quarter(
     spark_master: str | None = None,
     spark_session: Any = None,
 ) -> AggregateResult:
-    """Compute and publish the curated features of one product and quarter (see the module docstring).
+    """Compute and publish the curated features of one product and quarter or period (module docstring).
 
     ``staged_version`` must name the AVAILABLE staged version when given; ``output_version`` must be the
-    name this run would publish (``<YEAR>Q<Q>_v<N>``), else an ``AggregationError`` is raised before
+    name this run would publish (``<YEAR>Q<Q>_v<N>``, ``2024-01_v<N>``, …), else an ``AggregationError`` is raised before
     anything is computed. ``spark_session`` lets callers (tests, a long-lived driver) reuse a session.
     """
     started = time.monotonic()
@@ -236,7 +283,7 @@ def aggregate_quarter(
     if engine not in ENGINES:
         raise AggregationError(prod.name, q, f"unknown engine {engine!r}", hint=f"use one of {ENGINES}")
     files = staged_files(settings, prod.name, q)
-    if not files:
+    if not files or unstaged_quarters(settings, prod.name, q):
         raise no_data_error(settings, prod.name, q)
     sql = db.get_engine(settings.database_url)
     db.ensure_schema(sql)
@@ -260,7 +307,7 @@ def aggregate_quarter(
 def _aggregate_locked(
     settings: Settings,
     product: str,
-    q: Quarter,
+    q: Quarter | Period,
     *,
     engine: Engine,
     force: bool,
@@ -283,9 +330,8 @@ def _aggregate_locked(
         log.warning("aggregate_pending_aborted", product=prod.name, quarter=str(q), versions=aborted)
     with sql.connect() as conn:
         staged, recorded = _staged_versions(conn, prod.name, q, staged_version)
-        kl_parent = _daily_parent(conn, prod.name, q) if kl_files else None
-        if kl_parent is not None:
-            staged, recorded = [*staged, kl_parent], [*recorded, kl_parent]
+        kl_parents = _daily_parents(conn, prod.name, q) if kl_files else []
+        staged, recorded = [*staged, *kl_parents], [*recorded, *kl_parents]
         fp = input_fingerprint([*files, *kl_files], recorded, rules)
         current = lineage.find_available(conn, KIND, prod.name, q)
         next_name = lineage.version_name(
@@ -388,8 +434,8 @@ def _aggregate_locked(
     )
 
 
-def _latitudes(sql: Any, product: str, q: Quarter, files: Sequence[Path]) -> dict[int, float]:
-    """Latitudes valid on the quarter's last day of the stations in the staged files, for the definitions
+def _latitudes(sql: Any, product: str, q: Quarter | Period, files: Sequence[Path]) -> dict[int, float]:
+    """Latitudes valid on the period's last day of the stations in the staged files, for the definitions
     that need them (sun). Only those stations: their locations come from this product's own zips, so the
     fingerprint does not change when another product's staging adds stations to ``station_locations``."""
     if not needs_latitude(product):
@@ -403,7 +449,7 @@ def _latitudes(sql: Any, product: str, q: Quarter, files: Sequence[Path]) -> dic
 def _record_failure(
     settings: Settings,
     product: str,
-    quarter: Quarter,
+    quarter: Quarter | Period,
     fp: str,
     staged: Sequence[str],
     force: bool,

@@ -9,7 +9,7 @@ rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -47,6 +47,9 @@ class Versioning(_Strict):
         for part in ("{year}", "{quarter}", "{version}"):
             if part not in v:
                 raise ValueError(f"pattern must contain {part}")
+        if v.index("{year}") > v.index("{quarter}"):
+            # months, seasons and years write their label in place of the {year}…{quarter} span
+            raise ValueError("{year} must come before {quarter}")
         return v
 
 
@@ -228,6 +231,8 @@ class FeatureRules(_Strict):
     min_valid_hours_per_day: int = Field(20, ge=1, le=24)
     min_hourly_coverage: float = Field(0.8, ge=0, le=1)
     min_daily_coverage: float = Field(0.8, ge=0, le=1)
+    #: Periods the pipeline publishes beside quarters (issue #18; ``periods.PERIOD_KINDS`` less "quarter").
+    periods: tuple[Literal["month", "season", "year"], ...] = ("month", "season", "year")
 
 
 #: The top-level keys the YAML file may set (in file order); anything else in the file is an error.

@@ -64,6 +64,18 @@ class InvalidQuarterError(WeatherInsightError):
         )
 
 
+class InvalidPeriodError(WeatherInsightError):
+    """A period string or kind that cannot be parsed (e.g. ``2024-13``, ``2024DFJ``, ``--period week``)."""
+
+    def __init__(self, text: str, problem: str, *, hint: str | None = None) -> None:
+        self.text = text
+        super().__init__(
+            f"invalid period {text!r}: {problem}",
+            hint=hint
+            or "write periods as YYYY-MM (month), YYYYDJF/MAM/JJA/SON (season), YYYYQn (quarter) or YYYY (year)",
+        )
+
+
 class TransientError(WeatherInsightError):
     """A failure that may go away on retry (HTTP 429/5xx, timeouts, connection resets)."""
 

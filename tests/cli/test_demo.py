@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 
 from weatherinsight.cli import demo
 from weatherinsight.dwd.products import PRODUCTS
+from weatherinsight.periods import periods_ending_in
 from weatherinsight.quarters import Quarter
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,8 @@ def test_demo_builds_serves_runs_and_checks(tmp_path: Path, capsys: pytest.Captu
                 "select distinct version_name from dataset_versions where kind='curated' and status='AVAILABLE'"
             )
         ).scalars()
-        assert list(names) == [f"{q}_v1"]
+        # the quarter and its months (issue #18: seasons and years need quarters the demo does not stage)
+        assert sorted(names) == sorted([f"{q}_v1", *(f"{p}_v1" for p in periods_ending_in(q, ("month",)))])
         checks = conn.execute(text("select count(*) from quality_check_results")).scalar_one()
         assert checks == 45  # tests/quality: 4 checks × 7 products + 17 null checks
     # A second run reuses the mirror and changes nothing.

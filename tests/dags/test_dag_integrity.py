@@ -214,7 +214,14 @@ def test_pipeline_complete_puts_its_quarter_on_the_asset_event(
 def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     dag = dagbag.dags[BACKFILL]
     assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
-    assert set(dag.params.keys()) == {"start_year", "end_year", "quarters", "products", "force_reprocess"}
+    assert set(dag.params.keys()) == {
+        "start_year",
+        "end_year",
+        "quarters",
+        "products",
+        "force_reprocess",
+        "periods",
+    }
     assert dag.get_task("validate_params").python_callable is airflow_tasks.backfill_plan_task
     cfg = load_settings()
     # One mapped task-group instance per quarter × product; each step in its stage's pool.

@@ -94,6 +94,7 @@ def test_quarters_that_have_not_ended_are_left_out(settings: Settings) -> None:
         ({"start_year": "twenty"}, "start_year", "valid integer"),
         ({"force_reprocess": "maybe"}, "force_reprocess", "valid boolean"),
         ({"start_yaer": 2020}, "start_yaer", "unknown parameter"),
+        ({"periods": ["month", "week"]}, "periods.1", "'month', 'season', 'year' or 'quarter'"),
     ],
 )
 def test_bad_params_fail_with_the_parameter_named(
@@ -119,3 +120,12 @@ def test_the_backfill_dag_runs_max_parallel_quarters_worth_of_pairs_per_step(dat
     )  # 1 quarter × every product
     two = make_settings(data_dir, backfill={"max_parallel_quarters": 2}, product_types=["wind", "pressure"])
     assert airflow_tasks.backfill_pairs_at_once(two) == 4
+
+
+def test_periods_default_to_the_configuration(settings: Settings) -> None:
+    assert pipeline.BackfillParams.from_params({}, settings).periods == ("month", "season", "year")
+    assert pipeline.BackfillParams.from_params({"periods": "Year,month"}, settings).periods == (
+        "year",
+        "month",
+    )
+    assert pipeline.BackfillParams.from_params({"periods": []}, settings).periods == ()

@@ -21,6 +21,7 @@ from tests.fixtures.core import make_settings, settings_env
 from tests.reliability.conftest import PRODUCT
 from tests.reliability.helpers import duplicated_fingerprints, raw_file_rows, run_statuses, versions
 from weatherinsight.mirror.server import MirrorHTTPServer
+from weatherinsight.periods import periods_ending_in
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db
@@ -102,7 +103,9 @@ def test_two_concurrent_runs_publish_one_version(
             for lines in outputs
         )
         assert outcomes == ["succeeded", "unchanged"], (k, outputs)
-        assert versions(s, "curated") == {f"{q}_v1": "AVAILABLE"}, k
+        # the quarter and its three months (issue #18; seasons and years need quarters this run does not stage)
+        months = {f"{p}_v1": "AVAILABLE" for p in periods_ending_in(q, ("month",))}
+        assert versions(s, "curated") == {f"{q}_v1": "AVAILABLE", **months}, k
         assert versions(s, "staged") == {f"{q}_staged_v1": "AVAILABLE"}, k
         assert versions(s, "raw") == {f"{q}_raw_v1": "AVAILABLE"}, k
         assert duplicated_fingerprints(s) == [], k

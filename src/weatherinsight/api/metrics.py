@@ -83,7 +83,7 @@ class ApiMetrics:
         with engine.connect() as conn:
             rows = conn.execute(
                 select(dv.product, dv.year, dv.quarter, func.max(dv.updated_at))
-                .where(dv.kind == "curated", dv.status == "AVAILABLE")
+                .where(dv.kind == "curated", dv.status == "AVAILABLE", dv.period_kind == "quarter")
                 .group_by(dv.product, dv.year, dv.quarter)
             )
             for product, year, quarter, updated in rows:

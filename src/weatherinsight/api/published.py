@@ -80,7 +80,7 @@ class PublishedCache:
         with self.engine.connect() as conn:
             for product, year, quarter, name in conn.execute(
                 select(dv.product, dv.year, dv.quarter, dv.version_name).where(
-                    dv.kind == "curated", dv.status == lineage.AVAILABLE
+                    dv.kind == "curated", dv.status == lineage.AVAILABLE, dv.period_kind == "quarter"
                 )
             ):
                 if product in current:
@@ -148,7 +148,7 @@ class PublishedCache:
         stmt = (
             select(*(table.c[c] for c in full_columns(product)))
             .select_from(lineage.published_from(product))
-            .where(table.c.station_id.in_(station_ids))
+            .where(table.c.station_id.in_(station_ids), table.c.period_kind == "quarter")
             .order_by(table.c.year, table.c.quarter, table.c.station_id)
         )
         out: dict[int, list[Row]] = {s: [] for s in station_ids}

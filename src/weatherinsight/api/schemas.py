@@ -36,7 +36,15 @@ _FeatureRowBase = create_model(  # type: ignore[call-overload]
     __config__=ConfigDict(extra="allow"),
     station_id=(int, Field(examples=[44])),
     year=(int, Field(examples=[2024])),
-    quarter=(int, Field(ge=1, le=4, examples=[1])),
+    quarter=(
+        int,
+        Field(
+            ge=1,
+            le=12,
+            examples=[1],
+            description="quarter 1–4; with period=month|season|year the period's number within its year",
+        ),
+    ),
     dataset_version=(str, Field(examples=["2024Q1_v1"])),
     **{
         name: (_PY_TYPES[kind] | None, Field(None, description=desc)) for name, kind, desc in COVERAGE_COLUMNS
@@ -151,8 +159,13 @@ class DatasetVersionOut(BaseModel):
     kind: str = Field(examples=["curated"])
     product: str
     year: int
-    quarter: int
-    quarter_label: str = Field(examples=["2024Q1"])
+    quarter: int = Field(description="quarter 1–4, or the number of the month/season/year within its year")
+    quarter_label: str = Field(
+        examples=["2024Q1"], description="the period's label: 2024Q1, 2024-01, 2024DJF, 2024"
+    )
+    period_kind: str = Field(
+        "quarter", examples=["quarter"], description="quarter | month | season | year (raw/staged: quarter)"
+    )
     status: str = Field(examples=["AVAILABLE"])
     row_count: int | None = None
     parent_versions: list[str] = Field(examples=[["2024Q1_staged_v1"]])

@@ -4,8 +4,11 @@ Two shapes, both calling ``weatherinsight.aggregate.aggregate_quarter``:
 
 * the seed's job shape ``weatherinsight aggregate air_temperature 2024 1 2024Q1_staged_v1
   --output-version 2024Q1_v1 [--master spark://…|local[*]]`` (with ``--master`` the work runs on Spark);
-* ``weatherinsight aggregate --quarter 2024Q1 [--product …]… [--engine duckdb|spark] [--force]`` — every
-  configured product unless ``--product`` is given (repeatable).
+* ``weatherinsight aggregate --quarter 2024Q1 [--product …]… [--engine duckdb|spark] [--force]
+  [--period month|season|quarter|year]`` — every configured product unless ``--product`` is given
+  (repeatable); ``--period`` (default quarter) aggregates the periods of that kind whose last day lies in the
+  quarter instead: ``--quarter 2024Q1 --period month`` → 2024-01, 2024-02, 2024-03; ``--period season`` →
+  2024DJF (December 2023 – February 2024); ``--quarter 2024Q4 --period year`` → 2024.
 
 A failing product does not stop the others; the summary is a Rich table and the exit code is 1 when any
 product failed (a single-product run re-raises its typed error instead, exit code 2).
@@ -23,7 +26,8 @@ from weatherinsight.aggregate import AggregateResult, aggregate_quarter
 from weatherinsight.cli._common import console, err_console, settings_from_env, spark_master_option
 from weatherinsight.dwd.products import get_product
 from weatherinsight.engines.spark import session as spark_session
-from weatherinsight.errors import WeatherInsightError
+from weatherinsight.errors import InvalidPeriodError, WeatherInsightError
+from weatherinsight.periods import Period, parse_kind, periods_ending_in
 from weatherinsight.quarters import Quarter
 from weatherinsight.vocabulary import ENGINES, Engine, Status
 
@@ -34,7 +38,7 @@ _LABEL = {Status.SUCCEEDED: ("published", "green"), Status.UNCHANGED: ("unchange
 def print_summary(results: list[AggregateResult], failures: dict[str, str]) -> None:
     """One row per product: status, version published (or kept), previous version, rows, inputs, time."""
     table = Table(title="aggregation")
-    for col in ("product", "quarter", "engine", "status", "version", "previous", "rows", "staged", "seconds"):
+    for col in ("product", "period", "engine", "status", "version", "previous", "rows", "staged", "seconds"):
         table.add_column(col, justify="right" if col in ("rows", "seconds") else "left")
     for r in results:
         label, colour = _LABEL[r.status]
@@ -80,8 +84,16 @@ def aggregate(
             help="Spark master, e.g. spark://host:7077; implies --engine spark", callback=spark_master_option
         ),
     ] = None,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            help="month|season|quarter|year: aggregate the periods of this kind whose last day is in the quarter",
+        ),
+    ] = "quarter",
 ) -> None:
-    """Compute the quarterly features of staged data and publish them as the next curated version."""
+    """Compute the features of staged data per quarter (or month, season, year) and publish them as the
+    next curated version."""
     settings = settings_from_env()
     if product is not None:
         if year is None or quarter_number is None:
@@ -102,6 +114,19 @@ def aggregate(
     chosen = cast(Engine, engine)  # checked against ENGINES just above
     if output_version and len(names) > 1:
         raise typer.BadParameter("--output-version needs a single product", param_hint="--output-version")
+    try:
+        kind = parse_kind(period)
+    except InvalidPeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    targets: list[Quarter | Period] = [q] if kind == "quarter" else list(periods_ending_in(q, (kind,)))
+    if not targets:
+        raise typer.BadParameter(f"no {kind} ends in {q}; a year ends in Q4", param_hint="--period")
+    if output_version and len(targets) > 1:
+        raise typer.BadParameter(
+            f"--output-version needs a single period; {q} ends {len(targets)} of kind {kind}",
+            param_hint="--output-version",
+        )
+    jobs = [(name, target) for target in targets for name in names]
 
     results: list[AggregateResult] = []
     failures: dict[str, str] = {}
@@ -113,9 +138,9 @@ def aggregate(
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"aggregating {q}", total=len(names))
-        for name in names:
-            progress.update(task, description=f"aggregating {name} {q} ({chosen})")
+        task = progress.add_task(f"aggregating {q}", total=len(jobs))
+        for name, target in jobs:
+            progress.update(task, description=f"aggregating {name} {target} ({chosen})")
             if chosen == "spark" and session is None:
                 session = spark_session(settings, master)
             try:
@@ -123,7 +148,7 @@ def aggregate(
                     aggregate_quarter(
                         settings,
                         name,
-                        q,
+                        target,
                         engine=chosen,
                         force=force,
                         staged_version=staged_version,
@@ -133,9 +158,9 @@ def aggregate(
                     )
                 )
             except WeatherInsightError as exc:
-                if len(names) == 1:
+                if len(jobs) == 1:
                     raise
-                failures[name] = str(exc)
+                failures[f"{name} {target}"] = str(exc)
             progress.advance(task)
     print_summary(results, failures)
     if failures:

@@ -5,7 +5,9 @@ for every product (in parallel within the configured pool limits) with Rich prog
 product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--force]`` does that for a range
 (ingest each quarter, stage all of them in one pass per product, aggregate each quarter) and prints every
 quarter × product with its outcome, rows in the database and error. Both exit 1
-when anything failed; nothing stops at the first failure.
+when anything failed; nothing stops at the first failure. ``--period month,season,year`` (default: the
+configured ``features.periods``; ``--period quarter`` = quarters only) chooses the periods published beside
+each quarter once every quarter they lie in is staged (issue #18).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from weatherinsight import pipeline
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.cli.report import summary_table
+from weatherinsight.errors import InvalidPeriodError
+from weatherinsight.periods import parse_kind
 from weatherinsight.pipeline.backfill import backfill as run_backfill
 from weatherinsight.quarters import Quarter, parse_quarter_range
+from weatherinsight.settings import Settings
 
 
 def split_products(values: list[str] | None) -> list[str] | None:
@@ -37,6 +42,28 @@ ForceOption = Annotated[
     bool, typer.Option("--force", help="write a new dataset version even when the inputs are unchanged")
 ]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="show Rich progress bars")]
+PeriodsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--period",
+        help="month|season|year|quarter, comma-separated or repeated: periods published beside the quarters "
+        "(default: features.periods of the configuration; quarter alone = quarters only)",
+    ),
+]
+
+
+def with_periods(settings: Settings, values: list[str] | None) -> Settings:
+    """``settings`` whose ``features.periods`` are the ``--period`` kinds (unchanged without ``--period``)."""
+    if not values:
+        return settings
+    try:
+        kinds = [parse_kind(p) for v in values for p in v.split(",") if p.strip()]
+    except InvalidPeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    chosen = settings.features.model_copy(
+        update={"periods": tuple(dict.fromkeys(k for k in kinds if k != "quarter"))}
+    )
+    return settings.model_copy(update={"features": chosen})
 
 
 def _finish(report: pipeline.RunReport, title: str) -> None:
@@ -54,10 +81,11 @@ def run(
     products: ProductsOption = None,
     force: ForceOption = False,
     progress: ProgressOption = True,
+    periods: PeriodsOption = None,
 ) -> None:
     """Run ingest → process → aggregate for one quarter (every product; products in parallel)."""
     q = Quarter.parse(quarter)
-    settings = settings_from_env()
+    settings = with_periods(settings_from_env(), periods)
     with progress_bars(progress, console=console) as report_progress:
         report = pipeline.run_quarter(
             settings, q, products=split_products(products), force=force, progress=report_progress
@@ -70,13 +98,14 @@ def backfill(
     products: ProductsOption = None,
     force: ForceOption = False,
     progress: ProgressOption = True,
+    periods: PeriodsOption = None,
 ) -> None:
     """Run the pipeline for a range of quarters; one failing quarter × product does not stop the rest."""
     qs = parse_quarter_range(quarters)
     last = Quarter.last_complete()
     if qs[-1] > last:
         raise typer.BadParameter(f"{qs[-1]} has not ended yet; the last complete quarter is {last}")
-    settings = settings_from_env()
+    settings = with_periods(settings_from_env(), periods)
     with progress_bars(progress, console=console) as report_progress:
         report = run_backfill(
             settings, qs, products=split_products(products), force=force, progress=report_progress

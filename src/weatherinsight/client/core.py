@@ -20,6 +20,8 @@ import pyarrow as pa
 from weatherinsight.client.local import LocalBackend
 from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationFeatureQuery, StationQuery
 from weatherinsight.client.remote import HttpBackend
+from weatherinsight.errors import InvalidPeriodError
+from weatherinsight.periods import parse_kind
 from weatherinsight.settings import Settings
 
 if TYPE_CHECKING:  # polars is optional: only typed here, imported where asked for
@@ -99,11 +101,16 @@ class Client:
         min_coverage: float | None = None,
         include_station: bool = False,
         version: str | None = None,
+        period: str = "quarter",
     ) -> pa.Table:
         """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
         ids = None if stations is None else sorted({int(s) for s in stations})
         names = None if features is None else list(dict.fromkeys(features))
-        query = FeatureQuery(product, ids, start, end, names, min_coverage, version, include_station)
+        try:
+            kind = parse_kind(period)
+        except InvalidPeriodError as exc:
+            raise QueryError(f"period: {exc.message}") from None
+        query = FeatureQuery(product, ids, start, end, names, min_coverage, version, include_station, kind)
         return self._backend.features(query)
 
     def features(
@@ -116,16 +123,20 @@ class Client:
         min_coverage: float | None = None,
         include_station: bool = False,
         version: str | None = None,
+        period: str = "quarter",
     ) -> pd.DataFrame:
-        """Quarterly features of one product: one row per station × quarter.
+        """Features of one product: one row per station × quarter (or month, season, year with ``period``).
 
         Columns: station_id, year, quarter, dataset_version, the coverage/QN provenance columns
         (hours_expected … share_recent), computed_at, then the features (all, or ``features``), rounded to the
         catalog precision. Only published versions are read, unless ``version`` pins one curated version name
         (e.g. ``"2024Q1_v2"``, local store only) for a reproducible analysis. ``start``/``end`` are quarters
         like ``"2020Q1"`` (inclusive); ``include_station`` adds station_name, latitude, longitude, height_m valid at
-        each quarter's end (the API's ``include_station=true``).
-        Units and definitions are in ``df.attrs["fields"]``.
+        each quarter's end (the API's ``include_station=true``). ``period="month"|"season"|"year"`` reads the
+        features computed per that period instead (the API's ``period=``): ``start``/``end`` stay quarters and
+        select the periods whose last day lies in them, ``quarter`` holds the period's number within its year
+        and an extra ``period`` column its label (``2024-01``, ``2024DJF`` — December 2023 to February 2024 —,
+        ``2024``). Units and definitions are in ``df.attrs["fields"]``.
 
         Example::
 
@@ -133,7 +144,7 @@ class Client:
             >>> df[["station_id", "year", "quarter", "tg_mean", "coverage"]]  # doctest: +SKIP
         """
         table = self.features_arrow(
-            product, stations, start, end, features, min_coverage, include_station, version
+            product, stations, start, end, features, min_coverage, include_station, version, period
         )
         frame = table.to_pandas()
         frame.attrs["fields"] = field_metadata(table)

@@ -12,7 +12,7 @@ from sqlalchemy import select, tuple_
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
-from weatherinsight.api.routes.features import arrow_types, describe_columns, select_columns
+from weatherinsight.api.routes.features import arrow_types, describe_columns, period_bounds, select_columns
 from weatherinsight.api.routes.station_columns import with_station
 from weatherinsight.api.routes.station_features import parse_products, product_columns
 from weatherinsight.api.routes.stations import search_stations, station_filters
@@ -28,6 +28,7 @@ from weatherinsight.client.query import (
 )
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import CATALOG, feature
+from weatherinsight.periods import Period, parse_kind
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import lineage
@@ -98,19 +99,29 @@ class LocalBackend:
             stmt = select(*(c[n] for n in columns)).where(c.dataset_version == query.version)
         if query.stations is not None:
             stmt = stmt.where(c.station_id.in_(query.stations))
-        if query.start is not None:
-            first = _quarter("start", query.start)
-            stmt = stmt.where(tuple_(c.year, c.quarter) >= tuple_(first.year, first.quarter))
-        if query.end is not None:
-            last = _quarter("end", query.end)
-            stmt = stmt.where(tuple_(c.year, c.quarter) <= tuple_(last.year, last.quarter))
+        kind = parse_kind(query.period)
+        if query.version is None:
+            stmt = stmt.where(c.period_kind == kind)
+        low, high = period_bounds(
+            kind,
+            None if query.start is None else _quarter("start", query.start),
+            None if query.end is None else _quarter("end", query.end),
+        )
+        if low is not None:
+            stmt = stmt.where(tuple_(c.year, c.quarter) >= tuple_(*low))
+        if high is not None:
+            stmt = stmt.where(tuple_(c.year, c.quarter) <= tuple_(*high))
         if query.min_coverage is not None:
             stmt = stmt.where(c.coverage >= query.min_coverage)
         stmt = stmt.order_by(c.year, c.quarter, c.station_id)
         with self.engine.connect() as conn:
             rows = round_rows(product, columns, [tuple(r) for r in conn.execute(stmt)])
+            if kind != "quarter":  # the label beside the numbers, as the API's period= answer
+                y_i, q_i = columns.index("year"), columns.index("quarter")
+                rows = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
+                columns = [*columns, "period"]
             if query.include_station:
-                columns, rows = with_station(conn, columns, rows)
+                columns, rows = with_station(conn, columns, rows, kind)
         fields = describe_columns(product, columns)
         schema = pa.schema(
             [

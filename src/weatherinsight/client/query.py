@@ -57,6 +57,8 @@ class FeatureQuery:
     min_coverage: float | None = None
     version: str | None = None
     include_station: bool = False
+    #: month | season | quarter | year (``periods.PERIOD_KINDS``): the period the rows are computed over.
+    period: str = "quarter"
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ class HttpBackend:
             params.append(("min_coverage", query.min_coverage))
         if query.include_station:
             params.append(("include_station", "true"))
+        if query.period != "quarter":
+            params.append(("period", query.period))
         path = f"/v1/features/{query.product}"
         batches: list[list[tuple[str, Any]]] = [[]]
         if query.stations is not None:

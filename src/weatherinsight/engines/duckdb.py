@@ -39,7 +39,7 @@ def compute(
     *,
     daily: Sequence[Path] | pa.Table | None = None,
 ) -> pa.Table:
-    """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.quarter``.
+    """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
     ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema;
     ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or

@@ -78,7 +78,7 @@ def check_reachable(master: str, timeout: float = 5.0) -> None:
 def compute(
     spark: Any, staged: Sequence[Path], product: str, rules: Rules, *, daily: Sequence[Path] | None = None
 ) -> pa.Table:
-    """Curated rows of ``product`` for ``rules.quarter`` from staged Parquet files, computed by Spark
+    """Curated rows of ``product`` for ``rules.period`` from staged Parquet files, computed by Spark
     (``daily``: the staged daily KL files, as for the DuckDB engine)."""
     if not staged:
         raise ValueError("no staged files given")

@@ -1,4 +1,4 @@
-"""Shared building blocks of the feature definitions: quarter framing, valid days, coverage gates, spells.
+"""Shared building blocks of the feature definitions: period framing, valid days, coverage gates, spells.
 
 Every product definition (``features/<product>.py``) is written ONCE as Ibis expressions over the staged
 table and executed unchanged by both engines (``engines/duckdb.py`` and ``engines/spark.py``) — house rule 3.
@@ -7,13 +7,15 @@ DuckDB and PySpark (window functions and exact quantiles included) and because i
 (``ibis.pyspark.connect`` on pyspark 4.0.5). The parity test in ``tests/features/test_parity.py`` proves it.
 
 Time is framed in integers so no engine's time zone can shift a day: ``h`` is the hour index since the
-quarter start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The rules are docs/design.md §5:
+period start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The period is a quarter, a
+month, a meteorological season or a year (``periods.py``); every threshold below follows its length. The rules
+are docs/design.md §5:
 
 * a valid hour has a non-NULL value of the feature's own variable; a valid day has ≥ ``min_valid_hours_per_day``
   valid hours; daily mean/max/min/sum are rounded to 9 decimals before any threshold comparison;
 * hourly-based features are NULL unless the variable's valid hours ≥ ``min_hourly_coverage`` × hours_expected,
-  daily-based ones unless its valid days ≥ ``min_daily_coverage`` × the quarter's days; counts are never scaled;
-* an invalid (or missing) day ends a spell; 5-day windows need five consecutive valid days inside the quarter.
+  daily-based ones unless its valid days ≥ ``min_daily_coverage`` × the period's days; counts are never scaled;
+* an invalid (or missing) day ends a spell; 5-day windows need five consecutive valid days inside the period.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import Product
 from weatherinsight.features.catalog import features_for
+from weatherinsight.periods import Period
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import FeatureRules
 
@@ -53,9 +56,9 @@ def _min_count(share: float, total: int) -> int:
 
 @dataclass(frozen=True)
 class Rules:
-    """The §5 thresholds for one quarter, resolved to integer counts."""
+    """The §5 thresholds for one period (a ``Period`` or a ``Quarter``), resolved to integer counts."""
 
-    quarter: Quarter
+    period: Period | Quarter
     min_valid_hours_per_day: int = 20
     min_hourly_coverage: float = 0.8
     min_daily_coverage: float = 0.8
@@ -65,10 +68,10 @@ class Rules:
 
     @classmethod
     def from_config(
-        cls, quarter: Quarter, features: FeatureRules, latitudes: Mapping[int, float] | None = None
+        cls, period: Period | Quarter, features: FeatureRules, latitudes: Mapping[int, float] | None = None
     ) -> Rules:
         return cls(
-            quarter,
+            period,
             features.min_valid_hours_per_day,
             features.min_hourly_coverage,
             features.min_daily_coverage,
@@ -85,11 +88,11 @@ class Rules:
 
     @property
     def hours_expected(self) -> int:
-        return self.quarter.hours
+        return self.period.hours
 
     @property
     def days_expected(self) -> int:
-        return self.quarter.days
+        return self.period.days
 
     @property
     def min_hours(self) -> int:
@@ -103,15 +106,15 @@ class Rules:
 
     @property
     def start_epoch(self) -> int:
-        return int(self.quarter.start.timestamp())
+        return int(self.period.start.timestamp())
 
     @property
     def end_epoch(self) -> int:
-        return int(self.quarter.end.timestamp())
+        return int(self.period.end.timestamp())
 
 
 def prepare(staged: ir.Table, product: Product, rules: Rules) -> ir.Table:
-    """The quarter's staged rows with integer hour (``h``) and day (``d``) indices; rows outside are dropped."""
+    """The period's staged rows with integer hour (``h``) and day (``d``) indices; rows outside are dropped."""
     secs = staged.ts.epoch_seconds().cast("int64")
     framed = staged.mutate(_secs=secs)
     framed = framed.filter(framed._secs >= rules.start_epoch, framed._secs < rules.end_epoch)
@@ -129,8 +132,8 @@ def prepare(staged: ir.Table, product: Product, rules: Rules) -> ir.Table:
 
 
 def hour_label(rules: Rules, h: int) -> str:
-    """The UTC hour of hour index ``h`` of the quarter, for messages."""
-    return (rules.quarter.start + timedelta(hours=int(h))).strftime("%Y-%m-%d %H:%M")
+    """The UTC hour of hour index ``h`` of the period, for messages."""
+    return (rules.period.start + timedelta(hours=int(h))).strftime("%Y-%m-%d %H:%M")
 
 
 def r9(value: ir.NumericValue) -> ir.NumericValue:
@@ -222,7 +225,7 @@ def coverage(p: ir.Table, product: Product, rules: Rules) -> ir.Table:
 
 
 def stations(p: ir.Table) -> ir.Table:
-    """Every station with at least one staged row in the quarter (each gets one output row)."""
+    """Every station with at least one staged row in the period (each gets one output row)."""
     return p.select(KEY).distinct()
 
 

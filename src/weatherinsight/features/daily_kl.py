@@ -26,8 +26,8 @@ FLAG = "from_kl"
 
 def frame_days(staged_daily: ir.Table, rules: Rules) -> ir.Table:
     """The quarter's days of the staged daily table with the day index ``d`` (days since the quarter start)."""
-    start: date = rules.quarter.start.date()
-    end: date = rules.quarter.end.date()
+    start: date = rules.period.start.date()
+    end: date = rules.period.end.date()
     t = staged_daily.filter(staged_daily.date >= ibis.date(start), staged_daily.date < ibis.date(end))
     return t.mutate(
         station_id=t.station_id.cast("int32"), d=t.date.delta(ibis.date(start), unit="day").cast("int64")

@@ -54,7 +54,7 @@ def _latitude(station: ir.IntegerValue, rules: Rules) -> ir.FloatingValue:
 
 def _day_of_year(d: ir.IntegerValue, rules: Rules) -> ir.IntegerValue:
     """J (1..366) of day index ``d``; wraps at the start year's end so a span across New Year stays right."""
-    start = rules.quarter.start.date()
+    start = rules.period.start.date()
     year_days = 366 if date(start.year, 12, 31).timetuple().tm_yday == 366 else 365
     j0 = start.timetuple().tm_yday
     return (d + (j0 - 1)) % year_days + 1

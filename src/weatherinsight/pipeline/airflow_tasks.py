@@ -329,10 +329,14 @@ def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any
     from weatherinsight.pipeline.reports import ProductOutcome
 
     settings = load_settings()
-    force = BackfillParams.from_params(params, settings).force_reprocess
+    checked = BackfillParams.from_params(params, settings)
+    force, periods = checked.force_reprocess, [k for k in checked.periods if k != "quarter"]
     q = Quarter.parse(quarter)
     result = steps.attempt(
-        lambda: steps.aggregate(settings, product, q, force=force), product, q, Stage.AGGREGATE
+        lambda: steps.aggregate(settings, product, q, force=force, periods=periods),
+        product,
+        q,
+        Stage.AGGREGATE,
     )
     status = Status.SUCCEEDED if result.status == Status.SUCCEEDED else Status.UNCHANGED
     version = result.versions[-1] if result.versions else None

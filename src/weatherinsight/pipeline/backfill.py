@@ -8,7 +8,7 @@ summary task and the asset announcement.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -55,6 +55,15 @@ class BackfillParams(BaseModel):
     quarters: tuple[int, ...]
     products: tuple[str, ...]
     force_reprocess: bool = False
+    #: Periods published beside the quarters (issue #18); quarters are always published.
+    periods: tuple[Literal["month", "season", "year", "quarter"], ...] = ()
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _split_periods(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p.strip().lower() for p in v.split(",") if p.strip()]
+        return v
 
     @field_validator("quarters", mode="before")
     @classmethod
@@ -129,6 +138,7 @@ class BackfillParams(BaseModel):
             "quarters": list(defaults.default_quarters),
             "products": list(settings.product_types),
             "force_reprocess": False,
+            "periods": list(settings.features.periods),
         }
         values.update({k: v for k, v in params.items() if v is not None})
         try:

@@ -41,7 +41,10 @@ def _published(conn: Connection, products: Sequence[str]) -> dict[Quarter, str]:
     dv = tables.dataset_versions
     rows = conn.execute(
         select(dv.c.product, dv.c.year, dv.c.quarter, dv.c.version_name).where(
-            dv.c.kind == "curated", dv.c.status == "AVAILABLE", dv.c.product.in_(list(products))
+            dv.c.kind == "curated",
+            dv.c.status == "AVAILABLE",
+            dv.c.product.in_(list(products)),
+            dv.c.period_kind == "quarter",  # months, seasons and years are checked through their quarters
         )
     ).all()
     by_quarter: dict[Quarter, dict[str, str]] = {}

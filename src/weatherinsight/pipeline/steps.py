@@ -7,16 +7,17 @@ the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from weatherinsight import metrics
-from weatherinsight.aggregate import aggregate_quarter
+from weatherinsight.aggregate import aggregate_quarter, unstaged_quarters
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import RunFailedError, WeatherInsightError
 from weatherinsight.ingest import ingest_product
 from weatherinsight.logs import get_logger
+from weatherinsight.periods import PeriodKind, periods_ending_in, periods_overlapping
 from weatherinsight.pipeline.reports import StepResult, error_text
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -133,10 +134,20 @@ def stage(settings: Settings, product: str, quarter: Quarter, *, batch: Iterable
     )
 
 
-def aggregate(settings: Settings, product: str, quarter: Quarter, *, force: bool = False) -> StepResult:
-    """Compute the quarter's curated features and publish them as the next dataset version.
+def aggregate(
+    settings: Settings,
+    product: str,
+    quarter: Quarter,
+    *,
+    force: bool = False,
+    periods: Sequence[PeriodKind] | None = None,
+) -> StepResult:
+    """Compute the quarter's curated features and publish them as the next dataset version; then the months,
+    seasons and years (``periods``, default ``features.periods``) the quarter lies in whose every quarter is
+    staged (``aggregate_periods``).
 
-    Unchanged staged inputs make this a no-op (the AVAILABLE version stays); ``force`` writes ``_vN+1``.
+    Unchanged staged inputs make this a no-op (the AVAILABLE version stays); ``force`` writes ``_vN+1`` of
+    the quarter and of the periods that end in it.
     """
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.AGGREGATE, product=product, quarter=str(quarter)) as timer:
@@ -145,6 +156,8 @@ def aggregate(settings: Settings, product: str, quarter: Quarter, *, force: bool
         timer.update(rows=result.rows, status=METRIC_STATUS[status])
     if not result.unchanged:
         metrics.record_published(settings, product, quarter, dataset_version=result.dataset_version)
+    kinds = settings.features.periods if periods is None else periods
+    published = aggregate_periods(settings, product, quarter, kinds, force=force)
     return StepResult(
         Stage.AGGREGATE,
         product,
@@ -153,8 +166,36 @@ def aggregate(settings: Settings, product: str, quarter: Quarter, *, force: bool
         rows=result.rows,
         versions=[result.dataset_version],
         duration_s=time.monotonic() - started,
-        detail={"previous_version": result.previous_version, "staged_versions": list(result.staged_versions)},
+        detail={
+            "previous_version": result.previous_version,
+            "staged_versions": list(result.staged_versions),
+            "periods": published,
+        },
     )
+
+
+def aggregate_periods(
+    settings: Settings, product: str, quarter: Quarter, kinds: Sequence[PeriodKind], *, force: bool = False
+) -> dict[str, str]:
+    """Publish the periods of ``kinds`` that share hours with ``quarter`` and whose every quarter is staged.
+
+    A month, season or year is computed when its last day is covered: the run of the quarter that holds its
+    last day publishes it (DJF with the Q1 run, the year with the Q4 run), and a backfill that stages the
+    quarters out of order publishes it with the last of them. Returns period label → published version, or
+    ``"waiting for <quarters>"`` while quarters are missing. ``force`` rebuilds the periods ending in
+    ``quarter`` only (the others of a forced backfill are forced by their own last quarter's run).
+    """
+    chosen = [k for k in kinds if k != "quarter"]
+    ending = set(periods_ending_in(quarter, chosen))
+    out: dict[str, str] = {}
+    for period in periods_overlapping(quarter, chosen):
+        missing = unstaged_quarters(settings, product, period)
+        if missing:
+            out[str(period)] = "waiting for " + ", ".join(str(q) for q in missing)
+            continue
+        res = aggregate_quarter(settings, product, period, engine="duckdb", force=force and period in ending)
+        out[str(period)] = res.dataset_version
+    return out
 
 
 #: Pauses before re-running a step that hit a concurrency conflict (see ``retryable``).

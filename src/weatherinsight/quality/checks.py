@@ -211,6 +211,7 @@ def _check_versions(conn: Connection, product: str, quarter: Quarter) -> Finding
                 dv.c.product == product,
                 dv.c.year == quarter.year,
                 dv.c.quarter == quarter.quarter,
+                dv.c.period_kind == "quarter",
             )
             .order_by(dv.c.version_number.desc(), dv.c.id.desc())  # a retry after a failed attempt wins
             .limit(1)

@@ -1,4 +1,4 @@
-"""Dataset versions and lineage: one row per raw / staged / curated version of a (product, quarter).
+"""Dataset versions and lineage: one row per raw / staged / curated version of a (product, period).
 
 Life of a version (docs/design.md §4):
 
@@ -12,12 +12,14 @@ Life of a version (docs/design.md §4):
   the next attempt takes the same ``_vN`` again. Rows failed before this rule keep their plain names and
   their numbers stay taken.
 
-Names come from ``settings.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``).
+Names come from ``settings.versioning`` (``2024Q1_raw_v1``, ``2024Q1_staged_v1``, ``2024Q1_v1``). Raw and staged
+versions are always quarters; curated ones may be any period of ``periods.py``: the period's label takes the
+place of the pattern's ``{year}…{quarter}`` span (``2024-01_v1``, ``2024DJF_v1``, ``2024_v1`` beside
+``2024Q1_v1``). Every function taking a ``Quarter`` also takes a ``Period``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -27,18 +29,18 @@ from typing import Any
 from sqlalchemy import Connection, Join, Row, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from weatherinsight.errors import WeatherInsightError
+from weatherinsight.periods import Period, PeriodKind, as_period
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import lineage_events
-from weatherinsight.warehouse.tables import VERSION_KINDS, curated_table, dataset_versions
+from weatherinsight.warehouse.tables import curated_table, dataset_versions
+from weatherinsight.warehouse.version_names import VersionError as VersionError
+from weatherinsight.warehouse.version_names import check_kind, version_name
+from weatherinsight.warehouse.version_names import parse_period_version_name as parse_period_version_name
+from weatherinsight.warehouse.version_names import parse_version_name as parse_version_name
 
 PENDING, AVAILABLE, FAILED, SUPERSEDED = "PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"
 _BEGIN_ATTEMPTS = 5
-
-
-class VersionError(WeatherInsightError):
-    """A dataset version cannot move to the requested state (unknown, or not PENDING any more)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class DatasetVersion:
     kind: str
     product: str
     year: int
-    quarter: int
+    quarter: int  # the period's number within its year
     status: str
     row_count: int | None
     parent_versions: tuple[str, ...]
@@ -59,10 +61,16 @@ class DatasetVersion:
     created_at: datetime
     updated_at: datetime
     error: str | None
+    period_kind: PeriodKind = "quarter"
+
+    @property
+    def period(self) -> Period:
+        return Period(self.period_kind, self.year, self.quarter)
 
     @property
     def quarter_label(self) -> str:
-        return f"{self.year}Q{self.quarter}"
+        """The period's label (``2024Q1`` for a quarter, ``2024-01``, ``2024DJF``, ``2024`` otherwise)."""
+        return self.period.label
 
     @property
     def is_noop(self) -> bool:
@@ -87,6 +95,7 @@ class DatasetVersion:
             created_at=_aware(m["created_at"]),
             updated_at=_aware(m["updated_at"]),
             error=m["error"],
+            period_kind=m["period_kind"],
         )
 
 
@@ -99,54 +108,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in VERSION_KINDS:
-        raise VersionError(
-            f"unknown dataset version kind {kind!r}", hint=f"use one of {', '.join(VERSION_KINDS)}"
-        )
-
-
-def version_name(settings: Settings, kind: str, quarter: Quarter, number: int) -> str:
-    """The name of version ``number`` of ``kind`` for ``quarter`` (pattern from settings.versioning)."""
-    _check_kind(kind)
-    pattern: str = getattr(settings.versioning, kind)
-    return pattern.format(year=quarter.year, quarter=quarter.quarter, version=number)
-
-
-#: What each placeholder of a ``versioning`` pattern matches when a name is parsed back.
-_PLACEHOLDERS = {
-    "year": "(?P<year>[0-9]{4})",
-    "quarter": "(?P<quarter>[1-4])",
-    "version": "(?P<version>[0-9]+)",
-}
-
-
-def _name_regex(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"\{(year|quarter|version)\}", pattern)
-    # re.split with a group alternates literal text and placeholder names: escape the former.
-    body = "".join(_PLACEHOLDERS[p] if i % 2 else re.escape(p) for i, p in enumerate(parts))
-    return re.compile(f"^{body}$")
-
-
-def parse_version_name(pattern: str, name: str) -> tuple[Quarter, int]:
-    """(quarter, version number) of ``name`` written with ``pattern`` (one of ``settings.versioning``).
-
-    The one parser of version names: the inverse of ``version_name``. Raises ``VersionError`` when ``name``
-    does not have the pattern's form.
-    """
-    m = _name_regex(pattern).match(name)
-    if m is None:
-        raise VersionError(
-            f"{name!r} is not a version name of the form {pattern!r}",
-            hint=f"e.g. {pattern.format(year=2024, quarter=1, version=1)}",
-        )
-    return Quarter(int(m["year"]), int(m["quarter"])), int(m["version"])
-
-
-def _key(kind: str, product: str, quarter: Quarter) -> Any:
+def _key(kind: str, product: str, quarter: Quarter | Period) -> Any:
     dv = dataset_versions.c
+    p = as_period(quarter)
     return and_(
-        dv.kind == kind, dv.product == product, dv.year == quarter.year, dv.quarter == quarter.quarter
+        dv.kind == kind,
+        dv.product == product,
+        dv.period_kind == p.kind,
+        dv.year == p.year,
+        dv.quarter == p.number,
     )
 
 
@@ -159,9 +129,9 @@ def _released(dv: Any) -> Any:
     return and_(dv.status == FAILED, dv.version_name.like(f"%{FAILED_SUFFIX}%"))
 
 
-def next_version_number(conn: Connection, kind: str, product: str, quarter: Quarter) -> int:
+def next_version_number(conn: Connection, kind: str, product: str, quarter: Quarter | Period) -> int:
     """1 + the highest number taken so far for (kind, product, quarter); failed attempts take none."""
-    _check_kind(kind)
+    check_kind(kind)
     dv = dataset_versions.c
     current = conn.execute(
         select(func.max(dv.version_number)).where(_key(kind, product, quarter), ~_released(dv))
@@ -172,12 +142,11 @@ def next_version_number(conn: Connection, kind: str, product: str, quarter: Quar
 def _give_back_number(conn: Connection, version: DatasetVersion) -> str:
     """Rename a version that is being marked FAILED to ``<name>-failed<k>``, freeing ``<name>``."""
     dv = dataset_versions.c
-    quarter = Quarter(version.year, version.quarter)
     earlier = conn.execute(
         select(func.count())
         .select_from(dataset_versions)
         .where(
-            _key(version.kind, version.product, quarter),
+            _key(version.kind, version.product, version.period),
             dv.version_number == version.version_number,
             _released(dv),
         )
@@ -185,9 +154,11 @@ def _give_back_number(conn: Connection, version: DatasetVersion) -> str:
     return f"{version.version_name}{FAILED_SUFFIX}{int(earlier) + 1}"
 
 
-def find_available(conn: Connection, kind: str, product: str, quarter: Quarter) -> DatasetVersion | None:
+def find_available(
+    conn: Connection, kind: str, product: str, quarter: Quarter | Period
+) -> DatasetVersion | None:
     """The AVAILABLE (published) version of (kind, product, quarter), if any."""
-    _check_kind(kind)
+    check_kind(kind)
     row = conn.execute(
         select(dataset_versions).where(_key(kind, product, quarter), dataset_versions.c.status == AVAILABLE)
     ).first()
@@ -195,10 +166,10 @@ def find_available(conn: Connection, kind: str, product: str, quarter: Quarter) 
 
 
 def find_by_fingerprint(
-    conn: Connection, kind: str, product: str, quarter: Quarter, fingerprint: str
+    conn: Connection, kind: str, product: str, quarter: Quarter | Period, fingerprint: str
 ) -> DatasetVersion | None:
     """The newest version of (kind, product, quarter) built from exactly these inputs (any status)."""
-    _check_kind(kind)
+    check_kind(kind)
     row = conn.execute(
         select(dataset_versions)
         .where(_key(kind, product, quarter), dataset_versions.c.input_fingerprint == fingerprint)
@@ -228,7 +199,7 @@ def begin_version(
     settings: Settings,
     kind: str,
     product: str,
-    quarter: Quarter,
+    quarter: Quarter | Period,
     *,
     fingerprint: str,
     parents: Iterable[str] = (),
@@ -239,7 +210,7 @@ def begin_version(
     The caller commits. Two concurrent callers cannot get the same name: the unique (kind, product,
     version_name) constraint makes the loser retry with the next number.
     """
-    _check_kind(kind)
+    check_kind(kind)
     if not force:
         current = find_available(conn, kind, product, quarter)
         if current is not None and current.input_fingerprint == fingerprint:
@@ -257,8 +228,9 @@ def begin_version(
                         version_number=number,
                         kind=kind,
                         product=product,
-                        year=quarter.year,
-                        quarter=quarter.quarter,
+                        year=as_period(quarter).year,
+                        quarter=as_period(quarter).number,
+                        period_kind=as_period(quarter).kind,
                         status=PENDING,
                         row_count=None,
                         parent_versions=parent_list,
@@ -310,11 +282,10 @@ def publish_version(
     """Mark ``version`` AVAILABLE and the previous AVAILABLE one SUPERSEDED, in the caller's transaction."""
     current = _require_pending(conn, version)
     now = _now()
-    quarter = Quarter(current.year, current.quarter)
-    # Supersede first: the partial unique index allows one AVAILABLE row per (kind, product, quarter).
+    # Supersede first: the partial unique index allows one AVAILABLE row per (kind, product, period).
     conn.execute(
         update(dataset_versions)
-        .where(_key(current.kind, current.product, quarter), dataset_versions.c.status == AVAILABLE)
+        .where(_key(current.kind, current.product, current.period), dataset_versions.c.status == AVAILABLE)
         .values(status=SUPERSEDED, updated_at=now)
     )
     values: dict[str, Any] = {"status": AVAILABLE, "updated_at": now}
@@ -341,17 +312,20 @@ def fail_version(conn: Connection, version: DatasetVersion | int, error: str) ->
     return failed
 
 
-def abort_pending(conn: Connection, kind: str, product: str, quarter: Quarter | None = None) -> list[str]:
+def abort_pending(
+    conn: Connection, kind: str, product: str, quarter: Quarter | Period | None = None
+) -> list[str]:
     """Mark the PENDING versions of (kind, product[, quarter]) FAILED as aborted; their names.
 
     Call it only while holding the lock of the step that creates such versions (``warehouse.locks``): then no
     live run owns a PENDING version, so each one was left by a process that was killed mid-run.
     """
-    _check_kind(kind)
+    check_kind(kind)
     dv = dataset_versions.c
     stmt = select(dv.id, dv.version_name).where(dv.kind == kind, dv.product == product, dv.status == PENDING)
     if quarter is not None:
-        stmt = stmt.where(dv.year == quarter.year, dv.quarter == quarter.quarter)
+        p = as_period(quarter)
+        stmt = stmt.where(dv.period_kind == p.kind, dv.year == p.year, dv.quarter == p.number)
     rows = conn.execute(stmt).all()
     for row in rows:
         conn.execute(
@@ -372,22 +346,23 @@ def list_versions(
     *,
     kind: str | None = None,
     product: str | None = None,
-    quarter: Quarter | None = None,
+    quarter: Quarter | Period | None = None,
     statuses: Sequence[str] | None = None,
 ) -> list[DatasetVersion]:
     """Versions with their parents (lineage), ordered by product, quarter, kind and number."""
     dv = dataset_versions.c
     stmt = select(dataset_versions)
     if kind is not None:
-        _check_kind(kind)
+        check_kind(kind)
         stmt = stmt.where(dv.kind == kind)
     if product is not None:
         stmt = stmt.where(dv.product == product)
     if quarter is not None:
-        stmt = stmt.where(dv.year == quarter.year, dv.quarter == quarter.quarter)
+        p = as_period(quarter)
+        stmt = stmt.where(dv.period_kind == p.kind, dv.year == p.year, dv.quarter == p.number)
     if statuses:
         stmt = stmt.where(dv.status.in_(list(statuses)))
-    stmt = stmt.order_by(dv.product, dv.year, dv.quarter, dv.kind, dv.version_number)
+    stmt = stmt.order_by(dv.product, dv.year, dv.quarter, dv.kind, dv.period_kind, dv.version_number)
     return [DatasetVersion.from_row(r) for r in conn.execute(stmt)]
 
 
@@ -437,26 +412,32 @@ def published_from(product: str) -> Join:
             dv.product == product,
             dv.status == AVAILABLE,
             dv.version_name == table.c.dataset_version,
+            dv.period_kind == table.c.period_kind,
             dv.year == table.c.year,
             dv.quarter == table.c.quarter,
         ),
     )
 
 
-def published_rows_query(product: str, quarter: Quarter | None = None) -> Select[Any]:
-    """SELECT the curated rows of ``product`` that belong to the AVAILABLE curated version of their quarter.
+def published_rows_query(
+    product: str, quarter: Quarter | Period | None = None, *, period_kind: PeriodKind = "quarter"
+) -> Select[Any]:
+    """SELECT the curated rows of ``product`` that belong to the AVAILABLE curated version of their period.
 
-    Callers add filters, order and limits (API, quality checks); all values go in as bound parameters.
+    Rows of one period kind only: ``period_kind`` (quarters unless asked), or the kind of ``quarter`` when a
+    period is given. Callers add filters, order and limits (API, quality checks); all values go in as bound
+    parameters.
     """
     table = curated_table(product)
     stmt = select(table).select_from(published_from(product))
     if quarter is not None:
-        stmt = stmt.where(table.c.year == quarter.year, table.c.quarter == quarter.quarter)
-    return stmt
+        p = as_period(quarter)
+        return stmt.where(table.c.period_kind == p.kind, table.c.year == p.year, table.c.quarter == p.number)
+    return stmt.where(table.c.period_kind == period_kind)
 
 
-def read_published(conn: Connection, product: str, quarter: Quarter) -> list[dict[str, Any]]:
-    """The published curated rows of (product, quarter) as dicts, ordered by station_id."""
+def read_published(conn: Connection, product: str, quarter: Quarter | Period) -> list[dict[str, Any]]:
+    """The published curated rows of (product, quarter or period) as dicts, ordered by station_id."""
     table = curated_table(product)
     stmt = published_rows_query(product, quarter).order_by(table.c.station_id)
     return [dict(r._mapping) for r in conn.execute(stmt)]
@@ -464,10 +445,20 @@ def read_published(conn: Connection, product: str, quarter: Quarter) -> list[dic
 
 def published_quarters(conn: Connection, product: str) -> list[Quarter]:
     """Quarters of ``product`` that have an AVAILABLE curated version, oldest first."""
+    return [p.as_quarter() for p in published_periods(conn, product, "quarter")]
+
+
+def published_periods(conn: Connection, product: str, period_kind: PeriodKind) -> list[Period]:
+    """Periods of one kind of ``product`` that have an AVAILABLE curated version, oldest first."""
     dv = dataset_versions.c
     rows = conn.execute(
         select(dv.year, dv.quarter)
-        .where(dv.kind == "curated", dv.product == product, dv.status == AVAILABLE)
+        .where(
+            dv.kind == "curated",
+            dv.product == product,
+            dv.status == AVAILABLE,
+            dv.period_kind == period_kind,
+        )
         .order_by(dv.year, dv.quarter)
     )
-    return [Quarter(r.year, r.quarter) for r in rows]
+    return [Period(period_kind, r.year, r.quarter) for r in rows]

@@ -60,6 +60,15 @@ def _ts(name: str, *, nullable: bool = True) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
+def period_kind_column() -> Column[object]:
+    """``period_kind``: month | season | quarter | year (``periods.PERIOD_KINDS``); rows written before
+    periods existed are quarters. With it, ``(period_kind, year, quarter)`` names a period: ``quarter`` keeps
+    its name (every quarterly reader and writer uses it) and holds the period's number within its year —
+    month 1–12, season 1–4 (DJF, MAM, JJA, SON; DJF's year is the one its January and February are in),
+    quarter 1–4, year 1."""
+    return Column("period_kind", String(8), nullable=False, server_default=text("'quarter'"))
+
+
 ingestion_runs = Table(
     "ingestion_runs",
     metadata,
@@ -125,7 +134,8 @@ dataset_versions = Table(
     Column("kind", String(16), nullable=False),  # raw | staged | curated
     Column("product", String(64), nullable=False),
     Column("year", Integer, nullable=False),
-    Column("quarter", Integer, nullable=False),
+    Column("quarter", Integer, nullable=False),  # the period's number within its year (period_kind_column)
+    period_kind_column(),
     Column("status", String(16), nullable=False),  # PENDING | AVAILABLE | FAILED | SUPERSEDED
     Column("row_count", BigInteger),
     Column("parent_versions", JSON, nullable=False),  # list of version names this one was built from
@@ -135,12 +145,13 @@ dataset_versions = Table(
     Column("error", Text),
     UniqueConstraint("kind", "product", "version_name"),
     Index(None, "kind", "product", "year", "quarter", "status"),
-    # At most one AVAILABLE version per (kind, product, quarter): a second concurrent publisher fails
+    # At most one AVAILABLE version per (kind, product, period): a second concurrent publisher fails
     # instead of leaving two "current" versions behind.
     Index(
         "uq_dataset_versions_one_available",
         "kind",
         "product",
+        "period_kind",
         "year",
         "quarter",
         unique=True,
@@ -286,6 +297,7 @@ def _curated_table(product: str, table_name: str) -> Table:
         *coverage,
         _ts("computed_at", nullable=False),
         *features,
+        period_kind_column(),  # last: migration 0006 appended it to the existing tables
         PrimaryKeyConstraint("station_id", "year", "quarter", "dataset_version"),
         # Whole-quarter reads filter on (year, quarter, dataset_version) and page by station_id.
         # Named by hand: the convention's name would pass PostgreSQL's 63-character identifier limit.

@@ -37,6 +37,7 @@ def version_json(v: DatasetVersion) -> dict[str, Any]:
         "year": v.year,
         "quarter": v.quarter,
         "quarter_label": v.quarter_label,
+        "period_kind": v.period_kind,
         "status": v.status,
         "row_count": v.row_count,
         "parent_versions": list(v.parent_versions),

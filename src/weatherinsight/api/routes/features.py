@@ -6,30 +6,26 @@ so a publish in progress is never half visible. Order is (year, quarter, station
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
-from sqlalchemy import Connection, Select, bindparam, select, tuple_
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.api.deps import (
     DEFAULT_PAGE,
-    FEATURES_PATTERN,
     ApiState,
     api_state,
     conditional,
     make_etag,
     parse_quarter_bounds,
     path_quarter,
-    require_pattern,
 )
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import describe, round_rows
+from weatherinsight.api.fields import round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
     decode_cursor,
@@ -38,8 +34,13 @@ from weatherinsight.api.formats import (
     next_link,
     render_rows,
 )
-from weatherinsight.api.published import FIXED_COLUMNS, Row, full_columns
-from weatherinsight.api.routes._common import arrow_type, reject_unknown_query, table_responses
+from weatherinsight.api.published import FIXED_COLUMNS, Row
+from weatherinsight.api.routes._common import reject_unknown_query, table_responses
+from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
+from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
+from weatherinsight.api.routes.feature_query import key_positions, projection, statement
+from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
+from weatherinsight.api.routes.feature_query import select_columns as select_columns
 from weatherinsight.api.routes.params import (
     Cursor,
     FeatureNames,
@@ -49,49 +50,25 @@ from weatherinsight.api.routes.params import (
     Limit,
     Metadata,
     MinCoverage,
+    PeriodKindQuery,
     ProductName,
     QuarterFrom,
     QuarterTo,
     StationIds,
 )
 from weatherinsight.api.routes.station_columns import (
-    STATION_COLUMNS,
-    STATION_FIELDS,
-    STATION_TYPES,
     with_station,
 )
 from weatherinsight.api.schemas import FeaturePage
-from weatherinsight.features.catalog import features_for
+from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.tables import curated_table
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 _FIXED = FIXED_COLUMNS
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
-
-
-def select_columns(product: str, features: str | None) -> list[str]:
-    names = [f.name for f in features_for(product)]
-    if features is None:
-        return [*_FIXED, *names]
-    require_pattern("features", features, FEATURES_PATTERN, "name,name,… (see /v1/catalog)")
-    wanted = features.split(",")
-    unknown = [f for f in wanted if f not in names]
-    if unknown or not wanted:
-        what = (
-            f"unknown feature(s) {', '.join(repr(u[:64]) for u in unknown[:5])}"
-            if unknown
-            else "no feature named"
-        )
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            f"query parameter 'features': {what} for {product}; allowed: {', '.join(names)}",
-        )
-    return [*_FIXED, *dict.fromkeys(wanted)]
 
 
 def _available_version(conn: Connection, product: str, q: Quarter) -> str:
@@ -106,55 +83,6 @@ def _available_version(conn: Connection, product: str, q: Quarter) -> str:
         f"no published curated version of {product} for {q}; "
         + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
     )
-
-
-@functools.lru_cache(maxsize=512)
-def _statement(
-    product: str,
-    columns: tuple[str, ...],
-    *,
-    per_quarter: bool,
-    min_coverage: bool,
-    first: bool,
-    last: bool,
-    after: bool,
-) -> Select[Any]:
-    """The SELECT for one request shape, built once and reused; every value is a bound parameter.
-
-    Building a 30-column statement took longer than running it; cached by shape (bounded), the request only
-    binds values. Parameters: q_year/q_quarter, min_coverage, from_/to_ year+quarter, after_* (keyset), limit.
-    Queries naming stations do not come here: they read the published-data cache (``station_features``).
-    """
-    t = curated_table(product)
-    stmt = select(*(t.c[c] for c in columns)).select_from(lineage.published_from(product))
-    if per_quarter:
-        stmt = stmt.where(t.c.year == bindparam("q_year"), t.c.quarter == bindparam("q_quarter"))
-    if min_coverage:
-        stmt = stmt.where(t.c.coverage >= bindparam("min_coverage"))
-    if first:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter) >= tuple_(bindparam("from_year"), bindparam("from_quarter"))
-        )
-    if last:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter) <= tuple_(bindparam("to_year"), bindparam("to_quarter"))
-        )
-    if after and per_quarter:
-        stmt = stmt.where(t.c.station_id > bindparam("after_station"))
-    elif after:
-        stmt = stmt.where(
-            tuple_(t.c.year, t.c.quarter, t.c.station_id)
-            > tuple_(bindparam("after_year"), bindparam("after_quarter"), bindparam("after_station"))
-        )
-    order = (t.c.station_id,) if per_quarter else (t.c.year, t.c.quarter, t.c.station_id)
-    return stmt.order_by(*order).limit(bindparam("limit"))
-
-
-@functools.lru_cache(maxsize=512)
-def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
-    table = curated_table(product)
-    station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True))
-    return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
 def _respond(
@@ -186,13 +114,6 @@ def _respond(
     )
 
 
-def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``describe`` plus the station columns of ``include_station``."""
-    out = describe(product, columns)
-    out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
-    return out
-
-
 @router.get(
     "/{product}",
     response_model=None,
@@ -213,6 +134,7 @@ async def get_features(
     format: Format = None,
     metadata: Metadata = False,
     include_station: IncludeStation = False,
+    period: PeriodKindQuery = "quarter",
 ) -> Response:
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
 
@@ -232,8 +154,9 @@ async def get_features(
         format,
         metadata,
         include_station,
+        period,
     )
-    if station_id and len(set(station_id)) == 1 and not include_station:
+    if station_id and len(set(station_id)) == 1 and not include_station and period == "quarter":
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
@@ -254,12 +177,30 @@ def _get_features(
     format: OutputFormat | None,
     metadata: bool = False,
     include_station: bool = False,
+    period: PeriodKind = "quarter",
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
     columns = select_columns(name, features)
     after = decode_cursor(cursor, 3) if cursor is not None else None
+    if period != "quarter":
+        return _period_features(
+            request,
+            state,
+            name,
+            period,
+            station_id,
+            first,
+            last,
+            columns,
+            min_coverage,
+            limit,
+            after,
+            fmt,
+            metadata,
+            include_station,
+        )
     if station_id:
         return station_features(
             request,
@@ -277,7 +218,7 @@ def _get_features(
             metadata,
             include_station,
         )
-    stmt = _statement(
+    stmt = statement(
         name,
         tuple(columns),
         per_quarter=False,
@@ -286,7 +227,7 @@ def _get_features(
         last=last is not None,
         after=after is not None,
     )
-    params: dict[str, Any] = {"limit": limit + 1}
+    params: dict[str, Any] = {"limit": limit + 1, "period_kind": "quarter"}
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if first is not None:
@@ -298,6 +239,64 @@ def _get_features(
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
     return _page(request, state, name, fmt, columns, rows, limit, metadata, include_station)
+
+
+def _period_features(
+    request: Request,
+    state: ApiState,
+    product: str,
+    kind: PeriodKind,
+    station_ids: list[int] | None,
+    first: Quarter | None,
+    last: Quarter | None,
+    columns: list[str],
+    min_coverage: float | None,
+    limit: int,
+    after: list[int] | None,
+    fmt: OutputFormat,
+    csv_metadata: bool,
+    include_station: bool,
+) -> Response:
+    """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
+    after the key columns' values (the published-data cache holds quarters only)."""
+    low, high = period_bounds(kind, first, last)
+    stmt = statement(
+        product,
+        tuple(columns),
+        per_quarter=False,
+        min_coverage=min_coverage is not None,
+        first=low is not None,
+        last=high is not None,
+        after=after is not None,
+        stations=bool(station_ids),
+    )
+    params: dict[str, Any] = {"limit": limit + 1, "period_kind": kind}
+    if station_ids:
+        params["stations"] = sorted(set(station_ids))
+    if min_coverage is not None:
+        params["min_coverage"] = min_coverage
+    if low is not None:
+        params.update(from_year=low[0], from_quarter=low[1])
+    if high is not None:
+        params.update(to_year=high[0], to_quarter=high[1])
+    if after is not None:
+        params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
+    with state.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt, params)]
+    y_i, q_i = columns.index("year"), columns.index("quarter")
+    labelled = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
+    return _page(
+        request,
+        state,
+        product,
+        fmt,
+        [*columns, "period"],
+        labelled,
+        limit,
+        csv_metadata,
+        include_station,
+        kind,
+    )
 
 
 def station_features(
@@ -340,30 +339,10 @@ def station_features(
         picked.append(r)
         if len(picked) > limit:
             break
-    index = _projection(product, tuple(columns))
+    index = projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
     return _page(request, state, product, fmt, columns, picked, limit, csv_metadata, include_station)
-
-
-@functools.lru_cache(maxsize=512)
-def _projection(product: str, columns: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Positions of ``columns`` in a full cached row; None when they are the full row."""
-    full = full_columns(product)
-    if columns == full:
-        return None
-    return tuple(full.index(c) for c in columns)
-
-
-@functools.lru_cache(maxsize=512)
-def _key_positions(columns: tuple[str, ...]) -> tuple[int, int, int, int]:
-    """Positions of (station_id, year, quarter, dataset_version) in a row of ``columns``."""
-    return (
-        columns.index("station_id"),
-        columns.index("year"),
-        columns.index("quarter"),
-        columns.index("dataset_version"),
-    )
 
 
 def _page(
@@ -376,9 +355,10 @@ def _page(
     limit: int,
     csv_metadata: bool = False,
     include_station: bool = False,
+    kind: PeriodKind = "quarter",
 ) -> Response:
     """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
-    s_i, y_i, q_i, v_i = _key_positions(tuple(columns))
+    s_i, y_i, q_i, v_i = key_positions(tuple(columns))
     # Versions are immutable (a new publish is a new version name), so the request plus the version of every
     # row served (and of the look-ahead row that decides "next") identifies the representation.
     etag = make_etag(
@@ -397,7 +377,7 @@ def _page(
         return cached
     if include_station:  # appended after the key columns, so the cursor positions stay as computed above
         with state.engine.connect() as conn:
-            columns, rows = with_station(conn, columns, rows)
+            columns, rows = with_station(conn, columns, rows, kind)
     response = _respond(
         request,
         state,
@@ -440,7 +420,7 @@ def get_quarter(
     fmt = negotiate(request, format)
     columns = select_columns(name, features)
     after = decode_cursor(cursor, 1) if cursor is not None else None
-    stmt = _statement(
+    stmt = statement(
         name,
         tuple(columns),
         per_quarter=True,
@@ -449,7 +429,12 @@ def get_quarter(
         last=False,
         after=after is not None,
     )
-    params: dict[str, Any] = {"limit": limit + 1, "q_year": q.year, "q_quarter": q.quarter}
+    params: dict[str, Any] = {
+        "limit": limit + 1,
+        "q_year": q.year,
+        "q_quarter": q.quarter,
+        "period_kind": "quarter",
+    }
     if min_coverage is not None:
         params["min_coverage"] = min_coverage
     if after is not None:
@@ -470,7 +455,7 @@ def get_quarter(
         rows: list[Any] = list(conn.execute(stmt, params))
         if include_station:
             columns, rows = with_station(conn, columns, rows)
-    s_i, _, _, v_i = _key_positions(tuple(columns))
+    s_i, _, _, v_i = key_positions(tuple(columns))
     if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
         version = rows[0][v_i]
         etag = make_etag("quarter", name, q, version, query, fmt.value)

@@ -8,7 +8,7 @@ on it) and a new product in the registry is served without a code change.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 from pydantic import Field
@@ -96,4 +96,13 @@ Metadata = Annotated[
 IncludeStation = Annotated[
     bool,
     Query(description="add station_name, latitude, longitude, height_m valid at each row's quarter end"),
+]
+PeriodKindQuery = Annotated[
+    Literal["month", "season", "quarter", "year"],
+    Query(
+        description="the features per month, meteorological season (DJF = December of the year before + January + "
+        "February), quarter (default) or year. from/to stay quarters and select the periods whose last day lies "
+        "in them; each row's quarter field then holds the period's number within its year (month 1–12, season "
+        "1–4 = DJF, MAM, JJA, SON, year 1) and its period field the label (2024-01, 2024DJF, 2024)",
+    ),
 ]

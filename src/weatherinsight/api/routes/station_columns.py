@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Connection, select
 
-from weatherinsight.quarters import Quarter
+from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.warehouse.tables import station_locations, station_metadata
 
 #: Appended after the feature columns, in this order.
@@ -29,8 +29,11 @@ STATION_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-def station_values(conn: Connection, keys: Sequence[tuple[int, int, int]]) -> list[tuple[Any, ...]]:
-    """(name, latitude, longitude, height_m) for every (station_id, year, quarter); Nones for unknown stations."""
+def station_values(
+    conn: Connection, keys: Sequence[tuple[int, int, int]], kind: PeriodKind = "quarter"
+) -> list[tuple[Any, ...]]:
+    """(name, latitude, longitude, height_m) for every (station_id, year, quarter) — or (station_id, year,
+    number) of a month, season or year of ``kind``; Nones for unknown stations."""
     ids = sorted({k[0] for k in keys})
     if not ids:
         return []
@@ -49,7 +52,7 @@ def station_values(conn: Connection, keys: Sequence[tuple[int, int, int]]) -> li
         current[sid] = (r.name, r.lat, r.lon, r.height)
     out = []
     for sid, year, quarter in keys:
-        end = Quarter(year, quarter).end.date() - timedelta(days=1)  # the quarter's last day
+        end = Period(kind, year, quarter).last_day  # the quarter's (period's) last day
         valid = [h for h in history.get(sid, ()) if h.valid_from <= end]
         if valid:
             h = valid[-1]
@@ -64,9 +67,10 @@ def _rank(row: Any) -> tuple[bool, date]:
 
 
 def with_station(
-    conn: Connection, columns: list[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, columns: list[str], rows: Sequence[Sequence[Any]], kind: PeriodKind = "quarter"
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """``columns`` and ``rows`` (which hold station_id, year, quarter) with the station columns appended."""
+    """``columns`` and ``rows`` (which hold station_id, year, quarter) with the station columns appended; for
+    a month, season or year (``kind``) the location valid at the period's end."""
     s, y, q = columns.index("station_id"), columns.index("year"), columns.index("quarter")
-    values = station_values(conn, [(r[s], r[y], r[q]) for r in rows])
+    values = station_values(conn, [(r[s], r[y], r[q]) for r in rows], kind)
     return [*columns, *STATION_COLUMNS], [(*r, *v) for r, v in zip(rows, values, strict=True)]

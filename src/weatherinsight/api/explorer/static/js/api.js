@@ -55,10 +55,13 @@ export async function products() {
   return [...new Set((await catalog()).map((f) => f.product))];
 }
 
+/** The periods a station page can show (the API's period=): quarter first, the default. */
+export const PERIODS = ["quarter", "month", "season", "year"];
+
 /** Published (AVAILABLE) curated quarters of a product, newest first, as {year, quarter, label, version}. */
 export async function publishedQuarters(product) {
   return (await datasets())
-    .filter((d) => d.kind === "curated" && d.status === "AVAILABLE" && d.product === product)
+    .filter((d) => d.kind === "curated" && d.status === "AVAILABLE" && d.product === product && (d.period_kind ?? "quarter") === "quarter")
     .map((d) => ({ year: d.year, quarter: d.quarter, label: d.quarter_label, version: d.version_name }))
     .sort((a, b) => b.year - a.year || b.quarter - a.quarter);
 }

@@ -1,4 +1,4 @@
-// The explorer's router: #/map, #/station/<id>, #/quarter/<product>/<year>/<quarter>, #/datasets.
+// The explorer's router: #/map, #/station/<id>[/<period>], #/quarter/<product>/<year>/<quarter>, #/datasets.
 // When a page has drawn, <body data-rendered="<page>" data-render-ms="…" data-drawn-at="…"> tells tests and the
 // benchmark (render-ms: route start to drawn; drawn-at: navigation start to the first frame after it).
 import { renderDatasets } from "./datasets.js";
@@ -15,7 +15,7 @@ async function route() {
   document.body.removeAttribute("data-rendered");
   document.querySelectorAll("nav a[data-nav]").forEach((a) => { if (a.dataset.nav === page) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current"); });
   try {
-    if (page === "station" && /^\d+$/.test(args[0] ?? "")) await renderStation(root, Number(args[0]));
+    if (page === "station" && /^\d+$/.test(args[0] ?? "")) await renderStation(root, Number(args[0]), args[1]);
     else if (page === "quarter") await renderQuarter(root, args[0], args[1], args[2]);
     else if (page === "datasets") await renderDatasets(root);
     else await renderMap(root);

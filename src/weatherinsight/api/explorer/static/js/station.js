@@ -36,7 +36,41 @@ function lineage(all, product, versions) {
   }));
 }
 
-async function productSection(product, stationId, allDatasets, features) {
+/** A month, season or year view: the periods published for the station, in order (no gap bands). */
+async function periodSection(product, stationId, allDatasets, features, period) {
+  const params = { station_id: stationId, period };
+  const rows = (await api.getAll(`/features/${product}`, params)).data;
+  const section = h("section", { "data-product": product, "data-period": period }, h("h2", {}, product));
+  if (!rows.length) {
+    section.append(h("p", { class: "muted" }, `No published ${product} ${period}s for this station.`));
+    return section;
+  }
+  const labels = rows.map((r) => r.period);
+  const low = rows.filter((r) => r.coverage < api.MIN_COVERAGE).length;
+  section.append(
+    h("p", {}, `${rows.length} ${period}s (${labels[0]}–${labels.at(-1)}) published for this station; ${low} below ${pct(api.MIN_COVERAGE)} coverage (orange bands, hollow points)`,
+      period === "season" ? "; DJF holds the December of the year before. " : ". ",
+      "Download these rows: ",
+      h("a", { href: api.apiUrl(`/features/${product}`, { ...params, limit: 10000, format: "csv" }), download: `${product}_${stationId}_${period}.csv` }, "CSV")),
+    h("div", { class: "charts" }, features.map((f) => seriesChart({
+      id: `${product}.${f.name}`, title: f.name, unit: f.unit, labels, minCoverage: api.MIN_COVERAGE,
+      points: new Map(rows.map((r) => [r.period, { value: r[f.name], coverage: r.coverage }])),
+    }))),
+    h("h3", {}, "Lineage of the values shown"),
+    lineage(allDatasets, product, [...new Set(rows.map((r) => r.dataset_version))]),
+  );
+  return section;
+}
+
+/** The period selector: quarter (default), month, meteorological season or year; it changes the route. */
+function periodSelector(stationId, period) {
+  return h("label", {}, "Period: ",
+    h("select", { "data-period-select": "", onchange: (e) => { window.location.hash = `#/station/${stationId}/${e.target.value}`; } },
+      api.PERIODS.map((p) => h("option", { value: p, selected: p === period }, p))));
+}
+
+async function productSection(product, stationId, allDatasets, features, period = "quarter") {
+  if (period !== "quarter") return periodSection(product, stationId, allDatasets, features, period);
   const params = { station_id: stationId };
   const rows = (await api.getAll(`/features/${product}`, params)).data;
   const quarters = await api.publishedQuarters(product);
@@ -65,15 +99,17 @@ async function productSection(product, stationId, allDatasets, features) {
   return section;
 }
 
-export async function renderStation(root, stationId) {
+export async function renderStation(root, stationId, period = "quarter") {
+  if (!api.PERIODS.includes(period)) period = "quarter";
   const [station, allDatasets] = await Promise.all([api.getOne(`/stations/${stationId}`), api.datasets()]);
-  const sections = await Promise.all(station.products.map(async (p) => productSection(p, stationId, allDatasets, await api.productFeatures(p))));
+  const sections = await Promise.all(station.products.map(async (p) => productSection(p, stationId, allDatasets, await api.productFeatures(p), period)));
   root.replaceChildren(
     h("h1", {}, `${station.name} (${station.station_id})`),
     h("p", {}, `${station.state ?? "state unknown"} · ${fmt(station.latitude, 4)}° N ${fmt(station.longitude, 4)}° E · ${fmt(station.height_m, 1)} m · `,
       `reporting ${station.valid_from} – ${station.valid_to ?? "today"} · products: ${station.products.join(", ")}`),
     h("h2", {}, "Location history"),
     locations(station),
+    periodSelector(stationId, period),
     ...sections,
   );
 }
