@@ -282,7 +282,7 @@ def _published(settings: Settings) -> set[str]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(dv.c.year, dv.c.quarter, dv.c.product).where(
-                dv.c.kind == "curated", dv.c.status == "AVAILABLE"
+                dv.c.kind == "curated", dv.c.status == "AVAILABLE", dv.c.period_kind == "quarter"
             )
         ).all()
     by_q: dict[str, set[str]] = {}

@@ -1,6 +1,6 @@
 """A backfill parses each raw file once for the whole range, not once per quarter (issue #19).
 
-Runs ``pipeline.backfill`` over three quarters of the test mirror and counts the real parser's calls per file
+Runs ``pipeline.backfill.backfill`` over three quarters of the test mirror and counts the real parser's calls per file
 (the parser itself runs; the count is the only thing added). Then checks what each quarter got — one staged
 and one curated version, exactly as a quarter-after-quarter run gives — and that a re-run parses nothing.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from tests.fixtures.mirror import MIRROR_STATIONS
 from tests.pipeline.conftest import published_rows, staged_stations, versions
-from weatherinsight import pipeline
+from weatherinsight.pipeline.backfill import backfill
 from weatherinsight.dwd.products import get_product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -52,7 +52,7 @@ def test_backfill_parses_each_raw_file_once(
     last = Quarter.last_complete()
     quarters = [last.previous().previous(), last.previous(), last]
 
-    report = pipeline.backfill(s, quarters, products=PRODUCTS)
+    report = backfill(s, quarters, products=PRODUCTS)
 
     assert report.ok, [o.error for o in report.failed]
     assert [(o.quarter, o.product, o.status) for o in report.outcomes] == [
@@ -71,7 +71,7 @@ def test_backfill_parses_each_raw_file_once(
             assert published_rows(s, p, q) == (f"{q}_v1", staged_stations(s, p, q))
 
     parsed.clear()
-    again = pipeline.backfill(s, quarters, products=PRODUCTS)
+    again = backfill(s, quarters, products=PRODUCTS)
     assert not parsed
     assert [o.status for o in again.outcomes] == [Status.UNCHANGED] * len(quarters) * len(PRODUCTS)
     for p in PRODUCTS:

@@ -44,7 +44,7 @@ VERBS: dict[str, Verb] = {
     "aggregate": Verb(
         "aggregate",
         "aggregate",
-        "Compute the quarterly features of staged data and publish them as the next curated version.",
+        "Compute the features of staged data per quarter (or month, season, year) and publish them as the next curated version.",
     ),
     "run": Verb(
         "orchestrate",
