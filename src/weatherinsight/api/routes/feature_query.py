@@ -20,6 +20,7 @@ from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import describe
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import arrow_type
+from weatherinsight.api.routes.anomaly_columns import anomaly_fields, anomaly_types
 from weatherinsight.api.routes.station_columns import STATION_COLUMNS, STATION_FIELDS, STATION_TYPES
 from weatherinsight.features.catalog import features_for
 from weatherinsight.periods import PERIOD_COUNT, Period, PeriodKind
@@ -101,12 +102,16 @@ def statement(
 def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
     station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True), period=pa.string())
+    station.update(anomaly_types(product))
     return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
 def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``describe`` plus the station columns of ``include_station`` and the ``period`` label."""
+    """``describe`` plus the station columns of ``include_station``, the ``period`` label and the anomaly
+    columns of ``anomalies=true``."""
     out = describe(product, columns)
+    anomalies = anomaly_fields(product)
+    out.update({c: anomalies[c] for c in columns if c in anomalies})
     out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
     if "period" in columns:
         out["period"] = {"unit": "", "definition": PERIOD_FIELD}

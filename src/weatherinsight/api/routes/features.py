@@ -36,12 +36,14 @@ from weatherinsight.api.formats import (
 )
 from weatherinsight.api.published import FIXED_COLUMNS, Row
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
+from weatherinsight.api.routes.anomaly_columns import base_years, normals_etag_part, with_anomalies
 from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
 from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
 from weatherinsight.api.routes.feature_query import key_positions, projection, statement
 from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
 from weatherinsight.api.routes.feature_query import select_columns as select_columns
 from weatherinsight.api.routes.params import (
+    Anomalies,
     Cursor,
     FeatureNames,
     Format,
@@ -50,6 +52,7 @@ from weatherinsight.api.routes.params import (
     Limit,
     Metadata,
     MinCoverage,
+    NormalsBase,
     PeriodKindQuery,
     ProductName,
     QuarterFrom,
@@ -135,6 +138,8 @@ async def get_features(
     metadata: Metadata = False,
     include_station: IncludeStation = False,
     period: PeriodKindQuery = "quarter",
+    anomalies: Anomalies = False,
+    normals_base: NormalsBase = None,
 ) -> Response:
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
 
@@ -155,8 +160,10 @@ async def get_features(
         metadata,
         include_station,
         period,
+        base_years(normals_base) if anomalies else None,
     )
-    if station_id and len(set(station_id)) == 1 and not include_station and period == "quarter":
+    one = station_id and len(set(station_id)) == 1
+    if one and not include_station and period == "quarter" and not anomalies:
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
@@ -178,6 +185,7 @@ def _get_features(
     metadata: bool = False,
     include_station: bool = False,
     period: PeriodKind = "quarter",
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
@@ -200,6 +208,7 @@ def _get_features(
             fmt,
             metadata,
             include_station,
+            anomalies,
         )
     if station_id:
         return station_features(
@@ -217,6 +226,7 @@ def _get_features(
             None,
             metadata,
             include_station,
+            anomalies,
         )
     stmt = statement(
         name,
@@ -238,7 +248,9 @@ def _get_features(
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
-    return _page(request, state, name, fmt, columns, rows, limit, metadata, include_station)
+    return _page(
+        request, state, name, fmt, columns, rows, limit, metadata, include_station, anomalies=anomalies
+    )
 
 
 def _period_features(
@@ -256,6 +268,7 @@ def _period_features(
     fmt: OutputFormat,
     csv_metadata: bool,
     include_station: bool,
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
     after the key columns' values (the published-data cache holds quarters only)."""
@@ -296,6 +309,7 @@ def _period_features(
         csv_metadata,
         include_station,
         kind,
+        anomalies,
     )
 
 
@@ -314,6 +328,7 @@ def station_features(
     cached: Sequence[Row] | None = None,
     csv_metadata: bool = False,
     include_station: bool = False,
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     """Rows of the named stations from the process's published-data cache (``api.published``), filtered here.
 
@@ -342,7 +357,18 @@ def station_features(
     index = projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
-    return _page(request, state, product, fmt, columns, picked, limit, csv_metadata, include_station)
+    return _page(
+        request,
+        state,
+        product,
+        fmt,
+        columns,
+        picked,
+        limit,
+        csv_metadata,
+        include_station,
+        anomalies=anomalies,
+    )
 
 
 def _page(
@@ -356,9 +382,15 @@ def _page(
     csv_metadata: bool = False,
     include_station: bool = False,
     kind: PeriodKind = "quarter",
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
-    """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
+    """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given);
+    ``anomalies`` (base years) appends the anomaly columns (``anomaly_columns``)."""
     s_i, y_i, q_i, v_i = key_positions(tuple(columns))
+    normals = None
+    if anomalies is not None:  # the normals version served identifies the answer too
+        with state.engine.connect() as conn:
+            normals = normals_etag_part(conn, product, kind, anomalies)
     # Versions are immutable (a new publish is a new version name), so the request plus the version of every
     # row served (and of the look-ahead row that decides "next") identifies the representation.
     etag = make_etag(
@@ -367,6 +399,7 @@ def _page(
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[y_i], r[q_i], r[v_i]) for r in rows],
+        normals,
     )
     hit, headers = conditional(request, state, etag)
     if hit:
@@ -378,6 +411,9 @@ def _page(
     if include_station:  # appended after the key columns, so the cursor positions stay as computed above
         with state.engine.connect() as conn:
             columns, rows = with_station(conn, columns, rows, kind)
+    if anomalies is not None:
+        with state.engine.connect() as conn:
+            columns, rows = with_anomalies(conn, product, columns, rows, kind, anomalies)
     response = _respond(
         request,
         state,
