@@ -15,7 +15,7 @@ from rich.table import Table
 from weatherinsight.cli._common import console, settings_from_env
 from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidPeriodError
-from weatherinsight.normals import DEFAULT_BASE, compute_normals, parse_base, required_years
+from weatherinsight.normals import DEFAULT_BASE, NormalsError, compute_normals, parse_base, required_years
 from weatherinsight.periods import parse_kind
 
 
@@ -36,7 +36,10 @@ def normals(
         kind = parse_kind(period)
     except InvalidPeriodError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    years = parse_base(base)
+    try:
+        years = parse_base(base)
+    except NormalsError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--base") from exc
     result = compute_normals(settings, name, period_kind=kind, base=years, force=force)
     table = Table(title="climate normals")
     for col in ("product", "period", "base", "status", "version", "rows", "with a normal", "years needed"):
