@@ -34,7 +34,7 @@ def test_a_registered_product_gets_its_table_migration(toy: None, tmp_path: Path
     path = generate_revision("toy table", "9999_toy", versions_dir=tmp_path)
     assert path == tmp_path / "9999_toy.py"
     text = path.read_text(encoding="utf-8")
-    assert 'down_revision = "0005_sun_cloudiness_tables"' in text
+    assert 'down_revision = "0007_climate_normals"' in text  # the head revision
     assert '"quarterly_toy_temperature_features"' in text
     assert 'sa.Column("toy_temp_max", sa.Float(), nullable=True)' in text
     assert 'sa.Column("toy_warm_hours", sa.Integer(), nullable=True)' in text
