@@ -1,5 +1,6 @@
 """The SQL and the shape of a ``/v1/features`` answer: which columns, their Arrow types and field descriptions,
-the cached SELECT per request shape, and the (year, number) bounds of month/season/year rows (``period=``).
+the cached SELECT per request shape, the (year, number) bounds of month/season/year rows (``period=``) and the
+AVAILABLE curated version of one quarter (``available_version``).
 
 ``routes/features.py`` answers the requests with these; the local client (``client/local.py``) reuses them so
 its frames equal the API's.
@@ -13,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, bindparam, select, tuple_
+from sqlalchemy import Connection, Select, bindparam, select, tuple_
 
 from weatherinsight.api.deps import FEATURES_PATTERN, require_pattern
 from weatherinsight.api.errors import ApiError
@@ -164,4 +165,18 @@ def key_positions(columns: tuple[str, ...]) -> tuple[int, int, int, int]:
         columns.index("year"),
         columns.index("quarter"),
         columns.index("dataset_version"),
+    )
+
+
+def available_version(conn: Connection, product: str, q: Quarter) -> str:
+    """The AVAILABLE curated version name of (product, quarter); 404 naming the published quarters if none."""
+    version = lineage.find_available(conn, "curated", product, q)
+    if version is not None:
+        return version.version_name
+    published = [str(p) for p in lineage.published_quarters(conn, product)]
+    raise ApiError(
+        404,
+        "not_published",
+        f"no published curated version of {product} for {q}; "
+        + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
     )

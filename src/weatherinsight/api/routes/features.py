@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
@@ -24,7 +23,6 @@ from weatherinsight.api.deps import (
     parse_quarter_bounds,
     path_quarter,
 )
-from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
@@ -38,8 +36,8 @@ from weatherinsight.api.published import FIXED_COLUMNS, Row
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
 from weatherinsight.api.routes.anomaly_columns import base_years, normals_etag_part, with_anomalies
 from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
+from weatherinsight.api.routes.feature_query import available_version, key_positions, projection, statement
 from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
-from weatherinsight.api.routes.feature_query import key_positions, projection, statement
 from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
 from weatherinsight.api.routes.feature_query import select_columns as select_columns
 from weatherinsight.api.routes.params import (
@@ -65,27 +63,12 @@ from weatherinsight.api.routes.station_columns import (
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.quarters import Quarter
-from weatherinsight.warehouse import lineage
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 _FIXED = FIXED_COLUMNS
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
-
-
-def _available_version(conn: Connection, product: str, q: Quarter) -> str:
-    """The AVAILABLE curated version name of (product, quarter); 404 naming the published quarters if none."""
-    version = lineage.find_available(conn, "curated", product, q)
-    if version is not None:
-        return version.version_name
-    published = [str(p) for p in lineage.published_quarters(conn, product)]
-    raise ApiError(
-        404,
-        "not_published",
-        f"no published curated version of {product} for {q}; "
-        + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
-    )
 
 
 def _respond(
@@ -480,7 +463,7 @@ def get_quarter(
     with state.engine.connect() as conn:
         # A published quarter is immutable and its version name identifies it: ask for the version first (one
         # indexed row) and answer from the body cache when this exact representation was built before.
-        version = _available_version(conn, name, q)
+        version = available_version(conn, name, q)
         etag = make_etag("quarter", name, q, version, query, fmt.value)
         hit, headers = conditional(request, state, etag)
         if hit:
