@@ -84,6 +84,10 @@ def test_api_serves_anomalies_with_exact_values(served: tuple[Settings, str]) ->
         (1001, "2021-01", 20.0, None, None, 1, 1.5, 2),
     ]
     assert body["fields"]["precip_total_anomaly_pct"]["unit"] == "%"
+    normals = httpx.get(f"{url}/v1/datasets", params={"kind": "normal"}, timeout=30).json()["data"]
+    assert [(d["version_name"], d["status"], d["period_kind"]) for d in normals] == [
+        ("2019-2020_month_normals_v1", "AVAILABLE", "month")
+    ]
     missing = httpx.get(f"{url}/v1/features/{P}", params={**QUERY, "period": "season"}, timeout=30)
     assert missing.status_code == 404
     assert "no published season normals of precipitation over 2019..2020" in missing.text
