@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from statistics import fmean
 
 import pytest
 from sqlalchemy import select
 
+from tests.fixtures.core import make_settings
 from tests.normals.planting import plant_periods
 from weatherinsight.errors import WeatherInsightError
 from weatherinsight.normals import NormalsError, compute_normals, numeric_features, parse_base, required_years
@@ -108,3 +111,14 @@ def test_a_short_base_and_bad_input(planted: Settings) -> None:
     with pytest.raises(WeatherInsightError, match=r"invalid --base '2020..1991'"):
         parse_base("2020..1991")
     assert parse_base(" 1991..2020 ") == (1991, 2020)
+
+
+def test_a_normals_version_emits_lineage_from_its_curated_parents(data_dir: Path) -> None:
+    s = make_settings(data_dir, lineage={"enabled": True, "transport": "file"})
+    plant_periods(s, P, [Period("month", y, 1) for y in (2019, 2020)], (1000,), _value)
+    result = compute_normals(s, P, period_kind="month", base=(2019, 2020))
+    events = [json.loads(line) for line in s.lineage_file.read_text(encoding="utf-8").splitlines()]
+    normal = [e for e in events if e["job"]["name"] == f"normals.{P}"]
+    assert [e["eventType"] for e in normal] == ["START", "COMPLETE"]
+    assert normal[1]["outputs"][0]["name"] == f"normal/{P}/{result.dataset_version}"
+    assert [i["name"] for i in normal[1]["inputs"]] == [f"curated/{P}/2019-01_v1", f"curated/{P}/2020-01_v1"]
