@@ -5,7 +5,7 @@ status, wrong content type, body that violates the schema, or schema-violating i
 Runs on both backends (``backend``). Positive data must be accepted (``positive_data_acceptance``, issue #14
 defect 8): the spec states years 1800..2200, cursors as keyset numbers, known feature names, coordinate ranges
 and printable text. The rules that join two values OpenAPI cannot state, so positive cases breaking them are
-discarded (``assume``) rather than sent: ``from`` ≤ ``to``; ``features`` of the chosen product; a bbox's
+discarded (``assume``) rather than sent: ``from`` ≤ ``to``; ``normals_base`` FIRST ≤ LAST; ``features`` of the chosen product; a bbox's
 min ≤ max; ``radius_km`` only with ``near``.
 Schemathesis' pytest plugin (``from_fixture``) does not work with pytest 9, so operations are driven
 through their Hypothesis strategies directly.
@@ -59,6 +59,9 @@ def _joint_rules_hold(case: Any) -> bool:
             return False
     first, last = query.get("from"), query.get("to")
     if isinstance(first, str) and isinstance(last, str) and last < first:  # YYYYQn strings sort as quarters
+        return False
+    base = query.get("normals_base")
+    if isinstance(base, str) and base[:4] > base[-4:]:  # FIRST..LAST years, FIRST ≤ LAST
         return False
     product = (case.path_parameters or {}).get("product")
     features = query.get("features")

@@ -15,8 +15,8 @@ import pytest
 
 from tests.fixtures.mirror import MIRROR_STATIONS
 from tests.pipeline.conftest import published_rows, staged_stations, versions
-from weatherinsight.pipeline.backfill import backfill
 from weatherinsight.dwd.products import get_product
+from weatherinsight.pipeline.backfill import backfill
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.staging import worker

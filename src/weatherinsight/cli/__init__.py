@@ -56,6 +56,11 @@ VERBS: dict[str, Verb] = {
         "backfill",
         "Run the pipeline for a range of quarters; one failing quarter × product does not stop the rest.",
     ),
+    "normals": Verb(
+        "normals",
+        "normals",
+        "Compute each numeric feature's climate normal per station and period of the year and publish them.",
+    ),
     "check": Verb("check", "check", "Run the data-quality checks of one quarter; exit 1 on a fatal finding."),
     "stations": Verb("stations", "stations", "Stations matching every filter given, as a table."),
     "features": Verb(

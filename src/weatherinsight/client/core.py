@@ -102,6 +102,8 @@ class Client:
         include_station: bool = False,
         version: str | None = None,
         period: str = "quarter",
+        anomalies: bool = False,
+        normals_base: str | None = None,
     ) -> pa.Table:
         """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
         ids = None if stations is None else sorted({int(s) for s in stations})
@@ -110,7 +112,19 @@ class Client:
             kind = parse_kind(period)
         except InvalidPeriodError as exc:
             raise QueryError(f"period: {exc.message}") from None
-        query = FeatureQuery(product, ids, start, end, names, min_coverage, version, include_station, kind)
+        query = FeatureQuery(
+            product,
+            ids,
+            start,
+            end,
+            names,
+            min_coverage,
+            version,
+            include_station,
+            kind,
+            anomalies,
+            normals_base,
+        )
         return self._backend.features(query)
 
     def features(
@@ -124,6 +138,8 @@ class Client:
         include_station: bool = False,
         version: str | None = None,
         period: str = "quarter",
+        anomalies: bool = False,
+        normals_base: str | None = None,
     ) -> pd.DataFrame:
         """Features of one product: one row per station × quarter (or month, season, year with ``period``).
 
@@ -136,7 +152,10 @@ class Client:
         features computed per that period instead (the API's ``period=``): ``start``/``end`` stay quarters and
         select the periods whose last day lies in them, ``quarter`` holds the period's number within its year
         and an extra ``period`` column its label (``2024-01``, ``2024DJF`` — December 2023 to February 2024 —,
-        ``2024``). Units and definitions are in ``df.attrs["fields"]``.
+        ``2024``). ``anomalies=True`` adds each numeric feature's anomaly against its climate normal over
+        ``normals_base`` (``"1991..2020"`` unless given; published by ``weatherinsight normals``):
+        ``<feature>_anomaly``, ``<feature>_anomaly_pct`` for precipitation amounts and ``<feature>_normal_years``
+        (the API's ``anomalies=true``). Units and definitions are in ``df.attrs["fields"]``.
 
         Example::
 
@@ -144,7 +163,17 @@ class Client:
             >>> df[["station_id", "year", "quarter", "tg_mean", "coverage"]]  # doctest: +SKIP
         """
         table = self.features_arrow(
-            product, stations, start, end, features, min_coverage, include_station, version, period
+            product,
+            stations,
+            start,
+            end,
+            features,
+            min_coverage,
+            include_station,
+            version,
+            period,
+            anomalies,
+            normals_base,
         )
         frame = table.to_pandas()
         frame.attrs["fields"] = field_metadata(table)

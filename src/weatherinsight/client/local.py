@@ -12,6 +12,7 @@ from sqlalchemy import select, tuple_
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
+from weatherinsight.api.routes.anomaly_columns import base_years, with_anomalies
 from weatherinsight.api.routes.features import arrow_types, describe_columns, period_bounds, select_columns
 from weatherinsight.api.routes.station_columns import with_station
 from weatherinsight.api.routes.station_features import parse_products, product_columns
@@ -122,6 +123,12 @@ class LocalBackend:
                 columns = [*columns, "period"]
             if query.include_station:
                 columns, rows = with_station(conn, columns, rows, kind)
+            if query.anomalies:
+                try:
+                    base = base_years(query.normals_base)
+                    columns, rows = with_anomalies(conn, product, columns, rows, kind, base)
+                except ApiError as exc:
+                    raise QueryError(exc.message) from None
         fields = describe_columns(product, columns)
         schema = pa.schema(
             [

@@ -59,6 +59,9 @@ class FeatureQuery:
     include_station: bool = False
     #: month | season | quarter | year (``periods.PERIOD_KINDS``): the period the rows are computed over.
     period: str = "quarter"
+    #: add the anomaly columns against the normals over these base years (the API's ``anomalies=true``)
+    anomalies: bool = False
+    normals_base: str | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ class HttpBackend:
             params.append(("include_station", "true"))
         if query.period != "quarter":
             params.append(("period", query.period))
+        if query.anomalies:
+            params.append(("anomalies", "true"))
+            if query.normals_base is not None:
+                params.append(("normals_base", query.normals_base))
         path = f"/v1/features/{query.product}"
         batches: list[list[tuple[str, Any]]] = [[]]
         if query.stations is not None:

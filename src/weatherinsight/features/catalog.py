@@ -625,6 +625,16 @@ def features_for(product: str) -> tuple[FeatureSpec, ...]:
     return tuple(f for f in CATALOG if f.product == product)
 
 
+#: Units whose anomaly is also served as a percentage of the normal (100 × value / normal): precipitation
+#: amounts (precip_total, rx1day, rx5day, rx1hour, …), as climate services report precipitation anomalies.
+PERCENT_ANOMALY_UNITS = frozenset({"mm"})
+
+
+def percent_anomaly(spec: FeatureSpec) -> bool:
+    """True when ``spec``'s anomaly is served as a percentage of its normal as well (``PERCENT_ANOMALY_UNITS``)."""
+    return spec.unit in PERCENT_ANOMALY_UNITS and spec.sql_type == "float"
+
+
 def feature(name: str) -> FeatureSpec:
     for f in CATALOG:
         if f.name == name:

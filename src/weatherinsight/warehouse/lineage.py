@@ -20,7 +20,7 @@ place of the pattern's ``{year}…{quarter}`` span (``2024-01_v1``, ``2024DJF_v1
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -204,11 +204,13 @@ def begin_version(
     fingerprint: str,
     parents: Iterable[str] = (),
     force: bool = False,
+    name: Callable[[int], str] | None = None,
 ) -> DatasetVersion:
     """Start a new version, or return the AVAILABLE one when its inputs are unchanged (and not ``force``).
 
     The caller commits. Two concurrent callers cannot get the same name: the unique (kind, product,
-    version_name) constraint makes the loser retry with the next number.
+    version_name) constraint makes the loser retry with the next number. ``name`` names version N when the
+    settings' patterns do not apply (normals: ``version_names.normal_version_name``).
     """
     check_kind(kind)
     if not force:
@@ -224,7 +226,11 @@ def begin_version(
                 new_id = conn.execute(
                     dataset_versions.insert()
                     .values(
-                        version_name=version_name(settings, kind, quarter, number),
+                        version_name=(
+                            name(number)
+                            if name is not None
+                            else version_name(settings, kind, quarter, number)
+                        ),
                         version_number=number,
                         kind=kind,
                         product=product,

@@ -62,9 +62,9 @@ log = get_logger(__name__)
 
 PRODUCER = f"https://github.com/weatherinsight/weatherinsight/tree/v{__version__}"
 #: The step (job) that makes each kind of version.
-JOB_OF_KIND = {"raw": "ingest", "staged": "stage", "curated": "aggregate"}
+JOB_OF_KIND = {"raw": "ingest", "staged": "stage", "curated": "aggregate", "normal": "normals"}
 #: The kind a version's parents are (``parent_versions`` holds names only).
-PARENT_KIND = {"staged": "raw", "curated": "staged"}
+PARENT_KIND = {"staged": "raw", "curated": "staged", "normal": "curated"}
 
 
 class VersionRow(Protocol):

@@ -48,8 +48,8 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-#: Dataset version kinds and statuses (docs/design.md §4).
-VERSION_KINDS = ("raw", "staged", "curated")
+#: Dataset version kinds and statuses (docs/design.md §4); ``normal``: a set of climate normals (issue #18).
+VERSION_KINDS = ("raw", "staged", "curated", "normal")
 VERSION_STATUSES = ("PENDING", "AVAILABLE", "FAILED", "SUPERSEDED")
 #: ``raw_files.status`` values.
 RAW_FILE_STATUSES = ("current", "superseded", "quarantined")
@@ -272,6 +272,30 @@ staged_partitions = Table(
     Column("path", Text, nullable=False),
     _ts("created_at", nullable=False),
     UniqueConstraint("product", "year", "quarter", "version"),
+)
+
+
+#: Climate normals (issue #18, ``weatherinsight.normals``): one row per product × station × period of the year ×
+#: numeric feature of one normals version. ``normal`` is NULL when fewer than the required valid years exist
+#: (docs/design.md §5); ``years`` is the number of valid (non-NULL) yearly values behind it either way.
+climate_normals = Table(
+    "climate_normals",
+    metadata,
+    Column("product", String(64), nullable=False),
+    Column("dataset_version", String(128), nullable=False),  # e.g. 1991-2020_month_normals_v1
+    Column("station_id", Integer, nullable=False),
+    Column("period_kind", String(8), nullable=False),  # month | season | quarter | year
+    Column(
+        "period_number", Integer, nullable=False
+    ),  # month 1–12, season 1–4 (DJF..SON), quarter 1–4, year 1
+    Column("feature", String(64), nullable=False),
+    Column("base_start", Integer, nullable=False),
+    Column("base_end", Integer, nullable=False),
+    Column("normal", Float),
+    Column("years", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "product", "dataset_version", "station_id", "period_kind", "period_number", "feature"
+    ),
 )
 
 

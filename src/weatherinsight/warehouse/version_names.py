@@ -89,6 +89,13 @@ def parse_period_version_name(pattern: str, name: str) -> tuple[Period, int]:
     )
 
 
+def normal_version_name(period_kind: str, base_start: int, base_end: int, number: int) -> str:
+    """A normals version's name: ``1991-2020_month_normals_v1`` (base years, period kind, number).
+
+    Its dataset_versions row stores the period kind, ``year`` = the base's last year and number 1."""
+    return f"{base_start}-{base_end}_{period_kind}_normals_v{number}"
+
+
 def parse_version_name(pattern: str, name: str) -> tuple[Quarter, int]:
     """(quarter, version number) of a quarter's version ``name`` (raw and staged versions are quarters)."""
     period, number = parse_period_version_name(pattern, name)

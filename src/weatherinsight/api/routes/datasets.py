@@ -52,7 +52,7 @@ def version_json(v: DatasetVersion) -> dict[str, Any]:
 def list_datasets(
     request: Request,
     state: Annotated[ApiState, Depends(api_state)],
-    kind: Annotated[Literal["raw", "staged", "curated"] | None, Query()] = None,
+    kind: Annotated[Literal["raw", "staged", "curated", "normal"] | None, Query()] = None,
     product: Annotated[ProductName | None, Query()] = None,
     status: Annotated[Literal["PENDING", "AVAILABLE", "FAILED", "SUPERSEDED"] | None, Query()] = None,
     from_: QuarterFrom = None,

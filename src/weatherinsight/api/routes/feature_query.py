@@ -1,5 +1,6 @@
 """The SQL and the shape of a ``/v1/features`` answer: which columns, their Arrow types and field descriptions,
-the cached SELECT per request shape, and the (year, number) bounds of month/season/year rows (``period=``).
+the cached SELECT per request shape, the (year, number) bounds of month/season/year rows (``period=``) and the
+AVAILABLE curated version of one quarter (``available_version``).
 
 ``routes/features.py`` answers the requests with these; the local client (``client/local.py``) reuses them so
 its frames equal the API's.
@@ -13,13 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, bindparam, select, tuple_
+from sqlalchemy import Connection, Select, bindparam, select, tuple_
 
 from weatherinsight.api.deps import FEATURES_PATTERN, require_pattern
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import describe
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import arrow_type
+from weatherinsight.api.routes.anomaly_columns import anomaly_fields, anomaly_types
 from weatherinsight.api.routes.station_columns import STATION_COLUMNS, STATION_FIELDS, STATION_TYPES
 from weatherinsight.features.catalog import features_for
 from weatherinsight.periods import PERIOD_COUNT, Period, PeriodKind
@@ -101,12 +103,16 @@ def statement(
 def arrow_types(product: str, columns: tuple[str, ...]) -> tuple[pa.DataType, ...]:
     table = curated_table(product)
     station = dict(zip(STATION_COLUMNS, STATION_TYPES, strict=True), period=pa.string())
+    station.update(anomaly_types(product))
     return tuple(station[c] if c in station else arrow_type(table.c[c]) for c in columns)
 
 
 def describe_columns(product: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``describe`` plus the station columns of ``include_station`` and the ``period`` label."""
+    """``describe`` plus the station columns of ``include_station``, the ``period`` label and the anomaly
+    columns of ``anomalies=true``."""
     out = describe(product, columns)
+    anomalies = anomaly_fields(product)
+    out.update({c: anomalies[c] for c in columns if c in anomalies})
     out.update({c: STATION_FIELDS[c] for c in columns if c in STATION_FIELDS})
     if "period" in columns:
         out["period"] = {"unit": "", "definition": PERIOD_FIELD}
@@ -159,4 +165,18 @@ def key_positions(columns: tuple[str, ...]) -> tuple[int, int, int, int]:
         columns.index("year"),
         columns.index("quarter"),
         columns.index("dataset_version"),
+    )
+
+
+def available_version(conn: Connection, product: str, q: Quarter) -> str:
+    """The AVAILABLE curated version name of (product, quarter); 404 naming the published quarters if none."""
+    version = lineage.find_available(conn, "curated", product, q)
+    if version is not None:
+        return version.version_name
+    published = [str(p) for p in lineage.published_quarters(conn, product)]
+    raise ApiError(
+        404,
+        "not_published",
+        f"no published curated version of {product} for {q}; "
+        + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
     )

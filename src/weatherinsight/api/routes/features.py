@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from weatherinsight import DWD_ATTRIBUTION
@@ -24,7 +23,6 @@ from weatherinsight.api.deps import (
     parse_quarter_bounds,
     path_quarter,
 )
-from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
@@ -36,12 +34,14 @@ from weatherinsight.api.formats import (
 )
 from weatherinsight.api.published import FIXED_COLUMNS, Row
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
+from weatherinsight.api.routes.anomaly_columns import base_years, normals_etag_part, with_anomalies
 from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
+from weatherinsight.api.routes.feature_query import available_version, key_positions, projection, statement
 from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
-from weatherinsight.api.routes.feature_query import key_positions, projection, statement
 from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
 from weatherinsight.api.routes.feature_query import select_columns as select_columns
 from weatherinsight.api.routes.params import (
+    Anomalies,
     Cursor,
     FeatureNames,
     Format,
@@ -50,6 +50,7 @@ from weatherinsight.api.routes.params import (
     Limit,
     Metadata,
     MinCoverage,
+    NormalsBase,
     PeriodKindQuery,
     ProductName,
     QuarterFrom,
@@ -62,27 +63,12 @@ from weatherinsight.api.routes.station_columns import (
 from weatherinsight.api.schemas import FeaturePage
 from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.quarters import Quarter
-from weatherinsight.warehouse import lineage
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
 _FIXED = FIXED_COLUMNS
 #: Position of ``coverage`` in a full cached row (the fixed columns come first).
 _COVERAGE = FIXED_COLUMNS.index("coverage")
-
-
-def _available_version(conn: Connection, product: str, q: Quarter) -> str:
-    """The AVAILABLE curated version name of (product, quarter); 404 naming the published quarters if none."""
-    version = lineage.find_available(conn, "curated", product, q)
-    if version is not None:
-        return version.version_name
-    published = [str(p) for p in lineage.published_quarters(conn, product)]
-    raise ApiError(
-        404,
-        "not_published",
-        f"no published curated version of {product} for {q}; "
-        + (f"published quarters: {', '.join(published[-12:])}" if published else "nothing is published yet"),
-    )
 
 
 def _respond(
@@ -135,6 +121,8 @@ async def get_features(
     metadata: Metadata = False,
     include_station: IncludeStation = False,
     period: PeriodKindQuery = "quarter",
+    anomalies: Anomalies = False,
+    normals_base: NormalsBase = None,
 ) -> Response:
     """Rows ordered by (year, quarter, station_id); every row has coverage, QN and version fields.
 
@@ -155,8 +143,10 @@ async def get_features(
         metadata,
         include_station,
         period,
+        base_years(normals_base) if anomalies else None,
     )
-    if station_id and len(set(station_id)) == 1 and not include_station and period == "quarter":
+    one = station_id and len(set(station_id)) == 1
+    if one and not include_station and period == "quarter" and not anomalies:
         # One station: at most one row per published quarter, from the published-data cache (or one primary-key
         # read on a miss) — less time than the hand-off to the thread pool costs. Run it on the event loop.
         return _get_features(*args)
@@ -178,6 +168,7 @@ def _get_features(
     metadata: bool = False,
     include_station: bool = False,
     period: PeriodKind = "quarter",
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     name = product.value
     fmt = negotiate(request, format)
@@ -200,6 +191,7 @@ def _get_features(
             fmt,
             metadata,
             include_station,
+            anomalies,
         )
     if station_id:
         return station_features(
@@ -217,6 +209,7 @@ def _get_features(
             None,
             metadata,
             include_station,
+            anomalies,
         )
     stmt = statement(
         name,
@@ -238,7 +231,9 @@ def _get_features(
         params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt, params)]
-    return _page(request, state, name, fmt, columns, rows, limit, metadata, include_station)
+    return _page(
+        request, state, name, fmt, columns, rows, limit, metadata, include_station, anomalies=anomalies
+    )
 
 
 def _period_features(
@@ -256,6 +251,7 @@ def _period_features(
     fmt: OutputFormat,
     csv_metadata: bool,
     include_station: bool,
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
     after the key columns' values (the published-data cache holds quarters only)."""
@@ -296,6 +292,7 @@ def _period_features(
         csv_metadata,
         include_station,
         kind,
+        anomalies,
     )
 
 
@@ -314,6 +311,7 @@ def station_features(
     cached: Sequence[Row] | None = None,
     csv_metadata: bool = False,
     include_station: bool = False,
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
     """Rows of the named stations from the process's published-data cache (``api.published``), filtered here.
 
@@ -342,7 +340,18 @@ def station_features(
     index = projection(product, tuple(columns))
     if index is not None:
         picked = [tuple(r[i] for i in index) for r in picked]
-    return _page(request, state, product, fmt, columns, picked, limit, csv_metadata, include_station)
+    return _page(
+        request,
+        state,
+        product,
+        fmt,
+        columns,
+        picked,
+        limit,
+        csv_metadata,
+        include_station,
+        anomalies=anomalies,
+    )
 
 
 def _page(
@@ -356,9 +365,15 @@ def _page(
     csv_metadata: bool = False,
     include_station: bool = False,
     kind: PeriodKind = "quarter",
+    anomalies: tuple[int, int] | None = None,
 ) -> Response:
-    """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given)."""
+    """Answer one page of ``/features/{product}`` rows (ordered by year, quarter, station_id; ``limit`` + 1 given);
+    ``anomalies`` (base years) appends the anomaly columns (``anomaly_columns``)."""
     s_i, y_i, q_i, v_i = key_positions(tuple(columns))
+    normals = None
+    if anomalies is not None:  # the normals version served identifies the answer too
+        with state.engine.connect() as conn:
+            normals = normals_etag_part(conn, product, kind, anomalies)
     # Versions are immutable (a new publish is a new version name), so the request plus the version of every
     # row served (and of the look-ahead row that decides "next") identifies the representation.
     etag = make_etag(
@@ -367,6 +382,7 @@ def _page(
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[y_i], r[q_i], r[v_i]) for r in rows],
+        normals,
     )
     hit, headers = conditional(request, state, etag)
     if hit:
@@ -378,6 +394,9 @@ def _page(
     if include_station:  # appended after the key columns, so the cursor positions stay as computed above
         with state.engine.connect() as conn:
             columns, rows = with_station(conn, columns, rows, kind)
+    if anomalies is not None:
+        with state.engine.connect() as conn:
+            columns, rows = with_anomalies(conn, product, columns, rows, kind, anomalies)
     response = _respond(
         request,
         state,
@@ -444,7 +463,7 @@ def get_quarter(
     with state.engine.connect() as conn:
         # A published quarter is immutable and its version name identifies it: ask for the version first (one
         # indexed row) and answer from the body cache when this exact representation was built before.
-        version = _available_version(conn, name, q)
+        version = available_version(conn, name, q)
         etag = make_etag("quarter", name, q, version, query, fmt.value)
         hit, headers = conditional(request, state, etag)
         if hit:

@@ -106,3 +106,20 @@ PeriodKindQuery = Annotated[
         "1–4 = DJF, MAM, JJA, SON, year 1) and its period field the label (2024-01, 2024DJF, 2024)",
     ),
 ]
+Anomalies = Annotated[
+    bool,
+    Query(
+        description="add each numeric feature's anomaly against its climate normal for the row's period of the "
+        "year: <feature>_anomaly (value − normal), <feature>_anomaly_pct for precipitation amounts (100 × value / "
+        "normal) and <feature>_normal_years (valid years behind the normal; a normal needs ≥ 80 % of the base "
+        "years). 404 no_normals when the normals are not published (weatherinsight normals)",
+    ),
+]
+NormalsBase = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{4}\.\.[0-9]{4}$",
+        description="base years of the normals anomalies=true compares with, FIRST..LAST with FIRST ≤ LAST (default "
+        "1991..2020)",
+    ),
+]

@@ -55,6 +55,9 @@ export async function products() {
   return [...new Set((await catalog()).map((f) => f.product))];
 }
 
+/** The base years of the climate normals the station page compares with (the API's default normals_base). */
+export const NORMALS_BASE = "1991-2020";
+
 /** The periods a station page can show (the API's period=): quarter first, the default. */
 export const PERIODS = ["quarter", "month", "season", "year"];
 

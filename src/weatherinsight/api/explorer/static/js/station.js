@@ -36,6 +36,27 @@ function lineage(all, product, versions) {
   }));
 }
 
+/** The station's latest value of each feature beside its anomaly against the published 1991–2020 normal of that
+ * period of the year (the API's anomalies=true); asked only when such normals are published. */
+async function anomalyTable(product, stationId, allDatasets, features, period) {
+  const published = allDatasets.some((d) => d.kind === "normal" && d.status === "AVAILABLE" && d.product === product
+    && (d.period_kind ?? "quarter") === period && d.version_name.startsWith(`${api.NORMALS_BASE}_`));
+  if (!published) return h("p", { class: "muted", "data-anomalies": product }, `No published ${api.NORMALS_BASE} ${period} normals of ${product}: no anomalies.`);
+  const rows = (await api.getAll(`/features/${product}`, { station_id: stationId, period, anomalies: "true" })).data;
+  const last = rows.at(-1);
+  if (!last) return null;
+  const label = last.period ?? `${last.year}Q${last.quarter}`;
+  const signed = (v) => (v === null || v === undefined ? "—" : `${v > 0 ? "+" : ""}${fmt(v, 2)}`);
+  return h("div", { class: "scroll" }, h("table", { "data-table": "anomalies", "data-product": product },
+    h("caption", {}, `${label} against the ${api.NORMALS_BASE} normal`),
+    h("thead", {}, h("tr", {}, ["feature", "value", "anomaly", "anomaly %", "years in normal"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, features.map((f) => h("tr", { "data-feature": f.name },
+      h("td", {}, f.name), h("td", { class: "num" }, `${fmt(last[f.name], 2)} ${f.unit}`),
+      h("td", { class: "num", "data-anomaly": "" }, signed(last[`${f.name}_anomaly`])),
+      h("td", { class: "num" }, `${f.name}_anomaly_pct` in last ? `${fmt(last[`${f.name}_anomaly_pct`], 1)} %` : ""),
+      h("td", { class: "num" }, fmt(last[`${f.name}_normal_years`], 0)))))));
+}
+
 /** A month, season or year view: the periods published for the station, in order (no gap bands). */
 async function periodSection(product, stationId, allDatasets, features, period) {
   const params = { station_id: stationId, period };
@@ -56,6 +77,8 @@ async function periodSection(product, stationId, allDatasets, features, period) 
       id: `${product}.${f.name}`, title: f.name, unit: f.unit, labels, minCoverage: api.MIN_COVERAGE,
       points: new Map(rows.map((r) => [r.period, { value: r[f.name], coverage: r.coverage }])),
     }))),
+    h("h3", {}, "Latest value and its anomaly"),
+    await anomalyTable(product, stationId, allDatasets, features, period),
     h("h3", {}, "Lineage of the values shown"),
     lineage(allDatasets, product, [...new Set(rows.map((r) => r.dataset_version))]),
   );
@@ -93,6 +116,8 @@ async function productSection(product, stationId, allDatasets, features, period 
       id: `${product}.${f.name}`, title: f.name, unit: f.unit, labels, minCoverage: api.MIN_COVERAGE,
       points: new Map([...byLabel].map(([l, r]) => [l, { value: r[f.name], coverage: r.coverage }])),
     }))),
+    h("h3", {}, "Latest value and its anomaly"),
+    await anomalyTable(product, stationId, allDatasets, features, "quarter"),
     h("h3", {}, "Lineage of the values shown"),
     lineage(allDatasets, product, [...new Set(rows.map((r) => r.dataset_version))]),
   );
