@@ -69,9 +69,10 @@ def test_spark_and_duckdb_write_identical_staged_parquet(
         )
         assert [(q.rel, q.reason) for q in rb.quarantined] == [(q.rel, q.reason) for q in ra.quarantined]
     assert [q.rel for q in remote_results["wind"].quarantined] == ["recent/stundenwerte_FF_00222_akt.zip"]
-    # Only the Parquet data files are committed (no Spark _SUCCESS/.crc side files in the partitions).
+    # Only the Parquet data files are committed (no Spark _SUCCESS/.crc side files in the partitions), beside
+    # the staging state and the raw files' hash cache.
     names = {p.name for p in (remote.staged_dir / "wind").rglob("*") if p.is_file()}
-    assert all(n.endswith(".parquet") or n == "_state.json" for n in names)
+    assert {n for n in names if not n.endswith(".parquet")} == {"_state.json", "_hashes.json"}
     # A re-run on Spark with no new raw files does nothing.
     assert (
         stage_product(remote, get_product("wind"), engine="spark", spark_session=spark).status == "unchanged"

@@ -44,7 +44,7 @@ VERBS: dict[str, Verb] = {
     "aggregate": Verb(
         "aggregate",
         "aggregate",
-        "Compute the features of staged data per quarter (or month, season, year) and publish them as the next curated version.",
+        "Compute the features of staged data per quarter, month, season or year and publish a new version.",
     ),
     "run": Verb(
         "orchestrate",

@@ -92,8 +92,7 @@ def aggregate(
         ),
     ] = "quarter",
 ) -> None:
-    """Compute the features of staged data per quarter (or month, season, year) and publish them as the
-    next curated version."""
+    """Compute the features of staged data per quarter, month, season or year and publish a new version."""
     settings = settings_from_env()
     if product is not None:
         if year is None or quarter_number is None:
