@@ -3,7 +3,9 @@
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``. Params are
 validated by ``BackfillParams``; each quarter × product is one instance of the mapped task group
 ``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``; process stages
-every quarter of the plan for its product at once, so the product's later pairs reuse it); the summary
+every quarter of the plan for its product at once, so the product's later pairs reuse it); before any pair
+aggregates, ``ingest_daily_inputs`` → ``process_daily_inputs`` ingest and stage the daily KL values (issue #17)
+of every quarter of the plan that the plan's products read, as the CLI backfill does; the summary
 task checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits
 the curated-quarter asset, which wakes the quality DAG; its sweep finds the published quarters.
 """
@@ -28,6 +30,12 @@ PAIRS_AT_ONCE = tasks.backfill_pairs_at_once(settings)
 #: absolute), below every quarterly task (downstream weights 2 and up), so the regular quarter is never
 #: queued behind a long backfill; the backfill takes whatever slots are free.
 BACKFILL_PRIORITY = {"priority_weight": 1, "weight_rule": "absolute"}
+#: The configured products whose day-based indices read a daily product (issue #17), for the docs.
+DAILY_READERS = [
+    p
+    for d in tasks.daily_inputs(settings.product_types)
+    for p in tasks.products_reading(d, settings.product_types)
+]
 #: The map index label of a quarter × product task in the UI, e.g. "2024Q1 wind".
 PAIR_LABEL = "{{ task.op_kwargs['quarter'] }} {{ task.op_kwargs['product'] }}"
 
@@ -44,10 +52,18 @@ instance of the task group `quarter_product`: `ingest_quarter_product` (pool `ap
 work across quarters and products, and one pair's failure stops only that pair. Each step runs at most
 {PAIRS_AT_ONCE} pairs of a run at once (`backfill.max_parallel_quarters` × the configured products), at the
 lowest priority: when the quarterly pipeline waits for the same pool slots, it goes first.
+Beside the pairs, `ingest_daily_inputs` (pool `api_calls`) → `process_daily_inputs` (pool `spark_jobs`) ingest
+and stage, once for every quarter of the plan, the DWD daily KL values that the day-based indices of
+{", ".join(DAILY_READERS) or "no configured product"} read;
+every `aggregate_quarter_product` waits for them.
 
 ## Triage
 * **validate_params failed**: the message names the bad parameter (unknown product, quarter 5, end before start,
   a range that has not ended yet). Fix the config and trigger again.
+* **ingest_daily_inputs / process_daily_inputs**: they never fail the run. When the daily KL values could not
+  be ingested or staged, their log says `daily_input_failed`, and the affected quarters' day-based indices
+  use the hourly-derived days (`tx_tn_source` / `rr_source` = `hourly`); re-trigger the backfill with
+  `force_reprocess` once the daily files are available.
 * **backfill_summary failed**: its log holds a table of every quarter × product with outcome, rows in the
   database and the error. One failure never stops the other quarters/products. Fix the cause and re-trigger
   for the failed quarters only; the ones that succeeded are no-ops (unchanged inputs) unless
@@ -115,6 +131,22 @@ with DAG(
         **tasks.task_defaults(Stage.AGGREGATE, settings),
     )(tasks.backfill_aggregate_task)
 
+    # The daily KL values (issue #17) of every quarter of the plan, ingested and staged once before any pair
+    # aggregates: the day-based indices read them (products_reading); a no-op when no planned product does.
+    ingest_daily = PythonOperator(
+        task_id="ingest_daily_inputs",
+        python_callable=tasks.backfill_ingest_daily_task,
+        **BACKFILL_PRIORITY,
+        **tasks.task_defaults(Stage.INGEST, settings),
+    )
+    process_daily = PythonOperator(
+        task_id="process_daily_inputs",
+        python_callable=tasks.backfill_process_daily_task,
+        **BACKFILL_PRIORITY,
+        **tasks.task_defaults(Stage.STAGE, settings),
+    )
+    plan >> ingest_daily >> process_daily
+
     @task_group(group_id="quarter_product", prefix_group_id=False)
     def quarter_product(quarter: str, product: str) -> object:
         """One quarter × product: ingest → process → aggregate, each in its stage's pool."""
@@ -122,6 +154,7 @@ with DAG(
         p = process(quarter=quarter, product=product)
         a = aggregate(quarter=quarter, product=product)
         i >> p >> a
+        process_daily >> a
         return a
 
     outcomes = quarter_product.expand_kwargs(plan.output)

@@ -256,7 +256,19 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert dag.get_task("aggregate_quarter_product").upstream_task_ids == {
         "process_quarter_product",
         "validate_params",
+        "process_daily_inputs",
     }
+    # The daily KL values of the plan's quarters: ingested, then staged once, before any pair aggregates.
+    daily = {
+        "ingest_daily_inputs": ("api_calls", cfg.retries.ingest, airflow_tasks.backfill_ingest_daily_task),
+        "process_daily_inputs": ("spark_jobs", cfg.retries.stage, airflow_tasks.backfill_process_daily_task),
+    }
+    for task_id, (pool, retries, fn) in daily.items():
+        t = dag.get_task(task_id)
+        assert (t.pool, t.retries, t.python_callable) == (pool, retries, fn), task_id
+        assert (t.priority_weight, t.weight_rule) == (1, "absolute"), task_id
+    assert dag.get_task("ingest_daily_inputs").upstream_task_ids == {"validate_params"}
+    assert dag.get_task("process_daily_inputs").upstream_task_ids == {"ingest_daily_inputs"}
     assert dag.get_task("aggregate_quarter_product").downstream_task_ids == {
         "backfill_summary",
         "announce_quarters",

@@ -214,3 +214,44 @@ def test_ensure_pools_creates_the_configured_pools(airflow_db: dict[str, str], s
         "spark_jobs": 3,
         "api_calls": 5,
     }
+
+
+def test_backfill_ingests_and_stages_the_daily_kl_values_before_aggregating(
+    airflow_db: dict[str, str],
+    dagbag: Any,
+    mirror_url: str,
+    mirror_settings_for: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue #17 in the backfill DAG: a backfilled air_temperature quarter reads the daily KL values (the
+    ``ingest_daily_inputs`` → ``process_daily_inputs`` tasks stage them first) and names their version."""
+    from weatherinsight.warehouse import lineage
+
+    s = mirror_settings_for(mirror_url)
+    _use(monkeypatch, s)
+    q = Quarter.last_complete()
+    conf = {
+        "start_year": q.year,
+        "end_year": q.year,
+        "quarters": [q.quarter],
+        "products": ["air_temperature"],
+        "force_reprocess": False,
+        "periods": [],
+    }
+    dag = dagbag.dags["weatherinsight_backfill"]
+    with _no_retries(dag):
+        run = dag.test(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"), run_conf=conf)
+    assert run.state == "success", _states(run)
+    states = _states(run)
+    assert states[("ingest_daily_inputs", -1)] == states[("process_daily_inputs", -1)] == "success"
+    ti = next(t for t in run.get_task_instances() if t.task_id == "process_daily_inputs")
+    assert ti.xcom_pull(task_ids="process_daily_inputs") == {"daily_climate": None}
+    assert published_rows(s, "air_temperature", q) == (f"{q}_v1", staged_stations(s, "air_temperature", q))
+    with db.get_engine(s.database_url).connect() as conn:
+        rows = lineage.read_published(conn, "air_temperature", q)
+        version = lineage.get_version_by_name(conn, "curated", "air_temperature", f"{q}_v1")
+        staged_kl = lineage.find_available(conn, "staged", "daily_climate", q)
+    assert staged_kl is not None and version is not None
+    assert lineage.qualified_parent("daily_climate", staged_kl.version_name) in version.parent_versions
+    sources = sorted(str(r["tx_tn_source"]) for r in rows)
+    assert sources == ["daily_kl"] * len(rows), sources

@@ -160,3 +160,32 @@ def test_fresh_mirror_fixture_serves_its_own_copy(fresh_mirror: FreshMirror, mir
     assert sorted(p.name for p in fresh_mirror.root.rglob("*.zip")) == sorted(
         p.name for p in mirror_dir.rglob("*.zip")
     )
+
+
+def test_cli_ingest_daily_climate_alone_and_with_the_configured_products(
+    mirror_dir: Path, mirror_url: str, mirror_settings_for: Callable[..., Settings]
+) -> None:
+    """``ingest --product daily_climate`` fetches the daily KL zips; ``ingest`` without a product fetches the
+    configured products and the daily KL values their day indices read (issue #17), never other products."""
+    from weatherinsight.dwd.products import DAILY_KL
+
+    settings = mirror_settings_for(mirror_url, product_types=["wind", "air_temperature"])
+    env = settings_env(settings)
+    listed = sum(1 for p in ("historical", "recent") for _ in product_dir(mirror_dir, DAILY_KL, p).iterdir())
+    runner = CliRunner()
+    daily = runner.invoke(app, ["ingest", "--product", "daily_climate", "--no-progress"], env=env)
+    assert daily.exit_code == 0, daily.output
+    assert "ingest daily_climate (all)" in daily.output and ": succeeded" in daily.output
+    assert _counts(daily.output) == [(listed, listed, 0, 0, 0)]
+    every = runner.invoke(app, ["ingest", "--no-progress"], env=env)
+    assert every.exit_code == 0, every.output
+    titles = [line.split(" — ")[0].strip() for line in every.output.splitlines() if " — run " in line]
+    assert titles == ["ingest wind (all)", "ingest air_temperature (all)", "ingest daily_climate (all)"]
+    # listed, new, changed, unchanged, failed: the daily KL zips were all fetched by the first run
+    assert _counts(every.output)[2] == (listed, 0, 0, listed, 0)
+
+
+def _counts(output: str) -> list[tuple[int, ...]]:
+    """The (listed, new, changed, unchanged, failed) row of each ingest summary table in ``output``."""
+    rows = [line.strip("│ ").split("│") for line in output.splitlines() if line.startswith("│")]
+    return [tuple(int(c) for c in row[:5]) for row in rows if len(row) == 7]

@@ -164,3 +164,24 @@ def test_include_station_follows_the_period_end(client: httpx.Client) -> None:
 
     assert names("month") == [("2024-01", "Alt"), ("2024-02", "Neu")]
     assert names("season") == [("2024DJF", "Neu")]  # the winter ends on 2024-02-29
+
+
+def test_station_features_take_period(client: httpx.Client) -> None:
+    """``period=`` on ``/v1/stations/{id}/features``: the station's months (or winters, years) per product."""
+    url = "/v1/stations/1/features"
+    months = client.get(url, params={"products": P, "period": "month", "features": "tg_mean"}).json()
+    assert [
+        (d["product"], d["year"], d["quarter"], d["period"], d["dataset_version"], d["tg_mean"])
+        for d in months["data"]
+    ] == [
+        (P, 2024, 1, "2024-01", "2024-01_v1", -10.0),
+        (P, 2024, 2, "2024-02", "2024-02_v1", 6.0),
+    ]
+    assert months["fields"]["period"]["definition"].startswith("the period's label: YYYY-MM (month)")
+    winter = client.get(
+        url, params={"products": P, "period": "season", "from": "2024Q1", "to": "2024Q1"}
+    ).json()
+    assert [(d["period"], d["days_valid"], d["tg_mean"]) for d in winter["data"]] == [("2024DJF", 91, -2.2)]
+    quarters = client.get(url, params={"products": P}).json()
+    assert [d["dataset_version"] for d in quarters["data"]] == ["2023Q4_v1", "2024Q1_v1"]
+    assert "period" not in quarters["data"][0]

@@ -1,7 +1,9 @@
 """CLI verb ``ingest`` (issue #3): ``weatherinsight ingest --variable air_temperature [--period …] [--stations …]``.
 
 The seed's shape (``--variable <product>``) works; ``--product`` is an alias. Without a product every product
-of ``product_types`` in the config is ingested. Prints a Rich summary table per product and a table of the
+of ``product_types`` in the config is ingested, followed by the daily products their day-based indices read
+(``daily_climate``, issue #17), as ``run`` and ``backfill`` ingest them; ``--product daily_climate`` ingests
+the daily KL files alone. Prints a Rich summary table per product and a table of the
 failed files with reasons; a run whose failure share passes the configured maximum exits non-zero.
 """
 
@@ -16,6 +18,7 @@ from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.products import PERIODS
 from weatherinsight.errors import RunFailedError
+from weatherinsight.features.day_sources import daily_inputs
 from weatherinsight.ingest import IngestResult, ingest_product
 from weatherinsight.quarters import Quarter
 
@@ -73,7 +76,11 @@ def ingest(
     variable: Annotated[
         list[str] | None,
         typer.Option(
-            "--variable", "--product", "-v", help="product name or DWD code (repeatable); default: all"
+            "--variable",
+            "--product",
+            "-v",
+            help="product name or DWD code (repeatable); default: every configured product and the daily "
+            "products they read (daily_climate)",
         ),
     ] = None,
     period: Annotated[str, typer.Option(help="recent | historical | all")] = "all",
@@ -88,7 +95,8 @@ def ingest(
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
     q = Quarter.parse(quarter) if quarter else None  # an InvalidQuarterError reaches the CLI's error handler
     settings = settings_from_env()
-    products = variable or list(settings.product_types)
+    # Without --product: the configured products and the daily KL values their day indices read.
+    products = variable or [*settings.product_types, *daily_inputs(settings.product_types)]
     failed: list[RunFailedError] = []
     for name in products:
         try:

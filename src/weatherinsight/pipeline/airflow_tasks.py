@@ -318,6 +318,33 @@ def backfill_process_task(quarter: str, product: str, params: Mapping[str, Any])
     ).to_dict()
 
 
+def backfill_ingest_daily_task(params: Mapping[str, Any]) -> dict[str, str | None]:
+    """Airflow task ``ingest_daily_inputs`` (pool ``api_calls``): the daily KL values of every quarter of the
+    plan that the plan's products read (issue #17), as the CLI backfill ingests them.
+
+    Returns per daily product the error that stopped it, or None. A failure does not fail the task: the
+    products then aggregate with hourly-derived day indices, and each row's source column says so.
+    """
+    from weatherinsight.pipeline.backfill import BackfillParams
+    from weatherinsight.pipeline.runs import ingest_daily_inputs
+
+    settings = load_settings()
+    checked = BackfillParams.from_params(params, settings)
+    return ingest_daily_inputs(settings, checked.products, checked.plan())
+
+
+def backfill_process_daily_task(params: Mapping[str, Any]) -> dict[str, str | None]:
+    """Airflow task ``process_daily_inputs`` (pool ``spark_jobs``): stage those daily KL values for every
+    quarter of the plan in one run; the products reading them aggregate after it. Failures as
+    ``backfill_ingest_daily_task``."""
+    from weatherinsight.pipeline.backfill import BackfillParams
+    from weatherinsight.pipeline.runs import process_daily_inputs
+
+    settings = load_settings()
+    checked = BackfillParams.from_params(params, settings)
+    return process_daily_inputs(settings, checked.products, checked.plan())
+
+
 def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Airflow task ``aggregate_quarter_product`` (mapped; pool ``spark_jobs``): the pair's outcome.
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from weatherinsight.dwd.products import get_product
-from weatherinsight.features.day_sources import daily_inputs
+from weatherinsight.features.day_sources import daily_input, daily_inputs
 from weatherinsight.logs import get_logger
 from weatherinsight.pipeline import steps
 from weatherinsight.pipeline.reports import ProductOutcome, RunReport, error_text, verify_outcomes
@@ -87,28 +87,66 @@ def _run_product(
     )
 
 
-def stage_daily_inputs(settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]) -> None:
-    """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate:
-    each quarter ingested, then all of them staged in one run (each daily file parsed once).
+def ingest_daily_inputs(
+    settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]
+) -> dict[str, str | None]:
+    """Ingest, quarter after quarter, the daily KL values the products' day-based indices read.
 
-    A failure is logged and does not stop the products: their day-based indices then use the hourly-derived
-    days, and each row's source column (``tx_tn_source``, ``rr_source``) says so.
+    Returns per daily product the error that stopped it, or None. A failure is logged and does not stop the
+    products: their day-based indices then use the hourly-derived days, and each row's source column
+    (``tx_tn_source``, ``rr_source``) says so.
     """
-    if not quarters:
-        return
-    first, rest = quarters[0], list(quarters[1:])
+    out: dict[str, str | None] = {}
     for daily in daily_inputs(products):
+        out[daily] = None
         try:
             for q in quarters:
                 steps.attempt(partial(steps.ingest, settings, daily, q), daily, q, Stage.INGEST)
+        except Exception as exc:
+            out[daily] = _daily_failed(daily, quarters, Stage.INGEST, exc)
+    return out
+
+
+def process_daily_inputs(
+    settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]
+) -> dict[str, str | None]:
+    """Stage the ingested daily KL values of ``quarters`` in ONE run per daily product (each daily file parsed
+    once), before the products reading them aggregate. Returns and logs failures as ``ingest_daily_inputs``."""
+    out: dict[str, str | None] = {}
+    if not quarters:
+        return out
+    first, rest = quarters[0], list(quarters[1:])
+    for daily in daily_inputs(products):
+        out[daily] = None
+        try:
             steps.attempt(partial(steps.stage, settings, daily, first, batch=rest), daily, first, Stage.STAGE)
         except Exception as exc:
-            log.error(
-                "daily_input_failed",
-                product=daily,
-                quarters=[str(q) for q in quarters],
-                error=error_text(exc),
-            )
+            out[daily] = _daily_failed(daily, quarters, Stage.STAGE, exc)
+    return out
+
+
+def _daily_failed(daily: str, quarters: Sequence[Quarter], stage: Stage, exc: BaseException) -> str:
+    log.error(
+        "daily_input_failed",
+        product=daily,
+        stage=str(stage),
+        quarters=[str(q) for q in quarters],
+        error=error_text(exc),
+    )
+    return error_text(exc)
+
+
+def stage_daily_inputs(settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]) -> None:
+    """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate:
+    each quarter ingested, then all of them staged in one run (``ingest_daily_inputs``, then
+    ``process_daily_inputs`` for the daily products whose ingest succeeded). Failures are logged, never raised.
+    """
+    if not quarters:
+        return
+    ingested = ingest_daily_inputs(settings, products, quarters)
+    process_daily_inputs(
+        settings, [p for p in products if ingested.get(daily_input(p) or "") is None], quarters
+    )
 
 
 def run_quarter(

@@ -30,18 +30,21 @@ from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
+from weatherinsight.api.routes.feature_query import PERIOD_FIELD, period_bounds, statement
 from weatherinsight.api.routes.features import arrow_types
 from weatherinsight.api.routes.params import (
     SPEC_FEATURES_PATTERN,
     Format,
     Metadata,
     MinCoverage,
+    PeriodKindQuery,
     QuarterFrom,
     QuarterTo,
 )
 from weatherinsight.api.schemas import StationFeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
+from weatherinsight.periods import Period, PeriodKind
 
 router = APIRouter(prefix="/stations", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
@@ -110,12 +113,15 @@ def get_station_features(
     min_coverage: MinCoverage = None,
     format: Format = None,
     metadata: Metadata = False,
+    period: PeriodKindQuery = "quarter",
 ) -> Response:
     """One row per product × published quarter of the station, ordered by (product as asked, year, quarter).
 
     Columns: product, the shared provenance columns, then every requested feature (null in the rows of the
     other products). Float features are rounded to their catalog ``precision``; units and definitions are in
-    the JSON ``meta.fields``, the Parquet field metadata or the CSV ``metadata=true`` variant."""
+    the JSON ``meta.fields``, the Parquet field metadata or the CSV ``metadata=true`` variant. With
+    ``period=month|season|year`` the rows are those periods (``from``/``to``: the periods ending in those
+    quarters), with their label in a last ``period`` column."""
     names = parse_products(products)
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
@@ -129,18 +135,24 @@ def get_station_features(
         own = [*FIXED_COLUMNS, *per_product[product]]
         full = full_columns(product)
         index = [full.index(c) for c in own]
-        picked = [
-            tuple(r[i] for i in index)
-            for r in state.published.rows_for(product, [station_id])
-            if (low is None or (r[1], r[2]) >= low)
-            and (high is None or (r[1], r[2]) <= high)
-            and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
-        ]
+        if period != "quarter":
+            picked = _period_rows(state, product, period, station_id, own, first, last, min_coverage)
+        else:
+            picked = [
+                tuple(r[i] for i in index)
+                for r in state.published.rows_for(product, [station_id])
+                if (low is None or (r[1], r[2]) >= low)
+                and (high is None or (r[1], r[2]) <= high)
+                and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
+            ]
         position = {c: i for i, c in enumerate(own)}
         for r in round_rows(product, own, picked):
+            label = () if period == "quarter" else (Period(period, r[1], r[2]).label,)
             rows.append(
-                (product, *r[: len(FIXED_COLUMNS)], *(_pick(r, position, c) for c in feature_columns))
+                (product, *r[: len(FIXED_COLUMNS)], *(_pick(r, position, c) for c in feature_columns), *label)
             )
+    if period != "quarter":
+        columns.append("period")
     version = FIXED_COLUMNS.index("dataset_version") + 1
     etag = make_etag(
         "station-features",
@@ -156,12 +168,12 @@ def get_station_features(
         fmt,
         meta={"attribution": DWD_ATTRIBUTION, "station_id": station_id, "count": len(rows), "next": None},
         columns=columns,
-        types=_types(names, per_product),
+        types=_types(names, per_product) + ([] if period == "quarter" else [pa.string()]),
         rows=rows,
         next_url=None,
         headers=headers,
         filename=f"station_{station_id}_features",
-        fields=_fields(names, per_product),
+        fields=_fields(names, per_product, period),
         csv_metadata=metadata,
     )
 
@@ -178,8 +190,46 @@ def _types(products: list[str], per_product: dict[str, list[str]]) -> list[pa.Da
     return types
 
 
-def _fields(products: list[str], per_product: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+def _fields(
+    products: list[str], per_product: dict[str, list[str]], period: PeriodKind = "quarter"
+) -> dict[str, dict[str, Any]]:
     out = describe(products[0], FIXED_COLUMNS)
     for p in products:
         out.update(describe(p, per_product[p]))
+    if period != "quarter":
+        out["period"] = {"unit": "", "definition": PERIOD_FIELD}
     return out
+
+
+def _period_rows(
+    state: ApiState,
+    product: str,
+    kind: PeriodKind,
+    station_id: int,
+    columns: list[str],
+    first: Any,
+    last: Any,
+    min_coverage: float | None,
+) -> list[tuple[Any, ...]]:
+    """The station's published month, season or year rows of ``product`` from SQL (the published-data cache
+    holds quarters only), ordered by (year, number); ``first``/``last``: the periods ending in those quarters."""
+    low, high = period_bounds(kind, first, last)
+    stmt = statement(
+        product,
+        tuple(columns),
+        per_quarter=False,
+        min_coverage=min_coverage is not None,
+        first=low is not None,
+        last=high is not None,
+        after=False,
+        stations=True,
+    )
+    params: dict[str, Any] = {"limit": 1_000_000, "period_kind": kind, "stations": [station_id]}
+    if min_coverage is not None:
+        params["min_coverage"] = min_coverage
+    if low is not None:
+        params.update(from_year=low[0], from_quarter=low[1])
+    if high is not None:
+        params.update(to_year=high[0], to_quarter=high[1])
+    with state.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt, params)]
