@@ -1,6 +1,7 @@
 """kill -9 at random moments in ingest, stage and aggregate, then a normal run (issue #14, defect 2).
 
-Per step, ``TRIALS`` trials (seeded): a copy of the data dir as the step finds it, the step started in a
+Per step, trials (seeded) until ``TRIALS`` kills landed mid-run, at most ``3 × TRIALS`` and at least half of
+``TRIALS`` required (a trial whose delay outlasts the run kills nothing; it still checks the run after it): a copy of the data dir as the step finds it, the step started in a
 forked child and SIGKILLed after a random delay within its measured duration, then a normal run of the same
 step. After the normal run: no ``running`` ingestion run and none ``PENDING`` version left, the killed run
 reported as aborted, no stale ``staged/.tmp`` directory (those found are reported as swept), one raw_files
@@ -93,7 +94,9 @@ def test_kill9_at_random_points_leaves_nothing_behind(tiny_mirror: MirrorHTTPSer
     t_stage = min(t_stage, *(_timed_copy(_stage, ingested, tmp_path / f"t_stage{i}", url) for i in (1, 2)))
     killed = {"ingest": 0, "stage": 0, "aggregate": 0}
 
-    for k in range(TRIALS):
+    for k in range(3 * TRIALS):
+        if killed["ingest"] == TRIALS:
+            break
         s = _copy(empty, tmp_path / f"ingest{k}", url)
         if kill_after(rng.uniform(0, t_ingest), _ingest, s):
             killed["ingest"] += 1
@@ -104,7 +107,9 @@ def test_kill9_at_random_points_leaves_nothing_behind(tiny_mirror: MirrorHTTPSer
         assert run_statuses(s).count("aborted") == stale
         _assert_clean(s)
 
-    for k in range(TRIALS):
+    for k in range(3 * TRIALS):
+        if killed["stage"] == TRIALS:
+            break
         s = _copy(ingested, tmp_path / f"stage{k}", url)
         if kill_after(rng.uniform(0, t_stage), _stage, s):
             killed["stage"] += 1
@@ -118,7 +123,9 @@ def test_kill9_at_random_points_leaves_nothing_behind(tiny_mirror: MirrorHTTPSer
 
     t_aggregate = min(_timed_copy(_aggregate, staged, tmp_path / f"t_aggregate{i}", url) for i in range(3))
     q = Quarter.last_complete()
-    for k in range(TRIALS):
+    for k in range(3 * TRIALS):
+        if killed["aggregate"] == TRIALS:
+            break
         s = _copy(staged, tmp_path / f"aggregate{k}", url)
         if kill_after(rng.uniform(0, t_aggregate), _aggregate, s):
             killed["aggregate"] += 1
@@ -126,7 +133,8 @@ def test_kill9_at_random_points_leaves_nothing_behind(tiny_mirror: MirrorHTTPSer
         _assert_clean(s)
         assert versions(s, "curated") == {f"{q}_v1": "AVAILABLE"}, k
     print(f"killed mid-run: {killed}")  # docs/reliability.md quotes these counts (pytest -s)
-    # most delays fall inside the run (the rest let it finish first): the kills did land mid-run
+    # the kills did land mid-run (delays past the end of a run let it finish first and are tried again)
+    # (at least half of TRIALS within 3 × TRIALS: the measured window is noisy on a loaded machine)
     assert all(n >= TRIALS // 2 for n in killed.values()), killed
 
 
