@@ -194,7 +194,7 @@ def phase_full(workdir: Path, products: list[str], base_url: str, quarters: list
 def phase_backfill(
     workdir: Path, products: list[str], base_url: str, quarters: list[str]
 ) -> dict[str, float]:
-    from weatherinsight.pipeline import backfill
+    from weatherinsight.pipeline.backfill import backfill
     from weatherinsight.quarters import Quarter
 
     settings = _settings(workdir, "backfill", base_url, fresh=True)
