@@ -36,6 +36,11 @@ def anomaly_names(spec: FeatureSpec) -> list[str]:
     return [spec.name + ANOMALY, *pct, spec.name + NORMAL_YEARS]
 
 
+def anomaly_columns(product: str, columns: Sequence[str]) -> list[str]:
+    """The columns ``with_anomalies`` appends for ``columns`` of ``product``, in order."""
+    return [n for f in _numeric(product, columns) for n in anomaly_names(f)]
+
+
 def anomaly_types(product: str) -> dict[str, pa.DataType]:
     out: dict[str, pa.DataType] = {}
     for f in features_for(product):
@@ -103,5 +108,4 @@ def with_anomalies(
                 extra.append(None if pct is None else round(pct, 1))
             extra.append(years)
         out.append((*r, *extra))
-    names = [n for f in specs for n in anomaly_names(f)]
-    return [*columns, *names], out
+    return [*columns, *anomaly_columns(product, columns)], out

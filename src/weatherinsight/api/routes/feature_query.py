@@ -1,6 +1,7 @@
 """The SQL and the shape of a ``/v1/features`` answer: which columns, their Arrow types and field descriptions,
-the cached SELECT per request shape, the (year, number) bounds of month/season/year rows (``period=``) and the
-AVAILABLE curated version of one quarter (``available_version``).
+the cached SELECT per request shape, the month/season/year rows of ``period=`` (their (year, number) bounds,
+their SQL read and their ``period`` label column) and the AVAILABLE curated version of one quarter
+(``available_version``).
 
 ``routes/features.py`` answers the requests with these; the local client (``client/local.py``) reuses them so
 its frames equal the API's.
@@ -146,6 +147,59 @@ def period_bounds(
             else:  # still running at the end of ``last``: the one before is the last (maybe before 1800)
                 high = (p.year, p.number - 1) if p.number > 1 else (p.year - 1, PERIOD_COUNT[kind])
     return (None if low is None else (low.year, low.number)), high
+
+
+def period_rows(
+    conn: Connection,
+    product: str,
+    kind: PeriodKind,
+    columns: Sequence[str],
+    *,
+    first: Quarter | None,
+    last: Quarter | None,
+    station_ids: Sequence[int] | None = None,
+    min_coverage: float | None = None,
+    after: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> list[tuple[Any, ...]]:
+    """Published rows of the month, season or year periods of ``kind`` from SQL (the published-data cache holds
+    quarters only), ordered by (year, number, station_id); ``first``/``last``: the periods ending in those
+    quarters; ``after``: the keyset (year, number, station_id); ``limit`` rows at most (None: all)."""
+    low, high = period_bounds(kind, first, last)
+    stmt = statement(
+        product,
+        tuple(columns),
+        per_quarter=False,
+        min_coverage=min_coverage is not None,
+        first=low is not None,
+        last=high is not None,
+        after=after is not None,
+        stations=bool(station_ids),
+    )
+    # one station's periods are few (12 months × its years): "all" is a bound no answer reaches
+    params: dict[str, Any] = {"limit": 1_000_000 if limit is None else limit, "period_kind": kind}
+    if station_ids:
+        params["stations"] = sorted(set(station_ids))
+    if min_coverage is not None:
+        params["min_coverage"] = min_coverage
+    if low is not None:
+        params.update(from_year=low[0], from_quarter=low[1])
+    if high is not None:
+        params.update(to_year=high[0], to_quarter=high[1])
+    if after is not None:
+        params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
+    return [tuple(r) for r in conn.execute(stmt, params)]
+
+
+def with_period(
+    kind: PeriodKind, columns: list[str], rows: Sequence[Sequence[Any]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """``columns`` and ``rows`` (holding year and the period's number in ``quarter``) with the ``period`` label
+    appended (``2024-01``, ``2024DJF``, ``2024``); unchanged for quarters, whose answers carry no label."""
+    if kind == "quarter":
+        return columns, [tuple(r) for r in rows]
+    y_i, q_i = columns.index("year"), columns.index("quarter")
+    return [*columns, "period"], [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
 
 
 @functools.lru_cache(maxsize=512)

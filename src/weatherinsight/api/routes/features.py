@@ -36,7 +36,14 @@ from weatherinsight.api.published import FIXED_COLUMNS, Row
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
 from weatherinsight.api.routes.anomaly_columns import base_years, normals_etag_part, with_anomalies
 from weatherinsight.api.routes.feature_query import arrow_types as arrow_types
-from weatherinsight.api.routes.feature_query import available_version, key_positions, projection, statement
+from weatherinsight.api.routes.feature_query import (
+    available_version,
+    key_positions,
+    period_rows,
+    projection,
+    statement,
+    with_period,
+)
 from weatherinsight.api.routes.feature_query import describe_columns as describe_columns
 from weatherinsight.api.routes.feature_query import period_bounds as period_bounds
 from weatherinsight.api.routes.feature_query import select_columns as select_columns
@@ -61,7 +68,7 @@ from weatherinsight.api.routes.station_columns import (
     with_station,
 )
 from weatherinsight.api.schemas import FeaturePage
-from weatherinsight.periods import Period, PeriodKind
+from weatherinsight.periods import PeriodKind
 from weatherinsight.quarters import Quarter
 
 router = APIRouter(prefix="/features", tags=["features"], dependencies=[Depends(reject_unknown_query)])
@@ -255,38 +262,26 @@ def _period_features(
 ) -> Response:
     """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
     after the key columns' values (the published-data cache holds quarters only)."""
-    low, high = period_bounds(kind, first, last)
-    stmt = statement(
-        product,
-        tuple(columns),
-        per_quarter=False,
-        min_coverage=min_coverage is not None,
-        first=low is not None,
-        last=high is not None,
-        after=after is not None,
-        stations=bool(station_ids),
-    )
-    params: dict[str, Any] = {"limit": limit + 1, "period_kind": kind}
-    if station_ids:
-        params["stations"] = sorted(set(station_ids))
-    if min_coverage is not None:
-        params["min_coverage"] = min_coverage
-    if low is not None:
-        params.update(from_year=low[0], from_quarter=low[1])
-    if high is not None:
-        params.update(to_year=high[0], to_quarter=high[1])
-    if after is not None:
-        params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
     with state.engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(stmt, params)]
-    y_i, q_i = columns.index("year"), columns.index("quarter")
-    labelled = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
+        rows = period_rows(
+            conn,
+            product,
+            kind,
+            columns,
+            first=first,
+            last=last,
+            station_ids=station_ids,
+            min_coverage=min_coverage,
+            after=after,
+            limit=limit + 1,
+        )
+    labelled_columns, labelled = with_period(kind, columns, rows)
     return _page(
         request,
         state,
         product,
         fmt,
-        [*columns, "period"],
+        labelled_columns,
         labelled,
         limit,
         csv_metadata,
@@ -432,9 +427,15 @@ def get_quarter(
     format: Format = None,
     metadata: Metadata = False,
     include_station: IncludeStation = False,
+    anomalies: Anomalies = False,
+    normals_base: NormalsBase = None,
 ) -> Response:
-    """The published version of (product, quarter), ordered by station_id; 404 when none is published."""
+    """The published version of (product, quarter), ordered by station_id; 404 when none is published.
+
+    ``anomalies=true`` appends the anomaly columns against the quarter normals (404 ``no_normals`` when they are
+    not published over ``normals_base``)."""
     name = product.value
+    base = base_years(normals_base) if anomalies else None
     q = path_quarter(year, quarter)
     fmt = negotiate(request, format)
     columns = select_columns(name, features)
@@ -464,7 +465,9 @@ def get_quarter(
         # A published quarter is immutable and its version name identifies it: ask for the version first (one
         # indexed row) and answer from the body cache when this exact representation was built before.
         version = available_version(conn, name, q)
-        etag = make_etag("quarter", name, q, version, query, fmt.value)
+        # the normals version served identifies the anomalies as much as the curated version does
+        normals = None if base is None else normals_etag_part(conn, name, "quarter", base)
+        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)
@@ -474,10 +477,12 @@ def get_quarter(
         rows: list[Any] = list(conn.execute(stmt, params))
         if include_station:
             columns, rows = with_station(conn, columns, rows)
+        if base is not None:
+            columns, rows = with_anomalies(conn, name, columns, rows, "quarter", base)
     s_i, _, _, v_i = key_positions(tuple(columns))
     if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
         version = rows[0][v_i]
-        etag = make_etag("quarter", name, q, version, query, fmt.value)
+        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)

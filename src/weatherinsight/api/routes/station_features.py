@@ -10,6 +10,7 @@ quarters per product, so the answer is not paged.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -30,13 +31,23 @@ from weatherinsight.api.fields import describe, round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
-from weatherinsight.api.routes.feature_query import PERIOD_FIELD, period_bounds, statement
+from weatherinsight.api.routes.anomaly_columns import (
+    anomaly_columns,
+    anomaly_fields,
+    anomaly_types,
+    base_years,
+    normals_etag_part,
+    with_anomalies,
+)
+from weatherinsight.api.routes.feature_query import PERIOD_FIELD, period_rows, with_period
 from weatherinsight.api.routes.features import arrow_types
 from weatherinsight.api.routes.params import (
     SPEC_FEATURES_PATTERN,
+    Anomalies,
     Format,
     Metadata,
     MinCoverage,
+    NormalsBase,
     PeriodKindQuery,
     QuarterFrom,
     QuarterTo,
@@ -44,7 +55,6 @@ from weatherinsight.api.routes.params import (
 from weatherinsight.api.schemas import StationFeaturePage
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
-from weatherinsight.periods import Period, PeriodKind
 
 router = APIRouter(prefix="/stations", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
@@ -114,6 +124,8 @@ def get_station_features(
     format: Format = None,
     metadata: Metadata = False,
     period: PeriodKindQuery = "quarter",
+    anomalies: Anomalies = False,
+    normals_base: NormalsBase = None,
 ) -> Response:
     """One row per product × published quarter of the station, ordered by (product as asked, year, quarter).
 
@@ -121,38 +133,55 @@ def get_station_features(
     other products). Float features are rounded to their catalog ``precision``; units and definitions are in
     the JSON ``meta.fields``, the Parquet field metadata or the CSV ``metadata=true`` variant. With
     ``period=month|season|year`` the rows are those periods (``from``/``to``: the periods ending in those
-    quarters), with their label in a last ``period`` column."""
+    quarters), with their label in a ``period`` column. ``anomalies=true`` appends the anomaly columns of every
+    numeric feature asked (null in the other products' rows); 404 ``no_normals`` when one product's normals of
+    that period kind are not published over ``normals_base``."""
     names = parse_products(products)
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
+    base = base_years(normals_base) if anomalies else None
     per_product = product_columns(names, features)
     feature_columns = [c for p in names for c in per_product[p]]
-    columns = ["product", *FIXED_COLUMNS, *feature_columns]
+    extra = [] if base is None else [c for p in names for c in anomaly_columns(p, per_product[p])]
+    label = [] if period == "quarter" else ["period"]
+    columns = ["product", *FIXED_COLUMNS, *feature_columns, *label, *extra]
     rows: list[tuple[Any, ...]] = []
     low = (first.year, first.quarter) if first is not None else None
     high = (last.year, last.quarter) if last is not None else None
-    for product in names:
-        own = [*FIXED_COLUMNS, *per_product[product]]
-        full = full_columns(product)
-        index = [full.index(c) for c in own]
-        if period != "quarter":
-            picked = _period_rows(state, product, period, station_id, own, first, last, min_coverage)
-        else:
-            picked = [
-                tuple(r[i] for i in index)
-                for r in state.published.rows_for(product, [station_id])
-                if (low is None or (r[1], r[2]) >= low)
-                and (high is None or (r[1], r[2]) <= high)
-                and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
-            ]
-        position = {c: i for i, c in enumerate(own)}
-        for r in round_rows(product, own, picked):
-            label = () if period == "quarter" else (Period(period, r[1], r[2]).label,)
-            rows.append(
-                (product, *r[: len(FIXED_COLUMNS)], *(_pick(r, position, c) for c in feature_columns), *label)
-            )
-    if period != "quarter":
-        columns.append("period")
+    normals: list[str] = []
+    # quarters without anomalies come from the published-data cache alone: no connection (the cache answers
+    # while the database is briefly unreachable)
+    sql = period != "quarter" or base is not None
+    with state.engine.connect() if sql else nullcontext() as conn:
+        for product in names:
+            own = [*FIXED_COLUMNS, *per_product[product]]
+            if conn is not None and period != "quarter":
+                picked = period_rows(
+                    conn,
+                    product,
+                    period,
+                    own,
+                    first=first,
+                    last=last,
+                    station_ids=[station_id],
+                    min_coverage=min_coverage,
+                )
+            else:
+                full = full_columns(product)
+                index = [full.index(c) for c in own]
+                picked = [
+                    tuple(r[i] for i in index)
+                    for r in state.published.rows_for(product, [station_id])
+                    if (low is None or (r[1], r[2]) >= low)
+                    and (high is None or (r[1], r[2]) <= high)
+                    and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
+                ]
+            named, done = with_period(period, own, round_rows(product, own, picked))
+            if conn is not None and base is not None:  # on the rounded values, as the local client computes them
+                normals.append(normals_etag_part(conn, product, period, base))
+                named, done = with_anomalies(conn, product, named, done, period, base)
+            position = {c: i for i, c in enumerate(named)}
+            rows += [(product, *(_pick(r, position, c) for c in columns[1:])) for r in done]
     version = FIXED_COLUMNS.index("dataset_version") + 1
     etag = make_etag(
         "station-features",
@@ -160,6 +189,7 @@ def get_station_features(
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[0], r[version]) for r in rows],
+        normals,
     )
     hit, headers = conditional(request, state, etag)
     if hit:
@@ -168,12 +198,12 @@ def get_station_features(
         fmt,
         meta={"attribution": DWD_ATTRIBUTION, "station_id": station_id, "count": len(rows), "next": None},
         columns=columns,
-        types=_types(names, per_product) + ([] if period == "quarter" else [pa.string()]),
+        types=_types(names, per_product, columns),
         rows=rows,
         next_url=None,
         headers=headers,
         filename=f"station_{station_id}_features",
-        fields=_fields(names, per_product, period),
+        fields=_fields(names, per_product, columns),
         csv_metadata=metadata,
     )
 
@@ -183,53 +213,25 @@ def _pick(row: tuple[Any, ...], position: dict[str, int], column: str) -> Any:
     return None if i is None else row[i]
 
 
-def _types(products: list[str], per_product: dict[str, list[str]]) -> list[pa.DataType]:
+def _types(products: list[str], per_product: dict[str, list[str]], columns: list[str]) -> list[pa.DataType]:
+    """Arrow types of ``columns``: product, the shared columns, each product's features, then the period label
+    and anomaly columns (a feature name is unique across products, so its anomaly columns are too)."""
     types: list[pa.DataType] = [pa.string(), *arrow_types(products[0], FIXED_COLUMNS)]
     for p in products:
         types += arrow_types(p, tuple(per_product[p]))
-    return types
+    extra: dict[str, pa.DataType] = {"period": pa.string()}
+    for p in products:
+        extra.update(anomaly_types(p))
+    return types + [extra[c] for c in columns[len(types) :]]
 
 
 def _fields(
-    products: list[str], per_product: dict[str, list[str]], period: PeriodKind = "quarter"
+    products: list[str], per_product: dict[str, list[str]], columns: list[str]
 ) -> dict[str, dict[str, Any]]:
     out = describe(products[0], FIXED_COLUMNS)
     for p in products:
         out.update(describe(p, per_product[p]))
-    if period != "quarter":
+        out.update({c: f for c, f in anomaly_fields(p).items() if c in columns})
+    if "period" in columns:
         out["period"] = {"unit": "", "definition": PERIOD_FIELD}
     return out
-
-
-def _period_rows(
-    state: ApiState,
-    product: str,
-    kind: PeriodKind,
-    station_id: int,
-    columns: list[str],
-    first: Any,
-    last: Any,
-    min_coverage: float | None,
-) -> list[tuple[Any, ...]]:
-    """The station's published month, season or year rows of ``product`` from SQL (the published-data cache
-    holds quarters only), ordered by (year, number); ``first``/``last``: the periods ending in those quarters."""
-    low, high = period_bounds(kind, first, last)
-    stmt = statement(
-        product,
-        tuple(columns),
-        per_quarter=False,
-        min_coverage=min_coverage is not None,
-        first=low is not None,
-        last=high is not None,
-        after=False,
-        stations=True,
-    )
-    params: dict[str, Any] = {"limit": 1_000_000, "period_kind": kind, "stations": [station_id]}
-    if min_coverage is not None:
-        params["min_coverage"] = min_coverage
-    if low is not None:
-        params.update(from_year=low[0], from_quarter=low[1])
-    if high is not None:
-        params.update(to_year=high[0], to_quarter=high[1])
-    with state.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(stmt, params)]
