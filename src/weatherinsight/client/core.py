@@ -21,7 +21,7 @@ from weatherinsight.client.local import LocalBackend
 from weatherinsight.client.query import Backend, FeatureQuery, QueryError, StationFeatureQuery, StationQuery
 from weatherinsight.client.remote import HttpBackend
 from weatherinsight.errors import InvalidPeriodError
-from weatherinsight.periods import parse_kind
+from weatherinsight.periods import PeriodKind, parse_kind
 from weatherinsight.settings import Settings
 
 if TYPE_CHECKING:  # polars is optional: only typed here, imported where asked for
@@ -108,10 +108,7 @@ class Client:
         """Like :meth:`features`, as an Arrow table whose fields carry unit and definition metadata."""
         ids = None if stations is None else sorted({int(s) for s in stations})
         names = None if features is None else list(dict.fromkeys(features))
-        try:
-            kind = parse_kind(period)
-        except InvalidPeriodError as exc:
-            raise QueryError(f"period: {exc.message}") from None
+        kind = _kind(period)
         query = FeatureQuery(
             product,
             ids,
@@ -188,10 +185,23 @@ class Client:
         end: str | None = None,
         features: Iterable[str] | None = None,
         min_coverage: float | None = None,
+        period: str = "quarter",
+        anomalies: bool = False,
+        normals_base: str | None = None,
     ) -> pa.Table:
         """Like :meth:`station_features`, as an Arrow table whose fields carry unit and definition metadata."""
         names = None if features is None else list(dict.fromkeys(features))
-        query = StationFeatureQuery(int(station_id), list(products), start, end, names, min_coverage)
+        query = StationFeatureQuery(
+            int(station_id),
+            list(products),
+            start,
+            end,
+            names,
+            min_coverage,
+            _kind(period),
+            anomalies,
+            normals_base,
+        )
         return self._backend.station_features(query)
 
     def station_features(
@@ -202,19 +212,27 @@ class Client:
         end: str | None = None,
         features: Iterable[str] | None = None,
         min_coverage: float | None = None,
+        period: str = "quarter",
+        anomalies: bool = False,
+        normals_base: str | None = None,
     ) -> pd.DataFrame:
         """Several products of one station in one frame: one row per product × quarter (long format).
 
         Columns: product, station_id, year, quarter, dataset_version, the coverage/QN provenance columns,
         computed_at, then the features of every product asked (or ``features``, each of one of the products);
         a feature of another product is NaN/None in a row. Ordered by (product as asked, year, quarter).
+        ``period``, ``anomalies`` and ``normals_base`` as in :meth:`features`: a ``period`` label column follows
+        the features, then the anomaly columns of every numeric feature asked (NaN/None in the other products'
+        rows); every product asked needs its normals published.
 
         Example::
 
             >>> df = Client().station_features(44, ["air_temperature", "wind"], start="2024Q1")  # doctest: +SKIP
             >>> df.pivot(index=["year", "quarter"], columns="product", values="coverage")  # doctest: +SKIP
         """
-        table = self.station_features_arrow(station_id, products, start, end, features, min_coverage)
+        table = self.station_features_arrow(
+            station_id, products, start, end, features, min_coverage, period, anomalies, normals_base
+        )
         frame = table.to_pandas()
         frame.attrs["fields"] = field_metadata(table)
         return frame
@@ -237,6 +255,14 @@ def field_metadata(table: pa.Table) -> dict[str, dict[str, str]]:
         if f.metadata:
             out[f.name] = {k.decode(): v.decode() for k, v in f.metadata.items()}
     return out
+
+
+def _kind(period: str) -> PeriodKind:
+    """``period`` checked before any read; the error names the parameter."""
+    try:
+        return parse_kind(period)
+    except InvalidPeriodError as exc:
+        raise QueryError(f"period: {exc.message}", hint=exc.hint) from None
 
 
 def _point(near: tuple[float, float] | str | None) -> tuple[float, float] | None:

@@ -12,8 +12,14 @@ from sqlalchemy import select, tuple_
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
-from weatherinsight.api.routes.anomaly_columns import base_years, with_anomalies
-from weatherinsight.api.routes.features import arrow_types, describe_columns, period_bounds, select_columns
+from weatherinsight.api.routes.anomaly_columns import anomaly_columns, base_years, with_anomalies
+from weatherinsight.api.routes.feature_query import (
+    arrow_types,
+    describe_columns,
+    period_bounds,
+    select_columns,
+    with_period,
+)
 from weatherinsight.api.routes.station_columns import with_station
 from weatherinsight.api.routes.station_features import parse_products, product_columns
 from weatherinsight.api.routes.stations import search_stations, station_filters
@@ -29,7 +35,7 @@ from weatherinsight.client.query import (
 )
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import CATALOG, feature
-from weatherinsight.periods import Period, parse_kind
+from weatherinsight.periods import parse_kind
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import lineage
@@ -117,10 +123,7 @@ class LocalBackend:
         stmt = stmt.order_by(c.year, c.quarter, c.station_id)
         with self.engine.connect() as conn:
             rows = round_rows(product, columns, [tuple(r) for r in conn.execute(stmt)])
-            if kind != "quarter":  # the label beside the numbers, as the API's period= answer
-                y_i, q_i = columns.index("year"), columns.index("quarter")
-                rows = [(*r, Period(kind, r[y_i], r[q_i]).label) for r in rows]
-                columns = [*columns, "period"]
+            columns, rows = with_period(kind, columns, rows)  # the label, as the API's period= answer
             if query.include_station:
                 columns, rows = with_station(conn, columns, rows, kind)
             if query.anomalies:
@@ -140,25 +143,38 @@ class LocalBackend:
         return pa.Table.from_arrays(arrays, schema=schema)
 
     def station_features(self, query: StationFeatureQuery) -> pa.Table:
-        """The API's long layout built from per-product reads: product, shared columns, every asked feature."""
+        """The API's long layout built from per-product reads: product, shared columns, every asked feature,
+        the period label (month, season, year), then every asked feature's anomaly columns."""
         try:
             names = parse_products(",".join(query.products))
             per_product = product_columns(names, ",".join(query.features) if query.features else None)
         except ApiError as exc:
             raise QueryError(exc.message) from None
+        # a product none of whose features is asked still gives its rows (its shared columns)
         tables = [
             self.features(
                 FeatureQuery(
-                    p, [query.station_id], query.start, query.end, per_product[p], query.min_coverage
+                    p,
+                    [query.station_id],
+                    query.start,
+                    query.end,
+                    per_product[p] or None,
+                    query.min_coverage,
+                    period=query.period,
+                    anomalies=query.anomalies,
+                    normals_base=query.normals_base,
                 )
             )
-            if per_product[p]
-            else self._fixed_only(p, query)
             for p in names
         ]
+        label = [] if query.period == "quarter" else ["period"]
+        extra = [c for p in names for c in anomaly_columns(p, per_product[p])] if query.anomalies else []
         fields = [pa.field("product", pa.string())]
         fields += [tables[0].schema.field(c) for c in FIXED_COLUMNS]
         fields += [t.schema.field(c) for p, t in zip(names, tables, strict=True) for c in per_product[p]]
+        fields += [tables[0].schema.field(c) for c in label]
+        for c in extra:  # each anomaly column belongs to one product's table
+            fields.append(next(t.schema.field(c) for t in tables if c in t.column_names))
         schema = pa.schema(fields)
         columns: list[pa.Array] = []
         for f in schema:
@@ -166,19 +182,12 @@ class LocalBackend:
             for p, t in zip(names, tables, strict=True):
                 if f.name == "product":
                     parts.append(pa.array([p] * t.num_rows, type=pa.string()))
-                elif f.name in t.column_names:
+                elif f.name in t.column_names and (per_product[p] or f.name in (*FIXED_COLUMNS, *label)):
                     parts.append(t.column(f.name).combine_chunks())
                 else:
                     parts.append(pa.nulls(t.num_rows, type=f.type))
             columns.append(pa.concat_arrays(parts))
         return pa.Table.from_arrays(columns, schema=schema)
-
-    def _fixed_only(self, product: str, query: StationFeatureQuery) -> pa.Table:
-        """A product none of whose features is asked: its rows with the shared columns only."""
-        table = self.features(
-            FeatureQuery(product, [query.station_id], query.start, query.end, None, query.min_coverage)
-        )
-        return table.select(list(FIXED_COLUMNS))
 
 
 def _array(values: list[Any], typ: pa.DataType) -> pa.Array:

@@ -67,7 +67,7 @@ class FeatureQuery:
 @dataclass(frozen=True)
 class StationFeatureQuery:
     """Several ``products`` of one station: quarters ``start``..``end``, ``features`` drawn from any of the
-    products, rows with ``coverage >= min_coverage``."""
+    products, rows with ``coverage >= min_coverage``; ``period`` and ``anomalies`` as in ``FeatureQuery``."""
 
     station_id: int
     products: list[str]
@@ -75,6 +75,9 @@ class StationFeatureQuery:
     end: str | None = None
     features: list[str] | None = None
     min_coverage: float | None = None
+    period: str = "quarter"
+    anomalies: bool = False
+    normals_base: str | None = None
 
 
 class Backend(Protocol):

@@ -90,12 +90,7 @@ class HttpBackend:
             params.append(("min_coverage", query.min_coverage))
         if query.include_station:
             params.append(("include_station", "true"))
-        if query.period != "quarter":
-            params.append(("period", query.period))
-        if query.anomalies:
-            params.append(("anomalies", "true"))
-            if query.normals_base is not None:
-                params.append(("normals_base", query.normals_base))
+        params += _period_params(query.period, query.anomalies, query.normals_base)
         path = f"/v1/features/{query.product}"
         batches: list[list[tuple[str, Any]]] = [[]]
         if query.stations is not None:
@@ -127,6 +122,17 @@ class HttpBackend:
             params.append(("features", ",".join(query.features)))
         if query.min_coverage is not None:
             params.append(("min_coverage", query.min_coverage))
+        params += _period_params(query.period, query.anomalies, query.normals_base)
         # Not paged (one station's quarters): a single Parquet answer.
         r = self._get(f"/v1/stations/{query.station_id}/features", [*params, ("format", "parquet")])
         return pq.read_table(io.BytesIO(r.content)).replace_schema_metadata(None)
+
+
+def _period_params(period: str, anomalies: bool, normals_base: str | None) -> list[tuple[str, Any]]:
+    """``period=`` and ``anomalies=true[&normals_base=]`` as both feature routes take them."""
+    params: list[tuple[str, Any]] = [] if period == "quarter" else [("period", period)]
+    if anomalies:
+        params.append(("anomalies", "true"))
+        if normals_base is not None:
+            params.append(("normals_base", normals_base))
+    return params

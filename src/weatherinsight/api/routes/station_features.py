@@ -39,8 +39,7 @@ from weatherinsight.api.routes.anomaly_columns import (
     normals_etag_part,
     with_anomalies,
 )
-from weatherinsight.api.routes.feature_query import PERIOD_FIELD, period_rows, with_period
-from weatherinsight.api.routes.features import arrow_types
+from weatherinsight.api.routes.feature_query import PERIOD_FIELD, arrow_types, period_rows, with_period
 from weatherinsight.api.routes.params import (
     SPEC_FEATURES_PATTERN,
     Anomalies,
@@ -177,7 +176,9 @@ def get_station_features(
                     and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
                 ]
             named, done = with_period(period, own, round_rows(product, own, picked))
-            if conn is not None and base is not None:  # on the rounded values, as the local client computes them
+            if (
+                conn is not None and base is not None
+            ):  # on the rounded values, as the local client computes them
                 normals.append(normals_etag_part(conn, product, period, base))
                 named, done = with_anomalies(conn, product, named, done, period, base)
             position = {c: i for i, c in enumerate(named)}
