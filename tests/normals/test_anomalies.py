@@ -4,46 +4,15 @@ answers from the local and the HTTP client, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import ServerThread
-from tests.normals.planting import plant_periods
+from tests.normals.conftest import P
 from weatherinsight import Client
-from weatherinsight.api.app import create_app
 from weatherinsight.client.query import QueryError
-from weatherinsight.normals import compute_normals
-from weatherinsight.periods import Period
 from weatherinsight.settings import Settings
-
-P = "precipitation"
-PERIODS = [Period("month", y, m) for y in (2019, 2020, 2021) for m in (1, 7)]
-
-
-def _value(station: int, p: Period, feature: str) -> float | int | None:
-    if feature == "precip_total":
-        if station == 1001 and p.year == 2019:
-            return None  # 1 valid year of 2 → no normal
-        return 10.0 * p.number + 3.0 * (p.year - 2018) + (station - 1000)
-    if feature == "wet_days":
-        return p.number + p.year % 3
-    return 2
-
-
-@pytest.fixture
-def served(db_settings: Settings) -> Iterator[tuple[Settings, str]]:
-    plant_periods(db_settings, P, PERIODS, (1000, 1001), _value)
-    compute_normals(db_settings, P, period_kind="month", base=(2019, 2020))
-    app = create_app(db_settings)
-    try:
-        with ServerThread(app) as server:
-            yield db_settings, server.url
-    finally:
-        app.state.api.engine.dispose()
-
 
 QUERY: dict[str, Any] = {
     "period": "month",
@@ -85,8 +54,10 @@ def test_api_serves_anomalies_with_exact_values(served: tuple[Settings, str]) ->
     ]
     assert body["fields"]["precip_total_anomaly_pct"]["unit"] == "%"
     normals = httpx.get(f"{url}/v1/datasets", params={"kind": "normal"}, timeout=30).json()["data"]
-    assert [(d["version_name"], d["status"], d["period_kind"]) for d in normals] == [
-        ("2019-2020_month_normals_v1", "AVAILABLE", "month")
+    assert sorted((d["product"], d["version_name"], d["status"]) for d in normals) == [
+        ("air_temperature", "2019-2020_month_normals_v1", "AVAILABLE"),
+        ("precipitation", "2019-2020_month_normals_v1", "AVAILABLE"),
+        ("precipitation", "2019-2020_quarter_normals_v1", "AVAILABLE"),
     ]
     missing = httpx.get(f"{url}/v1/features/{P}", params={**QUERY, "period": "season"}, timeout=30)
     assert missing.status_code == 404

@@ -1,4 +1,5 @@
-"""CLI verb ``features``: one product's published quarterly features for stations and quarters, as a table or
+"""CLI verb ``features``: one product's published features for stations and quarters — per quarter, or per month,
+season or year with ``--period`` — with ``--anomalies`` against the published climate normals, as a table or
 written as CSV, Parquet or JSON (via ``weatherinsight.Client``; units travel with the file: Parquet field metadata,
 a ``.fields.json`` sidecar next to CSV, a ``fields`` object in JSON)."""
 
@@ -15,9 +16,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 
-from weatherinsight.cli._common import console, err_console
+from weatherinsight.cli._common import console, err_console, exit_on_error
 from weatherinsight.cli.stations import UrlOption, frame_table, make_client
 from weatherinsight.client.core import field_metadata
+from weatherinsight.client.query import QueryError
+from weatherinsight.errors import InvalidPeriodError
+from weatherinsight.normals import NormalsError, parse_base
+from weatherinsight.periods import parse_kind
 
 
 class Format(StrEnum):
@@ -43,22 +48,58 @@ def features(
     include_station: Annotated[
         bool, typer.Option("--include-station", help="add name and coordinates")
     ] = False,
+    period: Annotated[
+        str, typer.Option("--period", help="month|season|quarter|year (--from/--to stay quarters)")
+    ] = "quarter",
+    anomalies: Annotated[
+        bool,
+        typer.Option(
+            "--anomalies", help="add each numeric feature's anomaly against its published climate normal"
+        ),
+    ] = False,
+    normals_base: Annotated[
+        str | None,
+        typer.Option("--normals-base", help="base years of the normals, FIRST..LAST (default 1991..2020)"),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv, parquet or json")] = Format.table,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="file to write (default: stdout)")
     ] = None,
     url: UrlOption = None,
 ) -> None:
-    """Published features of PRODUCT: one row per station × quarter with coverage and dataset_version."""
-    table = make_client(url).features_arrow(
-        product,
-        stations=station or None,
-        start=start,
-        end=end,
-        features=names.split(",") if names else None,
-        min_coverage=min_coverage,
-        include_station=include_station,
-    )
+    """Published features of PRODUCT: one row per station × quarter (or --period) with coverage and
+    dataset_version; --anomalies adds <feature>_anomaly, _anomaly_pct (precipitation amounts) and _normal_years."""
+    try:
+        kind = parse_kind(period)
+    except InvalidPeriodError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--period") from None
+    if normals_base is not None:
+        if not anomalies:
+            raise typer.BadParameter("only with --anomalies", param_hint="--normals-base")
+        try:
+            parse_base(normals_base)
+        except NormalsError:
+            raise typer.BadParameter(
+                f"{normals_base!r}: expected FIRST..LAST years with FIRST ≤ LAST, e.g. 1991..2020",
+                param_hint="--normals-base",
+            ) from None
+    try:
+        table = make_client(url).features_arrow(
+            product,
+            stations=station or None,
+            start=start,
+            end=end,
+            features=names.split(",") if names else None,
+            min_coverage=min_coverage,
+            include_station=include_station,
+            period=kind,
+            anomalies=anomalies,
+            normals_base=normals_base,
+        )
+    except (
+        QueryError
+    ) as exc:  # missing normals name the `weatherinsight normals` run; the caller's error line
+        exit_on_error(exc)
     if fmt is Format.table:
         console.print(frame_table(table.to_pandas(), f"{product}: {table.num_rows} row(s)"))
         return
