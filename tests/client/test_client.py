@@ -137,3 +137,26 @@ def test_station_features_equal_for_both_back_ends(clients: tuple[Client, Client
     for client in (local, http):
         with pytest.raises(QueryError, match="allowed: "):
             client.station_features(44, ["wind"], features=["tg_mean"])
+
+
+def test_station_features_period_and_anomalies_equal_for_both_back_ends(
+    clients: tuple[Client, Client],
+) -> None:
+    """The seeded store has quarters only and no normals: a year answer is empty with the same columns on both
+    back ends, and anomalies are the same error naming the run that publishes the normals (values:
+    tests/normals/test_anomaly_surfaces.py)."""
+    local, http = clients
+    years = _same(
+        local.station_features(44, ["air_temperature", "wind"], period="year", features=["tg_mean"]),
+        http.station_features(44, ["air_temperature", "wind"], period="year", features=["tg_mean"]),
+    )
+    assert (len(years), list(years.columns[-2:])) == (0, ["tg_mean", "period"])
+    for client in (local, http):
+        with pytest.raises(QueryError, match=r"period: invalid period 'decade'"):
+            client.station_features(44, ["wind"], period="decade")
+        with pytest.raises(
+            QueryError,
+            match=r"no published quarter normals of air_temperature over 1991\.\.2020; run "
+            r"`weatherinsight normals --product air_temperature --period quarter --base 1991\.\.2020`",
+        ):
+            client.station_features(44, ["air_temperature", "wind"], anomalies=True)
