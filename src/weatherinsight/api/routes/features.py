@@ -182,25 +182,7 @@ def _get_features(
     first, last = parse_quarter_bounds(from_, to)
     columns = select_columns(name, features)
     after = decode_cursor(cursor, 3) if cursor is not None else None
-    if period != "quarter":
-        return _period_features(
-            request,
-            state,
-            name,
-            period,
-            station_id,
-            first,
-            last,
-            columns,
-            min_coverage,
-            limit,
-            after,
-            fmt,
-            metadata,
-            include_station,
-            anomalies,
-        )
-    if station_id:
+    if station_id and period == "quarter":
         return station_features(
             request,
             state,
@@ -218,32 +200,26 @@ def _get_features(
             include_station,
             anomalies,
         )
-    stmt = statement(
+    return _sql_features(
+        request,
+        state,
         name,
-        tuple(columns),
-        per_quarter=False,
-        min_coverage=min_coverage is not None,
-        first=first is not None,
-        last=last is not None,
-        after=after is not None,
-    )
-    params: dict[str, Any] = {"limit": limit + 1, "period_kind": "quarter"}
-    if min_coverage is not None:
-        params["min_coverage"] = min_coverage
-    if first is not None:
-        params.update(from_year=first.year, from_quarter=first.quarter)
-    if last is not None:
-        params.update(to_year=last.year, to_quarter=last.quarter)
-    if after is not None:
-        params.update(after_year=after[0], after_quarter=after[1], after_station=after[2])
-    with state.engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(stmt, params)]
-    return _page(
-        request, state, name, fmt, columns, rows, limit, metadata, include_station, anomalies=anomalies
+        period,
+        station_id,
+        first,
+        last,
+        columns,
+        min_coverage,
+        limit,
+        after,
+        fmt,
+        metadata,
+        include_station,
+        anomalies,
     )
 
 
-def _period_features(
+def _sql_features(
     request: Request,
     state: ApiState,
     product: str,
@@ -260,8 +236,8 @@ def _period_features(
     include_station: bool,
     anomalies: tuple[int, int] | None = None,
 ) -> Response:
-    """Rows of the month, season or year periods (``period=``) from SQL, with their ``period`` label appended
-    after the key columns' values (the published-data cache holds quarters only)."""
+    """Rows from SQL: every station's quarters, or the month, season or year periods (``period=``) with their
+    ``period`` label appended after the key columns' values (the published-data cache holds quarters only)."""
     with state.engine.connect() as conn:
         rows = period_rows(
             conn,
