@@ -1,14 +1,17 @@
 """Browser-test setup: the API tests' seeded curated database (SQLite), served by a real uvicorn server on
-127.0.0.1, and headless Debian chromium (/usr/bin/chromium) driven by Playwright. Every page a test opens
-records console errors and every request whose host is not 127.0.0.1; screenshots go to ``artifacts/explorer``."""
+127.0.0.1 (``seeded_server``, also for modules that plant more data), and headless Debian chromium
+(/usr/bin/chromium) driven by Playwright. Every page a test opens (``watching``) records console errors and
+every request whose host is not 127.0.0.1; screenshots go to ``artifacts/explorer``."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +20,7 @@ from playwright.sync_api import Browser, Page, Request, sync_playwright
 from tests.api.conftest import ServerThread, _make_settings, seed_database
 from tests.conftest import require
 from weatherinsight.api.app import create_app
+from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,20 +43,31 @@ class Watched:
         assert self.foreign_requests == [], self.foreign_requests
 
 
-@pytest.fixture(scope="module")
-def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API fixture data (tests/api/conftest.py) behind a uvicorn server; yields its base URL."""
-    data_dir = tmp_path_factory.mktemp("explorer")
+@contextmanager
+def seeded_server(
+    data_dir: Path, plant: Callable[[Settings], None] | None = None, **settings: Any
+) -> Iterator[str]:
+    """The API fixture data (tests/api/conftest.py) in a SQLite store under ``data_dir``, plus what ``plant``
+    adds, behind a uvicorn server; yields its base URL. ``settings`` override the test settings' sections."""
     url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
-    settings = _make_settings(data_dir, url)
-    seed_database(url, settings)
-    app = create_app(settings)
+    configured = _make_settings(data_dir, url, **settings)
+    seed_database(url, configured)
+    if plant is not None:
+        plant(configured)
+    app = create_app(configured)
     try:
         with ServerThread(app) as server:
             yield server.url
     finally:
         app.state.api.engine.dispose()
         db.get_engine(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API fixture data behind a uvicorn server; yields its base URL."""
+    with seeded_server(tmp_path_factory.mktemp("explorer")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +84,10 @@ def browser() -> Iterator[Browser]:
             b.close()
 
 
-def _watch(browser: Browser, base: str, width: int, height: int) -> Watched:
+@contextmanager
+def watching(browser: Browser, base: str, width: int = 1280, height: int = 900) -> Iterator[Watched]:
+    """A fresh browser context and page on ``base`` whose console errors and off-loopback requests are
+    recorded (``Watched.clean``); closed afterwards."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     watched = Watched(page=page, base=base)
@@ -82,21 +100,22 @@ def _watch(browser: Browser, base: str, width: int, height: int) -> Watched:
             watched.foreign_requests.append(url)
 
     page.on("request", check_host)
-    return watched
+    try:
+        yield watched
+    finally:
+        context.close()
 
 
 @pytest.fixture
 def desktop(browser: Browser, explorer_server: str) -> Iterator[Watched]:
-    watched = _watch(browser, explorer_server, 1280, 900)
-    yield watched
-    watched.page.context.close()
+    with watching(browser, explorer_server) as watched:
+        yield watched
 
 
 @pytest.fixture
 def phone(browser: Browser, explorer_server: str) -> Iterator[Watched]:
-    watched = _watch(browser, explorer_server, 390, 844)
-    yield watched
-    watched.page.context.close()
+    with watching(browser, explorer_server, 390, 844) as watched:
+        yield watched
 
 
 def screenshot(watched: Watched, name: str) -> Path:

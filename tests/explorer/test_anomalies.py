@@ -7,13 +7,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.api.conftest import ServerThread, _make_settings, seed_database
-from tests.explorer.conftest import Watched, _watch, open_page, screenshot
+from tests.explorer.conftest import Watched, open_page, screenshot, seeded_server, watching
 from tests.normals.planting import plant_periods
-from weatherinsight.api.app import create_app
 from weatherinsight.normals import compute_normals
 from weatherinsight.periods import Period
-from weatherinsight.warehouse import db
+from weatherinsight.settings import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -22,31 +20,24 @@ def _value(station: int, p: Period, feature: str) -> float | int | None:
     return float(p.year - 1990) if feature == "tg_mean" else 2  # tg_mean 1..30 in the base, 31 in 2021
 
 
-@pytest.fixture(scope="module")
-def normals_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API fixture data plus January tg_mean of station 44 for 1991..2021 and its 1991–2020 normals."""
-    data_dir = tmp_path_factory.mktemp("explorer_normals")
-    url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
-    settings = _make_settings(data_dir, url)
-    seed_database(url, settings)
+def _plant(settings: Settings) -> None:
+    """January tg_mean of station 44 for 1991..2021 and its 1991–2020 normals."""
     plant_periods(
         settings, "air_temperature", [Period("month", y, 1) for y in range(1991, 2022)], [44], _value
     )
     compute_normals(settings, "air_temperature", period_kind="month", base=(1991, 2020))
-    app = create_app(settings)
-    try:
-        with ServerThread(app) as server:
-            yield server.url
-    finally:
-        app.state.api.engine.dispose()
-        db.get_engine(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def normals_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with seeded_server(tmp_path_factory.mktemp("explorer_normals"), _plant) as base:
+        yield base
 
 
 @pytest.fixture
 def page_on_normals(browser: Browser, normals_server: str) -> Iterator[Watched]:
-    watched = _watch(browser, normals_server, 1280, 900)
-    yield watched
-    watched.page.context.close()
+    with watching(browser, normals_server) as watched:
+        yield watched
 
 
 def test_station_page_shows_the_anomaly_next_to_the_value(page_on_normals: Watched) -> None:

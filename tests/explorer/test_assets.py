@@ -10,23 +10,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.api.conftest import ServerThread, _make_settings, seed_database
-from weatherinsight.api.app import create_app
+from tests.explorer.conftest import seeded_server
 from weatherinsight.api.explorer import STATIC_DIR
-from weatherinsight.warehouse import db
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("explorer_assets")
-    url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
-    settings = _make_settings(data_dir, url, features={"min_hourly_coverage": 0.75})
-    seed_database(url, settings)
-    app = create_app(settings)
-    with ServerThread(app) as server:
-        yield server.url
-    app.state.api.engine.dispose()
-    db.get_engine(url).dispose()
+    with seeded_server(data_dir, features={"min_hourly_coverage": 0.75}) as url:
+        yield url
 
 
 def test_index_carries_the_coverage_threshold_and_api_prefix(base: str) -> None:

@@ -7,11 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import ServerThread, _make_settings, seed_database
-from tests.explorer.conftest import Watched, _watch, browser, open_page  # noqa: F401 - browser is a fixture
+from tests.explorer.conftest import (  # noqa: F401 - browser is a fixture
+    Watched,
+    browser,
+    open_page,
+    seeded_server,
+    watching,
+)
 from tests.warehouse.curated_rows import curated_row
-from weatherinsight.api.app import create_app
 from weatherinsight.periods import Period
+from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import curated_table
 
@@ -20,13 +25,9 @@ P = "air_temperature"
 MONTHS = {"2024-01": 1.5, "2024-02": -3.5}  # exact at the served precision (0.1 °C)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("explorer_periods")
-    url = f"sqlite:///{data_dir / 'weatherinsight.db'}"
-    settings = _make_settings(data_dir, url)
-    seed_database(url, settings)
-    with db.get_engine(url).begin() as conn:
+def _plant(settings: Settings) -> None:
+    """The two months of station 44 (``MONTHS``), each a published curated version."""
+    with db.get_engine(settings.database_url).begin() as conn:
         for label, tg in MONTHS.items():
             period = Period.parse(label)
             v = lineage.begin_version(conn, settings, "curated", P, period, fingerprint=label)
@@ -34,20 +35,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             row.update(year=period.year, quarter=period.number, period_kind="month", tg_mean=tg)
             db.bulk_insert(conn, curated_table(P), [row])
             lineage.publish_version(conn, v, row_count=1)
-    app = create_app(settings)
-    try:
-        with ServerThread(app) as running:
-            yield running.url
-    finally:
-        app.state.api.engine.dispose()
-        db.get_engine(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with seeded_server(tmp_path_factory.mktemp("explorer_periods"), _plant) as base:
+        yield base
 
 
 @pytest.fixture
 def desktop(browser, server: str) -> Iterator[Watched]:  # type: ignore[no-untyped-def]  # noqa: F811
-    watched = _watch(browser, server, 1280, 900)
-    yield watched
-    watched.page.context.close()
+    with watching(browser, server) as watched:
+        yield watched
 
 
 def test_station_page_period_selector(desktop: Watched) -> None:
