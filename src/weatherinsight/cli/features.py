@@ -96,9 +96,8 @@ def features(
             anomalies=anomalies,
             normals_base=normals_base,
         )
-    except (
-        QueryError
-    ) as exc:  # missing normals name the `weatherinsight normals` run; the caller's error line
+    except QueryError as exc:
+        # one `error:` line (missing normals name the `weatherinsight normals` run), as `main` prints it
         exit_on_error(exc)
     if fmt is Format.table:
         console.print(frame_table(table.to_pandas(), f"{product}: {table.num_rows} row(s)"))
