@@ -66,7 +66,7 @@ VERBS: dict[str, Verb] = {
     "features": Verb(
         "features",
         "features",
-        "Published features of PRODUCT: one row per station × quarter with coverage and dataset_version.",
+        "Published features of PRODUCT: one row per station × quarter or --period, with coverage and anomalies.",
     ),
     "mirror": Verb("mirror", "app", "build, serve and release a simulated DWD mirror"),
     "api": Verb("api", "app", "The delivery API: serve it, manage API keys."),

@@ -67,8 +67,10 @@ def features(
     ] = None,
     url: UrlOption = None,
 ) -> None:
-    """Published features of PRODUCT: one row per station × quarter (or --period) with coverage and
-    dataset_version; --anomalies adds <feature>_anomaly, _anomaly_pct (precipitation amounts) and _normal_years."""
+    """Published features of PRODUCT: one row per station × quarter or --period, with coverage and anomalies.
+
+    Every row has coverage and dataset_version; --anomalies adds <feature>_anomaly, <feature>_anomaly_pct
+    (precipitation amounts) and <feature>_normal_years against the normals `weatherinsight normals` publishes."""
     try:
         kind = parse_kind(period)
     except InvalidPeriodError as exc:
