@@ -27,19 +27,18 @@ from weatherinsight.api.deps import (
     require_pattern,
 )
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import describe, round_rows
+from weatherinsight.api.fields import round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
 from weatherinsight.api.routes.anomaly_columns import (
     anomaly_columns,
-    anomaly_fields,
     anomaly_types,
     base_years,
     normals_etag_part,
     with_anomalies,
 )
-from weatherinsight.api.routes.feature_query import PERIOD_FIELD, arrow_types, period_rows, with_period
+from weatherinsight.api.routes.feature_query import arrow_types, describe_columns, period_rows, with_period
 from weatherinsight.api.routes.params import (
     SPEC_FEATURES_PATTERN,
     Anomalies,
@@ -203,7 +202,7 @@ def get_station_features(
         next_url=None,
         headers=headers,
         filename=f"station_{station_id}_features",
-        fields=_fields(names, per_product, columns),
+        fields=_fields(names, columns),
         csv_metadata=metadata,
     )
 
@@ -225,13 +224,10 @@ def _types(products: list[str], per_product: dict[str, list[str]], columns: list
     return types + [extra[c] for c in columns[len(types) :]]
 
 
-def _fields(
-    products: list[str], per_product: dict[str, list[str]], columns: list[str]
-) -> dict[str, dict[str, Any]]:
-    out = describe(products[0], FIXED_COLUMNS)
-    for p in products:
-        out.update(describe(p, per_product[p]))
-        out.update({c: f for c, f in anomaly_fields(p).items() if c in columns})
-    if "period" in columns:
-        out["period"] = {"unit": "", "definition": PERIOD_FIELD}
-    return out
+def _fields(products: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:
+    """Unit and definition of each of ``columns``, in their order, from the product each belongs to (the shared
+    columns as the first product describes them)."""
+    known: dict[str, dict[str, Any]] = {}
+    for p in reversed(products):
+        known.update(describe_columns(p, columns))
+    return {c: known[c] for c in columns if c in known}
