@@ -8,16 +8,15 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 
 from weatherinsight.cli._common import console, err_console
 from weatherinsight.cli.stations import UrlOption, frame_table, make_client
-from weatherinsight.client.core import field_metadata
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Format(StrEnum):
@@ -50,6 +49,8 @@ def features(
     url: UrlOption = None,
 ) -> None:
     """Published features of PRODUCT: one row per station × quarter with coverage and dataset_version."""
+    from weatherinsight.client.core import field_metadata  # pyarrow: only when the command runs
+
     table = make_client(url).features_arrow(
         product,
         stations=station or None,
@@ -78,6 +79,12 @@ def features(
 
 
 def _encode(table: pa.Table, fmt: Format) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from weatherinsight.client.core import field_metadata
+
     sink = pa.BufferOutputStream()
     if fmt is Format.parquet:
         pq.write_table(table, sink)
