@@ -4,11 +4,12 @@ Each contender runs ``--repeat`` times in a fresh process and the median wall ti
 
 * ``baseline``  — ``python -c pass``: the interpreter alone (site-packages, the editable install's path hook);
 * ``--help``    — ``weatherinsight --help`` through its console entry point (``weatherinsight.cli:main``);
-* ``ingest --help`` — a verb's help: its module and what it imports, nothing else.
+* ``ingest --help`` — a verb's help: its module and the light modules it names; the verb imports its service
+  inside the command body, so its help loads none of the service's libraries.
 
 It also reports the cumulative import time of ``weatherinsight.cli`` (``python -X importtime``) and which of
-the heavy libraries (pandas, Ibis, PyArrow, DuckDB, SQLAlchemy, FastAPI) ``--help`` loaded — none since the
-verbs are imported lazily (issue #19). Byte code: ``make setup`` compiles site-packages and ``src/``; run it
+the heavy libraries (pandas, Ibis, PyArrow, DuckDB, SQLAlchemy, FastAPI) ``--help`` and ``ingest --help``
+loaded — none since the verbs, and the services within a verb, are imported lazily (issue #19). Byte code: ``make setup`` compiles site-packages and ``src/``; run it
 first, or the figures include compiling.
 
 Run: ``uv run --frozen python benchmarks/startup.py [--repeat 9] [--json]``
@@ -27,7 +28,7 @@ import time
 
 HEAVY = ("pandas", "ibis", "pyarrow", "duckdb", "sqlalchemy", "fastapi")
 _LOADED = (
-    "import sys; from weatherinsight.cli import main; sys.argv = ['weatherinsight', '--help']\n"
+    "import sys; from weatherinsight.cli import main; sys.argv = ['weatherinsight', *sys.argv[1:]]\n"
     "try:\n    main()\nexcept SystemExit:\n    pass\n"
     f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
 )
@@ -54,6 +55,17 @@ def _import_seconds() -> float:
     return int(line.split("|")[1]) / 1e6
 
 
+def _heavy_loaded(*args: str) -> list[str]:
+    """The heavy libraries ``weatherinsight ARGS`` loaded, in a fresh process."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args], check=True, capture_output=True, text=True
+    )
+    found: list[str] = json.loads(
+        loaded.stdout.strip().splitlines()[-1].removeprefix("LOADED ").replace("'", '"')
+    )
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,10 +80,8 @@ def main() -> None:
         "ingest_help_s": _median_seconds([exe, "ingest", "--help"], args.repeat),
         "cli_import_s": _import_seconds(),
     }
-    loaded = subprocess.run([sys.executable, "-c", _LOADED], check=True, capture_output=True, text=True)
-    report["heavy_loaded_by_help"] = json.loads(
-        loaded.stdout.strip().splitlines()[-1].removeprefix("LOADED ").replace("'", '"')
-    )
+    report["heavy_loaded_by_help"] = _heavy_loaded("--help")
+    report["heavy_loaded_by_ingest_help"] = _heavy_loaded("ingest", "--help")
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -80,6 +90,7 @@ def main() -> None:
     print(f"weatherinsight ingest --help   {report['ingest_help_s']:.3f} s")
     print(f"import weatherinsight.cli      {report['cli_import_s']:.3f} s (-X importtime, cumulative)")
     print(f"heavy modules loaded by --help {report['heavy_loaded_by_help']}")
+    print(f"heavy modules loaded by ingest --help {report['heavy_loaded_by_ingest_help']}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """DAG ``weatherinsight_backfill``: rebuild a range of past quarters, triggered by hand only.
 
-Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_tasks``. Params are
+Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_backfill_tasks`` (the
+operator settings come from ``weatherinsight.pipeline.airflow_tasks``). Params are
 validated by ``BackfillParams``; each quarter × product is one instance of the mapped task group
 ``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``; process stages
 every quarter of the plan for its product at once, so the product's later pairs reuse it); before any pair
@@ -16,6 +17,7 @@ import pendulum
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param, task, task_group
 
+from weatherinsight.pipeline import airflow_backfill_tasks as backfill_tasks
 from weatherinsight.pipeline import airflow_tasks as tasks
 from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.settings import load_settings
@@ -25,7 +27,7 @@ settings = load_settings()
 start_year, end_year = catchup_window(settings)
 
 #: Per mapped step, the quarter × product tasks of a run at once: backfill.max_parallel_quarters quarters' worth.
-PAIRS_AT_ONCE = tasks.backfill_pairs_at_once(settings)
+PAIRS_AT_ONCE = backfill_tasks.backfill_pairs_at_once(settings)
 #: A backfill yields the pool slots to the quarterly pipeline: its pair tasks have the lowest priority (1,
 #: absolute), below every quarterly task (downstream weights 2 and up), so the regular quarter is never
 #: queued behind a long backfill; the backfill takes whatever slots are free.
@@ -104,7 +106,7 @@ with DAG(
 ) as dag:
     plan = PythonOperator(
         task_id="validate_params",
-        python_callable=tasks.backfill_plan_task,
+        python_callable=backfill_tasks.backfill_plan_task,
         retries=0,  # bad params do not get better on retry
         on_failure_callback=tasks.failure_callback(settings),
     )
@@ -115,33 +117,33 @@ with DAG(
         max_active_tis_per_dagrun=PAIRS_AT_ONCE,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.INGEST, settings),
-    )(tasks.backfill_ingest_task)
+    )(backfill_tasks.backfill_ingest_task)
     process = task(
         task_id="process_quarter_product",
         map_index_template=PAIR_LABEL,
         max_active_tis_per_dagrun=PAIRS_AT_ONCE,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.STAGE, settings),
-    )(tasks.backfill_process_task)
+    )(backfill_tasks.backfill_process_task)
     aggregate = task(
         task_id="aggregate_quarter_product",
         map_index_template=PAIR_LABEL,
         max_active_tis_per_dagrun=PAIRS_AT_ONCE,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.AGGREGATE, settings),
-    )(tasks.backfill_aggregate_task)
+    )(backfill_tasks.backfill_aggregate_task)
 
     # The daily KL values (issue #17) of every quarter of the plan, ingested and staged once before any pair
     # aggregates: the day-based indices read them (products_reading); a no-op when no planned product does.
     ingest_daily = PythonOperator(
         task_id="ingest_daily_inputs",
-        python_callable=tasks.backfill_ingest_daily_task,
+        python_callable=backfill_tasks.backfill_ingest_daily_task,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.INGEST, settings),
     )
     process_daily = PythonOperator(
         task_id="process_daily_inputs",
-        python_callable=tasks.backfill_process_daily_task,
+        python_callable=backfill_tasks.backfill_process_daily_task,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.STAGE, settings),
     )
@@ -160,7 +162,7 @@ with DAG(
     outcomes = quarter_product.expand_kwargs(plan.output)
     summary = PythonOperator(
         task_id="backfill_summary",
-        python_callable=tasks.backfill_summary_task,
+        python_callable=backfill_tasks.backfill_summary_task,
         op_kwargs={"outcomes": outcomes},
         trigger_rule="all_done",  # report every quarter × product, including the ones whose task failed
         retries=0,
@@ -168,7 +170,7 @@ with DAG(
     )
     announce = PythonOperator(
         task_id="announce_quarters",
-        python_callable=tasks.announce_quarters,
+        python_callable=backfill_tasks.announce_quarters,
         op_kwargs={"outcomes": outcomes},
         outlets=[tasks.curated_quarterly()],
         trigger_rule="all_done",  # the quarters that did publish are announced even when others failed

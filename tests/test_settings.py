@@ -91,6 +91,44 @@ def test_malformed_url_fails_at_start_up(monkeypatch: pytest.MonkeyPatch, url: s
     assert "malformed URL" in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("alerts: {webhook_url: 'ftp://h/x'}\n", "alerts.webhook_url", "http(s)://host/path"),
+        ("lineage: {url: 'marquez:5000'}\n", "lineage.url", "http(s)://host[:port]"),
+    ],
+)
+def test_optional_http_urls_name_the_form_they_expect(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=f)
+    value = text.split("'")[1]
+    assert (exc.value.key, str(exc.value)) == (
+        key,
+        f"invalid configuration: {key}: Value error, malformed URL {value!r}: expected {expected} (in {f}) — "
+        "fix the value and restart",
+    )
+
+
+def test_optional_http_urls_may_be_empty(tmp_path: Path) -> None:
+    f = tmp_path / "empty.yaml"
+    f.write_text("alerts: {webhook_url: ''}\nlineage: {url: ''}\n")
+    s = load_settings(config_file=f)
+    assert (s.alerts.webhook_url, s.lineage.url) == (None, None)
+
+
+def test_a_malformed_s3_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERINSIGHT_RAW_STORE_URL", "s3://bucket/raw")
+    monkeypatch.setenv("WEATHERINSIGHT_RAW_STORE_OPTIONS", '{"key": "k", "secret": "s"}')
+    monkeypatch.setenv("WEATHERINSIGHT_S3_ENDPOINT_URL", "minio:9000")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert "malformed S3 endpoint 'minio:9000': expected http(s)://host:port" in str(exc.value)
+
+
 def test_unknown_product_lookup_lists_known() -> None:
     from weatherinsight.dwd.products import get_product
 

@@ -1,5 +1,5 @@
 """Start-up checks of configuration values that a type cannot express: the strict YAML reader (UTF-8, no
-duplicated keys, not empty), the database URL, the data directory and the raw store URL.
+duplicated keys, not empty), the database URL, the data directory, the raw store URL and http(s) URLs.
 
 Each check returns ``None`` when the value is usable, else one sentence saying what is wrong; the caller
 (``weatherinsight.settings.load_settings``) turns it into a ``ConfigError`` naming the key and its source. Pure
@@ -182,6 +182,14 @@ _AWS_ENV = (
 )
 
 
+def http_url_problem(url: str, expected: str, *, what: str = "URL") -> str | None:
+    """Why ``url`` is not an http(s) URL with a host (``expected`` shows the form wanted), or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"malformed {what} {url!r}: expected {expected}"
+    return None
+
+
 def raw_store_problem(url: str, options: dict[str, Any], endpoint: str | None) -> str | None:
     """Why ``url`` cannot be the raw store: an unsupported scheme, an ``s3://`` URL without a bucket, without
     s3fs, without credentials botocore could find, or with a malformed endpoint; a local path that is a file."""
@@ -195,10 +203,10 @@ def raw_store_problem(url: str, options: dict[str, Any], endpoint: str | None) -
         return f"no bucket in {url!r}; expected s3://bucket/prefix"
     if importlib.util.find_spec("s3fs") is None:
         return "s3:// needs s3fs (install the s3 extra: pip install 'weatherinsight[s3]')"
-    if endpoint is not None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"malformed S3 endpoint {endpoint!r}: expected http(s)://host:port"
+    if endpoint is not None and (
+        problem := http_url_problem(endpoint, "http(s)://host:port", what="S3 endpoint")
+    ):
+        return problem
     if not _s3_credentials_found(options):
         return (
             f"no S3 credentials for {url!r}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "

@@ -9,13 +9,20 @@ rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
-from weatherinsight.config_checks import MEMORY_SIZE, spark_master_problem
+from weatherinsight.config_checks import MEMORY_SIZE, http_url_problem, spark_master_problem
 
 
 def no_bool_for_number(value: Any, info: ValidationInfo, fields: dict[str, FieldInfo]) -> Any:
@@ -25,6 +32,20 @@ def no_bool_for_number(value: Any, info: ValidationInfo, fields: dict[str, Field
     if isinstance(value, bool) and field is not None and field.annotation in (int, float):
         raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
     return value
+
+
+def optional_http_url(expected: str) -> AfterValidator:
+    """The validator of an optional http(s) URL field: empty means unset (None); ``expected`` shows the form."""
+
+    def check(value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        problem = http_url_problem(value, expected)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
 
 
 class _Strict(BaseModel):
@@ -85,7 +106,7 @@ class Email(_Strict):
 class Alerts(_Strict):
     """The webhook alert channel (Slack-compatible JSON), sent besides the e-mails (pipeline/alerts.py)."""
 
-    webhook_url: str | None = None
+    webhook_url: Annotated[str | None, optional_http_url("http(s)://host/path")] = None
     #: Extra HTTP headers as "Name: value" strings (e.g. an Authorization header of the receiver).
     webhook_headers: list[str] = Field(default_factory=list)
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=300)
@@ -104,16 +125,6 @@ class Alerts(_Strict):
         pairs = (h.partition(":") for h in self.webhook_headers)
         return {name.strip(): value.strip() for name, _, value in pairs}
 
-    @field_validator("webhook_url")
-    @classmethod
-    def _http_url(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"malformed URL {v!r}: expected http(s)://host/path")
-        return v
-
 
 LINEAGE_TRANSPORTS: tuple[str, ...] = ("console", "file", "http")
 
@@ -126,7 +137,7 @@ class Lineage(_Strict):
     #: File transport: events appended one JSON document per line; None means <data_dir>/lineage/events.jsonl.
     file_path: Path | None = None
     #: HTTP transport: the OpenLineage endpoint's base URL (e.g. Marquez ``http://marquez:5000``).
-    url: str | None = None
+    url: Annotated[str | None, optional_http_url("http(s)://host[:port]")] = None
     endpoint: str = "api/v1/lineage"
     timeout_seconds: float = Field(5.0, gt=0, le=300)
     #: Namespace of the jobs (the datasets' namespace is derived from the database, see docs/orchestrator.md).
@@ -137,16 +148,6 @@ class Lineage(_Strict):
     def _transport(cls, v: str) -> str:
         if v not in LINEAGE_TRANSPORTS:
             raise ValueError(f"unknown transport {v!r}; use one of {', '.join(LINEAGE_TRANSPORTS)}")
-        return v
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"malformed URL {v!r}: expected http(s)://host[:port]")
         return v
 
     @model_validator(mode="after")

@@ -116,6 +116,14 @@ class RunFailedError(WeatherInsightError):
     """A pipeline step failed as a whole, e.g. because the share of failed files passed the threshold."""
 
 
+class NotAMirrorError(WeatherInsightError):
+    """A directory given as a built DWD mirror that is missing, not a directory or has no manifest."""
+
+    def __init__(self, path: str, problem: str, *, hint: str) -> None:
+        self.path = path
+        super().__init__(f"{path} is not a built mirror: {problem}", hint=hint)
+
+
 class StorageError(WeatherInsightError):
     """Writing to local or object storage failed (disk full, permission denied, read-only); names the path."""
 

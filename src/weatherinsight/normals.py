@@ -16,47 +16,32 @@ stored either way: the number of valid yearly values behind the normal. The norm
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from weatherinsight.errors import WeatherInsightError
 from weatherinsight.features.catalog import features_for
+from weatherinsight.normals_base import DEFAULT_BASE, MIN_SHARE, NormalsError, parse_base, required_years
 from weatherinsight.periods import Period, PeriodKind
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, lineage
 from weatherinsight.warehouse.tables import climate_normals, curated_table
 from weatherinsight.warehouse.version_names import normal_version_name
 
-#: The WMO standard climatological normal period (WMO-No. 1203).
-DEFAULT_BASE = (1991, 2020)
-#: Share of the base years a normal needs valid values in (rounded up: 24 of 30).
-MIN_SHARE = 0.8
-_BASE_RE = re.compile(r"^\s*([0-9]{4})\s*\.\.\s*([0-9]{4})\s*$")
-
-
-class NormalsError(WeatherInsightError):
-    """A normals request that cannot be served (bad base, unknown feature, nothing published)."""
-
-
-def parse_base(text: str) -> tuple[int, int]:
-    """``1991..2020`` → (1991, 2020); ``NormalsError`` naming the parameter otherwise."""
-    m = _BASE_RE.match(text)
-    if m is None or int(m.group(1)) > int(m.group(2)):
-        raise NormalsError(
-            f"invalid --base {text!r}: expected FIRST..LAST years, FIRST ≤ LAST",
-            hint="e.g. --base 1991..2020 (the WMO standard normal period)",
-        )
-    return int(m.group(1)), int(m.group(2))
-
-
-def required_years(base: tuple[int, int]) -> int:
-    """Valid yearly values a normal needs: ⌈80 % of the base years⌉ (24 of 30)."""
-    return math.ceil(MIN_SHARE * (base[1] - base[0] + 1) - 1e-9)
+# The base-years rules live in the light ``normals_base`` (the CLI's option reads them without SQLAlchemy).
+__all__ = [
+    "DEFAULT_BASE",
+    "MIN_SHARE",
+    "NormalsError",
+    "NormalsResult",
+    "compute_normals",
+    "normal_rows",
+    "numeric_features",
+    "parse_base",
+    "required_years",
+]
 
 
 def numeric_features(product: str) -> list[str]:

@@ -41,6 +41,7 @@ from weatherinsight.config_checks import (
     YamlProblem,
     database_url_problem,
     directory_problem,
+    http_url_problem,
     load_yaml_mapping,
     raw_store_problem,
 )
@@ -257,9 +258,9 @@ class Settings(BaseSettings):
     def _url(cls, v: str) -> str:
         # http(s) only: dwd/client.py is the one outbound path and speaks HTTP (a local archive is served
         # with `weatherinsight mirror serve DIR`).
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"malformed URL {v!r}: expected http(s)://host/path/")
+        problem = http_url_problem(v, "http(s)://host/path/")
+        if problem:
+            raise ValueError(problem)
         return v if v.endswith("/") else v + "/"
 
     @field_validator("log_format")

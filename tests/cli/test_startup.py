@@ -1,5 +1,6 @@
 """The CLI's start-up path: ``weatherinsight --help`` imports no verb module and none of the heavy libraries
-that only some verbs need (issue #19), and every verb's listed help equals its own."""
+that only some verbs need (issue #19), every verb's own ``--help`` (and its subcommands') imports none of the
+services' libraries, and every verb's listed help equals its own."""
 
 from __future__ import annotations
 
@@ -64,6 +65,34 @@ def test_help_imports_no_heavy_module_and_no_verb() -> None:
     assert seen["verbs"] == []
 
 
+#: What the services load; a verb's own help needs none of it (its module imports them inside the command).
+SERVICE_LIBRARIES = (
+    "pandas",
+    "ibis",
+    "duckdb",
+    "pyarrow",
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "uvicorn",
+    "pyspark",
+    "airflow",
+)
+
+#: Every verb's help, and the help of each subcommand of the verb groups.
+HELP_COMMANDS = [
+    *([name] for name in VERBS),
+    ["mirror", "build"],
+    ["mirror", "release"],
+    ["mirror", "status"],
+    ["mirror", "serve"],
+    ["api", "serve"],
+    ["api", "keys", "create"],
+    ["airflow", "init"],
+    ["db", "revision"],
+]
+
+
 def test_ingest_help_imports_only_its_verb() -> None:
     seen = _probe("ingest", "--help")
     assert seen["code"] == 0
@@ -72,7 +101,15 @@ def test_ingest_help_imports_only_its_verb() -> None:
         "weatherinsight.cli.ingest",
         "weatherinsight.cli.progress",
     ]
-    assert sorted({"pandas", "ibis", "duckdb", "fastapi", "pyspark", "airflow"} & set(seen["roots"])) == []
+    assert sorted(set(SERVICE_LIBRARIES) & set(seen["roots"])) == []
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS, ids=" ".join)
+def test_every_verbs_help_imports_no_service_library(command: list[str]) -> None:
+    seen = _probe(*command, "--help")
+    assert seen["code"] == 0
+    assert f"weatherinsight.cli.{VERBS[command[0]].module}" in seen["verbs"]
+    assert sorted(set(SERVICE_LIBRARIES) & set(seen["roots"])) == []
 
 
 @pytest.mark.parametrize("name", list(VERBS))

@@ -15,7 +15,7 @@ import pendulum
 import pytest
 
 from weatherinsight.dwd.products import PRODUCTS as REGISTRY
-from weatherinsight.pipeline import airflow_tasks
+from weatherinsight.pipeline import airflow_backfill_tasks, airflow_tasks
 from weatherinsight.settings import load_settings
 
 # One worker runs every Airflow test: they share the session AIRFLOW_HOME (one `db migrate`, one DagBag).
@@ -222,16 +222,24 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
         "force_reprocess",
         "periods",
     }
-    assert dag.get_task("validate_params").python_callable is airflow_tasks.backfill_plan_task
+    assert dag.get_task("validate_params").python_callable is airflow_backfill_tasks.backfill_plan_task
     cfg = load_settings()
     # One mapped task-group instance per quarter × product; each step in its stage's pool.
     steps = {
-        "ingest_quarter_product": ("api_calls", cfg.retries.ingest, airflow_tasks.backfill_ingest_task),
-        "process_quarter_product": ("spark_jobs", cfg.retries.stage, airflow_tasks.backfill_process_task),
+        "ingest_quarter_product": (
+            "api_calls",
+            cfg.retries.ingest,
+            airflow_backfill_tasks.backfill_ingest_task,
+        ),
+        "process_quarter_product": (
+            "spark_jobs",
+            cfg.retries.stage,
+            airflow_backfill_tasks.backfill_process_task,
+        ),
         "aggregate_quarter_product": (
             "spark_jobs",
             cfg.retries.aggregate,
-            airflow_tasks.backfill_aggregate_task,
+            airflow_backfill_tasks.backfill_aggregate_task,
         ),
     }
     for task_id, (pool, retries, fn) in steps.items():
@@ -260,8 +268,16 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     }
     # The daily KL values of the plan's quarters: ingested, then staged once, before any pair aggregates.
     daily = {
-        "ingest_daily_inputs": ("api_calls", cfg.retries.ingest, airflow_tasks.backfill_ingest_daily_task),
-        "process_daily_inputs": ("spark_jobs", cfg.retries.stage, airflow_tasks.backfill_process_daily_task),
+        "ingest_daily_inputs": (
+            "api_calls",
+            cfg.retries.ingest,
+            airflow_backfill_tasks.backfill_ingest_daily_task,
+        ),
+        "process_daily_inputs": (
+            "spark_jobs",
+            cfg.retries.stage,
+            airflow_backfill_tasks.backfill_process_daily_task,
+        ),
     }
     for task_id, (pool, retries, fn) in daily.items():
         t = dag.get_task(task_id)
@@ -276,7 +292,7 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     assert dag.get_task("validate_params").retries == 0
     summary = dag.get_task("backfill_summary")
     assert summary.trigger_rule == "all_done"
-    assert summary.python_callable is airflow_tasks.backfill_summary_task
+    assert summary.python_callable is airflow_backfill_tasks.backfill_summary_task
     # Published quarters are announced on the curated asset even when other pairs failed; both are
     # leaves, so a failed summary still fails the run.
     announce = dag.get_task("announce_quarters")

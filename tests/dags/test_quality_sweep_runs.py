@@ -21,7 +21,7 @@ from tests.fixtures.smtp import SmtpSink
 from tests.pipeline.conftest import published_rows
 from tests.quality.planting import ALL_PRODUCTS, plant
 from weatherinsight.mirror.layout import load_spec
-from weatherinsight.pipeline import airflow_tasks
+from weatherinsight.pipeline import airflow_backfill_tasks
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
@@ -96,7 +96,11 @@ def test_backfill_runs_each_quarter_product_and_announces_the_published_quarters
     assert states[("announce_quarters", -1)] == "success"
     assert states[("aggregate_quarter_product", 1)] == "success"
     # Nothing to ingest or stage for that year; aggregation finds no staged rows and fails.
-    assert [states[(step, 0)] for step, _ in airflow_tasks.BACKFILL_STEPS] == ["success", "success", "failed"]
+    assert [states[(step, 0)] for step, _ in airflow_backfill_tasks.BACKFILL_STEPS] == [
+        "success",
+        "success",
+        "failed",
+    ]
     assert published_rows(s, "pressure", before) == (None, 0)
     assert published_rows(s, "pressure", q4)[0] == f"{q4}_v1"  # unchanged: no new version
     assert _curated_events(mixed.run_id) == [

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import require
 from tests.fixtures.core import settings_env
 from tests.fixtures.mirror import MIRROR_STATIONS, FreshMirror
+from tests.fixtures.s3 import S3_OPTIONS
 from weatherinsight.cli import app
 from weatherinsight.dwd.products import get_product
 from weatherinsight.ingest import ingest_product
@@ -22,47 +20,24 @@ from weatherinsight.settings import Settings
 from weatherinsight.storage.raw import RawStore
 
 WIND = get_product("wind")
-S3_OPTIONS = {"key": "testing", "secret": "testing", "client_kwargs": {"region_name": "us-east-1"}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError:  # pragma: no cover - moto[server] is a dev dependency
-        require(False, "moto[server] is not installed")
-        raise
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def test_s3_round_trip(
-    s3_endpoint: str, mirror_url: str, mirror_dir: Path, mirror_settings_for: Callable[..., Settings]
+    s3_server: str, mirror_url: str, mirror_dir: Path, mirror_settings_for: Callable[..., Settings]
 ) -> None:
     import boto3
 
     boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket="wi-raw")
+        endpoint_url=s3_server,
+        aws_access_key_id=S3_OPTIONS["key"],
+        aws_secret_access_key=S3_OPTIONS["secret"],
+        region_name=S3_OPTIONS["client_kwargs"]["region_name"],
+    ).create_bucket(Bucket="wi-raw")  # the session's moto server is shared: a bucket of this test's own
     settings = mirror_settings_for(
         mirror_url,
         raw_store_url="s3://wi-raw/prefix",
-        s3_endpoint_url=s3_endpoint,
+        s3_endpoint_url=s3_server,
         raw_store_options=S3_OPTIONS,
     )
     first = ingest_product(settings, "wind", period="recent")

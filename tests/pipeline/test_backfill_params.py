@@ -12,7 +12,7 @@ from tests.fixtures.core import make_settings
 from weatherinsight import pipeline
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import ConfigError
-from weatherinsight.pipeline import airflow_tasks
+from weatherinsight.pipeline import airflow_backfill_tasks
 from weatherinsight.pipeline.catchup import catchup_window
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -72,7 +72,7 @@ def test_explicit_params_and_string_forms(settings: Settings) -> None:
     )
     assert p.quarters == (1, 4) and p.products == ("wind", "pressure")
     assert [str(q) for q in p.plan()] == ["2021Q1", "2021Q4", "2022Q1", "2022Q4"]
-    tasks = airflow_tasks.backfill_plan_task(
+    tasks = airflow_backfill_tasks.backfill_plan_task(
         {"start_year": 2021, "end_year": 2021, "quarters": [2], "products": ["wind", "pressure"]}
     )
     assert tasks == [{"quarter": "2021Q2", "product": "wind"}, {"quarter": "2021Q2", "product": "pressure"}]
@@ -115,11 +115,11 @@ def test_a_range_entirely_in_the_future_is_rejected(settings: Settings) -> None:
 
 def test_the_backfill_dag_runs_max_parallel_quarters_worth_of_pairs_per_step(data_dir: Path) -> None:
     # max_active_tis_per_dagrun of each mapped step of weatherinsight_backfill (test_dag_integrity: wired).
-    assert airflow_tasks.backfill_pairs_at_once(make_settings(data_dir)) == len(
+    assert airflow_backfill_tasks.backfill_pairs_at_once(make_settings(data_dir)) == len(
         PRODUCTS
     )  # 1 quarter × every product
     two = make_settings(data_dir, backfill={"max_parallel_quarters": 2}, product_types=["wind", "pressure"])
-    assert airflow_tasks.backfill_pairs_at_once(two) == 4
+    assert airflow_backfill_tasks.backfill_pairs_at_once(two) == 4
 
 
 def test_periods_default_to_the_configuration(settings: Settings) -> None:

@@ -28,7 +28,7 @@ from tests.products.toy_product import NAME, WARM_C
 from weatherinsight import pipeline
 from weatherinsight.aggregate import staged_files
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import features_for
+from weatherinsight.features.catalog import critical_features, features_for
 from weatherinsight.mirror.server import MirrorHTTPServer
 from weatherinsight.mirror.simulate import build_mirror
 from weatherinsight.quarters import Quarter
@@ -90,6 +90,7 @@ def test_toy_product_flows_end_to_end(
 ) -> None:
     assert NAME in PRODUCTS and NAME in known_products()
     assert [f.name for f in features_for(NAME)] == ["toy_temp_max", "toy_warm_hours"]
+    assert critical_features(NAME) == ("toy_temp_max",)
 
     root = tmp_path / "mirror"
     built = build_mirror(
@@ -116,6 +117,14 @@ def test_toy_product_flows_end_to_end(
         for r in published
     } == want
     assert {r["dataset_version"] for r in published} == {"2024Q4_v1"}
+
+    # The quality check measures the NULL share of the critical feature its catalog row names, and only that.
+    checked = pipeline.quality_check(settings, QUARTER, products=[NAME])
+    nulls = [(f.column, f.measured, f.passed) for f in checked.findings if f.check == "null_percentage"]
+    missed = sum(r["toy_temp_max"] is None for r in want.values())
+    assert missed == 0  # the simulated archive is complete: every station passes the 80 % gate
+    assert nulls == [("toy_temp_max", 0.0, True)]
+    assert {f.product for f in checked.findings} == {NAME}
 
     env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(

@@ -1,5 +1,6 @@
 """A toy hourly product defined outside the package, to prove a product needs only a registry entry, a
-feature definition and catalog rows (``features.definitions.register``): nothing else names it.
+feature definition and catalog rows (``features.definitions.register``): nothing else names it, not even the
+quality check, which takes its critical feature from the catalog row.
 
 Its one variable reuses the mirror's temperature series under a made-up DWD column (``TT_TY``), so the
 simulated archive has data for it without a climate model of its own.
@@ -30,7 +31,11 @@ PRODUCT = Product(
 )
 
 FEATURES = (
-    FeatureSpec("toy_temp_max", NAME, "temperature", "hourly", "°C", "highest hourly TT_TY", "maximum"),
+    # The headline feature: the quality check measures its NULL share (and not toy_warm_hours', which reads
+    # the same primary variable and would be checked too if no row were marked).
+    FeatureSpec(
+        "toy_temp_max", NAME, "temperature", "hourly", "°C", "highest hourly TT_TY", "maximum", critical=True
+    ),
     FeatureSpec(
         "toy_warm_hours",
         NAME,

@@ -9,7 +9,8 @@ from tests.fixtures.core import make_settings
 from tests.quality.planting import ALL_PRODUCTS, plant
 from weatherinsight import pipeline
 from weatherinsight.errors import UnknownProductError
-from weatherinsight.quality.checks import QualityReport, critical_columns, run_checks
+from weatherinsight.features.catalog import critical_features
+from weatherinsight.quality.checks import QualityReport, run_checks
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db, tables
@@ -42,8 +43,8 @@ def test_clean_quarter_passes_and_every_result_is_stored(db_settings: Settings) 
     assert report.passed and report.fatal == [] and report.warnings == []
     # per product: row_count, station_count, version_availability, continuity + one null check per
     # critical column (3 for air temperature, 1 for the next four, every primary-variable feature of sun (6)
-    # and cloudiness (4), which name none)
-    assert [len(critical_columns(p)) for p in ALL_PRODUCTS] == [3, 1, 1, 1, 1, 6, 4]
+    # and cloudiness (4), which mark none critical in the catalog)
+    assert [len(critical_features(p)) for p in ALL_PRODUCTS] == [3, 1, 1, 1, 1, 6, 4]
     assert len(report.findings) == 4 * len(ALL_PRODUCTS) + 17
     stored = _stored(db_settings, report.run_id)
     assert len(stored) == 45

@@ -16,20 +16,20 @@ product failed (a single-product run re-raises its typed error instead, exit cod
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from weatherinsight.aggregate import AggregateResult, aggregate_quarter
 from weatherinsight.cli._common import console, err_console, settings_from_env, spark_master_option
-from weatherinsight.dwd.products import get_product
-from weatherinsight.engines.spark import session as spark_session
 from weatherinsight.errors import InvalidPeriodError, WeatherInsightError
 from weatherinsight.periods import Period, parse_kind, periods_ending_in
 from weatherinsight.quarters import Quarter
 from weatherinsight.vocabulary import ENGINES, Engine, Status
+
+if TYPE_CHECKING:
+    from weatherinsight.aggregate import AggregateResult
 
 #: How a result reads in the summary table: a succeeded aggregation published a new version.
 _LABEL = {Status.SUCCEEDED: ("published", "green"), Status.UNCHANGED: ("unchanged", "cyan")}
@@ -93,6 +93,11 @@ def aggregate(
     ] = "quarter",
 ) -> None:
     """Compute the features of staged data per quarter, month, season or year and publish a new version."""
+    # The service and the registry load pyarrow, DuckDB and Ibis: imported here, so `aggregate --help` stays cheap.
+    from weatherinsight.aggregate import aggregate_quarter
+    from weatherinsight.dwd.products import get_product
+    from weatherinsight.engines.spark import session as spark_session
+
     settings = settings_from_env()
     if product is not None:
         if year is None or quarter_number is None:

@@ -14,7 +14,6 @@ import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, settings_from_env
-from weatherinsight.pipeline import airflow_setup
 
 app = typer.Typer(
     help="Prepare Airflow for the WeatherInsight DAGs (pools, connection).", no_args_is_help=True
@@ -28,6 +27,8 @@ def init(
     ] = None,
 ) -> None:
     """Create or update the pools and the weatherinsight_postgres connection (idempotent)."""
+    from weatherinsight.pipeline import airflow_setup  # SQLAlchemy (the connection URL): only when it runs
+
     settings = settings_from_env()
     pools = airflow_setup.ensure_pools(settings, airflow_bin=airflow_bin)
     conn = airflow_setup.ensure_connection(settings, airflow_bin=airflow_bin)

@@ -1,17 +1,17 @@
-"""CLI verb group ``api``: ``serve`` (uvicorn) and ``keys create|revoke|list`` (hashed API keys)."""
+"""CLI verb group ``api``: ``serve`` (uvicorn) and ``keys create|revoke|list`` (hashed API keys).
+
+Each command imports the API, uvicorn and the warehouse when it runs, so ``weatherinsight api --help`` loads
+neither FastAPI nor SQLAlchemy.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import typer
-import uvicorn
 from rich.table import Table
 
-from weatherinsight.api import keys
-from weatherinsight.api.deps import DEFAULT_KEY_RATE_LIMIT
 from weatherinsight.cli._common import console, settings_from_env
-from weatherinsight.warehouse.db import ensure_schema, get_engine
 
 app = typer.Typer(help="The delivery API: serve it, manage API keys.", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -31,6 +31,10 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes"),
 ) -> None:
     """Serve the API with uvicorn on the curated database of WEATHERINSIGHT_DATABASE_URL."""
+    import uvicorn
+
+    from weatherinsight.warehouse.db import ensure_schema
+
     settings = settings_from_env()
     ensure_schema(settings.database_url)  # an empty database answers with empty lists rather than errors
     console.print(f"WeatherInsight explorer on http://{host}:{port}/ · API under /v1 (docs at /docs)")
@@ -60,6 +64,9 @@ def create(
     ),
 ) -> None:
     """Create a key and print its secret once."""
+    from weatherinsight.api import keys
+    from weatherinsight.warehouse.db import ensure_schema, get_engine
+
     settings = settings_from_env()
     ensure_schema(settings.database_url)
     with get_engine(settings.database_url).begin() as conn:
@@ -72,6 +79,9 @@ def create(
 @keys_app.command("revoke")
 def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api keys list`")) -> None:
     """Revoke a key (takes effect within a few seconds on running servers)."""
+    from weatherinsight.api import keys
+    from weatherinsight.warehouse.db import ensure_schema, get_engine
+
     settings = settings_from_env()
     ensure_schema(settings.database_url)
     with get_engine(settings.database_url).begin() as conn:
@@ -82,6 +92,10 @@ def revoke(key_id: int = typer.Argument(..., help="id from `weatherinsight api k
 @keys_app.command("list")
 def list_keys() -> None:
     """List keys (never their secrets)."""
+    from weatherinsight.api import keys
+    from weatherinsight.api.deps import DEFAULT_KEY_RATE_LIMIT
+    from weatherinsight.warehouse.db import ensure_schema, get_engine
+
     settings = settings_from_env()
     ensure_schema(settings.database_url)
     with get_engine(settings.database_url).connect() as conn:

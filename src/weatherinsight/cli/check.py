@@ -7,16 +7,18 @@ exits 1 on a fatal finding; warnings alone exit 0.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from weatherinsight import pipeline
+from weatherinsight import pipeline  # names its use cases lazily: `check --help` loads none of them
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.orchestrate import ProductsOption, split_products
-from weatherinsight.quality.checks import QualityReport
 from weatherinsight.quarters import Quarter
+
+if TYPE_CHECKING:
+    from weatherinsight.quality.checks import QualityReport
 
 
 def findings_table(report: QualityReport) -> Table:

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from weatherinsight.cli._common import console
-from weatherinsight.warehouse.revisions import generate_revision
 
 app = typer.Typer(help="the curated database's schema", no_args_is_help=True)
 
@@ -22,5 +21,7 @@ def revision(
     message: Annotated[str, typer.Option("--message", "-m", help="what the migration does")],
 ) -> None:
     """Generate a migration from warehouse.tables.metadata (Alembic autogenerate)."""
+    from weatherinsight.warehouse.revisions import generate_revision  # Alembic: only when it runs
+
     path = generate_revision(message, rev_id)
     console.print(f"wrote {path}")

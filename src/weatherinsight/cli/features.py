@@ -9,20 +9,18 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 
 from weatherinsight.cli._common import console, err_console, exit_on_error
 from weatherinsight.cli.stations import UrlOption, frame_table, make_client
-from weatherinsight.client.core import field_metadata
-from weatherinsight.client.query import QueryError
 from weatherinsight.errors import InvalidPeriodError
-from weatherinsight.normals import NormalsError, parse_base
+from weatherinsight.normals_base import NormalsError, parse_base
 from weatherinsight.periods import parse_kind
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Format(StrEnum):
@@ -71,6 +69,9 @@ def features(
 
     Every row has coverage and dataset_version; --anomalies adds <feature>_anomaly, <feature>_anomaly_pct
     (precipitation amounts) and <feature>_normal_years against the normals `weatherinsight normals` publishes."""
+    from weatherinsight.client.core import field_metadata  # pyarrow: only when the command runs
+    from weatherinsight.client.query import QueryError
+
     try:
         kind = parse_kind(period)
     except InvalidPeriodError as exc:
@@ -120,6 +121,12 @@ def features(
 
 
 def _encode(table: pa.Table, fmt: Format) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from weatherinsight.client.core import field_metadata
+
     sink = pa.BufferOutputStream()
     if fmt is Format.parquet:
         pq.write_table(table, sink)

@@ -9,18 +9,19 @@ failed files with reasons; a run whose failure share passes the configured maxim
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
-from weatherinsight.dwd.products import PERIODS
 from weatherinsight.errors import RunFailedError
 from weatherinsight.features.day_sources import daily_inputs
-from weatherinsight.ingest import IngestResult, ingest_product
 from weatherinsight.quarters import Quarter
+
+if TYPE_CHECKING:
+    from weatherinsight.ingest import IngestResult
 
 
 def summary_table(result: IngestResult) -> Table:
@@ -91,6 +92,10 @@ def ingest(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Fetch new and changed DWD files into the raw store and record the run."""
+    # The service and the registry load pyarrow, SQLAlchemy and httpx: imported here, so `ingest --help` is cheap.
+    from weatherinsight.dwd.products import PERIODS
+    from weatherinsight.ingest import IngestResult, ingest_product
+
     if period not in (*PERIODS, "all"):
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
     q = Quarter.parse(quarter) if quarter else None  # an InvalidQuarterError reaches the CLI's error handler

@@ -4,6 +4,10 @@
 * ``weatherinsight mirror serve DIR --port P [--host 127.0.0.1] [--fault KIND[:PATTERN[:TIMES]] …]``
 * ``weatherinsight mirror release DIR`` — write the next daily release of the recent files
 * ``weatherinsight mirror status DIR`` — what the manifest says
+
+A DIR that is not a built mirror (missing, a file, no manifest) ends ``status``, ``release`` and ``serve`` with
+one ``error:`` line naming it (exit 2); ``build`` refuses a file or a directory holding other files.
+The mirror modules are imported inside each command, so ``weatherinsight mirror --help`` loads no pyarrow.
 """
 
 from __future__ import annotations
@@ -11,16 +15,16 @@ from __future__ import annotations
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console
 from weatherinsight.cli.progress import progress_bars
-from weatherinsight.mirror.layout import BuildSummary, load_spec
-from weatherinsight.mirror.server import CONTROL_PATH, FAULT_KINDS, MirrorHTTPServer
-from weatherinsight.mirror.simulate import build_mirror, release_recent
+
+if TYPE_CHECKING:
+    from weatherinsight.mirror.layout import BuildSummary
 
 app = typer.Typer(help="build, serve and release a simulated DWD mirror", no_args_is_help=True)
 
@@ -61,6 +65,10 @@ def build(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write a DWD-compatible archive of N stations × Y years × the products under DIR."""
+    from weatherinsight.mirror.layout import check_build_target
+    from weatherinsight.mirror.simulate import build_mirror
+
+    check_build_target(directory)
     with progress_bars(progress, prefix="[bold]mirror[/] ") as report:
         summary = build_mirror(
             directory,
@@ -81,6 +89,10 @@ def release(
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Write the next daily release of every active station's recent files (QN upgrades, one revision)."""
+    from weatherinsight.mirror.layout import check_mirror
+    from weatherinsight.mirror.simulate import release_recent
+
+    check_mirror(directory)  # before the progress bars start
     with progress_bars(progress, prefix="[bold]mirror[/] ") as report:
         summary = release_recent(directory, progress=report)
     _print(summary, f"mirror release in {directory}")
@@ -89,10 +101,14 @@ def release(
 @app.command("status")
 def status(directory: Annotated[Path, typer.Argument(help="a built mirror")]) -> None:
     """Show how the mirror was built and which release it is at."""
+    from weatherinsight.mirror.layout import load_spec
+
     console.print_json(load_spec(directory).to_json())
 
 
 def _parse_fault(text: str) -> tuple[str, str, int | None]:
+    from weatherinsight.mirror.server import FAULT_KINDS
+
     kind, _, rest = text.partition(":")
     pattern, _, times = rest.partition(":")
     if kind not in FAULT_KINDS:
@@ -110,8 +126,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve DIR over HTTP like opendata.dwd.de until Ctrl-C; faults can also be posted to the control URL."""
-    if not directory.is_dir():
-        raise typer.BadParameter(f"{directory} is not a directory")
+    from weatherinsight.mirror.layout import check_mirror
+    from weatherinsight.mirror.server import CONTROL_PATH, MirrorHTTPServer
+
+    check_mirror(directory)
     server = MirrorHTTPServer(directory, host, port)
     for f in fault or []:
         kind, pattern, times = _parse_fault(f)

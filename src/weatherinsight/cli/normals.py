@@ -13,9 +13,8 @@ import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, settings_from_env
-from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidPeriodError
-from weatherinsight.normals import DEFAULT_BASE, NormalsError, compute_normals, parse_base, required_years
+from weatherinsight.normals_base import DEFAULT_BASE, NormalsError, parse_base, required_years
 from weatherinsight.periods import parse_kind
 
 
@@ -30,6 +29,10 @@ def normals(
     ] = False,
 ) -> None:
     """Compute each numeric feature's climate normal per station and period of the year and publish them."""
+    # The service and the registry load SQLAlchemy and pyarrow: imported here, so `normals --help` stays cheap.
+    from weatherinsight.dwd.products import get_product
+    from weatherinsight.normals import compute_normals
+
     settings = settings_from_env()
     name = get_product(product).name
     try:

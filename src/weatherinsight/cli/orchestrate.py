@@ -16,13 +16,12 @@ from typing import Annotated
 
 import typer
 
+# `pipeline` names its use cases lazily (PEP 562): `run --help` and `backfill --help` load none of them.
 from weatherinsight import pipeline
 from weatherinsight.cli._common import console, err_console, settings_from_env
 from weatherinsight.cli.progress import progress_bars
-from weatherinsight.cli.report import summary_table
 from weatherinsight.errors import InvalidPeriodError
 from weatherinsight.periods import parse_kind
-from weatherinsight.pipeline.backfill import backfill as run_backfill
 from weatherinsight.quarters import Quarter, parse_quarter_range
 from weatherinsight.settings import Settings
 
@@ -67,6 +66,8 @@ def with_periods(settings: Settings, values: list[str] | None) -> Settings:
 
 
 def _finish(report: pipeline.RunReport, title: str) -> None:
+    from weatherinsight.cli.report import summary_table  # the pipeline's reports load SQLAlchemy and pyarrow
+
     console.print(summary_table(report, title=title))
     if not report.ok:
         err_console.print(
@@ -101,6 +102,8 @@ def backfill(
     periods: PeriodsOption = None,
 ) -> None:
     """Run the pipeline for a range of quarters; one failing quarter × product does not stop the rest."""
+    from weatherinsight.pipeline.backfill import backfill as run_backfill  # the engines only when it runs
+
     qs = parse_quarter_range(quarters)
     last = Quarter.last_complete()
     if qs[-1] > last:

@@ -13,19 +13,19 @@ Both parse their arguments here, call ``weatherinsight.staging.stage_product`` w
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, settings_from_env, spark_master_option
 from weatherinsight.cli.progress import progress_bars
-from weatherinsight.dwd.products import get_product
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import parse_quarter_range
-from weatherinsight.staging import DailyStageResult, StageResult, stage_daily, stage_product
 from weatherinsight.vocabulary import ENGINES, Status
-from weatherinsight.warehouse.lineage import VersionError, parse_version_name
+
+if TYPE_CHECKING:
+    from weatherinsight.staging import DailyStageResult, StageResult
 
 
 def print_summary(result: StageResult) -> None:
@@ -137,6 +137,10 @@ def stage(
     ] = False,
 ) -> None:
     """Stage a product's raw files into hourly Parquet partitioned by year/quarter."""
+    # The service and the registry load pyarrow, Ibis and SQLAlchemy: imported here, so `--help` stays cheap.
+    from weatherinsight.dwd.products import get_product
+    from weatherinsight.staging import stage_daily, stage_product
+
     settings = settings_from_env()
     if engine not in ENGINES:
         raise typer.BadParameter("use duckdb or spark", param_hint="--engine")
@@ -187,6 +191,10 @@ def process(
     ] = False,
 ) -> None:
     """Stage the quarter of RAW_VERSION from RAW_PATH (the seed's processing job shape)."""
+    from weatherinsight.dwd.products import get_product  # as in `stage`: the services only when run
+    from weatherinsight.staging import stage_product
+    from weatherinsight.warehouse.lineage import VersionError, parse_version_name
+
     settings = settings_from_env().model_copy(update={"raw_store_url": raw_path})
     try:
         quarter, _ = parse_version_name(settings.versioning.raw, raw_version)

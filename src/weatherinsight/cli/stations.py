@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from weatherinsight.cli._common import console, settings_from_env
-from weatherinsight.client import Client
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from weatherinsight.client import Client
 
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="a running API (http://host:port); default: the local store")
@@ -22,6 +25,8 @@ UrlOption = Annotated[
 
 def make_client(url: str | None) -> Client:
     """The local client (settings from the environment, logging configured) or an HTTP client on ``url``."""
+    from weatherinsight.client import Client  # pandas, pyarrow and httpx: only when a command runs
+
     return Client(url) if url else Client(settings=settings_from_env())
 
 

@@ -9,9 +9,13 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from weatherinsight.dwd.products import Product
+from weatherinsight.errors import NotAMirrorError, StorageError
 from weatherinsight.mirror import MIRROR_PREFIX
+
+if TYPE_CHECKING:  # the registry loads pyarrow; `weatherinsight mirror status` needs none of it
+    from weatherinsight.dwd.products import Product
 
 MANIFEST = ".weatherinsight-mirror.json"
 RECENT_DAYS = 550
@@ -100,11 +104,35 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def load_spec(root: Path) -> MirrorSpec:
-    """The spec a mirror was built with, from its manifest."""
-    path = root / MANIFEST
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{root} is not a built mirror (no {MANIFEST}); run `weatherinsight mirror build` first"
+def check_mirror(root: Path) -> Path:
+    """``root`` when it is a built mirror (a directory with a manifest), else ``NotAMirrorError`` naming it."""
+    if not root.exists():
+        problem = "no such directory"
+    elif not root.is_dir():
+        raise NotAMirrorError(str(root), "it is a file", hint="give the directory of a built mirror")
+    elif not (root / MANIFEST).is_file():
+        problem = f"no {MANIFEST} in it"
+    else:
+        return root
+    raise NotAMirrorError(str(root), problem, hint=f"build one with `weatherinsight mirror build {root}`")
+
+
+def check_build_target(root: Path) -> Path:
+    """``root`` when a mirror may be built there: a new or empty directory, or a built mirror (rebuilt in place).
+
+    Anything else is refused (``StorageError`` naming it) rather than filled with DWD files.
+    """
+    if root.exists() and not root.is_dir():
+        raise StorageError(str(root), "it is a file, not a directory", hint="give a new or empty directory")
+    if root.is_dir() and not (root / MANIFEST).is_file() and any(root.iterdir()):
+        raise StorageError(
+            str(root),
+            f"it holds other files and no {MANIFEST} (it is not a built mirror)",
+            hint="give a new or empty directory, or a built mirror to rebuild",
         )
-    return MirrorSpec.from_json(path.read_text(encoding="utf-8"))
+    return root
+
+
+def load_spec(root: Path) -> MirrorSpec:
+    """The spec a mirror was built with, from its manifest (``NotAMirrorError`` when ``root`` is none)."""
+    return MirrorSpec.from_json((check_mirror(root) / MANIFEST).read_text(encoding="utf-8"))

@@ -5,8 +5,8 @@ these. Functions take ``Quarter``s and report progress through a ``ProgressCallb
 input or draw anything.
 
 The names below are imported on first use (PEP 562 ``__getattr__``): Airflow parses the DAG files, which
-import ``pipeline.airflow_tasks`` and ``pipeline.catchup``, for every task it starts, and importing the
-package must not load the engines (pyarrow, DuckDB, ibis) for that.
+import ``pipeline.airflow_tasks``, ``pipeline.airflow_backfill_tasks`` and ``pipeline.catchup``, for every
+task it starts, and importing the package must not load the engines (pyarrow, DuckDB, ibis) for that.
 """
 
 from importlib import import_module

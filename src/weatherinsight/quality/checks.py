@@ -29,7 +29,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Table, and_, func, select
 
 from weatherinsight.dwd.products import PRODUCTS, get_product
-from weatherinsight.features.catalog import features_for
+from weatherinsight.features.catalog import critical_features
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -38,18 +38,6 @@ from weatherinsight.warehouse import db, lineage, tables
 log = get_logger(__name__)
 
 Severity = Literal["fatal", "warning"]
-
-#: The headline features of each product whose NULL share is checked. A NULL here means the station missed
-#: the coverage gate (docs/design.md §5), so a high share means the quarter's data is mostly unusable. Features that
-#: are NULL by definition on good data (``sdii`` without a wet day, wind directions in a calm quarter) stay
-#: out. A product missing here falls back to the features of its primary variable.
-CRITICAL_FEATURES: dict[str, tuple[str, ...]] = {
-    "air_temperature": ("tg_mean", "tx_mean", "tn_mean"),
-    "precipitation": ("precip_total",),
-    "wind": ("wind_speed_mean",),
-    "pressure": ("pmsl_mean",),
-    "moisture": ("rh_mean",),
-}
 
 #: Dataset-version kinds the availability check looks at, in pipeline order.
 VERSION_KINDS = ("raw", "staged", "curated")
@@ -114,14 +102,6 @@ class QualityReport:
         }
 
 
-def critical_columns(product: str) -> tuple[str, ...]:
-    """The feature columns whose NULL share the ``null_percentage`` check measures."""
-    if product in CRITICAL_FEATURES:
-        return CRITICAL_FEATURES[product]
-    primary = get_product(product).primary
-    return tuple(f.name for f in features_for(product) if f.variable == primary and f.sql_type != "str")
-
-
 def _available_version(conn: Connection, kind: str, product: str, quarter: Quarter) -> str | None:
     found = lineage.find_available(conn, kind, product, quarter)
     return None if found is None else found.version_name
@@ -175,7 +155,7 @@ def _check_product_rows(
             f"{stations} distinct stations in {label} (minimum {thresholds.min_stations_per_quarter})",
         ),
     ]
-    columns = critical_columns(product)
+    columns = critical_features(product)
     if rows == 0:
         # A NULL share of nothing is undefined; the row count finding above already fails the quarter.
         return out
