@@ -32,7 +32,6 @@ READ_SIZE = 1 << 20
 #: covers both with room to spare.
 MARGIN = US_PER_DAY
 _NL, _SEMI, _ZERO = 10, 59, 48
-_DIGITS = np.arange(10)
 _POWERS = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 
 
@@ -71,33 +70,16 @@ class _Scan:
 
 
 def _lines(buf: bytes, scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Line starts, line ends (exclusive, the ``\\n``) and local µs stamps of the complete lines in ``buf``."""
+    """Line starts, line ends (the ``\\n``'s position) and local µs stamps of the complete lines in ``buf``."""
     a = np.frombuffer(buf, dtype=np.uint8)
-    ends = np.flatnonzero(a == _NL)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    semis = np.flatnonzero(a == _SEMI)
-    k = np.searchsorted(semis, starts)
-    if len(semis) == 0 or k[-1] >= len(semis):
-        raise _Misfit
-    first_semi = semis[k]
-    # The MESS_DATUM field: exactly ten digits between the first and the second ';' of the line.
-    if not bool((first_semi + 11 < ends).all()) or not bool((a[first_semi + 11] == _SEMI).all()):
-        raise _Misfit
-    width = first_semi - starts
-    if scan.station_field is None:
-        scan.station_field = bytes(buf[: int(width[0])])
-    field = np.frombuffer(scan.station_field, dtype=np.uint8)
-    if not bool((width == len(field)).all()):
-        raise _Misfit
-    if not bool((a[starts[:, None] + np.arange(len(field))] == field).all()):
-        raise _Misfit
-    digits = a[first_semi[:, None] + 1 + _DIGITS].astype(np.int64) - _ZERO
-    if not bool(((digits >= 0) & (digits <= 9)).all()):
-        raise _Misfit
+    fixed = _fixed_width(buf, a, scan)
+    if fixed is not None:
+        starts, md = fixed
+        ends = starts + (len(buf) // len(starts) - 1)
+    else:
+        starts, ends, md = _any_width(a, scan)
     try:
-        ts = _timestamps((digits @ _POWERS).astype(np.float64))
+        ts = _timestamps(md.astype(np.float64))
     except Reject:
         raise _Misfit from None
     if len(ts) > 1 and not bool((ts[1:] > ts[:-1]).all()):
@@ -106,6 +88,67 @@ def _lines(buf: bytes, scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         raise _Misfit
     scan.last_ts = int(ts[-1])
     return starts, ends, ts
+
+
+def _station(field: bytes, scan: _Scan) -> np.ndarray:
+    """The station field every line must start with (the first line's), as bytes to compare."""
+    if scan.station_field is None:
+        scan.station_field = field
+    return np.frombuffer(scan.station_field, dtype=np.uint8)
+
+
+def _fixed_width(buf: bytes, a: np.ndarray, scan: _Scan) -> tuple[np.ndarray, np.ndarray] | None:
+    """Line starts and MESS_DATUM values when every line has the first line's length (DWD pads its fields to
+    fixed widths, so this is the usual case): the lines are then rows of a 2-D view, no gathering needed.
+    None when the lines differ in length."""
+    size = buf.find(b"\n") + 1
+    n = len(buf) // size if size > 0 else 0
+    if n == 0 or n * size != len(buf) or buf.count(b"\n") != n:
+        return None
+    rows = a.reshape(n, size)
+    if not bool((rows[:, size - 1] == _NL).all()):
+        return None
+    width = buf.find(b";")
+    if width < 0 or width + 11 >= size - 1:
+        raise _Misfit
+    field = _station(buf[:width], scan)
+    if len(field) != width or not bool((rows[:, :width] == field).all()):
+        raise _Misfit
+    if not bool((rows[:, width] == _SEMI).all()) or not bool((rows[:, width + 11] == _SEMI).all()):
+        raise _Misfit
+    return np.arange(n) * size, _digits(rows[:, width + 1 : width + 11])
+
+
+def _digits(d: np.ndarray) -> np.ndarray:
+    """Ten ASCII digits per row → their integer value."""
+    digits = d.astype(np.int64) - _ZERO
+    if not bool(((digits >= 0) & (digits <= 9)).all()):
+        raise _Misfit
+    value: np.ndarray = digits @ _POWERS
+    return value
+
+
+def _any_width(a: np.ndarray, scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line starts, ends and MESS_DATUM values for lines of any length (one gather per byte column)."""
+    ends = np.flatnonzero(a == _NL)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    first = bytes(a[: int(ends[0])])
+    width = first.find(b";")
+    if width < 0:
+        raise _Misfit
+    field = _station(first[:width], scan)
+    width = len(field)
+    # The MESS_DATUM field: exactly ten digits between the first and the second ';' of the line.
+    if not bool((starts + width + 11 < ends).all()):
+        raise _Misfit
+    if not bool((a[starts + width] == _SEMI).all()) or not bool((a[starts + width + 11] == _SEMI).all()):
+        raise _Misfit
+    for k, byte in enumerate(field):
+        if not bool((a[starts + k] == byte).all()):
+            raise _Misfit
+    return starts, ends, _digits(np.stack([a[starts + width + 1 + k] for k in range(10)], axis=1))
 
 
 def skim(stream: IO[bytes], window: Window, *, read_size: int = READ_SIZE) -> Skimmed | None:
