@@ -1,6 +1,7 @@
 """Benchmark: staging (raw DWD zips → staged Parquet) against the plain limit, with peak RSS (issue #4).
 
     uv run --frozen python benchmarks/stage.py [--stations 200] [--years 10] [--products all] [--workdir DIR]
+        [--last-quarters N] [--parallel]
 
 1. Builds (or reuses) a DWD mirror of ``stations × years × products`` with ``weatherinsight.mirror.simulate``
    and points a raw store at it (``<workdir>/raw/dwd/<product>`` → the mirror's product directories).
@@ -8,6 +9,12 @@
    Parquet file per product — no MEZ shift, no -999 handling, no precedence, no partitioning.
 3. **Ours**: ``stage_product(engine="duckdb")`` for every product into a fresh data dir (inventory + hashing,
    parsing, precedence, partitioned atomic writes, versions and station tables included).
+
+4. With ``--last-quarters N``: ours stages only the last N quarters up to the mirror's "today" (a backfill
+   batch), and a **baseline** phase stages the same quarters the way it was done before issue #19's parse
+   window and shared buffer budget: every file parsed whole (``parse_window`` → None) and a fixed 1 M-row
+   buffer cap per run. With ``--parallel`` both stage the products at once in threads (as a backfill does,
+   up to ``pools.spark_jobs`` = 3 at a time), so the peak RSS shows the shared budget.
 
 Each phase runs in its own child process, so its peak RSS (``ru_maxrss`` from ``wait4``) is its own. Rows/s is
 over the *input* rows (every row of every zip), the same numerator for both. Target: ours ≥ 70 % of the limit.
@@ -102,25 +109,47 @@ def phase_limit(workdir: Path, products: list[str]) -> dict[str, float]:
     return {"rows": rows, "seconds": time.monotonic() - t0}
 
 
-def phase_ours(workdir: Path, products: list[str]) -> dict[str, float]:
-    from weatherinsight.dwd.products import get_product
-    from weatherinsight.settings import load_settings
-    from weatherinsight.staging import stage_product
+def phase_ours(
+    workdir: Path,
+    products: list[str],
+    *,
+    last_quarters: int = 0,
+    parallel: bool = False,
+    baseline: bool = False,
+) -> dict[str, float]:
+    from concurrent.futures import ThreadPoolExecutor
 
-    data = workdir / "data"
+    from weatherinsight.dwd.products import get_product
+    from weatherinsight.quarters import Quarter
+    from weatherinsight.settings import load_settings
+    from weatherinsight.staging import budget, service, stage_product
+    from weatherinsight.storage.staged import MAX_BUFFERED_ROWS
+
+    if baseline:  # the code before the parse window and the shared budget, for the same-run comparison
+        service.parse_window = lambda quarters, now: None  # type: ignore[assignment]
+        budget.BUFFERED_ROWS.cap = lambda: MAX_BUFFERED_ROWS
+    quarters: list[Quarter] | None = None
+    if last_quarters:
+        quarters = [Quarter.of(TODAY)]
+        while len(quarters) < last_quarters:
+            quarters.append(quarters[-1].previous())
+    data = workdir / ("data-baseline" if baseline else "data")
     shutil.rmtree(data, ignore_errors=True)
     settings = load_settings(
         data_dir=data, database_url=f"sqlite:///{data / 'wi.db'}", raw_store_url=str(workdir / "raw")
     )
-    rows = quarantined = 0
+
+    def stage(name: str) -> tuple[int, int]:
+        result = stage_product(settings, get_product(name), quarters=quarters)
+        return result.rows_written, len(result.quarantined)
+
     t0 = time.monotonic()
-    for name in products:
-        result = stage_product(settings, get_product(name))
-        rows += result.rows_written
-        quarantined += len(result.quarantined)
+    with ThreadPoolExecutor(max_workers=3 if parallel else 1) as pool:
+        done = list(pool.map(stage, products))
+    rows, quarantined = sum(r for r, _ in done), sum(q for _, q in done)
     seconds = time.monotonic() - t0
     t1 = time.monotonic()
-    noop = [stage_product(settings, get_product(name)).status for name in products]
+    noop = [stage_product(settings, get_product(name), quarters=quarters).status for name in products]
     return {
         "rows_written": rows,
         "quarantined": quarantined,
@@ -141,6 +170,9 @@ def run_child(phase: str, args: argparse.Namespace) -> tuple[dict[str, float], f
         str(args.workdir),
         "--products",
         *args.products,
+        "--last-quarters",
+        str(args.last_quarters),
+        *(["--parallel"] if args.parallel else []),
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, env={**os.environ, "WEATHERINSIGHT_LOG_LEVEL": "WARNING"}
@@ -163,17 +195,23 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--products", nargs="+", default=list(PRODUCTS))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/wi-bench-stage"))
-    ap.add_argument("--phase", choices=["limit", "ours"], help=argparse.SUPPRESS)
+    ap.add_argument("--last-quarters", type=int, default=0, help="stage only the last N quarters (0: all)")
+    ap.add_argument("--parallel", action="store_true", help="stage the products 3 at a time, in threads")
+    ap.add_argument("--phase", choices=["limit", "ours", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.phase == "limit":
+        print(json.dumps(phase_limit(args.workdir, args.products)))
+        return
     if args.phase:
-        fn = phase_limit if args.phase == "limit" else phase_ours
-        print(json.dumps(fn(args.workdir, args.products)))
+        kw = {"last_quarters": args.last_quarters, "parallel": args.parallel}
+        print(json.dumps(phase_ours(args.workdir, args.products, baseline=args.phase == "baseline", **kw)))
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     mirror = ensure_mirror(args.workdir, args.stations, args.years, args.products)
     link_raw_store(args.workdir, mirror, args.products)
     limit, limit_rss = run_child("limit", args)
     ours, ours_rss = run_child("ours", args)
+    base, base_rss = run_child("baseline", args) if args.last_quarters else ({}, 0.0)
     rows = limit["rows"]
     limit_rate, ours_rate = rows / limit["seconds"], rows / ours["seconds"]
     report = {
@@ -192,6 +230,12 @@ def main() -> None:
         "rerun_noop_seconds": round(ours["rerun_seconds"], 1),
         "rerun_all_unchanged": bool(ours["rerun_all_unchanged"]),
         "quarantined": int(ours["quarantined"]),
+        "last_quarters": args.last_quarters,
+        "parallel": args.parallel,
+        "baseline_seconds": round(base["seconds"], 1) if base else None,
+        "baseline_peak_rss_mb": round(base_rss) if base else None,
+        "baseline_rows_written": int(base["rows_written"]) if base else None,
+        "speedup_vs_baseline": round(base["seconds"] / ours["seconds"], 2) if base else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }

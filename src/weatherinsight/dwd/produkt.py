@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +38,7 @@ from weatherinsight.dwd.products import (
     UTC_SHIFT_HOURS,
     Product,
 )
+from weatherinsight.dwd.produkt_skip import Window, skim
 from weatherinsight.dwd.text import PAD
 from weatherinsight.errors import DwdFormatError
 
@@ -102,8 +104,44 @@ def _period_index(ts_local: np.ndarray, own: list[TimePeriod]) -> np.ndarray:
 
 
 def parse_stream(
-    open_stream: Opener, product: Product, *, file_name: str, periods: Iterable[TimePeriod] | None
+    open_stream: Opener,
+    product: Product,
+    *,
+    file_name: str,
+    periods: Iterable[TimePeriod] | None,
+    window: Window | None = None,
 ) -> Parsed:
+    """Parse a produkt member (``open_stream`` opens it afresh) into a :class:`Parsed`.
+
+    With ``window``, only the lines of the wanted hours are parsed (``dwd.produkt_skip``); the table then holds
+    those rows (and a margin), while ``rows``, ``first``, ``last`` and ``dropped`` still describe the whole
+    file. A file that does not fit the skim's checks, or whose wanted stretch fails to parse, is parsed whole
+    (so its problems are reported exactly as without a window).
+    """
+    own_periods = list(periods or ())
+    if window is not None:
+        parsed = _parse_window(open_stream, product, file_name, own_periods, window)
+        if parsed is not None:
+            return parsed
+    blocks: list[Block] = []
+    with open_stream() as stream:
+        _check_header(stream.readline(_MAX_HEADER), product, file_name)
+        try:
+            blocks = _read_blocks(stream, product)
+        except Reject as rej:
+            raise fail(open_stream, product, file_name, rej.problem, rej.row) from None
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV" in str(exc):
+                raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2) from None
+            raise fail(open_stream, product, file_name, arrow_problem(exc), None) from None
+    if not blocks:
+        raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2)
+    return _assemble(blocks, product, open_stream, file_name, own_periods)
+
+
+def _read_blocks(stream: IO[bytes], product: Product) -> list[Block]:
+    """The CSV rows of ``stream`` (after the header) as converted blocks; ``Reject.row`` counts from the
+    first data row of the stream."""
     value_names = [v.column for v in product.variables]
     names = ["station_id", "mess_datum", "qn", *value_names, EOR]
     types: dict[str, pa.DataType] = {n: pa.float64() for n in names}
@@ -113,49 +151,117 @@ def parse_stream(
     blocks: list[Block] = []
     station: int | None = None
     rows_before = 0
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
+        parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            include_columns=names,
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        try:
+            block = convert(batch, product, station)
+        except Reject as rej:
+            raise Reject(rej.problem, rows_before + (rej.row or 0)) from None
+        station = block.station
+        rows_before += batch.num_rows
+        blocks.append(block)
+    return blocks
+
+
+def _parse_window(
+    open_stream: Opener, product: Product, file_name: str, periods: list[TimePeriod], window: Window
+) -> Parsed | None:
+    """The wanted rows of a sorted file plus the whole file's counts; None: parse the whole file instead."""
     with open_stream() as stream:
         _check_header(stream.readline(_MAX_HEADER), product, file_name)
+        skimmed = skim(stream, window)
+    if skimmed is None:
+        return None
+    blocks: list[Block] = []
+    if skimmed.kept:
         try:
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
-                parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types,
-                    include_columns=names,
-                    null_values=[],
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            for batch in reader:
-                if batch.num_rows == 0:
-                    continue
-                try:
-                    block = convert(batch, product, station)
-                except Reject as rej:
-                    raise fail(
-                        open_stream, product, file_name, rej.problem, rows_before + (rej.row or 0)
-                    ) from None
-                station = block.station
-                rows_before += batch.num_rows
-                blocks.append(block)
-        except pa.ArrowInvalid as exc:
-            if "Empty CSV" in str(exc):
-                raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2) from None
-            raise fail(open_stream, product, file_name, arrow_problem(exc), None) from None
-    if not blocks:
-        raise DwdFormatError(file_name, "empty file: no data rows after the header", line=2)
-    return _assemble(blocks, product, open_stream, file_name, list(periods or ()))
+            blocks = _read_blocks(io.BytesIO(skimmed.kept), product)
+        except (Reject, pa.ArrowInvalid):
+            return None  # the whole parse finds the problem again and names its line
+        if sum(len(b.ts) for b in blocks) != skimmed.kept_rows or any(
+            b.station != skimmed.station for b in blocks
+        ):
+            return None
+    if blocks:
+        part = _assemble(blocks, product, open_stream, file_name, periods)
+        table = part.table
+    else:
+        table = produkt_schema(product).empty_table()
+    # The whole file's counts, from every row's stamp (the same rules as for the parsed rows).
+    own = _primary_periods(periods, product.primary_variable.dwd_name)
+    shift = np.array([UTC_SHIFT_HOURS.get(p.reference, -1) for p in own], dtype=np.int64)
+    idx = _period_index(skimmed.ts, own) if own else None
+    _rows, ts, dropped = _utc_rows(skimmed.ts, idx, own, shift)
+    first, last = (int(ts[0]), int(ts[-1])) if len(ts) else (None, None)
+    return Parsed(table, skimmed.station, dropped, len(ts), first, last, partial=True)
 
 
 @dataclass
 class Parsed:
-    """One parsed produkt file: the UTC table, its station and the rows left out per unconvertible period."""
+    """One parsed produkt file: the UTC table, its station and the rows left out per unconvertible period.
+
+    ``rows``, ``first`` and ``last`` (UTC µs, None without rows) and ``dropped`` describe the whole file; the
+    table holds every row, or with ``partial`` only those a window wanted (``parse_stream``).
+    """
 
     table: pa.Table
     station: int
     dropped: list[DroppedPeriod]
+    rows: int
+    first: int | None
+    last: int | None
+    partial: bool = False
+
+
+def _utc_rows(
+    ts: np.ndarray, idx: np.ndarray | None, own: list[TimePeriod], shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[DroppedPeriod]]:
+    """The time-reference rule on stamps in file order (module doc): the positions of the rows that stay, in
+    UTC order, their UTC stamps, and the rows left out per unconvertible period. ``idx`` is each row's
+    period in ``own`` (``_period_index``), None when no row lies in one."""
+    # Row positions that stay, and each one's shift in hours (0 outside every non-UTC period).
+    rows = np.arange(len(ts))
+    hours = np.zeros(len(ts), dtype=np.int64)
+    dropped: list[DroppedPeriod] = []
+    if idx is not None:
+        hours = np.where(idx >= 0, shift[np.maximum(idx, 0)], 0)
+        unconvertible = hours < 0
+        if unconvertible.any():
+            counts = np.bincount(idx[unconvertible], minlength=len(own))
+            dropped = [
+                DroppedPeriod(p.parameter, p.start, p.end, p.reference, p.info, int(n))
+                for p, n in zip(own, counts, strict=True)
+                if n
+            ]
+            rows = np.flatnonzero(~unconvertible)
+            ts, hours = ts[rows], hours[rows]
+    mez = hours > 0
+    ts = ts - hours * US_PER_HOUR
+    order = np.argsort(ts, kind="stable")
+    ts = ts[order]
+    dup = ts[1:] == ts[:-1]
+    if dup.any():
+        # Only a shifted MEZ row can meet another row (raw duplicates are rejected before): the UTC row stays.
+        mez_sorted = mez[order]
+        drop = np.zeros(len(ts), dtype=bool)
+        drop[1:] |= dup & mez_sorted[1:]
+        drop[:-1] |= dup & mez_sorted[:-1]
+        keep = ~drop
+        order, ts = order[keep], ts[keep]
+    return rows[order], ts, dropped
 
 
 def _assemble(
@@ -190,48 +296,24 @@ def _assemble(
         [pa.chunked_array(c, type=f.type) for c, f in zip(chunks, schema, strict=True)], schema=schema
     )
     if increasing and all(m is None for m in idx_parts):
-        return Parsed(table, station, [])
+        n = table.num_rows
+        return Parsed(table, station, [], n, int(blocks[0].ts[0]), int(blocks[-1].ts[-1]))
 
     ts = np.concatenate([b.ts for b in blocks])
     if not increasing and len(np.unique(ts)) != len(ts):
         raise fail(open_stream, product, file_name, "duplicate MESS_DATUM", None)
-    # Row positions that stay, and each one's shift in hours (0 outside every non-UTC period).
-    rows = np.arange(len(ts))
-    hours = np.zeros(len(ts), dtype=np.int64)
-    dropped: list[DroppedPeriod] = []
+    idx_all = None
     if any(m is not None for m in idx_parts):
-        idx = np.concatenate(
+        idx_all = np.concatenate(
             [m if m is not None else np.full(len(b.ts), -1) for m, b in zip(idx_parts, blocks, strict=True)]
         )
-        hours = np.where(idx >= 0, shift[np.maximum(idx, 0)], 0)
-        unconvertible = hours < 0
-        if unconvertible.any():
-            counts = np.bincount(idx[unconvertible], minlength=len(own))
-            dropped = [
-                DroppedPeriod(p.parameter, p.start, p.end, p.reference, p.info, int(n))
-                for p, n in zip(own, counts, strict=True)
-                if n
-            ]
-            rows = np.flatnonzero(~unconvertible)
-            ts, hours = ts[rows], hours[rows]
-    mez = hours > 0
-    ts = ts - hours * US_PER_HOUR
-    order = np.argsort(ts, kind="stable")
-    ts = ts[order]
-    dup = ts[1:] == ts[:-1]
-    if dup.any():
-        # Only a shifted MEZ row can meet another row (raw duplicates were rejected above): the UTC row stays.
-        mez_sorted = mez[order]
-        drop = np.zeros(len(ts), dtype=bool)
-        drop[1:] |= dup & mez_sorted[1:]
-        drop[:-1] |= dup & mez_sorted[:-1]
-        keep = ~drop
-        order, ts = order[keep], ts[keep]
-    table = table.take(pa.array(rows[order], type=pa.int64()))
+    rows, ts, dropped = _utc_rows(ts, idx_all, own, shift)
+    table = table.take(pa.array(rows, type=pa.int64()))
     table = table.set_column(
         1, schema.field("ts"), pa.array(ts, type=pa.int64()).view(schema.field("ts").type)
     )
-    return Parsed(table, station, dropped)
+    first, last = (int(ts[0]), int(ts[-1])) if len(ts) else (None, None)
+    return Parsed(table, station, dropped, len(ts), first, last)
 
 
 def parse_produkt(

@@ -13,6 +13,7 @@ from weatherinsight.dwd.files import DEFAULT_MAX_UNCOMPRESSED, PRODUKT_PREFIX, P
 from weatherinsight.dwd.metadata import DroppedPeriod, TimePeriod, parse_geography, parse_parameter_metadata
 from weatherinsight.dwd.products import Product
 from weatherinsight.dwd.produkt import parse_stream
+from weatherinsight.dwd.produkt_skip import Window
 from weatherinsight.errors import DwdFormatError
 
 
@@ -31,6 +32,12 @@ class ProduktZip:
     produkt_modified: datetime
     #: Rows left out per MOZ/unknown period of the primary variable (module doc); empty for most files.
     dropped: list[DroppedPeriod] = field(default_factory=list)
+    #: The whole file's rows and first/last UTC hour (µs since the epoch; None without rows). With a parse
+    #: window (``read_produkt_zip(window=…)``) ``table`` may hold only the wanted rows (``partial``).
+    rows: int = 0
+    first_us: int | None = None
+    last_us: int | None = None
+    partial: bool = False
 
     @property
     def rows_dropped(self) -> int:
@@ -47,9 +54,11 @@ def read_produkt_zip(
     file_name: str,
     product: Product | None = None,
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
+    window: Window | None = None,
 ) -> ProduktZip:
     """Parse a station zip (``stundenwerte_<CODE>_<SSSSS>_…zip``): exactly one produkt file, its periods
-    from Metadaten_Parameter applied, Metadaten_Geographie parsed. ``product``, when given, must match."""
+    from Metadaten_Parameter applied, Metadaten_Geographie parsed. ``product``, when given, must match.
+    ``window``: parse only the produkt lines of those hours (``dwd.produkt_skip``; the counts stay whole)."""
     name = parse_zip_name(file_name)
     if product is not None and product.code != name.product.code:
         raise DwdFormatError(
@@ -77,7 +86,11 @@ def read_produkt_zip(
                 [parse_geography(archive.read(g), file_name=f"{file_name}:{g}") for g in geos]
             )
         parsed = parse_stream(
-            lambda: archive.open(produkt), product, file_name=f"{file_name}:{produkt}", periods=periods
+            lambda: archive.open(produkt),
+            product,
+            file_name=f"{file_name}:{produkt}",
+            periods=periods,
+            window=window,
         )
         stamp = archive.info(produkt).date_time
         try:
@@ -104,4 +117,8 @@ def read_produkt_zip(
         produkt,
         modified,
         parsed.dropped,
+        parsed.rows,
+        parsed.first,
+        parsed.last,
+        parsed.partial,
     )

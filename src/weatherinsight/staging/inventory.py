@@ -30,6 +30,7 @@ from weatherinsight.dwd.products import PERIODS, Product
 from weatherinsight.errors import DwdFormatError
 from weatherinsight.logs import get_logger
 from weatherinsight.settings import Settings
+from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import in_history, product_prefix, raw_filesystem
 from weatherinsight.vocabulary import ProgressCallback, ProgressEvent, no_progress
 
@@ -185,6 +186,20 @@ def list_raw_inputs(
     if hash_cache is not None and hashes != known:
         _save_hashes(hash_cache, hashes)
     return Inventory(inputs, bad, lists)
+
+
+def hash_cache_path(settings: Settings, product: Product) -> Path:
+    """The product's ``HASH_CACHE`` file, in its staged directory."""
+    return staged_store.product_dir(Path(settings.staged_dir), product.name) / HASH_CACHE
+
+
+def list_for_run(
+    settings: Settings, product: Product, *, progress: ProgressCallback = no_progress
+) -> Inventory:
+    """``list_raw_inputs`` as a staging run lists (it holds the product's staging lock): with the hash cache."""
+    return list_raw_inputs(
+        settings, product, progress=progress, hash_cache=hash_cache_path(settings, product)
+    )
 
 
 def estimate_range(data: bytes) -> tuple[datetime, datetime] | None:

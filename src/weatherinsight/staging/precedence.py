@@ -41,6 +41,9 @@ class SourceTable:
     release: datetime | None
     #: A stable tie-breaker when two files share period and release time (e.g. the sha256 of the bytes).
     key: str = ""
+    #: The file's first and last UTC hour when ``table`` holds only part of it (a parse window): the file
+    #: claims its whole range, so that a gap inside it is not filled from another file. None: the table's.
+    claim: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,16 @@ def apply_precedence(sources: Sequence[SourceTable], product: Product) -> tuple[
     claimed: list[tuple[pa.Scalar, pa.Scalar]] = []
     for src in rank(sources):
         t = src.table
-        if t.num_rows == 0:
-            continue
         ts = t.column("ts")
-        bounds = pc.min_max(ts)
-        lo, hi = bounds["min"], bounds["max"]
+        if src.claim is not None:
+            lo, hi = (pa.scalar(x, type=ts.type) for x in src.claim)
+        elif t.num_rows == 0:
+            continue
+        else:
+            bounds = pc.min_max(ts)
+            lo, hi = bounds["min"], bounds["max"]
         dropped = 0
-        if claimed:
+        if claimed and t.num_rows:
             taken: pa.ChunkedArray | None = None
             for c_lo, c_hi in claimed:
                 inside = pc.and_(pc.greater_equal(ts, c_lo), pc.less_equal(ts, c_hi))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from weatherinsight.logs import get_logger
+from weatherinsight.quarters import Quarter
 from weatherinsight.staging.quarantine import QuarantinedFile
 from weatherinsight.staging.worker import FileOutcome
 from weatherinsight.vocabulary import Engine, Status
@@ -80,6 +81,26 @@ class StageResult:
     @property
     def rows_dropped_time_reference(self) -> int:
         return sum(d.rows for d in self.time_reference_drops)
+
+
+def count_left_out(result: StageResult, q: Quarter, rows: int, *, asked: bool, already_staged: bool) -> None:
+    """Count rows of quarter ``q`` that a run does not write, unless they are merely outside the request.
+
+    Rows after the current quarter are bad rows (a timestamp in the future). Rows of a quarter the run
+    ``asked`` for (or it asked for all) that it does not rewrite lie outside the range the plan derived from
+    the file names: they are counted with that reason unless the quarter's staged partition already holds
+    them (``already_staged``). Rows of quarters the caller did not ask for are not lost (a run asking for them
+    stages them). A run for some quarters parses only those and the future (``worker.parse_window``), so
+    rows of other quarters are never seen by it.
+    """
+    if q > Quarter.of(datetime.now(UTC)):
+        reason = FUTURE_ROWS
+    elif not asked or already_staged:
+        return
+    else:
+        reason = OUTSIDE_PLAN_ROWS
+    key = f"{reason} ({q})"
+    result.rows_left_out[key] = result.rows_left_out.get(key, 0) + rows
 
 
 def report_time_reference_drops(result: StageResult, outcomes: Sequence[FileOutcome]) -> None:

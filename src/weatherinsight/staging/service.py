@@ -32,28 +32,22 @@ from weatherinsight.errors import RunFailedError, StorageError, WeatherInsightEr
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter, quarters_between
 from weatherinsight.settings import Settings
-from weatherinsight.staging.inventory import (
-    HASH_CACHE,
-    Inventory,
-    RawInput,
-    group_by_station,
-    list_raw_inputs,
-)
+from weatherinsight.staging.budget import BUFFERED_ROWS
+from weatherinsight.staging.inventory import Inventory, RawInput, group_by_station, list_for_run
 from weatherinsight.staging.plan import Plan, failed_quarters, make_plan, quarters_to_commit
 from weatherinsight.staging.precedence import split_by_quarter
 from weatherinsight.staging.quarantine import note_released, quarantine
 from weatherinsight.staging.record import record_failed_run, record_quarantine_only, record_run
 from weatherinsight.staging.result import (
-    FUTURE_ROWS,
-    OUTSIDE_PLAN_ROWS,
     StageResult,
+    count_left_out,
     report_time_reference_drops,
     success_message,
     sweep_message,
 )
 from weatherinsight.staging.spark import run_spark_stage
 from weatherinsight.staging.state import StagingState, state_path
-from weatherinsight.staging.worker import FileOutcome, failure, probe_file, stage_station
+from weatherinsight.staging.worker import FileOutcome, failure, parse_window, probe_file, stage_station
 from weatherinsight.storage import oserrors
 from weatherinsight.storage import staged as staged_store
 from weatherinsight.storage.raw import raw_filesystem
@@ -181,26 +175,17 @@ class _Run:
 
     # --- staging ---------------------------------------------------------------------------------------
     def left_out(self, q: Quarter, rows: int, items: Iterable[RawInput] = ()) -> None:
-        """Count rows of a quarter this run does not write, unless they are merely outside the request.
-
-        Rows after the current quarter are bad rows (a timestamp in the future). Rows of a requested quarter
-        (or every quarter is) that this run does not rewrite lie outside the range the plan derived from the
-        file names: they are counted with that reason unless the quarter's staged partition already holds
-        them — it was staged before and one of ``items`` (the station's files) was known to reach into it
-        then. Rows of quarters the caller did not ask for are not lost (a run asking for them stages them).
-        """
-        unrequested = self.requested is not None and q not in self.requested
-        already_staged = str(q) in self.state.quarters and any(
-            q in self.staged_before.get(i.rel, ()) for i in items
+        """Count rows of ``q`` this run does not write (``result.count_left_out``). The quarter's partition
+        already holds them when it was staged before and one of ``items`` (the station's files) was known to
+        reach into it then."""
+        count_left_out(
+            self.result,
+            q,
+            rows,
+            asked=self.requested is None or q in self.requested,
+            already_staged=str(q) in self.state.quarters
+            and any(q in self.staged_before.get(i.rel, ()) for i in items),
         )
-        if q > Quarter.of(datetime.now(UTC)):
-            reason = FUTURE_ROWS
-        elif unrequested or already_staged:
-            return
-        else:
-            reason = OUTSIDE_PLAN_ROWS
-        key = f"{reason} ({q})"
-        self.result.rows_left_out[key] = self.result.rows_left_out.get(key, 0) + rows
 
     def stage_embedded(
         self,
@@ -213,21 +198,29 @@ class _Run:
         fs, _ = raw_filesystem(self.settings)
         outcomes: list[FileOutcome] = []
         geography: list[pa.Table] = []
+        window = parse_window(self.requested, datetime.now(UTC))  # the hours to parse (None: all)
         progress(ProgressEvent(STATIONS_TASK, total=len(groups)))
-        for station_id, items in groups.items():
-            out = stage_station(
-                self.product, station_id, items, fs.cat_file, max_uncompressed_bytes=self.max_bytes
-            )
-            outcomes.extend(out.files)
-            geography.extend(out.geography)
-            for year, qn, piece in split_by_quarter(out.table):
-                q = Quarter(year, qn)
-                if q in dirty:
-                    writer.append(q, piece)
-                else:
-                    self.left_out(q, piece.num_rows, items)
-            progress(ProgressEvent(STATIONS_TASK, advance=1))
-        writer.close()
+        # The writer's cap is this process's buffered-row budget shared with concurrent runs (``budget``).
+        with BUFFERED_ROWS.share():
+            for station_id, items in groups.items():
+                out = stage_station(
+                    self.product,
+                    station_id,
+                    items,
+                    fs.cat_file,
+                    max_uncompressed_bytes=self.max_bytes,
+                    window=window,
+                )
+                outcomes.extend(out.files)
+                geography.extend(out.geography)
+                for year, qn, piece in split_by_quarter(out.table):
+                    q = Quarter(year, qn)
+                    if q in dirty:
+                        writer.append(q, piece)
+                    else:
+                        self.left_out(q, piece.num_rows, items)
+                progress(ProgressEvent(STATIONS_TASK, advance=1))
+            writer.close()
         return _Staged(outcomes, geography, dict(writer.rows), lambda q: writer.commit([q]))
 
     def stage_spark(
@@ -247,6 +240,7 @@ class _Run:
             writer.tmp,
             spark_master=spark_master or self.settings.spark.master,
             session=spark_session,
+            window=parse_window(self.requested, datetime.now(UTC)),
         )
         for station_id, q, n in out.not_written:  # counted as the embedded path counts them
             self.left_out(q, n, groups.get(station_id, []))
@@ -473,8 +467,7 @@ def _stage_locked(
         retry_quarantined=retry_quarantined,
     )
     run.result.stale_tmp_swept = swept
-    hash_cache = staged_store.product_dir(run.staged_dir, product.name) / HASH_CACHE
-    plan = run.plan(list_raw_inputs(settings, product, progress=progress, hash_cache=hash_cache))
+    plan = run.plan(list_for_run(settings, product, progress=progress))
     if not plan.dirty and not run.early_failures:
         done = run.nothing_to_do()
         done.message += sweep_message(done)
@@ -484,7 +477,9 @@ def _stage_locked(
     dirty = set(plan.dirty)
     writer: staged_store.PartitionSetWriter | None = None
     try:
-        writer = staged_store.PartitionSetWriter(run.staged_dir, product.name, product.staged_schema)
+        writer = staged_store.PartitionSetWriter(
+            run.staged_dir, product.name, product.staged_schema, max_buffered_rows=BUFFERED_ROWS.cap
+        )
         if engine == "spark":
             staged = run.stage_spark(groups, dirty, writer, spark_master, spark_session)
         else:

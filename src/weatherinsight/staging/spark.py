@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from weatherinsight.dwd.metadata import GEOGRAPHY_SCHEMA, DroppedPeriod
 from weatherinsight.dwd.products import Product
+from weatherinsight.dwd.produkt_skip import Window
 from weatherinsight.engines import spark as engines_spark
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
@@ -100,11 +101,14 @@ def _station_batches(
     dirty: frozenset[tuple[int, int]],
     max_bytes: int,
     schema: pa.Schema,
+    window: Window | None,
 ) -> Iterator[pa.RecordBatch]:
     """The executor side for one station: parse + precedence via ``stage_station``, then rows + side rows."""
     fs, _ = fsspec.core.url_to_fs(raw_store, **raw_options)
     items = [RawInput(**d) for d in json.loads(files_json)]
-    out = stage_station(product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes)
+    out = stage_station(
+        product, station_id, items, fs.cat_file, max_uncompressed_bytes=max_bytes, window=window
+    )
     side: list[tuple[str, str]] = []
     for year, quarter, piece in split_by_quarter(out.table):
         if (year, quarter) not in dirty:
@@ -172,8 +176,11 @@ def run_spark_stage(
     *,
     spark_master: str,
     session: Any = None,
+    window: Window | None = None,
 ) -> SparkStageOutput:
     """Run the per-station staging for ``groups`` on Spark; write the dirty quarters under ``tmp_root/spark``.
+
+    ``window`` (``worker.parse_window``): parse only those hours of each file, as the embedded path does.
 
     ``groups`` maps station id → its ``RawInput`` list (as planned by the driver). Returns the per-file
     outcomes and location tables for the driver to quarantine and record.
@@ -199,7 +206,7 @@ def run_spark_stage(
             files = batch.column(1).to_pylist()
             for sid, fj in zip(sids, files, strict=True):
                 yield from _station_batches(
-                    product, raw_store, raw_options, int(sid), fj, dirty_keys, max_bytes, schema
+                    product, raw_store, raw_options, int(sid), fj, dirty_keys, max_bytes, schema, window
                 )
 
     # One slice per core: each Python worker pays the import of pyarrow/our parser once.

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from weatherinsight.dwd.metadata import DroppedPeriod
 from weatherinsight.dwd.products import Product
 from weatherinsight.dwd.produkt import LegacyLayoutError
+from weatherinsight.dwd.produkt_skip import Window
 from weatherinsight.dwd.produkt_zip import read_produkt_zip
 from weatherinsight.errors import DwdFormatError, WeatherInsightError
+from weatherinsight.quarters import Quarter
 from weatherinsight.staging.inventory import RawInput
 from weatherinsight.staging.precedence import SourceTable, apply_precedence
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The end of the "future" span (µs; far beyond year 9999, the last MESS_DATUM year).
+_FOREVER = 1 << 62
 
 #: Errors a broken file can raise besides our typed DwdFormatError (reported as the quarantine reason).
 PARSE_ERRORS = (zipfile.BadZipFile, pa.ArrowInvalid, ValueError, KeyError, EOFError, OSError)
@@ -61,6 +66,29 @@ class StationOutcome:
     geography: list[pa.Table]
 
 
+def parse_window(quarters: Iterable[Quarter] | None, now: datetime) -> Window | None:
+    """The hours a run for ``quarters`` must parse, or None (parse every row) when it asked for all of them.
+
+    The asked quarters, and every hour after the quarter of ``now``: rows there are counted as "timestamp in
+    the future" whatever the run asked for (``StageResult.rows_left_out``), so that count stays whole.
+    """
+    if quarters is None:
+        return None
+    spans: list[tuple[int, int]] = []
+    future = Quarter.of(now).next()
+    for q in sorted({*quarters, future}):
+        start, end = _us(q.start), (_us(q.end) if q != future else _FOREVER)
+        if spans and spans[-1][1] >= start:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))  # adjacent quarters: one span
+        else:
+            spans.append((start, end))
+    return Window(tuple(spans))
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 def failure(item: RawInput, reason: str, *, legacy: bool = False) -> FileOutcome:
     """The outcome of a file rejected for ``reason`` (it will be quarantined)."""
     return FileOutcome(
@@ -69,11 +97,24 @@ def failure(item: RawInput, reason: str, *, legacy: bool = False) -> FileOutcome
 
 
 def parse_file(
-    product: Product, item: RawInput, data: bytes, *, max_uncompressed_bytes: int
+    product: Product,
+    item: RawInput,
+    data: bytes,
+    *,
+    max_uncompressed_bytes: int,
+    window: Window | None = None,
 ) -> tuple[SourceTable, FileOutcome, pa.Table | None]:
-    """Parse one zip with the shared parser; raises ``DwdFormatError`` on bad input."""
+    """Parse one zip with the shared parser; raises ``DwdFormatError`` on bad input.
+
+    With ``window`` the table may hold only the rows of those hours (``dwd.produkt_skip``); the outcome's
+    range and counts, and the range the file claims in precedence, are still the whole file's.
+    """
     pz = read_produkt_zip(
-        data, file_name=item.file_name, product=product, max_uncompressed_bytes=max_uncompressed_bytes
+        data,
+        file_name=item.file_name,
+        product=product,
+        max_uncompressed_bytes=max_uncompressed_bytes,
+        window=window,
     )
     if pz.period != item.period:
         raise DwdFormatError(
@@ -82,12 +123,12 @@ def parse_file(
     if item.station_id is not None and int(pz.station_id) != item.station_id:
         raise DwdFormatError(item.rel, f"holds station {pz.station_id}, its name says {item.station_id}")
     table = pz.table
-    first = last = None
-    if table.num_rows:
-        mm = pc.min_max(table.column("ts"))
-        first, last = mm["min"].as_py(), mm["max"].as_py()
+    ts_type = table.schema.field("ts").type
+    first = pa.scalar(pz.first_us, type=ts_type).as_py() if pz.first_us is not None else None
+    last = pa.scalar(pz.last_us, type=ts_type).as_py() if pz.last_us is not None else None
     release = pz.produkt_modified
-    src = SourceTable(table, item.period, item.file_name, release, item.sha256)
+    claim = (first, last) if pz.partial and first is not None and last is not None else None
+    src = SourceTable(table, item.period, item.file_name, release, item.sha256, claim)
     outcome = FileOutcome(
         item.rel,
         item.sha256,
@@ -98,7 +139,7 @@ def parse_file(
         None,
         first,
         last,
-        table.num_rows,
+        pz.rows,
         release,
         tuple(pz.dropped),
     )
@@ -124,8 +165,11 @@ def stage_station(
     read_bytes: Callable[[str], bytes],
     *,
     max_uncompressed_bytes: int,
+    window: Window | None = None,
 ) -> StationOutcome:
     """Parse all files of one station and merge them by precedence (pure apart from ``read_bytes``).
+
+    With ``window`` (``parse_window``) the merged table is exact for the wanted hours only.
 
     A file that fails to parse is reported (``ok=False`` with the reason) and left out; its station's other
     files still count.
@@ -138,7 +182,9 @@ def stage_station(
             data = read_bytes(item.path)
             if hashlib.sha256(data).hexdigest() != item.sha256:
                 raise DwdFormatError(item.rel, "the stored bytes changed while staging ran (sha256 differs)")
-            src, outcome, geo = parse_file(product, item, data, max_uncompressed_bytes=max_uncompressed_bytes)
+            src, outcome, geo = parse_file(
+                product, item, data, max_uncompressed_bytes=max_uncompressed_bytes, window=window
+            )
         except WeatherInsightError as exc:
             outcomes.append(failure(item, str(exc), legacy=isinstance(exc, LegacyLayoutError)))
             continue

@@ -14,7 +14,7 @@ import ctypes
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -147,7 +147,8 @@ class PartitionSetWriter:
     """Streams tables into per-quarter Parquet files in a temp area, then commits chosen quarters atomically.
 
     Memory stays bounded: rows are buffered per quarter and flushed as a row group once a quarter's buffer
-    reaches ``row_group_rows`` or the buffers together pass ``max_buffered_rows`` (then the largest is flushed).
+    reaches ``row_group_rows`` or the buffers together pass ``max_buffered_rows`` (then the largest is flushed;
+    a function is asked at every append, for a cap shared with other writers: ``staging.budget``).
     """
 
     def __init__(
@@ -158,7 +159,7 @@ class PartitionSetWriter:
         *,
         run_id: str | None = None,
         row_group_rows: int = ROW_GROUP_ROWS,
-        max_buffered_rows: int = MAX_BUFFERED_ROWS,
+        max_buffered_rows: int | Callable[[], int] = MAX_BUFFERED_ROWS,
     ) -> None:
         self.staged_dir = Path(staged_dir)
         self.product = product
@@ -169,7 +170,10 @@ class PartitionSetWriter:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.tmp = run_tmp_dir(self.staged_dir, product, self.run_id)
         self.row_group_rows = row_group_rows
+        # A number, or a function asked at every append (a budget shared with concurrent runs).
         self.max_buffered_rows = max_buffered_rows
+        #: Row groups written so far (one per flush).
+        self.flushes = 0
         self._buffers: dict[Quarter, list[pa.Table]] = {}
         self._buffered: dict[Quarter, int] = {}
         self._writers: dict[Quarter, pq.ParquetWriter] = {}
@@ -195,7 +199,8 @@ class PartitionSetWriter:
         self._total_buffered += table.num_rows
         if self._buffered[quarter] >= self.row_group_rows:
             self._flush(quarter)
-        while self._total_buffered > self.max_buffered_rows:
+        cap = self.max_buffered_rows
+        while self._total_buffered > (cap() if callable(cap) else cap):
             self._flush(max(self._buffered, key=lambda q: self._buffered[q]))
 
     def _flush(self, quarter: Quarter) -> None:
@@ -211,6 +216,7 @@ class PartitionSetWriter:
             writer = pq.ParquetWriter(d / PART_NAME, self.memory_schema, store_schema=False)
             self._writers[quarter] = writer
         writer.write_table(pa.concat_tables(parts), row_group_size=max(n, 1))
+        self.flushes += 1
 
     def close(self) -> None:
         """Flush every buffer and close every file (the temp partitions are then complete)."""
