@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import date
 
 from sqlalchemy import Engine
 
@@ -152,9 +151,6 @@ def _ingest_locked(
     http = client or DwdClient.from_settings(settings)
     listing_failed = False
     pending: list[Outcome] = []  # stored files not yet recorded (recorded in batches: one commit per batch)
-    member_ranges: dict[
-        tuple[str, str], tuple[date, date]
-    ] = {}  # learnt while verifying, for the raw versions
     last_flush = time.perf_counter()
     try:
         targets, listing_failed = _plan(
@@ -192,8 +188,6 @@ def _ingest_locked(
                     progress(ProgressEvent(files_task, advance=1))
                     continue
                 pending.append(out)
-                if out.member_range is not None:
-                    member_ranges[(t.period, t.entry.name)] = out.member_range
                 if len(pending) >= _RECORD_BATCH or time.perf_counter() - last_flush > _RECORD_SECONDS:
                     flush(engine, prod, run_id, pending)
                     last_flush = time.perf_counter()
@@ -218,7 +212,7 @@ def _ingest_locked(
             result.status = SUCCEEDED
         if result.status != FAILED:
             with engine.begin() as conn:
-                result.raw_versions = publish_raw_versions(conn, settings, prod, quarter, member_ranges)
+                result.raw_versions = publish_raw_versions(conn, settings, prod, quarter)
     except BaseException as exc:
         result.status = FAILED
         result.warnings.append(f"run aborted: {exc!r}")
