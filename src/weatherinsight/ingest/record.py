@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import os
 import socket
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,10 +231,10 @@ def publish_raw_versions(
     conn: Connection,
     settings: Settings,
     product: Product,
-    quarter: Quarter | None,
-) -> list[str]:
+    quarters: Collection[Quarter] | None,
+) -> dict[Quarter, str]:
     """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files' data touch (or just
-    ``quarter``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
+    those of ``quarters``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
     The member is read from the row (recorded at ingest), so no zip is opened; a recent zip's row stored
     before migration 0008 is dated from the stored zip once and the row filled in.
 
@@ -269,7 +270,7 @@ def publish_raw_versions(
         if span is None:
             continue
         for q in quarters_between(*span):
-            if quarter is None or q == quarter:
+            if quarters is None or q in quarters:
                 by_quarter.setdefault(q, []).append(f"{row['period']}/{row['file_name']}:{row['sha256']}")
     if learnt:
         conn.execute(
@@ -282,12 +283,12 @@ def publish_raw_versions(
             ),
             learnt,
         )
-    names: list[str] = []
+    names: dict[Quarter, str] = {}
     for q in sorted(by_quarter):
         items = sorted(by_quarter[q])
         fingerprint = hashlib.sha256("\n".join(items).encode()).hexdigest()
         version = lineage.begin_version(conn, settings, "raw", product.name, q, fingerprint=fingerprint)
         if not version.is_noop:
             version = lineage.publish_version(conn, version, row_count=len(items))
-        names.append(version.version_name)
+        names[q] = version.version_name
     return names
