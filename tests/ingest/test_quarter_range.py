@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.fixtures.core import make_settings
 from tests.fixtures.mirror import FAST_INGEST
-from weatherinsight.dwd.files import parse_zip_name
+from weatherinsight.dwd.files import ZipName, parse_zip_name
 from weatherinsight.dwd.products import get_product
 from weatherinsight.ingest import ingest_product
 from weatherinsight.mirror.layout import product_dir
@@ -34,6 +34,13 @@ def _quarters(mirror_dir: Path) -> list[Quarter]:
     return [first, last.previous(), last]
 
 
+def _overlaps(zn: ZipName, quarters: list[Quarter]) -> bool:
+    """Whether the zip's named days (all days when its name has none: a recent zip) touch a quarter."""
+    if zn.start is None or zn.end is None:
+        return True
+    return any(zn.start < q.end.date() and zn.end >= q.start.date() for q in quarters)
+
+
 def _expected_files(mirror_dir: Path, quarters: list[Quarter]) -> set[str]:
     """Every recent file, the historical station list and the historical zips overlapping a quarter."""
     out: set[str] = set()
@@ -42,9 +49,8 @@ def _expected_files(mirror_dir: Path, quarters: list[Quarter]) -> set[str]:
             if p.name.startswith("."):
                 continue
             zn = parse_zip_name(p.name) if p.suffix == ".zip" else None
-            if zn is not None and zn.start is not None and zn.end is not None:
-                if not any(zn.start < q.end.date() and zn.end >= q.start.date() for q in quarters):
-                    continue
+            if zn is not None and not _overlaps(zn, quarters):
+                continue
             out.add(f"{FF.directory}/{period}/{p.name}")
     return out
 
