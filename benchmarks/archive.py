@@ -184,7 +184,7 @@ def _check_daily(settings: Settings, products: list[str], quarters: list[str], p
         if missing:
             raise SystemExit(
                 f"{phase}: daily input {daily} has no staged version for {len(missing)} of {len(quarters)} "
-                f"quarter(s) ({', '.join(missing[:4])}…): its ingest or staging failed (see the log), or the "
+                f"quarter(s) ({', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}): its ingest or staging failed (see the log), or the "
                 "mirror lacks climate/daily/kl"
             )
 
