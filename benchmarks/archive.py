@@ -1,10 +1,13 @@
 """Benchmark: the whole pipeline at archive scale — full load, 20-quarter backfill, one quarter, no-op (issue #19).
 
     uv run --frozen python benchmarks/archive.py [--stations 500] [--years 10] [--products all]
-        [--backfill-quarters 20] [--no-baseline] [--only full backfill quarter] [--workdir DIR]
+        [--backfill-quarters 20] [--periods quarter|all] [--no-baseline] [--only full backfill quarter]
+        [--workdir DIR]
 
 1. Builds (or reuses) a simulated DWD mirror of ``stations × years × products`` (``weatherinsight.mirror``,
-   seed 7, "today" = the day it was built) and serves it with ``weatherinsight.mirror.server`` on 127.0.0.1 in
+   seed 7, "today" = the day it was built), with the daily KL files the products' day-based indices read
+   (air_temperature and precipitation: a reused mirror without them gets them added, nothing rebuilt), and
+   serves it with ``weatherinsight.mirror.server`` on 127.0.0.1 in
    a separate process.
 2. **limit**: every produkt member of the mirror streamed through ``zipfile`` + ``pyarrow.csv`` into one Parquet
    file per product (no validation, no precedence, no partitions): the parse limit, in produkt bytes/s.
@@ -16,6 +19,11 @@
      each); **baseline**: the same quarters the way a backfill ran before issue #19, ``run_quarter`` quarter
      after quarter (every quarter's staging parsed each file again) — same run, same mirror;
    * **quarter**: ``run_quarter`` of the last complete quarter; **noop**: the same again in the same data dir.
+
+``--periods quarter`` publishes quarters only (``features.periods`` empty: the issue's original scope);
+``all`` (the default) also the months, seasons and years the quarters complete. A phase fails loudly when a
+daily input failed (no AVAILABLE staged daily version for one of its quarters) — the pipeline itself only logs
+that and falls back to hourly-derived days, which would measure a different workload.
 
 For each phase the report gives wall time, peak RSS, and the share of the parse limit: the time the limit
 needs for the produkt bytes the phase had to read (every file whose range touches its quarters, once) over the
@@ -46,23 +54,29 @@ SEED = 7
 
 
 def ensure_mirror(workdir: Path, stations: int, years: int, products: list[str]) -> Path:
-    """The mirror under ``workdir/mirror``, rebuilt when its size or products differ."""
+    """The mirror under ``workdir/mirror`` with ``products`` and the daily inputs they read: rebuilt when its
+    size or hourly products differ; a missing daily input is added (its files only)."""
+    from weatherinsight.features.day_sources import daily_inputs
     from weatherinsight.mirror.layout import MANIFEST, load_spec
-    from weatherinsight.mirror.simulate import build_mirror
+    from weatherinsight.mirror.simulate import add_products, build_mirror
 
     mirror = workdir / "mirror"
+    wanted = [*products, *daily_inputs(products)]
     if (mirror / MANIFEST).exists():
         spec = load_spec(mirror)
-        if (spec.stations, spec.years, spec.seed, set(spec.products)) == (
-            stations,
-            years,
-            SEED,
-            set(products),
-        ):
+        same_size = (spec.stations, spec.years, spec.seed) == (stations, years, SEED)
+        if same_size and set(products) <= set(spec.products) <= set(wanted):
+            missing = [p for p in wanted if p not in spec.products]
+            if missing:
+                t0 = time.monotonic()
+                added = add_products(mirror, missing, workers=2)
+                print(
+                    f"mirror: added {', '.join(missing)} ({added.files} files) in {time.monotonic() - t0:.0f} s"
+                )
             return mirror
         shutil.rmtree(mirror)
     t0 = time.monotonic()
-    summary = build_mirror(mirror, stations=stations, years=years, seed=SEED, products=products, workers=2)
+    summary = build_mirror(mirror, stations=stations, years=years, seed=SEED, products=wanted, workers=2)
     print(
         f"mirror built: {summary.files} files, {summary.rows} rows in {time.monotonic() - t0:.0f} s",
         flush=True,
@@ -133,24 +147,53 @@ def phase_limit(workdir: Path, products: list[str]) -> dict[str, float]:
     return {"rows": rows, "bytes": sum(m[2] for m in members), "seconds": seconds}
 
 
+#: ``--periods``: what a phase publishes beside quarters (``features.periods``).
+PERIODS = {"quarter": (), "all": ("month", "season", "year")}
+
+
 def _settings(workdir: Path, name: str, base_url: str, *, fresh: bool) -> Settings:
     from weatherinsight.settings import load_settings
 
     data = workdir / f"data-{name}"
     if fresh:
         shutil.rmtree(data, ignore_errors=True)
-    return load_settings(
+    settings = load_settings(
         data_dir=data,
         database_url=f"sqlite:///{data / 'wi.db'}",
         dwd_base_url=base_url,
         raw_store_url=str(data / "raw"),
     )
+    kinds = PERIODS[os.environ.get("WI_BENCH_PERIODS", "all")]
+    return settings.model_copy(update={"features": settings.features.model_copy(update={"periods": kinds})})
 
 
-def _check(report: RunReport, phase: str) -> dict[str, float]:
+def _check_daily(settings: Settings, products: list[str], quarters: list[str], phase: str) -> None:
+    """Fail loudly when a daily input the products read has no AVAILABLE staged version for a quarter: the
+    pipeline only logs such a failure (and falls back to hourly-derived days)."""
+    from weatherinsight.features.day_sources import daily_inputs
+    from weatherinsight.warehouse import db, lineage
+
+    for daily in daily_inputs(products):
+        with db.get_engine(settings.database_url).connect() as conn:
+            have = {
+                f"{v.year}Q{v.quarter}"
+                for v in lineage.list_versions(conn, kind="staged", product=daily, statuses=["AVAILABLE"])
+                if v.period_kind == "quarter"
+            }
+        missing = [q for q in quarters if q not in have]
+        if missing:
+            raise SystemExit(
+                f"{phase}: daily input {daily} has no staged version for {len(missing)} of {len(quarters)} "
+                f"quarter(s) ({', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}): its ingest or staging failed (see the log), or the "
+                "mirror lacks climate/daily/kl"
+            )
+
+
+def _check(report: RunReport, phase: str, settings: Settings, products: list[str]) -> dict[str, float]:
     failed = report.failed
     if failed:
         raise SystemExit(f"{phase}: {len(failed)} quarter × product failed: {failed[0].error}")
+    _check_daily(settings, products, sorted({o.quarter for o in report.outcomes}), phase)
     outcomes = report.outcomes
     return {
         "pairs": len(outcomes),
@@ -161,20 +204,25 @@ def _check(report: RunReport, phase: str) -> dict[str, float]:
 
 def phase_full(workdir: Path, products: list[str], base_url: str, quarters: list[str]) -> dict[str, float]:
     from weatherinsight.dwd.products import get_product
+    from weatherinsight.features.day_sources import daily_inputs
     from weatherinsight.ingest import ingest_product
     from weatherinsight.pipeline import steps
     from weatherinsight.quarters import Quarter
-    from weatherinsight.staging import stage_product
+    from weatherinsight.staging import stage_daily, stage_product
 
     settings = _settings(workdir, "full", base_url, fresh=True)
+    dailies = daily_inputs(products)
     t0 = time.monotonic()
-    for name in products:
+    for name in [*dailies, *products]:
         ingest_product(settings, name)
     t1 = time.monotonic()
     rows = 0
+    for name in dailies:  # before the products that read them aggregate
+        rows += sum(stage_daily(settings, get_product(name)).rows_by_quarter.values())
     for name in products:
         rows += stage_product(settings, get_product(name)).rows_written
     t2 = time.monotonic()
+    _check_daily(settings, products, quarters, "full")
     n = 0
     for name in products:
         for q in quarters:
@@ -200,7 +248,7 @@ def phase_backfill(
     settings = _settings(workdir, "backfill", base_url, fresh=True)
     t0 = time.monotonic()
     report = backfill(settings, [Quarter.parse(q) for q in quarters], products=products)
-    return {"seconds": time.monotonic() - t0, **_check(report, "backfill")}
+    return {"seconds": time.monotonic() - t0, **_check(report, "backfill", settings, products)}
 
 
 def phase_baseline(
@@ -215,7 +263,7 @@ def phase_baseline(
     outcomes = []
     for q in quarters:
         outcomes += run_quarter(settings, Quarter.parse(q), products=products).outcomes
-    return {"seconds": time.monotonic() - t0, **_check(RunReport(outcomes), "baseline")}
+    return {"seconds": time.monotonic() - t0, **_check(RunReport(outcomes), "baseline", settings, products)}
 
 
 def phase_quarter(workdir: Path, products: list[str], base_url: str, quarters: list[str]) -> dict[str, float]:
@@ -225,7 +273,7 @@ def phase_quarter(workdir: Path, products: list[str], base_url: str, quarters: l
     settings = _settings(workdir, "quarter", base_url, fresh=True)
     t0 = time.monotonic()
     report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)
-    return {"seconds": time.monotonic() - t0, **_check(report, "quarter")}
+    return {"seconds": time.monotonic() - t0, **_check(report, "quarter", settings, products)}
 
 
 def phase_noop(workdir: Path, products: list[str], base_url: str, quarters: list[str]) -> dict[str, float]:
@@ -235,7 +283,7 @@ def phase_noop(workdir: Path, products: list[str], base_url: str, quarters: list
     settings = _settings(workdir, "quarter", base_url, fresh=False)
     t0 = time.monotonic()
     report = run_quarter(settings, Quarter.parse(quarters[-1]), products=products)
-    out = {"seconds": time.monotonic() - t0, **_check(report, "noop")}
+    out = {"seconds": time.monotonic() - t0, **_check(report, "noop", settings, products)}
     if out["unchanged"] != out["pairs"]:
         raise SystemExit(f"noop: {out['pairs'] - out['unchanged']} pair(s) were not unchanged")
     return out
@@ -254,7 +302,7 @@ def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: lis
     """Run one phase in a child process; returns its JSON result with its peak RSS in MiB."""
     cmd = [sys.executable, __file__, "--phase", phase, "--workdir", str(args.workdir), "--base-url", base_url]
     cmd += ["--products", *args.products, "--quarters", *quarters]
-    env = {**os.environ, "WEATHERINSIGHT_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "WEATHERINSIGHT_LOG_LEVEL": "WARNING", "WI_BENCH_PERIODS": args.periods}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -304,6 +352,12 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--products", nargs="+", default=list(PRODUCTS))
     ap.add_argument("--backfill-quarters", type=int, default=20)
+    ap.add_argument(
+        "--periods",
+        choices=sorted(PERIODS),
+        default="all",
+        help="publish quarters only, or also the months, seasons and years they complete (default all)",
+    )
     ap.add_argument("--no-baseline", action="store_true", help="skip the quarter-after-quarter baseline")
     ap.add_argument(
         "--only",
@@ -374,6 +428,7 @@ def main() -> None:
         "stations": args.stations,
         "years": args.years,
         "products": len(args.products),
+        "periods": args.periods,
         "files": len(members),
         "produkt_bytes": limit["bytes"],
         "limit": {**limit, "bytes_per_s": rate, "rows_per_s": limit["rows"] / limit["seconds"]},

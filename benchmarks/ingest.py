@@ -146,7 +146,7 @@ def _quarter_urls(base_url: str, quarter: Quarter) -> list[str]:
         for product in PRODUCTS.values():
             for period in PERIODS:
                 entries = client.list_directory(f"{base_url}{product.directory}/{period}/")
-                chosen, _ = select_entries(product, period, entries, None, quarter)
+                chosen, _ = select_entries(product, period, entries, None, [quarter])
                 urls += [entry.url for entry, _ in chosen]
     return urls
 

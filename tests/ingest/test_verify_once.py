@@ -1,5 +1,5 @@
-"""Issue #19: each downloaded zip is verified once — inflated as it is checked, its produkt range kept so the
-raw versions are dated without opening the stored copy again — and a run logs a summary, not a line per
+"""Issue #19: each downloaded zip is verified once — inflated as it is checked, its produkt member kept on the
+raw_files row so the raw versions are dated without opening the stored copy, also on a no-op re-run — and a run logs a summary, not a line per
 HTTP request."""
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from typing import Any
 
 import pytest
 import structlog
+from sqlalchemy import select, update
 
 from tests.dwd.helpers import sample
 from tests.fixtures.mirror import MIRROR_STATIONS
-from weatherinsight.dwd.files import ZipMember, verify_zip
+from weatherinsight.dwd.files import ZipMember, produkt_name_range, verify_zip
 from weatherinsight.ingest import dating, ingest_product, verify
 from weatherinsight.logs import PER_REQUEST_LOGGERS, configure_logging
 from weatherinsight.settings import Settings
+from weatherinsight.warehouse import db
+from weatherinsight.warehouse.tables import raw_files
+
+rf = raw_files.c
 
 TU_ZIP = "air_temperature/zeppr_00044/stundenwerte_TU_00044_akt.zip"
 #: air_temperature in the shared mirror: a zip per station in each period.
@@ -55,13 +60,39 @@ def test_each_zip_is_verified_once_and_not_reopened_for_dating(
     monkeypatch.setattr(dating, "produkt_range", counting("produkt_range", dating.produkt_range))
     first = ingest_product(mirror_settings, "air_temperature")
     assert (first.files_new, calls) == (ZIPS + 2, {"verify_zip": ZIPS, "produkt_range": 0})
-    # A no-op run fetches nothing, so it reads the recent zips' member names from the store: same versions.
+    # A no-op run fetches nothing and reads each recent zip's member from its raw_files row: no zip opened.
     second = ingest_product(mirror_settings, "air_temperature")
-    assert (second.files_unchanged, calls) == (
-        ZIPS + 2,
-        {"verify_zip": ZIPS, "produkt_range": MIRROR_STATIONS},
-    )
+    assert (second.files_unchanged, calls) == (ZIPS + 2, {"verify_zip": ZIPS, "produkt_range": 0})
     assert second.raw_versions == first.raw_versions
+    engine = db.get_engine(mirror_settings.database_url)
+    with engine.connect() as conn:
+        members = conn.execute(
+            select(rf.period, rf.member_name, rf.member_first_day, rf.member_last_day)
+            .where(rf.station_id.is_not(None))
+            .order_by(rf.period, rf.file_name)
+        ).all()
+    assert len(members) == ZIPS
+    for period, member, first_day, last_day in members:
+        assert member.startswith("produkt_tu_stunde_"), period
+        assert produkt_name_range(member) == (first_day, last_day), member
+
+    # Rows stored before migration 0008 (NULL member columns): the recent zips are opened once, dated the
+    # same, and their rows filled in, so the next no-op opens none again.
+    with engine.begin() as conn:
+        conn.execute(update(raw_files).values(member_name=None, member_first_day=None, member_last_day=None))
+    third = ingest_product(mirror_settings, "air_temperature")
+    assert calls == {"verify_zip": ZIPS, "produkt_range": MIRROR_STATIONS}
+    assert third.raw_versions == first.raw_versions
+    fourth = ingest_product(mirror_settings, "air_temperature")
+    assert calls == {"verify_zip": ZIPS, "produkt_range": MIRROR_STATIONS}
+    assert fourth.raw_versions == first.raw_versions
+    with engine.connect() as conn:
+        filled = conn.execute(
+            select(rf.period, rf.member_name, rf.member_first_day, rf.member_last_day)
+            .where(rf.station_id.is_not(None), rf.period == "recent")
+            .order_by(rf.period, rf.file_name)
+        ).all()
+    assert filled == [m for m in members if m[0] == "recent"]
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from weatherinsight.dwd.client import DwdClient, format_http_date
 from weatherinsight.dwd.files import ZipMember
 from weatherinsight.dwd.products import Product
-from weatherinsight.ingest.dating import members_range
+from weatherinsight.ingest.dating import ProduktMember, produkt_member
 from weatherinsight.ingest.plan import Target, aware
 from weatherinsight.ingest.verify import verifier
 from weatherinsight.storage.raw import RawStore
@@ -26,8 +26,9 @@ class Outcome:
     last_modified: datetime | None
     storage_path: str | None
     downloaded: int
-    #: The days the produkt member's name claims, learnt while verifying the download (None without one).
-    member_range: tuple[date, date] | None = None
+    #: The produkt member and the days its name claims, learnt while verifying the download (None without
+    #: one): recorded on the raw_files row, so dating never opens the stored zip.
+    member: ProduktMember | None = None
 
 
 def fetch_one(
@@ -56,12 +57,12 @@ def fetch_one(
         fetched.last_modified_at,
         store.display(committed.path),
         len(fetched.content),
-        _member_range(fetched.checked, target.entry.url),
+        _member(fetched.checked, target.entry.url),
     )
 
 
-def _member_range(checked: object, url: str) -> tuple[date, date] | None:
-    """The produkt member's range among the members the verifier returned (a station list has none)."""
+def _member(checked: object, url: str) -> ProduktMember | None:
+    """The produkt member among the members the verifier returned (a station list has none)."""
     if not isinstance(checked, list) or not checked:
         return None
-    return members_range((m.name for m in checked if isinstance(m, ZipMember)), url)
+    return produkt_member((m.name for m in checked if isinstance(m, ZipMember)), url)

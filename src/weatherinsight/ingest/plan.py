@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,9 +39,12 @@ def select_entries(
     period: str,
     entries: list[RemoteEntry],
     stations: set[int] | None,
-    quarter: Quarter | None,
+    quarters: Sequence[Quarter] | None,
 ) -> tuple[list[tuple[RemoteEntry, ZipName | None]], list[str]]:
-    """The listing entries this run fetches, plus the names it ignored (other products, unknown files)."""
+    """The listing entries this run fetches, plus the names it ignored (other products, unknown files).
+
+    With ``quarters``, a zip whose name gives its days is fetched only when they overlap one of them (a
+    historical zip); a zip without days in its name (a recent one) is always fetched."""
     chosen: list[tuple[RemoteEntry, ZipName | None]] = []
     ignored: list[str] = []
     for e in entries:
@@ -62,14 +66,10 @@ def select_entries(
             continue
         if stations is not None and zn.station_id not in stations:
             continue
-        outside = (
-            quarter is not None
-            and zn.start is not None
-            and zn.end is not None
-            and (zn.end < quarter.start.date() or zn.start >= quarter.end.date())
-        )
-        if outside:
-            continue
+        if quarters is not None and zn.start is not None and zn.end is not None:
+            first, last = zn.start, zn.end
+            if not any(first < q.end.date() and last >= q.start.date() for q in quarters):
+                continue
         chosen.append((e, zn))
     return chosen, ignored
 

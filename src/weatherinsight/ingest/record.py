@@ -1,22 +1,25 @@
 """The SQL of ingestion: rows of ``ingestion_runs`` and ``raw_files``, and the raw dataset versions.
 
 Every run is a row in ``ingestion_runs``; every stored file version a row in ``raw_files`` (the previous row
-of a replaced file becomes ``superseded``). The raw dataset version ``<YEAR>Q<Q>_raw_v<N>`` of each quarter the
+of a replaced file becomes ``superseded``; the row keeps the produkt member's name and days, learnt while
+verifying the zip, for dating). The raw dataset version ``<YEAR>Q<Q>_raw_v<N>`` of each quarter the
 files touch is begun and published through ``warehouse.lineage`` (unchanged inputs → no-op).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import socket
-from datetime import UTC, date, datetime
+from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from weatherinsight.dwd.products import Product
-from weatherinsight.ingest.dating import file_data_range
+from weatherinsight.ingest import dating
 from weatherinsight.ingest.fetch import Outcome
 from weatherinsight.ingest.plan import aware
 from weatherinsight.ingest.result import ABORTED, RUNNING, IngestResult
@@ -104,16 +107,7 @@ def _effective(out: Outcome) -> Outcome:
     """``out`` as it is to be recorded: bytes the store already held but the database had no row for (e.g. a
     run died between writing the file and recording it) are recorded now, as the current version."""
     if out.outcome == "unchanged" and out.target.known is None and out.sha256 is not None:
-        return Outcome(
-            out.target,
-            "new",
-            out.size,
-            out.sha256,
-            out.etag,
-            out.last_modified,
-            out.storage_path,
-            out.downloaded,
-        )
+        return dataclasses.replace(out, outcome="new")
     return out
 
 
@@ -159,7 +153,11 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
     for out in todo:
         t = out.target
         rows = current.get((t.period, t.entry.name), [])
-        validators = {"new_etag": out.etag, "new_last_modified": out.last_modified}
+        validators = {
+            "new_etag": out.etag,
+            "new_last_modified": out.last_modified,
+            **_member_values(out, "new_"),
+        }
         if out.outcome == "unchanged":
             # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
             refresh += [{"row_id": r.id, **validators} for r in rows]
@@ -184,13 +182,21 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
                 "fetched_at": now,
                 "ingestion_run_id": run_id,
                 "status": "current",
+                **_member_values(out),
             }
         )
     if refresh:
         conn.execute(
             update(raw_files)
             .where(rf.id == bindparam("row_id"))
-            .values(etag=bindparam("new_etag"), last_modified=bindparam("new_last_modified")),
+            .values(
+                etag=bindparam("new_etag"),
+                last_modified=bindparam("new_last_modified"),
+                # A row stored before migration 0008 learns its member when the same bytes come again.
+                member_name=func.coalesce(rf.member_name, bindparam("new_member_name")),
+                member_first_day=func.coalesce(rf.member_first_day, bindparam("new_member_first_day")),
+                member_last_day=func.coalesce(rf.member_last_day, bindparam("new_member_last_day")),
+            ),
             refresh,
         )
     for i in range(0, len(supersede), _LOOKUP_CHUNK):
@@ -200,6 +206,16 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
         )
     if inserts:
         conn.execute(insert(raw_files), inserts)
+
+
+def _member_values(out: Outcome, prefix: str = "") -> dict[str, Any]:
+    """The raw_files member columns for ``out`` (NULLs when it learnt no produkt member: a 304, a list)."""
+    m = out.member
+    return {
+        f"{prefix}member_name": m.name if m else None,
+        f"{prefix}member_first_day": m.first if m else None,
+        f"{prefix}member_last_day": m.last if m else None,
+    }
 
 
 def flush(engine: Engine, product: Product, run_id: int, pending: list[Outcome]) -> None:
@@ -215,13 +231,12 @@ def publish_raw_versions(
     conn: Connection,
     settings: Settings,
     product: Product,
-    quarter: Quarter | None,
-    member_ranges: dict[tuple[str, str], tuple[date, date]] | None = None,
-) -> list[str]:
+    quarters: Collection[Quarter] | None,
+) -> dict[Quarter, str]:
     """Begin/publish ``<YEAR>Q<Q>_raw_v<N>`` for every quarter the current raw files' data touch (or just
-    ``quarter``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
-    ``member_ranges`` holds, by (period, file name), the produkt ranges this run learnt while verifying the
-    files it stored, so those zips are not opened again.
+    those of ``quarters``); a file's days come from its name or its produkt member (``ingest.dating``), not from today.
+    The member is read from the row (recorded at ingest), so no zip is opened; a recent zip's row stored
+    before migration 0008 is dated from the stored zip once and the row filled in.
 
     The fingerprint of a quarter is the sha256 over (period, file name, sha256) of the current files whose
     range touches it, so an unchanged quarter is a no-op and a new release yields the next version.
@@ -237,20 +252,43 @@ def publish_raw_versions(
     ]
     store = RawStore.from_settings(settings)
     by_quarter: dict[Quarter, list[str]] = {}
+    learnt: list[dict[str, Any]] = []
     for row in rows:
-        known = (member_ranges or {}).get((row["period"], row["file_name"]))
-        span = file_data_range(store, product.name, row, known)
+        member = None
+        if dating.needs_stored_member(row):
+            member = dating.produkt_range(store, product.name, row["period"], row["file_name"])
+            if member is not None:
+                learnt.append(
+                    {
+                        "row_id": row["id"],
+                        "m_name": member.name,
+                        "m_first": member.first,
+                        "m_last": member.last,
+                    }
+                )
+        span = dating.file_data_range(store, product.name, row, member)
         if span is None:
             continue
         for q in quarters_between(*span):
-            if quarter is None or q == quarter:
+            if quarters is None or q in quarters:
                 by_quarter.setdefault(q, []).append(f"{row['period']}/{row['file_name']}:{row['sha256']}")
-    names: list[str] = []
+    if learnt:
+        conn.execute(
+            update(raw_files)
+            .where(rf.id == bindparam("row_id"))
+            .values(
+                member_name=bindparam("m_name"),
+                member_first_day=bindparam("m_first"),
+                member_last_day=bindparam("m_last"),
+            ),
+            learnt,
+        )
+    names: dict[Quarter, str] = {}
     for q in sorted(by_quarter):
         items = sorted(by_quarter[q])
         fingerprint = hashlib.sha256("\n".join(items).encode()).hexdigest()
         version = lineage.begin_version(conn, settings, "raw", product.name, q, fingerprint=fingerprint)
         if not version.is_noop:
             version = lineage.publish_version(conn, version, row_count=len(items))
-        names.append(version.version_name)
+        names[q] = version.version_name
     return names

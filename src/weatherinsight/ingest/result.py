@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from weatherinsight.quarters import Quarter
+
 # The ingestion_runs.status words (the run table predates ``vocabulary.Status`` and also knows "partial").
 RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed"
 #: A run whose process died while it was ``running`` (marked by the next run of the product).
@@ -39,10 +41,16 @@ class IngestResult:
     bytes_downloaded: int = 0
     failures: list[FileFailure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    raw_versions: list[str] = field(default_factory=list)
+    #: The raw dataset version of each quarter the run published (or found unchanged), oldest first.
+    raw_version_of: dict[Quarter, str] = field(default_factory=dict)
     #: Earlier runs of the product left ``running`` by a killed process, marked ``aborted`` by this run.
     aborted_runs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def raw_versions(self) -> list[str]:
+        """The raw version names, oldest quarter first."""
+        return list(self.raw_version_of.values())
 
     @property
     def failure_share(self) -> float:

@@ -2,7 +2,8 @@
 
 ``ingest_product`` crawls ``<dwd_base_url>/<product>/{historical,recent}/``, fetches the station list and
 every new or changed zip (conditional GET with the ETag/Last-Modified of the last fetch; unchanged bytes by
-sha256 are not rewritten), verifies each body (zip integrity through the guarded reader, or a parseable
+sha256 are not rewritten; historical zips limited to those overlapping the run's ``quarters`` if given, recent
+ones always — one crawl and one GET per file however many quarters a backfill names), verifies each body (zip integrity through the guarded reader, or a parseable
 station list) before committing it atomically, and keeps older versions under ``_history/``.
 
 The rows it writes (``ingestion_runs``, ``raw_files``, raw dataset versions) are in ``ingest.record``.
@@ -15,9 +16,8 @@ Progress is reported as ``ProgressEvent``s: task ``<product> files`` (with its t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import date
 
 from sqlalchemy import Engine
 
@@ -57,7 +57,7 @@ def _plan(
     prod: Product,
     periods: tuple[str, ...],
     station_set: set[int] | None,
-    quarter: Quarter | None,
+    quarters: tuple[Quarter, ...] | None,
     result: IngestResult,
 ) -> tuple[list[Target], bool]:
     """Read each period's listing and pick the files to fetch, with the row each already has.
@@ -75,7 +75,7 @@ def _plan(
             result.failures.append(FileFailure(per, LISTING, url, str(exc)))
             log.error("ingest.listing_failed", url=url, error=str(exc))
             continue
-        chosen, ignored = select_entries(prod, per, entries, station_set, quarter)
+        chosen, ignored = select_entries(prod, per, entries, station_set, quarters)
         if ignored:
             log.info("ingest.ignored", period=per, files=len(ignored), examples=ignored[:3])
         if not chosen:
@@ -102,22 +102,36 @@ def ingest_product(
     period: str = "all",
     stations: Iterable[int] | None = None,
     quarter: Quarter | None = None,
+    quarters: Sequence[Quarter] | None = None,
     progress: ProgressCallback = no_progress,
     client: DwdClient | None = None,
 ) -> IngestResult:
     """Fetch every new or changed file of ``product`` into the raw store and record the run (see module doc).
 
     ``period`` is ``recent``, ``historical`` or ``all``; ``stations`` limits the zips (the station list is
-    always fetched); ``quarter`` limits historical zips to those overlapping it and names the raw version.
+    always fetched); ``quarter`` (or several: ``quarters``, e.g. a backfill's) limits historical zips to those
+    overlapping one of them, and the raw versions published to theirs — each quarter's version is the one a
+    run for that quarter alone publishes. Without either, every file is fetched and every touched quarter
+    gets its version.
     ``progress`` receives a ``ProgressEvent`` per file done and per downloaded body (bytes).
     Raises :class:`RunFailedError` when the failure share passes the configured maximum.
     """
     prod = get_product(product)
     if period not in (*PERIODS, "all"):
         raise ValueError(f"period must be one of {', '.join((*PERIODS, 'all'))}, not {period!r}")
+    wanted = _wanted(quarter, quarters)
     # One ingest per product at a time: a second run waits, then finds the files unchanged (conditional GETs).
     with locks.exclusive(settings, f"ingest:{prod.name}"):
-        return _ingest_locked(settings, prod, period, stations, quarter, progress, client)
+        return _ingest_locked(settings, prod, period, stations, wanted, progress, client)
+
+
+def _wanted(quarter: Quarter | None, quarters: Sequence[Quarter] | None) -> tuple[Quarter, ...] | None:
+    """The distinct quarters of ``quarter`` and ``quarters``, oldest first; None when neither is given."""
+    if quarters is not None and not quarters:
+        raise ValueError("quarters must name at least one quarter (or be None for every quarter)")
+    if quarter is None and quarters is None:
+        return None
+    return tuple(sorted({*(quarters or ()), *((quarter,) if quarter is not None else ())}))
 
 
 def _ingest_locked(
@@ -125,7 +139,7 @@ def _ingest_locked(
     prod: Product,
     period: str,
     stations: Iterable[int] | None,
-    quarter: Quarter | None,
+    quarters: tuple[Quarter, ...] | None,
     progress: ProgressCallback,
     client: DwdClient | None,
 ) -> IngestResult:
@@ -152,13 +166,10 @@ def _ingest_locked(
     http = client or DwdClient.from_settings(settings)
     listing_failed = False
     pending: list[Outcome] = []  # stored files not yet recorded (recorded in batches: one commit per batch)
-    member_ranges: dict[
-        tuple[str, str], tuple[date, date]
-    ] = {}  # learnt while verifying, for the raw versions
     last_flush = time.perf_counter()
     try:
         targets, listing_failed = _plan(
-            settings, http, store, engine, prod, periods, station_set, quarter, result
+            settings, http, store, engine, prod, periods, station_set, quarters, result
         )
         result.files_listed = len(targets)
 
@@ -192,8 +203,6 @@ def _ingest_locked(
                     progress(ProgressEvent(files_task, advance=1))
                     continue
                 pending.append(out)
-                if out.member_range is not None:
-                    member_ranges[(t.period, t.entry.name)] = out.member_range
                 if len(pending) >= _RECORD_BATCH or time.perf_counter() - last_flush > _RECORD_SECONDS:
                     flush(engine, prod, run_id, pending)
                     last_flush = time.perf_counter()
@@ -218,7 +227,7 @@ def _ingest_locked(
             result.status = SUCCEEDED
         if result.status != FAILED:
             with engine.begin() as conn:
-                result.raw_versions = publish_raw_versions(conn, settings, prod, quarter, member_ranges)
+                result.raw_version_of = publish_raw_versions(conn, settings, prod, quarters)
     except BaseException as exc:
         result.status = FAILED
         result.warnings.append(f"run aborted: {exc!r}")

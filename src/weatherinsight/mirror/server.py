@@ -11,6 +11,11 @@ right length, garbage bytes: a deterministic verification failure).
 Faults are rules matched against the request path (fnmatch patterns) and consumed ``times`` times (None =
 for ever). Tests call ``server.faults.add(...)``; a running ``mirror serve`` takes the same rules as JSON on
 ``POST /_control/faults`` (``DELETE`` clears them). ``server.requests`` records (method, path, status).
+
+It speaks HTTP/1.1 with keep-alive and TCP_NODELAY: every answer declares its length (304 and 204 carry
+none and no body), and an answer whose body a fault breaks says ``Connection: close`` and closes, so a
+client's pooled connection never carries a half-read body into the next request. ``server.connections``
+counts accepted TCP connections.
 """
 
 from __future__ import annotations
@@ -165,8 +170,13 @@ def render_index(url_path: str, entries: list[tuple[str, bool, float, int]]) -> 
 
 class _Handler(BaseHTTPRequestHandler):
     server: MirrorHTTPServer
+    # HTTP/1.1 keep-alive: a client reuses one connection for many requests, so every answer below carries a
+    # Content-Length (304 and 204 have no body) or says ``Connection: close`` and closes.
     protocol_version = "HTTP/1.1"
     server_version = "WeatherInsightMirror/1.0"
+    # TCP_NODELAY: headers and body go out as separate writes; Nagle would hold the body back for the
+    # client's delayed ACK (≈ 40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log lives in server.requests; stderr noise would drown test output
@@ -180,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:  # a 204 has no body and must not declare a length
+            self.send_header("Content-Length", str(len(body)))
         if body:
             self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.end_headers()
@@ -321,6 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Type", "application/zip" if target.suffix == ".zip" else "text/plain")
         self.send_header("Content-Length", str(len(data)))
+        if broken is not None:
+            self._close_after()
         self.end_headers()
         if self.command == "HEAD":
             return
@@ -332,7 +345,11 @@ class _Handler(BaseHTTPRequestHandler):
         if broken.kind == "reset":
             # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer" mid-body.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
+
+    def _close_after(self) -> None:
+        """Say ``Connection: close`` (sets ``close_connection``): the body that follows is broken or ends at
+        close, so the connection cannot carry another request."""
+        self.send_header("Connection", "close")
 
     def _hostile_body(self, fault: Fault, data: bytes, headers: dict[str, str]) -> None:
         """Answer 200 with a ``huge``, ``wrong_length`` or ``corrupt`` body (recorded as status 200)."""
@@ -347,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        self.close_connection = True
+        self._close_after()
         if fault.kind == "wrong_length":
             self.send_header("Content-Length", str(len(data) + 4096))
             self.end_headers()
@@ -381,6 +398,8 @@ class MirrorHTTPServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, str, int]] = []
         self._in_flight = 0
         self.max_in_flight = 0
+        #: TCP connections accepted: with keep-alive, far fewer than requests.
+        self.connections = 0
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
@@ -390,6 +409,12 @@ class MirrorHTTPServer(ThreadingHTTPServer):
         if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
             return
         super().handle_error(request, client_address)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Count the accepted connection, then serve it on its own thread (``ThreadingHTTPServer``)."""
+        with self._log_lock:
+            self.connections += 1
+        super().process_request(request, client_address)
 
     @contextmanager
     def in_flight(self) -> Iterator[None]:
@@ -421,6 +446,7 @@ class MirrorHTTPServer(ThreadingHTTPServer):
         with self._log_lock:
             self.requests.clear()
             self.max_in_flight = 0
+            self.connections = 0
 
     @property
     def port(self) -> int:

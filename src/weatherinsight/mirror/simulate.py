@@ -122,6 +122,40 @@ def build_mirror(
     return _run(root, spec, ("historical", "recent"), progress=progress, workers=workers, only_active=False)
 
 
+def add_products(
+    root: Path,
+    products: tuple[str, ...] | list[str],
+    *,
+    progress: ProgressCallback = no_progress,
+    workers: int | None = None,
+) -> BuildSummary:
+    """Add ``products`` to the mirror at ``root`` (same stations, seed, years and release), e.g. the daily KL
+    a mirror built for hourly products only lacks: their files hold what a build with them from the start
+    holds (the data depend on the station and seed, not on which products are built). The manifest then
+    names them too; products the mirror has are skipped."""
+    prev = load_spec(root)
+    new = tuple(p for p in products if p not in prev.products)
+    unknown = [p for p in new if p not in PRODUCTS and p not in DAILY_PRODUCTS]
+    if unknown:
+        raise ValueError(f"unknown product(s) {unknown}")
+    if not new:
+        return BuildSummary(root, prev)
+    summary = _run(
+        root,
+        MirrorSpec(**{**asdict(prev), "products": new}),
+        ("historical", "recent"),
+        progress=progress,
+        workers=workers,
+        only_active=False,
+    )
+    merged = MirrorSpec(**{**asdict(prev), "products": (*prev.products, *new)})
+    atomic_write(
+        root / MANIFEST, merged.to_json().encode()
+    )  # _run wrote the manifest of the new products alone
+    summary.spec = merged
+    return summary
+
+
 def release_recent(
     root: Path, *, progress: ProgressCallback = no_progress, workers: int | None = None
 ) -> BuildSummary:

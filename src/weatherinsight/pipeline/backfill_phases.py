@@ -1,16 +1,18 @@
-"""A backfill without Airflow, in phases: ingest each quarter, stage all quarters at once, aggregate each quarter.
+"""A backfill without Airflow, in phases: ingest and stage all quarters at once, aggregate each quarter.
 
 Running ``run_quarter`` quarter after quarter parsed every station's whole history once per quarter (a
 historical zip covers decades, so every quarter's staging read all of it): a 20-quarter backfill parsed each
 raw file 20 times (issue #19). Here each product is staged ONCE for every quarter of the backfill whose ingest
 succeeded — one pass over each raw file, station by station, writing every touched quarter's partition — and
-the quarters are then aggregated one by one. What a quarter gets is what ``run_quarter`` gives it: only
+the quarters are then aggregated one by one. Ingest likewise runs ONCE per product for the whole plan (one
+listing crawl and one conditional GET per file, not one round per quarter), publishing each quarter's raw
+version as a run for that quarter alone would. What a quarter gets is what ``run_quarter`` gives it: only
 changed partitions are rewritten, unchanged inputs are no-ops, one staged version per rewritten quarter.
 
 Products run in parallel within the Airflow pool limits (``pools.api_calls`` ingest, ``pools.spark_jobs``
 stage or aggregate at once); ``backfill.max_parallel_quarters`` quarters of one product aggregate at once.
-A failure is reported per quarter × product and never stops the rest: a failed ingest keeps that quarter out
-of the staging pass (and fails it), a failed staging pass fails the product's quarters it was staging.
+A failure is reported per quarter × product and never stops the rest: a failed ingest fails every quarter of
+that product (they shared the run), a failed staging pass fails the product's quarters it was staging.
 """
 
 from __future__ import annotations
@@ -81,16 +83,24 @@ class _ProductRun:
         return [q for q in self.quarters if q not in self.outcomes]
 
     def ingest(self, slots: _Slots) -> None:
-        """Ingest quarter after quarter (the ingest service limits historical zips to the quarter's)."""
-        for q in self.quarters:
-            try:
-                with slots.api:
-                    steps.attempt(
-                        partial(steps.ingest, self.settings, self.product, q), self.product, q, Stage.INGEST
-                    )
-            except Exception as exc:  # reported for this quarter; the others go on
+        """Ingest every quarter in ONE run (historical zips limited to those overlapping a quarter)."""
+        todo = self.pending()
+        if not todo:
+            return
+        first, rest = todo[0], todo[1:]
+        try:
+            with slots.api:
+                steps.attempt(
+                    partial(steps.ingest, self.settings, self.product, first, batch=rest),
+                    self.product,
+                    first,
+                    Stage.INGEST,
+                )
+        except Exception as exc:  # one run for all of them: every quarter of the product failed
+            for q in todo:
                 self.fail(q, Stage.INGEST, exc)
-                continue
+            return
+        for q in todo:
             self.progress(ProgressEvent(self.task(q), advance=1))
 
     def stage(self, slots: _Slots) -> None:

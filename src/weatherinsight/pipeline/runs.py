@@ -90,7 +90,8 @@ def _run_product(
 def ingest_daily_inputs(
     settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]
 ) -> dict[str, str | None]:
-    """Ingest, quarter after quarter, the daily KL values the products' day-based indices read.
+    """Ingest the daily KL values the products' day-based indices read: one run per daily product for all
+    ``quarters`` (one listing crawl and one GET per file; each quarter's raw version as its own run would).
 
     Returns per daily product the error that stopped it, or None. A failure is logged and does not stop the
     products: their day-based indices then use the hourly-derived days, and each row's source column
@@ -99,9 +100,13 @@ def ingest_daily_inputs(
     out: dict[str, str | None] = {}
     for daily in daily_inputs(products):
         out[daily] = None
+        if not quarters:
+            continue
+        first, rest = quarters[0], list(quarters[1:])
         try:
-            for q in quarters:
-                steps.attempt(partial(steps.ingest, settings, daily, q), daily, q, Stage.INGEST)
+            steps.attempt(
+                partial(steps.ingest, settings, daily, first, batch=rest), daily, first, Stage.INGEST
+            )
         except Exception as exc:
             out[daily] = _daily_failed(daily, quarters, Stage.INGEST, exc)
     return out
@@ -138,7 +143,7 @@ def _daily_failed(daily: str, quarters: Sequence[Quarter], stage: Stage, exc: Ba
 
 def stage_daily_inputs(settings: Settings, products: Sequence[str], quarters: Sequence[Quarter]) -> None:
     """Ingest and stage the daily KL values the products' day-based indices read, before they aggregate:
-    each quarter ingested, then all of them staged in one run (``ingest_daily_inputs``, then
+    all quarters ingested in one run, then staged in one run (``ingest_daily_inputs``, then
     ``process_daily_inputs`` for the daily products whose ingest succeeded). Failures are logged, never raised.
     """
     if not quarters:

@@ -34,14 +34,19 @@ METRIC_STATUS: dict[Status, metrics.StepStatus] = {
 }
 
 
-def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
+def ingest(
+    settings: Settings, product: str, quarter: Quarter, *, batch: Iterable[Quarter] = ()
+) -> StepResult:
     """Download the product's new and changed DWD files that cover ``quarter`` into the raw store.
 
+    ``batch`` names more quarters to ingest in the same run (a backfill's): one listing crawl and one
+    conditional GET per file for all of them, each quarter's raw version as a run of its own would publish.
+    The result describes ``quarter`` (the run's counts, versions of ``quarter`` only).
     Raises ``RunFailedError`` (from the ingest service) when too many files failed.
     """
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.INGEST, product=product, quarter=str(quarter)) as timer:
-        result = ingest_product(settings, product, period="all", quarter=quarter)
+        result = ingest_product(settings, product, period="all", quarters=[quarter, *batch])
         files = result.files_new + result.files_changed
         timer.update(files=files, bytes_=result.bytes_downloaded, quarantined=result.files_failed)
     return StepResult(
@@ -50,7 +55,7 @@ def ingest(settings: Settings, product: str, quarter: Quarter) -> StepResult:
         str(quarter),
         Status.SUCCEEDED if files else Status.UNCHANGED,
         files=files,
-        versions=list(result.raw_versions),
+        versions=[result.raw_version_of[quarter]] if quarter in result.raw_version_of else [],
         duration_s=time.monotonic() - started,
         detail={
             "status": result.status,

@@ -4,6 +4,8 @@
   so API readers and a pipeline writer can work at once; PostgreSQL goes through psycopg 3.
 * ``ensure_schema(engine_or_url)`` — Alembic ``upgrade head`` driven from code (no alembic.ini); idempotent and
   safe when two processes call it at once (PostgreSQL advisory lock; a lock file beside an SQLite database).
+  A database already at head (its ``alembic_version`` row equals the head read from the migration scripts'
+  text) runs no migration and never imports Alembic: every CLI run and task calls it (issue #19).
 * ``sync_feature_catalog(conn)`` (defined in ``tables``) — ``feature_catalog`` from ``features.catalog``; run by ensure_schema.
 * ``bulk_insert(conn, table, data)`` — COPY on PostgreSQL, ``executemany`` on SQLite, inside the caller's
   transaction so a load and a version flip commit together.
@@ -11,27 +13,28 @@
 
 from __future__ import annotations
 
+import ast
 import fcntl
+import functools
 import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, inspect, select
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError
 
 from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.warehouse.tables import metadata, sync_feature_catalog
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = get_logger(__name__)
 # Alembic logs every run at INFO ("Context impl …"); ensure_schema reports migrations itself.
@@ -150,6 +153,8 @@ def dispose_engines() -> None:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic Config built in code: scripts inside the package, the open connection handed to env.py."""
+    from alembic.config import Config  # lazy: only a migration needs Alembic (see ensure_schema)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -158,19 +163,56 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def _module_constant(tree: ast.Module, name: str) -> object:
+    """The literal a migration script assigns to ``name`` at module level (``revision: str = "…"`` too)."""
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        if isinstance(node, ast.AnnAssign):
+            target = node.target
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(target, ast.Name) and target.id == name and value is not None:
+            return ast.literal_eval(value)
+    raise WarehouseError(f"migration script defines no literal {name!r}")
+
+
+@functools.cache
 def head_revision() -> str:
-    """The newest migration revision shipped with the package."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:  # pragma: no cover - the package always ships a migration
-        raise WarehouseError("no Alembic migration found in the package")
-    return head
+    """The newest migration revision shipped with the package, read once per process from the scripts' text
+    (their ``revision`` and ``down_revision`` literals): the revision no other script revises. Reading text
+    instead of loading Alembic's ScriptDirectory keeps Alembic out of a process whose database is at head."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        if not any(isinstance(n, (ast.Assign, ast.AnnAssign)) for n in tree.body):
+            continue  # __init__.py
+        revisions.add(str(_module_constant(tree, "revision")))
+        down = _module_constant(tree, "down_revision")
+        if isinstance(down, str):
+            revised.add(down)
+        elif isinstance(down, (tuple, list)):  # a merge revision revises several
+            revised.update(str(d) for d in down)
+    heads = sorted(revisions - revised)
+    if len(heads) != 1:  # pragma: no cover - the package ships one linear history
+        raise WarehouseError(f"the migration scripts have {len(heads)} heads ({', '.join(heads)}), not one")
+    return heads[0]
+
+
+def _stored_revision(conn: Connection) -> str | None:
+    """The revision recorded in ``alembic_version`` (None before the first migration)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = [str(r) for r in conn.execute(text("SELECT version_num FROM alembic_version")).scalars()]
+    if len(rows) > 1:
+        raise WarehouseError(f"alembic_version holds {len(rows)} rows ({', '.join(rows)}); expected one")
+    return rows[0] if rows else None
 
 
 def current_revision(engine_or_url: Engine | str) -> str | None:
     """The revision the database is at (None before the first migration)."""
     engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _stored_revision(conn)
 
 
 @contextmanager
@@ -205,7 +247,7 @@ def _discard_interrupted_first_migration(conn: Connection) -> None:
     recorded *and* every table is empty (nothing can have been stored before the first migration finished)
     are they dropped, so the migration runs again from the start. A database with any row is left alone.
     """
-    if conn.dialect.name != "sqlite" or MigrationContext.configure(conn).get_current_revision() is not None:
+    if conn.dialect.name != "sqlite" or _stored_revision(conn) is not None:
         return
     names = [n for n in inspect(conn).get_table_names() if not n.startswith("sqlite_")]
     if not names or any(conn.exec_driver_sql(f'SELECT 1 FROM "{n}" LIMIT 1').first() for n in names):
@@ -219,15 +261,21 @@ def _discard_interrupted_first_migration(conn: Connection) -> None:
 
 
 def ensure_schema(engine_or_url: Engine | str) -> None:
-    """Bring the database to the newest schema (Alembic ``upgrade head``). Idempotent and process-safe."""
+    """Bring the database to the newest schema (Alembic ``upgrade head``). Idempotent and process-safe.
+
+    At head already, no migration runs and Alembic is not imported; the feature catalog is still synced
+    (it follows the code, not the migrations) under the same lock."""
     engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    head = head_revision()
     with _migration_lock(engine) as conn:
-        _discard_interrupted_first_migration(conn)
-        before = MigrationContext.configure(conn).get_current_revision()
-        command.upgrade(alembic_config(conn), "head")
+        before = _stored_revision(conn)
+        if before != head:
+            from alembic import command  # lazy: only a database behind head needs Alembic
+
+            _discard_interrupted_first_migration(conn)
+            command.upgrade(alembic_config(conn), "head")
         sync_feature_catalog(conn)  # under the same lock: two processes never interleave delete and insert
         conn.commit()
-    head = head_revision()
     if before != head:
         log.info("schema migrated", database=engine.url.render_as_string(hide_password=True), to=head)
 

@@ -110,6 +110,11 @@ raw_files = Table(
     # current | superseded (an older copy kept under _history/) | quarantined (with the reason)
     Column("status", String(32), nullable=False, server_default=text("'current'")),
     Column("quarantine_reason", Text),
+    # The produkt member's name and the days it names, learnt when ingest verified the zip (migration 0008),
+    # so dating the raw versions never opens the stored zip; NULL for rows stored before, and station lists.
+    Column("member_name", String(255)),
+    Column("member_first_day", Date),
+    Column("member_last_day", Date),
     Index(None, "product", "period", "file_name"),
     Index(None, "product", "station_id"),
     Index(None, "ingestion_run_id"),
