@@ -1,14 +1,15 @@
 """The DuckDB engine: runs the Ibis feature definition of a product over staged Parquet (or an Arrow table).
 
 DuckDB is the embedded default. The definition itself lives in ``features/`` and is shared with the Spark
-engine; this module only connects, registers the input, stores the framed quarter rows once in a temp
-table (the definition reads them a dozen times; re-scanning Parquet for each doubled the run time) and
-collects the result as Arrow.
+engine; this module only connects, registers the input, stores the framed inputs once in temp tables under
+their fixed names (``features/framing.py``; the definition reads them a dozen times; re-scanning Parquet for
+each doubled the run time) and collects the result as Arrow. The feature SQL over those tables is taken from
+the per-process cache (``engines/sql_cache.py``) when a period of the same shape compiled it before; only the
+small framing SQL is compiled per period.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,8 +19,17 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
+from weatherinsight.engines.sql_cache import FEATURE_SQL, SqlCache
 from weatherinsight.features.common import Rules, hour_label
-from weatherinsight.features.definitions import build_quarter, conform
+from weatherinsight.features.definitions import (
+    build_features,
+    conform,
+    definition_key,
+    frame,
+    needs_latitude,
+    shape_of,
+)
+from weatherinsight.features.framing import HOURS, LATITUDES, latitude_table
 
 
 def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa.Table) -> str:
@@ -38,12 +48,13 @@ def compute(
     rules: Rules,
     *,
     daily: Sequence[Path] | pa.Table | None = None,
+    sql_cache: SqlCache | None = FEATURE_SQL,
 ) -> pa.Table:
     """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
     ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema;
     ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or
-    empty: no daily values, every day is hourly-derived).
+    empty: no daily values, every day is hourly-derived). ``sql_cache`` None compiles the feature SQL afresh.
     """
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
@@ -58,13 +69,14 @@ def compute(
         ).fetchall()
         table = con.table("staged_input")
 
-        def materialize(expr: ir.Table) -> ir.Table:
-            name = f"prepared_{uuid.uuid4().hex[:8]}"
-            raw.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}').fetchall()
-            dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
-            if dup:
-                sid, h, n = dup[0]
-                raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
+        def materialize(name: str, expr: ir.Table) -> ir.Table:
+            # a fresh connection per call: the fixed temp-table names cannot meet another aggregation's
+            raw.execute(f'CREATE TEMP TABLE "{name}" AS {con.compile(expr)}').fetchall()
+            if name == HOURS:
+                dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
+                if dup:
+                    sid, h, n = dup[0]
+                    raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
             return con.table(name)
 
         daily_table = None
@@ -73,7 +85,20 @@ def compute(
                 f"CREATE TEMP VIEW daily_input AS SELECT * FROM {_source(raw, 'daily_arrow', daily)}"
             ).fetchall()
             daily_table = con.table("daily_input")
-        expr = build_quarter(table, product, rules, materialize=materialize, daily=daily_table)
-        return conform(con.to_pyarrow(expr), product)
+        latitudes = None
+        if needs_latitude(product):
+            raw.register(LATITUDES, latitude_table(rules))
+            latitudes = con.table(LATITUDES)
+        framed = frame(table, product, rules, materialize=materialize, daily=daily_table, latitudes=latitudes)
+        shape = shape_of(product, rules)
+
+        def compile_features() -> str:
+            return str(con.compile(build_features(framed, product, shape)))
+
+        if sql_cache is None:
+            sql = compile_features()
+        else:
+            sql = sql_cache.get((definition_key(product), shape, framed.schemas()), compile_features)
+        return conform(raw.sql(sql).to_arrow_table(), product)
     finally:
         con.disconnect()
