@@ -3,20 +3,21 @@
 DuckDB is the embedded default. The definition itself lives in ``features/`` and is shared with the Spark
 engine; this module only connects, registers the input, stores the framed inputs once in temp tables under
 their fixed names (``features/framing.py``; the definition reads them a dozen times; re-scanning Parquet for
-each doubled the run time) and collects the result as Arrow. The feature SQL over those tables is taken from
-the per-process cache (``engines/sql_cache.py``) when a period of the same shape compiled it before; only the
-small framing SQL is compiled per period.
+each doubled the run time) and collects the result as Arrow. The SQL of both stages comes from the per-process
+cache (``engines/sql_cache.py``): the feature SQL keyed by (definition, ``Shape``, framed schemas), the framing
+SQL by its own expression, which holds no period fact (the dates are rows of the registered ``PERIOD`` table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends import BaseBackend
 
 from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
 from weatherinsight.engines.sql_cache import FEATURE_SQL, SqlCache
@@ -29,7 +30,7 @@ from weatherinsight.features.definitions import (
     needs_latitude,
     shape_of,
 )
-from weatherinsight.features.framing import HOURS, LATITUDES, latitude_table
+from weatherinsight.features.framing import HOURS, LATITUDES, PERIOD, latitude_table, period_table
 
 
 def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa.Table) -> str:
@@ -40,6 +41,12 @@ def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa
     if not data:
         raise ValueError("no staged files given")
     return "read_parquet([{}])".format(", ".join("'" + str(p).replace("'", "''") + "'" for p in data))
+
+
+def _unbound(con: BaseBackend, name: str) -> ir.Table:
+    """The connection's table ``name`` as an unbound Ibis table (its name and schema only): expressions over
+    it are equal across connections, so they can key the SQL cache."""
+    return ibis.table(con.table(name).schema(), name=name)
 
 
 def compute(
@@ -67,38 +74,50 @@ def compute(
         raw.execute(
             f"CREATE TEMP VIEW staged_input AS SELECT * REPLACE (make_timestamp(epoch_us(ts)) AS ts) FROM {source}"
         ).fetchall()
-        table = con.table("staged_input")
+        table = _unbound(con, "staged_input")
+
+        def compiled(key: Hashable, build: Callable[[], ir.Table]) -> str:
+            if sql_cache is None:
+                return str(con.compile(build()))
+            return sql_cache.get(key, lambda: str(con.compile(build())))
 
         def materialize(name: str, expr: ir.Table) -> ir.Table:
+            # the framing expressions hold no period fact (it is in the PERIOD table) and their tables are
+            # unbound (name + schema), so the expression itself is an exact key for its SQL
+            sql = compiled(("frame", expr.op()), lambda: expr)
             # a fresh connection per call: the fixed temp-table names cannot meet another aggregation's
-            raw.execute(f'CREATE TEMP TABLE "{name}" AS {con.compile(expr)}').fetchall()
+            raw.execute(f'CREATE TEMP TABLE "{name}" AS {sql}').fetchall()
             if name == HOURS:
                 dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
                 if dup:
                     sid, h, n = dup[0]
                     raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
-            return con.table(name)
+            return _unbound(con, name)
 
         daily_table = None
         if daily is not None and (isinstance(daily, pa.Table) or daily):
             raw.execute(
                 f"CREATE TEMP VIEW daily_input AS SELECT * FROM {_source(raw, 'daily_arrow', daily)}"
             ).fetchall()
-            daily_table = con.table("daily_input")
+            daily_table = _unbound(con, "daily_input")
         latitudes = None
         if needs_latitude(product):
             raw.register(LATITUDES, latitude_table(rules))
-            latitudes = con.table(LATITUDES)
-        framed = frame(table, product, rules, materialize=materialize, daily=daily_table, latitudes=latitudes)
+            latitudes = _unbound(con, LATITUDES)
+        raw.register(PERIOD, period_table(rules.period))
+        framed = frame(
+            table,
+            product,
+            _unbound(con, PERIOD),
+            materialize=materialize,
+            daily=daily_table,
+            latitudes=latitudes,
+        )
         shape = shape_of(product, rules)
-
-        def compile_features() -> str:
-            return str(con.compile(build_features(framed, product, shape)))
-
-        if sql_cache is None:
-            sql = compile_features()
-        else:
-            sql = sql_cache.get((definition_key(product), shape, framed.schemas()), compile_features)
+        sql = compiled(
+            ("features", definition_key(product), shape, framed.schemas()),
+            lambda: build_features(framed, product, shape),
+        )
         return conform(raw.sql(sql).to_arrow_table(), product)
     finally:
         con.disconnect()

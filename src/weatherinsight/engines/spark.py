@@ -23,7 +23,7 @@ from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
 from weatherinsight.errors import SparkUnavailableError
 from weatherinsight.features.common import Rules, hour_label
 from weatherinsight.features.definitions import build_features, conform, frame, needs_latitude, shape_of
-from weatherinsight.features.framing import HOURS, LATITUDES
+from weatherinsight.features.framing import HOURS, LATITUDES, PERIOD, period_table
 from weatherinsight.settings import Settings
 
 
@@ -119,8 +119,19 @@ def compute(
             ).createOrReplaceTempView(lat_view)
             views.append(lat_view)
             latitudes = con.table(lat_view)
+        period_view = f"{PERIOD}_{tag}"
+        spark.createDataFrame(
+            [tuple(period_table(rules.period).to_pylist()[0].values())],
+            "start_epoch bigint, end_epoch bigint, start_date date, end_date date, start_doy bigint, year_days bigint",
+        ).createOrReplaceTempView(period_view)
+        views.append(period_view)
         framed = frame(
-            con.table(view), product, rules, materialize=materialize, daily=daily_table, latitudes=latitudes
+            con.table(view),
+            product,
+            con.table(period_view),
+            materialize=materialize,
+            daily=daily_table,
+            latitudes=latitudes,
         )
         # no SQL cache here: the view names differ per call, and Spark's own planning dwarfs the compile
         expr = build_features(framed, product, shape_of(product, rules))

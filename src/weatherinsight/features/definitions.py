@@ -118,7 +118,7 @@ def shape_of(product: str, rules: Rules) -> Shape:
 def frame(
     staged: ir.Table,
     product: str,
-    rules: Rules,
+    period: ir.Table,
     *,
     materialize: Materialize,
     daily: ir.Table | None = None,
@@ -126,21 +126,20 @@ def frame(
 ) -> Framed:
     """Stage 1: frame the period's inputs and store each through ``materialize`` under its fixed name.
 
-    ``daily`` is the staged daily KL table (any quarters; framed here) for a product in ``USES_DAILY_KL``
-    (None: no KL values); ``latitudes`` the registered ``framing.latitude_table`` for a product in
-    ``STATION_DAY_BUILDERS``.
+    ``period`` is the registered ``framing.period_table`` (the period's dates as data); ``daily`` the staged
+    daily KL table (any quarters; framed here) for a product in ``USES_DAILY_KL`` (None: no KL values);
+    ``latitudes`` the registered ``framing.latitude_table`` for a product in ``STATION_DAY_BUILDERS``.
     """
     prod = get_product(product)
-    rules = rules.for_product(prod)
-    hours = materialize(HOURS, prepare(staged, prod, rules))
+    hours = materialize(HOURS, prepare(staged, prod, period))
     kl = None
     if prod.name in USES_DAILY_KL and daily is not None:
-        kl = materialize(KL_DAYS, frame_days(daily, rules.period))
+        kl = materialize(KL_DAYS, frame_days(daily, period))
     days = None
     if prod.name in STATION_DAY_BUILDERS:
         if latitudes is None:
             raise ValueError(f"{prod.name}: the definition needs the station latitudes table")
-        days = materialize(STATION_DAYS, station_days(hours, latitudes, rules.period))
+        days = materialize(STATION_DAYS, station_days(hours, latitudes, period))
     return Framed(hours, kl, days)
 
 
