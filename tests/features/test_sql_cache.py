@@ -5,7 +5,8 @@ with the cache disabled, row for row and value for value (doubles to 1e-12 relat
 
 The periods are run in an order where several share a shape (two 92-day quarters, two 30-day months, …), so
 the warm runs execute SQL compiled for ANOTHER period: a period fact leaking into the cached SQL (a date, a
-day of year, a latitude) would change numbers here. The same claim is also checked on the SQL text itself.
+day of year, a latitude) would change numbers here. The framing SQL (``features/framing.py``) is cached too:
+it reads the dates from the one-row PERIOD table, so one text serves every period. The same claim is also checked on the SQL text itself.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from weatherinsight.engines import duckdb as duck
 from weatherinsight.engines.sql_cache import SqlCache
 from weatherinsight.features.common import Rules
 from weatherinsight.features.day_sources import DAILY_PRODUCT, daily_input
-from weatherinsight.features.definitions import shape_of
+from weatherinsight.features.definitions import needs_latitude, shape_of
 from weatherinsight.periods import Period
 from weatherinsight.quarters import Quarter
 
@@ -138,12 +139,16 @@ def test_cached_sql_gives_exactly_the_uncached_rows(
     expected = {str(p): _run(inputs, product, p, None) for p in PERIODS}
     cold = {str(p): _run(inputs, product, p, cache) for p in PERIODS}
     shapes = {shape_of(product, Rules(p)) for p in PERIODS}
-    # one compile per shape (daily KL present throughout for the products that read it), the rest were hits
-    assert cache.info().misses == len(shapes) < len(PERIODS)
-    assert cache.info().hits == len(PERIODS) - len(shapes)
+    # framed inputs: the hours, plus the KL days or the station × day table where the definition reads them
+    framed = 1 + (daily_input(product) is not None) + needs_latitude(product)
+    lookups = len(PERIODS) * (1 + framed)
+    # one feature compile per shape, one framing compile per framed input for ALL periods; the rest were hits
+    assert cache.info().misses == len(shapes) + framed
+    assert len(shapes) < len(PERIODS)
+    assert cache.info().hits == lookups - len(shapes) - framed
     warm = {str(p): _run(inputs, product, p, cache) for p in PERIODS}
-    assert cache.info().misses == len(shapes)
-    assert cache.info().hits == 2 * len(PERIODS) - len(shapes)
+    assert cache.info().misses == len(shapes) + framed
+    assert cache.info().hits == 2 * lookups - len(shapes) - framed
     for label, table in expected.items():
         assert table.num_rows == len(STATIONS), label
         assert cold[label].schema == warm[label].schema == table.schema, label
@@ -160,11 +165,15 @@ def test_same_shape_compiles_to_identical_sql(inputs: dict[str, list[Path]]) -> 
     a period fact."""
     for product in HOURLY:
         texts: dict[str, str] = {}
+        framing: dict[str, list[str]] = {}
         for label in ("2023Q2", "2024Q1", "2024DJF", "2024MAM"):
             recorder = SqlCache()
             period = Quarter.parse(label) if "Q" in label else Period.parse(label)
             _run(inputs, product, period, recorder)
-            assert recorder.info().entries == 1
-            texts[label] = next(iter(recorder._entries.values()))
+            entries = dict(recorder._entries)
+            texts[label] = next(sql for key, sql in entries.items() if key[0] == "features")
+            framing[label] = sorted(sql for key, sql in entries.items() if key[0] == "frame")
         assert texts["2023Q2"] == texts["2024Q1"] == texts["2024DJF"], product
         assert texts["2024MAM"] != texts["2024Q1"], product
+        # the framing SQL holds no date at all (the dates are rows of the PERIOD table): one text for all
+        assert framing["2023Q2"] == framing["2024Q1"] == framing["2024DJF"] == framing["2024MAM"], product
