@@ -2,11 +2,15 @@
 
 Building a product's feature expression and compiling it to SQL is pure Python under the GIL (≈ 0.5 s of a
 0.8 s quarter aggregate at 500 stations); a backfill repeats it for ~525 periods of only a handful of
-lengths. The compiled SQL is a pure function of the key ``features.definitions`` defines — (definition key,
-``Shape``, the framed input tables' names and schemas) — because the builders receive nothing else (the
-framing stage, which does see the period, runs and is compiled per period). So a hit returns exactly the SQL a
-fresh compile would give; ``tests/features/test_sql_cache.py`` checks every product across period shapes with
-the cache cold, warm and disabled.
+lengths. Two kinds of entry (``engines/duckdb.py``):
+
+* feature SQL, keyed by (``definitions.definition_key``, ``Shape``, the framed input tables' names and
+  schemas): the builders receive nothing else, so the SQL is a pure function of that key;
+* framing SQL, keyed by the framing expression itself (over unbound tables: names and schemas): it reads the
+  period's dates from the one-row ``PERIOD`` table, so one expression — one entry — serves every period.
+
+So a hit returns exactly the SQL a fresh compile would give; ``tests/features/test_sql_cache.py`` checks every
+product across period shapes with the cache cold, warm and disabled, and the SQL texts themselves.
 
 Bounded (least recently used out first) and thread-safe; a compile runs outside the lock, so two threads
 missing the same key both compile (same text) rather than wait on each other.
@@ -19,8 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-#: Enough for every (product, period length, daily KL present or not) of a backfill: 7 products × ~12
-#: lengths (months 28–31 days, quarters and seasons 90–92, years 365/366) × 2 is under 200.
+#: Enough for every (product, period length, daily KL present or not) of a backfill — 7 products × ~9 lengths
+#: (months 28–31 days, quarters and seasons 90–92, years 365/366) × 2 — plus ~20 framing entries.
 DEFAULT_MAX_ENTRIES = 256
 
 

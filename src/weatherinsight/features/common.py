@@ -1,4 +1,5 @@
-"""Shared building blocks of the feature definitions: period framing, valid days, coverage gates, spells.
+"""Shared building blocks of the feature definitions: the rules and their counts (``Rules``, ``Shape``), valid
+days, coverage gates, spells. The period framing itself is ``features/framing.py``.
 
 Every product definition (``features/<product>.py``) is written ONCE as Ibis expressions over the staged
 table and executed unchanged by both engines (``engines/duckdb.py`` and ``engines/spark.py``) — house rule 3.
@@ -7,7 +8,8 @@ DuckDB and PySpark (window functions and exact quantiles included) and because i
 (``ibis.pyspark.connect`` on pyspark 4.0.5). The parity test in ``tests/features/test_parity.py`` proves it.
 
 Time is framed in integers so no engine's time zone can shift a day: ``h`` is the hour index since the
-period start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The period is a quarter, a
+period start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. Builders see only a ``Shape``
+(the period's counts), never the period. The period is a quarter, a
 month, a meteorological season or a year (``periods.py``); every threshold below follows its length. The rules
 are docs/design.md §5:
 
