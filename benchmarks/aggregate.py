@@ -4,7 +4,8 @@ Generates staged Parquet synthetically (vectorised numpy: realistic value ranges
 hours, whole NULL days, one station in 20 below the coverage gates), then times on the same files:
 
 * **duckdb** — ``weatherinsight.engines.duckdb.compute`` (the product's Ibis definition on DuckDB), target < 10 s
-  for all five products;
+  for all five products; best of ``--repeat`` (the feature SQL then comes from the per-process cache,
+  ``engines/sql_cache.py``) and the first run (cache cold: Ibis build + compile included);
 * **spark** — ``weatherinsight.engines.spark.compute`` (the same definition on Spark local mode; session start
   reported separately), skipped with ``--no-spark``;
 * **pandas** — a straightforward pandas groupby implementation of the same features (below), the baseline.
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.engines import duckdb as duck
+from weatherinsight.engines.sql_cache import FEATURE_SQL
 from weatherinsight.features.catalog import features_for
 from weatherinsight.features.common import Rules
 from weatherinsight.quarters import Quarter
@@ -308,6 +310,8 @@ def max_rel_diff(ref: pa.Table, other: pd.DataFrame, product: str) -> tuple[floa
     a = ref.to_pandas().set_index("station_id")
     b = other.set_index("station_id")
     for spec in features_for(product):
+        if spec.name not in b.columns:  # the pandas baseline does not compute the source labels (issue #17)
+            continue
         for x, y in zip(a[spec.name], b[spec.name].reindex(a.index), strict=True):
             xn = x is None or (isinstance(x, float) and math.isnan(x))
             yn = y is None or (isinstance(y, float) and math.isnan(y))
@@ -351,7 +355,8 @@ def main() -> None:
 
         ibis.duckdb.connect().disconnect()
         print(f"ibis DuckDB backend import + first connect: {time.perf_counter() - t0:.1f} s (excluded)")
-        results: dict[str, dict[str, float]] = {"duckdb": {}, "pandas": {}, "spark": {}}
+        results: dict[str, dict[str, float]] = {"duckdb": {}, "cold": {}, "pandas": {}, "spark": {}}
+        FEATURE_SQL.clear()
         duck_out: dict[str, pa.Table] = {}
         checks: dict[str, tuple[float, int]] = {}
         for product in PRODUCTS:
@@ -359,7 +364,10 @@ def main() -> None:
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 duck_out[product] = duck.compute([files[product]], product, rules)
-                best = min(best, time.perf_counter() - t0)
+                took = time.perf_counter() - t0
+                # the first run compiles the feature SQL (cold cache); the others reuse it (engines/sql_cache.py)
+                results["cold"].setdefault(product, took)
+                best = min(best, took)
             results["duckdb"][product] = best
         for product in PRODUCTS:
             best = float("inf")
@@ -393,18 +401,22 @@ def main() -> None:
                 results["spark"][product] = time.perf_counter() - t0
             session.stop()
 
-    print("\n| product | duckdb s | spark s | pandas s | pandas vs duckdb: max rel diff / other mismatches |")
-    print("|---|---:|---:|---:|---|")
+    print(
+        "\n| product | duckdb s (best) | duckdb first run s (cold SQL cache) | spark s | pandas s "
+        "| pandas vs duckdb: max rel diff / other mismatches |"
+    )
+    print("|---|---:|---:|---:|---:|---|")
     for product in PRODUCTS:
         sp_s = results["spark"].get(product, float("nan"))
         diff, bad = checks[product]
         print(
-            f"| {product} | {results['duckdb'][product]:.2f} | {sp_s:.2f} | "
+            f"| {product} | {results['duckdb'][product]:.2f} | {results['cold'][product]:.2f} | {sp_s:.2f} | "
             f"{results['pandas'][product]:.2f} | {diff:.1e} / {bad} |"
         )
     tot = {k: sum(v.values()) if v else float("nan") for k, v in results.items()}
     print(
-        f"| **all {len(PRODUCTS)}** | **{tot['duckdb']:.2f}** | **{tot['spark']:.2f}** | **{tot['pandas']:.2f}** | |"
+        f"| **all {len(PRODUCTS)}** | **{tot['duckdb']:.2f}** | **{tot['cold']:.2f}** | **{tot['spark']:.2f}** "
+        f"| **{tot['pandas']:.2f}** | |"
     )
     print(
         f"\nSpark session start: {spark_start:.1f} s (not included above). DuckDB target < 10 s: "

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from weatherinsight.dwd.products import Product, Variable
 from weatherinsight.features.catalog import FeatureSpec
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, gate, stations
 
 NAME = "toy_temperature"
 WARM_C = 10.0
@@ -49,7 +49,7 @@ FEATURES = (
 )
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
+def build(p: ir.Table, shape: Shape) -> ir.Table:
     t = p.temperature
     hourly = p.group_by(KEY).aggregate(
         _nh=t.count(), toy_temp_max=t.max(), toy_warm_hours=ibis.ifelse(t > WARM_C, 1, 0).sum()
@@ -57,8 +57,8 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     j = attach(stations(p), hourly)
     return j.select(
         KEY,
-        toy_temp_max=gate(j.toy_temp_max, j._nh, rules.min_hours),
-        toy_warm_hours=gate(count_or_zero(j.toy_warm_hours), j._nh, rules.min_hours),
+        toy_temp_max=gate(j.toy_temp_max, j._nh, shape.min_hours),
+        toy_warm_hours=gate(count_or_zero(j.toy_warm_hours), j._nh, shape.min_hours),
     )
 
 

@@ -1,25 +1,36 @@
 """The DuckDB engine: runs the Ibis feature definition of a product over staged Parquet (or an Arrow table).
 
 DuckDB is the embedded default. The definition itself lives in ``features/`` and is shared with the Spark
-engine; this module only connects, registers the input, stores the framed quarter rows once in a temp
-table (the definition reads them a dozen times; re-scanning Parquet for each doubled the run time) and
-collects the result as Arrow.
+engine; this module only connects, registers the input, stores the framed inputs once in temp tables under
+their fixed names (``features/framing.py``; the definition reads them a dozen times; re-scanning Parquet for
+each doubled the run time) and collects the result as Arrow. The SQL of both stages comes from the per-process
+cache (``engines/sql_cache.py``): the feature SQL keyed by (definition, ``Shape``, framed schemas), the framing
+SQL by its own expression, which holds no period fact (the dates are rows of the registered ``PERIOD`` table).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends import BaseBackend
 
 from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
+from weatherinsight.engines.sql_cache import FEATURE_SQL, SqlCache
 from weatherinsight.features.common import Rules, hour_label
-from weatherinsight.features.definitions import build_quarter, conform
+from weatherinsight.features.definitions import (
+    build_features,
+    conform,
+    definition_key,
+    frame,
+    needs_latitude,
+    shape_of,
+)
+from weatherinsight.features.framing import HOURS, LATITUDES, PERIOD, latitude_table, period_table
 
 
 def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa.Table) -> str:
@@ -32,18 +43,25 @@ def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa
     return "read_parquet([{}])".format(", ".join("'" + str(p).replace("'", "''") + "'" for p in data))
 
 
+def _unbound(con: BaseBackend, name: str) -> ir.Table:
+    """The connection's table ``name`` as an unbound Ibis table (its name and schema only): expressions over
+    it are equal across connections, so they can key the SQL cache."""
+    return ibis.table(con.table(name).schema(), name=name)
+
+
 def compute(
     staged: Sequence[Path] | pa.Table,
     product: str,
     rules: Rules,
     *,
     daily: Sequence[Path] | pa.Table | None = None,
+    sql_cache: SqlCache | None = FEATURE_SQL,
 ) -> pa.Table:
     """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
     ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema;
     ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or
-    empty: no daily values, every day is hourly-derived).
+    empty: no daily values, every day is hourly-derived). ``sql_cache`` None compiles the feature SQL afresh.
     """
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
@@ -56,24 +74,50 @@ def compute(
         raw.execute(
             f"CREATE TEMP VIEW staged_input AS SELECT * REPLACE (make_timestamp(epoch_us(ts)) AS ts) FROM {source}"
         ).fetchall()
-        table = con.table("staged_input")
+        table = _unbound(con, "staged_input")
 
-        def materialize(expr: ir.Table) -> ir.Table:
-            name = f"prepared_{uuid.uuid4().hex[:8]}"
-            raw.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}').fetchall()
-            dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
-            if dup:
-                sid, h, n = dup[0]
-                raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
-            return con.table(name)
+        def compiled(key: Hashable, build: Callable[[], ir.Table]) -> str:
+            if sql_cache is None:
+                return str(con.compile(build()))
+            return sql_cache.get(key, lambda: str(con.compile(build())))
+
+        def materialize(name: str, expr: ir.Table) -> ir.Table:
+            # the framing expressions hold no period fact (it is in the PERIOD table) and their tables are
+            # unbound (name + schema), so the expression itself is an exact key for its SQL
+            sql = compiled(("frame", expr.op()), lambda: expr)
+            # a fresh connection per call: the fixed temp-table names cannot meet another aggregation's
+            raw.execute(f'CREATE TEMP TABLE "{name}" AS {sql}').fetchall()
+            if name == HOURS:
+                dup = raw.execute(duplicate_check_sql(f'"{name}"')).fetchall()
+                if dup:
+                    sid, h, n = dup[0]
+                    raise DuplicateHoursError(product, sid, hour_label(rules, h), n)
+            return _unbound(con, name)
 
         daily_table = None
         if daily is not None and (isinstance(daily, pa.Table) or daily):
             raw.execute(
                 f"CREATE TEMP VIEW daily_input AS SELECT * FROM {_source(raw, 'daily_arrow', daily)}"
             ).fetchall()
-            daily_table = con.table("daily_input")
-        expr = build_quarter(table, product, rules, materialize=materialize, daily=daily_table)
-        return conform(con.to_pyarrow(expr), product)
+            daily_table = _unbound(con, "daily_input")
+        latitudes = None
+        if needs_latitude(product):
+            raw.register(LATITUDES, latitude_table(rules))
+            latitudes = _unbound(con, LATITUDES)
+        raw.register(PERIOD, period_table(rules.period))
+        framed = frame(
+            table,
+            product,
+            _unbound(con, PERIOD),
+            materialize=materialize,
+            daily=daily_table,
+            latitudes=latitudes,
+        )
+        shape = shape_of(product, rules)
+        sql = compiled(
+            ("features", definition_key(product), shape, framed.schemas()),
+            lambda: build_features(framed, product, shape),
+        )
+        return conform(raw.sql(sql).to_arrow_table(), product)
     finally:
         con.disconnect()

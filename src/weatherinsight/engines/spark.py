@@ -22,7 +22,8 @@ import pyarrow as pa
 from weatherinsight.engines import DuplicateHoursError, duplicate_check_sql
 from weatherinsight.errors import SparkUnavailableError
 from weatherinsight.features.common import Rules, hour_label
-from weatherinsight.features.definitions import build_quarter, conform
+from weatherinsight.features.definitions import build_features, conform, frame, needs_latitude, shape_of
+from weatherinsight.features.framing import HOURS, LATITUDES, PERIOD, period_table
 from weatherinsight.settings import Settings
 
 
@@ -84,32 +85,59 @@ def compute(
         raise ValueError("no staged files given")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     con = ibis.pyspark.connect(spark)
+    # temp views are session-wide and a session may be shared: every view name carries this call's tag
     tag = uuid.uuid4().hex[:8]
     view = f"staged_{product}_{tag}"
-    prepared = f"prepared_{product}_{tag}"
     daily_view = f"daily_{product}_{tag}"
+    views = [view]
     spark.read.parquet(*[str(p) for p in staged]).createOrReplaceTempView(view)
     if daily:
         spark.read.parquet(*[str(p) for p in daily]).createOrReplaceTempView(daily_view)
+        views.append(daily_view)
     cached: list[Any] = []
 
-    def materialize(expr: ir.Table) -> ir.Table:
-        # the framed quarter rows are read by a dozen aggregations: cache them once
+    def materialize(name: str, expr: ir.Table) -> ir.Table:
+        # each framed input is read by a dozen aggregations: cache it once
         df = spark.sql(str(con.compile(expr))).cache()
         cached.append(df)
-        df.createOrReplaceTempView(prepared)
-        dup = spark.sql(duplicate_check_sql(prepared)).collect()
-        if dup:
-            raise DuplicateHoursError(product, dup[0][0], hour_label(rules, dup[0][1]), dup[0][2])
-        return con.table(prepared)
+        stored = f"{name}_{product}_{tag}"
+        df.createOrReplaceTempView(stored)
+        views.append(stored)
+        if name == HOURS:
+            dup = spark.sql(duplicate_check_sql(stored)).collect()
+            if dup:
+                raise DuplicateHoursError(product, dup[0][0], hour_label(rules, dup[0][1]), dup[0][2])
+        return con.table(stored)
 
     try:
         daily_table = con.table(daily_view) if daily else None
-        expr = build_quarter(con.table(view), product, rules, materialize=materialize, daily=daily_table)
+        latitudes = None
+        if needs_latitude(product):
+            lat_view = f"{LATITUDES}_{tag}"
+            spark.createDataFrame(
+                [(int(sid), float(lat)) for sid, lat in rules.latitudes], "station_id int, latitude double"
+            ).createOrReplaceTempView(lat_view)
+            views.append(lat_view)
+            latitudes = con.table(lat_view)
+        period_view = f"{PERIOD}_{tag}"
+        spark.createDataFrame(
+            [tuple(period_table(rules.period).to_pylist()[0].values())],
+            "start_epoch bigint, end_epoch bigint, start_date date, end_date date, start_doy bigint, year_days bigint",
+        ).createOrReplaceTempView(period_view)
+        views.append(period_view)
+        framed = frame(
+            con.table(view),
+            product,
+            con.table(period_view),
+            materialize=materialize,
+            daily=daily_table,
+            latitudes=latitudes,
+        )
+        # no SQL cache here: the view names differ per call, and Spark's own planning dwarfs the compile
+        expr = build_features(framed, product, shape_of(product, rules))
         return conform(con.to_pyarrow(expr), product)
     finally:
         for df in cached:
             df.unpersist()
-        spark.catalog.dropTempView(prepared)
-        spark.catalog.dropTempView(view)
-        spark.catalog.dropTempView(daily_view)
+        for name in views:
+            spark.catalog.dropTempView(name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, stations
 
 CLEAR_OKTA = 1.6
 OVERCAST_OKTA = 6.4
@@ -23,7 +23,7 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
+def build(p: ir.Table, shape: Shape) -> ir.Table:
     """One row per station with the gated cloudiness features."""
     raw = p.cloud_cover
     cover = ibis.ifelse(raw >= 0, raw.cast("float64"), ibis.null("float64"))
@@ -33,7 +33,7 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
         cloud_cover_mean=cover.mean(),
         sky_obscured_hours=_n(raw == SKY_OBSCURED),
     )
-    days = daily(p, cover, rules)
+    days = daily(p, cover, shape)
     per_day = days.group_by(KEY).aggregate(
         _nd=days.d.count(),
         clear_days=_n(days["mean"] < CLEAR_OKTA),
@@ -42,8 +42,8 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     j = attach(stations(p), hourly, per_day)
     return j.select(
         KEY,
-        cloud_cover_mean=gate(j.cloud_cover_mean, j._nh, rules.min_hours),
-        clear_days=gate(count_or_zero(j.clear_days), j._nd, rules.min_days),
-        overcast_days=gate(count_or_zero(j.overcast_days), j._nd, rules.min_days),
-        sky_obscured_hours=gate(count_or_zero(j.sky_obscured_hours), j._nany, rules.min_hours),
+        cloud_cover_mean=gate(j.cloud_cover_mean, j._nh, shape.min_hours),
+        clear_days=gate(count_or_zero(j.clear_days), j._nd, shape.min_days),
+        overcast_days=gate(count_or_zero(j.overcast_days), j._nd, shape.min_days),
+        sky_obscured_hours=gate(count_or_zero(j.sky_obscured_hours), j._nany, shape.min_hours),
     )

@@ -1,4 +1,5 @@
-"""Shared building blocks of the feature definitions: period framing, valid days, coverage gates, spells.
+"""Shared building blocks of the feature definitions: the rules and their counts (``Rules``, ``Shape``), valid
+days, coverage gates, spells. The period framing itself is ``features/framing.py``.
 
 Every product definition (``features/<product>.py``) is written ONCE as Ibis expressions over the staged
 table and executed unchanged by both engines (``engines/duckdb.py`` and ``engines/spark.py``) — house rule 3.
@@ -7,7 +8,8 @@ DuckDB and PySpark (window functions and exact quantiles included) and because i
 (``ibis.pyspark.connect`` on pyspark 4.0.5). The parity test in ``tests/features/test_parity.py`` proves it.
 
 Time is framed in integers so no engine's time zone can shift a day: ``h`` is the hour index since the
-period start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. The period is a quarter, a
+period start (UTC epoch seconds // 3600) and ``d = h // 24`` the UTC day index. Builders see only a ``Shape``
+(the period's counts), never the period. The period is a quarter, a
 month, a meteorological season or a year (``periods.py``); every threshold below follows its length. The rules
 are docs/design.md §5:
 
@@ -52,6 +54,26 @@ COVERAGE_NAMES = (
 def _min_count(share: float, total: int) -> int:
     # round first so 0.8 × 90 (float 72.00000000000001) needs 72, not 73
     return math.ceil(round(share * total, 9))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a feature definition may depend on: the period's counts, never the period itself.
+
+    Two periods of the same length (every 91-day quarter, every 30-day month) have the same ``Shape``, so the
+    compiled feature SQL — a pure function of (product definition, ``Shape``, framed input schemas) — can be
+    reused across them (``engines/sql_cache.py``). The period's dates enter only the framing stage
+    (``features/framing.py``), whose output tables have fixed names and schemas.
+    """
+
+    hours_expected: int
+    days_expected: int
+    #: Valid hours a valid day needs (already scaled to the product's hours per day, ``Rules.for_product``).
+    min_valid_hours_per_day: int
+    #: Valid hours an hourly-based feature needs.
+    min_hours: int
+    #: Valid days a daily-based feature needs.
+    min_days: int
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,16 @@ class Rules:
         """Valid days a daily-based feature needs."""
         return _min_count(self.min_daily_coverage, self.days_expected)
 
+    def shape(self) -> Shape:
+        """The counts of these rules (call on ``for_product``'s result for a product's scaled day threshold)."""
+        return Shape(
+            self.hours_expected,
+            self.days_expected,
+            self.min_valid_hours_per_day,
+            self.min_hours,
+            self.min_days,
+        )
+
     @property
     def start_epoch(self) -> int:
         return int(self.period.start.timestamp())
@@ -111,24 +143,6 @@ class Rules:
     @property
     def end_epoch(self) -> int:
         return int(self.period.end.timestamp())
-
-
-def prepare(staged: ir.Table, product: Product, rules: Rules) -> ir.Table:
-    """The period's staged rows with integer hour (``h``) and day (``d``) indices; rows outside are dropped."""
-    secs = staged.ts.epoch_seconds().cast("int64")
-    framed = staged.mutate(_secs=secs)
-    framed = framed.filter(framed._secs >= rules.start_epoch, framed._secs < rules.end_epoch)
-    h = ((framed._secs - rules.start_epoch) // 3600).cast("int64")
-    cols: dict[str, Any] = {
-        KEY: framed.station_id.cast("int32"),
-        "h": h,
-        "d": (h // 24).cast("int64"),
-        "qn": framed.qn.cast("int32"),
-        "recent": ibis.ifelse(framed.source_period == "recent", 1, 0),
-    }
-    for column in product.value_columns:
-        cols[column] = framed[column]
-    return framed.select(**cols)
 
 
 def hour_label(rules: Rules, h: int) -> str:
@@ -140,7 +154,7 @@ def r9(value: ir.NumericValue) -> ir.NumericValue:
     return value.round(DAILY_DECIMALS)
 
 
-def daily(p: ir.Table, variable: str | ir.Value, rules: Rules) -> ir.Table:
+def daily(p: ir.Table, variable: str | ir.Value, shape: Shape) -> ir.Table:
     """Valid days of one variable: ``station_id, d, n, mean, max, min, sum`` (values rounded to 9 decimals).
 
     ``variable`` is a column name or an expression over ``p`` (e.g. a difference of two columns).
@@ -155,7 +169,7 @@ def daily(p: ir.Table, variable: str | ir.Value, rules: Rules) -> ir.Table:
         min=r9(src._x.min()),
         sum=r9(src._x.sum()),
     )
-    return days.filter(days.n >= rules.min_valid_hours_per_day)
+    return days.filter(days.n >= shape.min_valid_hours_per_day)
 
 
 def longest_run(days: ir.Table, flag: ir.BooleanValue, name: str) -> ir.Table:
@@ -199,7 +213,7 @@ def count_or_zero(value: ir.Value) -> ir.Value:
     return value.fill_null(0)
 
 
-def coverage(p: ir.Table, product: Product, rules: Rules) -> ir.Table:
+def coverage(p: ir.Table, product: Product, shape: Shape) -> ir.Table:
     """The coverage columns (docs/design.md §4/§5): primary variable's valid hours/days; qn and recent share over all rows."""
     primary = p[product.primary]
     rows = p.group_by(KEY).aggregate(
@@ -209,15 +223,15 @@ def coverage(p: ir.Table, product: Product, rules: Rules) -> ir.Table:
         _rows=p.count(),
         _recent=p.recent.sum(),
     )
-    pdays = daily(p, product.primary, rules)
+    pdays = daily(p, product.primary, shape)
     ndays = pdays.group_by(KEY).aggregate(days_valid=pdays.d.count())
     j = attach(rows, ndays)
     return j.select(
         KEY,
-        hours_expected=ibis.literal(rules.hours_expected, "int64"),
+        hours_expected=ibis.literal(shape.hours_expected, "int64"),
         hours_valid=j.hours_valid.cast("int64"),
         days_valid=count_or_zero(j.days_valid).cast("int64"),
-        coverage=j.hours_valid.cast("float64") / rules.hours_expected,
+        coverage=j.hours_valid.cast("float64") / shape.hours_expected,
         qn_min=j.qn_min.cast("int64"),
         qn_max=j.qn_max.cast("int64"),
         share_recent=j._recent.cast("float64") / j._rows.cast("float64"),

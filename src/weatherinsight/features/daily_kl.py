@@ -1,5 +1,5 @@
-"""DWD's official daily KL values in the feature definitions: framing a quarter's days and merging them with
-the hourly-derived days (issue #17).
+"""DWD's official daily KL values in the feature definitions: merging the period's framed KL days
+(``framing.frame_days``) with the hourly-derived days (issue #17).
 
 A day-based index (TX/TN indices of air_temperature, the daily precipitation indices) takes, per station and
 day, DWD's daily KL value where the station has one (TXK/TNK: extremes of the continuous record; RSK: the
@@ -11,27 +11,15 @@ day came from KL, ``hourly`` when none did, ``mixed`` otherwise. Written once in
 
 from __future__ import annotations
 
-from datetime import date
-
 import ibis
 import ibis.expr.types as ir
 
-from weatherinsight.features.common import KEY, Rules, gate
+from weatherinsight.features.common import KEY, gate
 
 #: The values of ``day_source`` (catalog and docs/design.md §5).
 FROM_KL, FROM_HOURLY, MIXED = "daily_kl", "hourly", "mixed"
 #: The merged day table's flag column: 1 where the day's value is DWD's daily KL value.
 FLAG = "from_kl"
-
-
-def frame_days(staged_daily: ir.Table, rules: Rules) -> ir.Table:
-    """The quarter's days of the staged daily table with the day index ``d`` (days since the quarter start)."""
-    start: date = rules.period.start.date()
-    end: date = rules.period.end.date()
-    t = staged_daily.filter(staged_daily.date >= ibis.date(start), staged_daily.date < ibis.date(end))
-    return t.mutate(
-        station_id=t.station_id.cast("int32"), d=t.date.delta(ibis.date(start), unit="day").cast("int64")
-    )
 
 
 def merge_days(

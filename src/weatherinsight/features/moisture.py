@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, stations
 
 PRODUCT = PRODUCTS["moisture"]
 HUMID_PCT = 95.0
@@ -23,7 +23,7 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
+def build(p: ir.Table, shape: Shape) -> ir.Table:
     """One row per station with the gated moisture features."""
     rf, td, vp = p.relative_humidity, p.dew_point, p.vapour_pressure
     both = p.temperature.notnull() & td.notnull()
@@ -44,14 +44,14 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
         _n_both=_n(both),
         dewpoint_depression_mean=(p.temperature - td).mean(),
     )
-    days = daily(p, "relative_humidity", rules)
+    days = daily(p, "relative_humidity", shape)
     rh_days = days.group_by(KEY).aggregate(_nd=days.d.count(), rh_daily_min_mean=days["min"].mean())
     j = attach(stations(p), hourly, rh_days)
-    m = rules.min_hours
+    m = shape.min_hours
     return j.select(
         KEY,
         rh_mean=gate(j.rh_mean, j._n_rf, m),
-        rh_daily_min_mean=gate(j.rh_daily_min_mean, j._nd, rules.min_days),
+        rh_daily_min_mean=gate(j.rh_daily_min_mean, j._nd, shape.min_days),
         dewpoint_mean=gate(j.dewpoint_mean, j._n_td, m),
         vapour_pressure_mean=gate(j.vapour_pressure_mean, j._n_vp, m),
         abs_humidity_mean=gate(j.abs_humidity_mean, j._n_ab, m),

@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.common import (
     KEY,
-    Rules,
+    Shape,
     attach,
     count_or_zero,
     daily,
@@ -36,8 +36,8 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
-    """One row per station with the gated precipitation features (``kl``: the quarter's framed KL days)."""
+def build(p: ir.Table, shape: Shape, kl: ir.Table | None = None) -> ir.Table:
+    """One row per station with the gated precipitation features (``kl``: the period's framed KL days)."""
     rr = p.precipitation_height
     ind = p.precipitation_indicator
     hourly = p.group_by(KEY).aggregate(
@@ -46,7 +46,7 @@ def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
         _nh_ind=ind.count(),
         precip_hours=_n(ind == 1),
     )
-    days = daily(p, "precipitation_height", rules)
+    days = daily(p, "precipitation_height", shape)
     sums = days.group_by(KEY).aggregate(_nd=days.d.count(), precip_total=days["sum"].sum())
     rr = merge_days(days, {"rr": "sum"}, kl, {"rr": "precipitation_height"})
     total = rr.rr
@@ -66,13 +66,13 @@ def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
     j = attach(stations(p), hourly, sums, agg, dry_runs, wet_runs, rx5)
 
     def g(v: ir.Value) -> ir.Value:
-        return gate(v, j._nr, rules.min_days)
+        return gate(v, j._nr, shape.min_days)
 
     wet_days = count_or_zero(j.wet_days)
     sdii = ibis.ifelse(wet_days > 0, j._wet_total / wet_days, ibis.null("float64"))
     return j.select(
         KEY,
-        precip_total=gate(j.precip_total, j._nd, rules.min_days),
+        precip_total=gate(j.precip_total, j._nd, shape.min_days),
         wet_days=g(wet_days),
         heavy_precip_days=g(count_or_zero(j.heavy_precip_days)),
         very_heavy_precip_days=g(count_or_zero(j.very_heavy_precip_days)),
@@ -81,7 +81,7 @@ def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
         sdii=g(sdii),
         max_dry_spell_days=g(count_or_zero(j.max_dry_spell_days)),
         max_wet_spell_days=g(count_or_zero(j.max_wet_spell_days)),
-        rx1hour=gate(j.rx1hour, j._nh, rules.min_hours),
-        precip_hours=gate(count_or_zero(j.precip_hours), j._nh_ind, rules.min_hours),
-        rr_source=day_source(j._nr, j._nkl, rules.min_days),
+        rx1hour=gate(j.rx1hour, j._nh, shape.min_hours),
+        precip_hours=gate(count_or_zero(j.precip_hours), j._nh_ind, shape.min_hours),
+        rr_source=day_source(j._nr, j._nkl, shape.min_days),
     )

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, stations
 
 PRODUCT = PRODUCTS["pressure"]
 LOW_HPA = 1000.0
@@ -24,7 +24,7 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
+def build(p: ir.Table, shape: Shape) -> ir.Table:
     """One row per station with the gated pressure features."""
     pm = p.pressure_sea_level
     hourly = p.group_by(KEY).aggregate(
@@ -43,14 +43,14 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     pairs = valid.join(before, [valid[KEY] == before._sid, valid.h == before._h])
     drop = pairs.group_by(KEY).aggregate(pmsl_max_drop_24h=(pairs._p0 - pairs._p).max())
 
-    days = daily(p, "pressure_sea_level", rules)
+    days = daily(p, "pressure_sea_level", shape)
     ranges = days.group_by(KEY).aggregate(
         _nd=days.d.count(), pmsl_daily_range_mean=(days["max"] - days["min"]).mean()
     )
     j = attach(stations(p), hourly, drop, ranges)
 
     def gh(v: ir.Value) -> ir.Value:
-        return gate(v, j._nh, rules.min_hours)
+        return gate(v, j._nh, shape.min_hours)
 
     return j.select(
         KEY,
@@ -58,8 +58,8 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
         pmsl_min=gh(j.pmsl_min),
         pmsl_max=gh(j.pmsl_max),
         pmsl_std=gh(j.pmsl_std),
-        p_station_mean=gate(j.p_station_mean, j._nh0, rules.min_hours),
-        pmsl_daily_range_mean=gate(j.pmsl_daily_range_mean, j._nd, rules.min_days),
+        p_station_mean=gate(j.p_station_mean, j._nh0, shape.min_hours),
+        pmsl_daily_range_mean=gate(j.pmsl_daily_range_mean, j._nd, shape.min_days),
         pmsl_max_drop_24h=gh(j.pmsl_max_drop_24h),
         low_pressure_hours=gh(count_or_zero(j.low_pressure_hours)),
         high_pressure_hours=gh(count_or_zero(j.high_pressure_hours)),

@@ -14,8 +14,9 @@ eq. 24, 25 and 34), from the station latitude φ and the day of year J:
     N0 = 24 / π · ωs                              hours
 
 ``possible_sunshine_hours`` = Σ N0 over the valid days and ``sunshine_share`` = sunshine_hours /
-possible_sunshine_hours. The latitude is the station's location valid at the quarter's last day
-(``Rules.latitudes``, read from ``station_locations`` by the aggregation); without it both are NULL.
+possible_sunshine_hours. The latitude is the station's location valid at the period's last day
+(``Rules.latitudes``, read from ``station_locations`` by the aggregation); without it both are NULL. N0 per
+station and day is computed in the framing stage (``framing.station_days``), so ``build`` sees no date.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, r9, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, r9, stations
 
 SUNNY_HOURS = 8.0
 DULL_HOURS = 1.0
@@ -44,23 +45,8 @@ def possible_sunshine_hours(latitude: float, day: date) -> float:
     return 24.0 / math.pi * math.acos(x)
 
 
-def _latitude(station: ir.IntegerValue, rules: Rules) -> ir.FloatingValue:
-    """The station's latitude (°N) as a CASE over the known stations; NULL for an unknown station."""
-    if not rules.latitudes:
-        return ibis.null("float64")
-    branches = [(station == sid, ibis.literal(lat, "float64")) for sid, lat in rules.latitudes]
-    return ibis.cases(*branches, else_=ibis.null("float64"))
-
-
-def _day_of_year(d: ir.IntegerValue, rules: Rules) -> ir.IntegerValue:
-    """J (1..366) of day index ``d``; wraps at the start year's end so a span across New Year stays right."""
-    start = rules.period.start.date()
-    year_days = 366 if date(start.year, 12, 31).timetuple().tm_yday == 366 else 365
-    j0 = start.timetuple().tm_yday
-    return (d + (j0 - 1)) % year_days + 1
-
-
-def _possible(lat: ir.FloatingValue, j: ir.IntegerValue) -> ir.FloatingValue:
+def possible_sunshine(lat: ir.FloatingValue, j: ir.IntegerValue) -> ir.FloatingValue:
+    """N0 in hours of latitude ``lat`` (°N) on day of year ``j`` (the Ibis form of ``possible_sunshine_hours``)."""
     delta = (j.cast("float64") * (2.0 * math.pi / 365.0) - DECLINATION_PHASE).sin() * DECLINATION_AMPLITUDE
     x = -(lat.radians().tan()) * delta.tan()
     x = ibis.greatest(ibis.literal(-1.0), ibis.least(ibis.literal(1.0), x))
@@ -72,11 +58,13 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
-    """One row per station with the gated sunshine features."""
-    days = daily(p, "sunshine_duration", rules)
+def build(p: ir.Table, shape: Shape, station_days: ir.Table) -> ir.Table:
+    """One row per station with the gated sunshine features (``station_days``: N0 per station and day of the
+    period, ``framing.station_days``, computed in the framing stage so this SQL holds no date or latitude)."""
+    days = daily(p, "sunshine_duration", shape)
     days = days.mutate(_sd=r9(days["sum"] / MINUTES_PER_HOUR))
-    days = days.mutate(_n0=r9(_possible(_latitude(days[KEY], rules), _day_of_year(days.d, rules))))
+    n0 = station_days.select(_s0=station_days[KEY], _d0=station_days.d, _n0=station_days.n0)
+    days = days.left_join(n0, [days[KEY] == n0._s0, days.d == n0._d0]).drop("_s0", "_d0")
     per = days.group_by(KEY).aggregate(
         _nd=days.d.count(),
         sunshine_hours=days._sd.sum(),
@@ -88,7 +76,7 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     j = attach(stations(p), per)
 
     def gd(v: ir.Value) -> ir.Value:
-        return gate(v, j._nd, rules.min_days)
+        return gate(v, j._nd, shape.min_days)
 
     share = ibis.ifelse(
         j.possible_sunshine_hours > 0, j.sunshine_hours / j.possible_sunshine_hours, ibis.null("float64")

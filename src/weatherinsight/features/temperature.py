@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, stations
 from weatherinsight.features.daily_kl import FLAG, day_source, merge_days
 
 PRODUCT = PRODUCTS["air_temperature"]
@@ -24,9 +24,9 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
-    """One row per station with the gated temperature features (``kl``: the quarter's framed daily KL days)."""
-    days = daily(p, "temperature", rules)
+def build(p: ir.Table, shape: Shape, kl: ir.Table | None = None) -> ir.Table:
+    """One row per station with the gated temperature features (``kl``: the period's framed daily KL days)."""
+    days = daily(p, "temperature", shape)
     tg = days["mean"]
     means = days.group_by(KEY).aggregate(
         _nd=days.d.count(),
@@ -55,10 +55,10 @@ def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
     j = attach(stations(p), means, extremes)
 
     def g(v: ir.Value) -> ir.Value:
-        return gate(v, j._nd, rules.min_days)
+        return gate(v, j._nd, shape.min_days)
 
     def gx(v: ir.Value) -> ir.Value:
-        return gate(v, j._nx, rules.min_days)
+        return gate(v, j._nx, shape.min_days)
 
     cols = {"tg_mean": g(j.tg_mean)}
     cols.update({name: gx(j[name]) for name in ("tx_mean", "tn_mean", "txx", "tnn", "dtr_mean")})
@@ -66,5 +66,5 @@ def build(p: ir.Table, rules: Rules, kl: ir.Table | None = None) -> ir.Table:
     cols.update({name: gx(count_or_zero(j[name])) for name in counted_x})
     degree = ("heating_degree_days", "cooling_degree_days", "growing_degree_days")
     cols.update({name: g(count_or_zero(j[name])) for name in degree})
-    cols["tx_tn_source"] = day_source(j._nx, j._nkl, rules.min_days)
+    cols["tx_tn_source"] = day_source(j._nx, j._nkl, shape.min_days)
     return j.select(KEY, **cols)

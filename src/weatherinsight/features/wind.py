@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.common import KEY, Rules, attach, count_or_zero, daily, gate, stations
+from weatherinsight.features.common import KEY, Shape, attach, count_or_zero, daily, gate, stations
 
 PRODUCT = PRODUCTS["wind"]
 CALM_MS = 0.5
@@ -30,7 +30,7 @@ def _n(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def build(p: ir.Table, rules: Rules) -> ir.Table:
+def build(p: ir.Table, shape: Shape) -> ir.Table:
     """One row per station with the gated wind features."""
     f = p.wind_speed
     d_ok = p.wind_direction.notnull() & (p.wind_direction >= 0) & (p.wind_direction <= 360)
@@ -55,16 +55,16 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
     ranked = counts.mutate(_rank=ibis.row_number().over(rank))
     top = ranked.filter(ranked._rank == 0).select(KEY, _top=ranked._sector)
 
-    days = daily(p, "wind_speed", rules)
+    days = daily(p, "wind_speed", shape)
     windy = days.group_by(KEY).aggregate(_nd=days.d.count(), windy_days=_n(days["mean"] >= WINDY_MS))
 
     j = attach(stations(p), hourly, vectors, top, windy)
 
     def gh(v: ir.Value) -> ir.Value:
-        return gate(v, j._nh, rules.min_hours)
+        return gate(v, j._nh, shape.min_hours)
 
     def gd(v: ir.Value) -> ir.Value:
-        return gate(v, j._nh_dir, rules.min_hours)
+        return gate(v, j._nh_dir, shape.min_hours)
 
     deg = j._mu.round(VECTOR_DECIMALS).atan2(j._mv.round(VECTOR_DECIMALS)).degrees()
     deg = ibis.ifelse(deg < 0, deg + 360.0, deg)
@@ -76,7 +76,7 @@ def build(p: ir.Table, rules: Rules) -> ir.Table:
         wind_speed_p90=gh(j.wind_speed_p90),
         wind_speed_max=gh(j.wind_speed_max),
         calm_hours=gh(count_or_zero(j.calm_hours)),
-        windy_days=gate(count_or_zero(j.windy_days), j._nd, rules.min_days),
+        windy_days=gate(count_or_zero(j.windy_days), j._nd, shape.min_days),
         wind_dir_mean=gd(deg),
         wind_dir_steadiness=gd((j._mu * j._mu + j._mv * j._mv).sqrt()),
         dominant_sector=gd(sector),
