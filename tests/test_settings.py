@@ -54,6 +54,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     assert cfg.email.on_failure is True and cfg.email.recipients
     assert cfg.spark.master and cfg.backfill.max_parallel_quarters >= 1
     assert cfg.features.min_valid_hours_per_day == 20
+    assert cfg.duckdb.memory_limit == "256m"
 
 
 @pytest.mark.parametrize(
@@ -62,6 +63,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
         ("product_types: [air_temperature, snow]\n", "product_types"),
         ("retries: {ingest: -1}\n", "retries.ingest"),
         ("pools: {spark_jobs: 0}\n", "pools.spark_jobs"),
+        ("duckdb: {memory_limit: lots}\n", "duckdb.memory_limit"),
         ("versioning: {raw: 'raw_{year}'}\n", "versioning.raw"),
         ("surprise: 1\n", "surprise"),
         # the old spellings are gone (one vocabulary: ingest/stage/aggregate)

@@ -189,7 +189,14 @@ def compute_features(
     (``daily``: the quarter's staged daily KL files, ``daily_files``)."""
     rules = rules or Rules.from_config(quarter, settings.features)
     if engine == "duckdb":
-        return duck.compute(files, product, rules, daily=daily)
+        return duck.compute(
+            files,
+            product,
+            rules,
+            daily=daily,
+            memory_limit=settings.duckdb.memory_limit,
+            spill_dir=settings.data_dir / "tmp" / "duckdb",
+        )
     session = spark_session or sp.session(settings, spark_master)
     return sp.compute(session, files, product, rules, daily=daily)
 

@@ -1,5 +1,5 @@
 """The pipeline sections of the settings: one strict pydantic model per YAML section (versioning, retries, sla,
-pools, email, alerts, lineage, spark, quality_thresholds, backfill, ingest, stage, features).
+pools, email, alerts, lineage, spark, duckdb, quality_thresholds, backfill, ingest, stage, features).
 
 ``weatherinsight.settings.Settings`` holds one field per section; this module owns what each section may
 contain and its validation (strict types: a bool is not a number, memory sizes like ``4g``, unknown keys
@@ -179,6 +179,21 @@ class Spark(_Strict):
         # Spark would fail only when the JVM starts, minutes into a DAG run; say so at start-up instead.
         if not MEMORY_SIZE.fullmatch(v):
             raise ValueError(f"{v!r} is not a memory size; write a whole number with a unit, e.g. 512m or 4g")
+        return v
+
+
+class Duckdb(_Strict):
+    """The embedded engine's limits. Every aggregation opens its own in-memory DuckDB connection and keeps the
+    period's framed hours in a temp table (a year of 500 stations: ~4.4 M rows, 500–700 MiB unbounded); up to
+    ``pools.spark_jobs`` of them run at once, so each gets ``memory_limit`` and spills the rest to disk."""
+
+    memory_limit: str = "256m"
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, v: str) -> str:
+        if not MEMORY_SIZE.fullmatch(v):
+            raise ValueError(f"{v!r} is not a memory size; write a whole number with a unit, e.g. 256m or 1g")
         return v
 
 

@@ -48,6 +48,7 @@ from weatherinsight.config_checks import (
 from weatherinsight.config_sections import (
     Alerts,
     Backfill,
+    Duckdb,
     Email,
     FeatureRules,
     IngestSettings,
@@ -111,6 +112,7 @@ YAML_KEYS: tuple[str, ...] = (
     "email",
     "alerts",
     "spark",
+    "duckdb",
     "quality_thresholds",
     "backfill",
     "ingest",
@@ -219,6 +221,7 @@ class Settings(BaseSettings):
     email: Email = Email()
     alerts: Alerts = Alerts()
     spark: Spark = Spark()
+    duckdb: Duckdb = Duckdb()
     quality_thresholds: QualityThresholds = QualityThresholds()
     backfill: Backfill = Backfill()
     ingest: IngestSettings = IngestSettings()

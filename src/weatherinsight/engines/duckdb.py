@@ -49,6 +49,16 @@ def _unbound(con: BaseBackend, name: str) -> ir.Table:
     return ibis.table(con.table(name).schema(), name=name)
 
 
+_UNITS = {"": "B", "b": "B", "k": "KiB", "m": "MiB", "g": "GiB", "t": "TiB"}
+
+
+def duckdb_memory(size: str) -> str:
+    """A settings memory size (``config_checks.MEMORY_SIZE``: ``256m``, ``1g``, ``512mb``) as DuckDB writes it."""
+    digits = size.rstrip("kmgtbKMGTB")
+    unit = size[len(digits) :].lower().removesuffix("b")
+    return f"{int(digits)}{_UNITS[unit]}"
+
+
 def compute(
     staged: Sequence[Path] | pa.Table,
     product: str,
@@ -56,17 +66,27 @@ def compute(
     *,
     daily: Sequence[Path] | pa.Table | None = None,
     sql_cache: SqlCache | None = FEATURE_SQL,
+    memory_limit: str | None = None,
+    spill_dir: Path | None = None,
 ) -> pa.Table:
     """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
     ``staged`` is a list of staged Parquet files or an in-memory Arrow table with the staged schema;
     ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or
     empty: no daily values, every day is hourly-derived). ``sql_cache`` None compiles the feature SQL afresh.
+    ``memory_limit`` (a size like ``256m``, ``duckdb.memory_limit``) bounds the connection's memory; beyond it
+    DuckDB spills to ``spill_dir`` (its default temp directory when None).
     """
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
     # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
     raw.execute("SET TimeZone = 'UTC'").fetchall()
+    if memory_limit is not None:
+        # several aggregations run at once (pools.spark_jobs): each is bounded and spills beyond its share
+        raw.execute(f"SET memory_limit = '{duckdb_memory(memory_limit)}'").fetchall()
+        if spill_dir is not None:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+            raw.execute(f"SET temp_directory = '{str(spill_dir).replace(chr(39), chr(39) * 2)}'").fetchall()
     try:
         source = _source(raw, "staged_arrow", staged)
         # ts arrives as TIMESTAMPTZ; as naive UTC (same instant, via integer microseconds) DuckDB takes epoch

@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 from weatherinsight.dwd.products import get_product
@@ -42,6 +42,7 @@ def _run_product(
     api_slots: threading.Semaphore,
     spark_slots: threading.Semaphore,
     progress: ProgressCallback,
+    daily_ready: Future[None] | None = None,
 ) -> ProductOutcome:
     started = time.monotonic()
     task = f"{quarter} {product}"
@@ -55,6 +56,8 @@ def _run_product(
             steps.attempt(lambda: steps.stage(settings, product, quarter), product, quarter, current)
         progress(ProgressEvent(task, advance=1))
         current = Stage.AGGREGATE
+        if daily_ready is not None:  # the day-based indices read the staged daily KL values
+            daily_ready.result()
         with spark_slots:
             agg = steps.attempt(
                 lambda: steps.aggregate(settings, product, quarter, force=force), product, quarter, current
@@ -175,8 +178,11 @@ def run_quarter(
     db.ensure_schema(db.get_engine(settings.database_url))
     for p in names:
         progress(ProgressEvent(f"{quarter} {p}", total=len(DATA_STAGES)))
-    stage_daily_inputs(settings, names, [quarter])
-    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="wi-product") as pool:
+    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="wi-product") as pool:
+        # The daily KL values are ingested and staged while the products ingest and stage (they are
+        # independent until then); a product whose day-based indices read them waits before aggregating.
+        # stage_daily_inputs never raises: a failed daily input is logged and the rows say "hourly".
+        daily = pool.submit(stage_daily_inputs, settings, names, [quarter])
         futures = [
             pool.submit(
                 _run_product,
@@ -187,6 +193,7 @@ def run_quarter(
                 api_slots=api_slots,
                 spark_slots=spark_slots,
                 progress=progress,
+                daily_ready=daily if daily_input(p) else None,
             )
             for p in names
         ]
