@@ -21,13 +21,14 @@ class NormalsError(WeatherInsightError):
     """A normals request that cannot be served (bad base, unknown feature, nothing published)."""
 
 
-def parse_base(text: str) -> tuple[int, int]:
-    """``1991..2020`` → (1991, 2020); ``NormalsError`` naming the parameter otherwise."""
+def parse_base(text: str, *, name: str = "--base") -> tuple[int, int]:
+    """``1991..2020`` → (1991, 2020); ``NormalsError`` naming the parameter ``name`` otherwise (the CLI's
+    ``--base``, the API's ``normals_base``)."""
     m = _BASE_RE.match(text)
     if m is None or int(m.group(1)) > int(m.group(2)):
         raise NormalsError(
-            f"invalid --base {text!r}: expected FIRST..LAST years, FIRST ≤ LAST",
-            hint="e.g. --base 1991..2020 (the WMO standard normal period)",
+            f"invalid {name} {text!r}: expected FIRST..LAST years, FIRST ≤ LAST",
+            hint=f"e.g. {name} {DEFAULT_BASE[0]}..{DEFAULT_BASE[1]} (the WMO standard normal period)",
         )
     return int(m.group(1)), int(m.group(2))
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from weatherinsight.api.errors import ApiError
 from weatherinsight.features.catalog import FeatureSpec, features_for, percent_anomaly
-from weatherinsight.normals import NormalsError, parse_base
+from weatherinsight.normals_base import DEFAULT_BASE, NormalsError, parse_base
 from weatherinsight.periods import PeriodKind
 from weatherinsight.warehouse.climate_normals import anomaly, anomaly_pct, normals_version, read_normals
 
@@ -63,10 +63,12 @@ def anomaly_fields(product: str) -> dict[str, dict[str, Any]]:
 
 def base_years(text: str | None) -> tuple[int, int]:
     """``normals_base`` → (first, last) years; 400 naming the parameter when malformed."""
+    if not text:
+        return DEFAULT_BASE
     try:
-        return parse_base(text or "1991..2020")
+        return parse_base(text, name="normals_base")
     except NormalsError as exc:
-        raise ApiError(400, "invalid_parameter", f"normals_base: {exc.message}") from None
+        raise ApiError(400, "invalid_parameter", exc.message) from None
 
 
 def normals_etag_part(conn: Connection, product: str, kind: PeriodKind, base: tuple[int, int]) -> str:
