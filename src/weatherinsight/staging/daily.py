@@ -25,7 +25,6 @@ from pathlib import PurePosixPath
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from weatherinsight.dwd.daily import parse_daily_produkt
 from weatherinsight.dwd.files import PRODUKT_PREFIX, SafeZip, parse_zip_name
@@ -34,16 +33,18 @@ from weatherinsight.errors import DwdFormatError
 from weatherinsight.logs import get_logger
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
-from weatherinsight.staging.inventory import RawInput, list_raw_inputs
+from weatherinsight.staging.inventory import RawInput, group_by_station, list_raw_inputs
 from weatherinsight.staging.quarantine import quarantine
 from weatherinsight.staging.record import raw_parents
 from weatherinsight.staging.state import fingerprint
 from weatherinsight.storage.raw import raw_filesystem
-from weatherinsight.storage.staged import PART_NAME, partition_dir, replace_partition, run_tmp_dir
+from weatherinsight.storage.staged import ROW_GROUP_ROWS, PartitionSetWriter, partition_dir, replace_partition
 from weatherinsight.warehouse import db, lineage, locks
 
 log = get_logger(__name__)
 KIND = "staged"
+#: Daily rows buffered over all open quarters before the largest is flushed (a KL row is ~20 columns wide).
+MAX_BUFFERED_DAILY_ROWS = ROW_GROUP_ROWS
 
 
 @dataclass
@@ -131,45 +132,61 @@ def _stage_locked(settings: Settings, product: Product, wanted: set[Quarter] | N
     for item in inventory.unrecognised:
         quarantine(settings, product, item, "not a zip of this product")
         result.quarantined.append(f"{item.rel}: not a zip of this product")
-    by_station: dict[int, list[pa.Table]] = defaultdict(list)
-    files_of: dict[int, list[RawInput]] = defaultdict(list)
-    for item in inventory.inputs:
-        if item.in_history:
-            continue
-        try:
-            table = _read(settings, product, item)
-        except DwdFormatError as exc:
-            quarantine(settings, product, item, str(exc))
-            result.quarantined.append(f"{item.rel}: {exc}")
-            continue
-        result.files_parsed += 1
-        sid = int(table.column("station_id")[0].as_py())
-        by_station[sid].append(table)
-        files_of[sid].append(item)
-    if not by_station:
-        return result
-    merged = pa.concat_tables([merge_station(by_station[s]) for s in sorted(by_station)])
-    keys = _quarter_of(merged.column("date"))
-    sql = db.get_engine(settings.database_url)
-    db.ensure_schema(sql)
-    for key in np.unique(keys):
-        q = Quarter(int(key) // 10, int(key) % 10)
-        if wanted is not None and q not in wanted:
-            continue
-        rows = merged.filter(pa.array(keys == key)).sort_by(
-            [("station_id", "ascending"), ("date", "ascending")]
-        )
-        stations = set(pc.unique(rows.column("station_id")).to_pylist())
-        files = [(i.sha256, i.period, i.file_name) for s in stations for i in files_of[s]]
-        _publish_quarter(settings, product, q, rows, fingerprint(q, files), result)
+    current = [i for i in inventory.inputs if not i.in_history]
+    # Stream station after station (issue #19 memory): only one station's tables and the writer's bounded
+    # buffers are held at once, never every station's rows (1.8 M rows at 500 stations peaked at 1.17 GiB).
+    writer = PartitionSetWriter(
+        settings.staged_dir, product.name, product.staged_schema, max_buffered_rows=MAX_BUFFERED_DAILY_ROWS
+    )
+    files_of: dict[Quarter, list[RawInput]] = defaultdict(list)
+    try:
+        for items in group_by_station(current).values():
+            tables: list[pa.Table] = []
+            parsed: list[RawInput] = []
+            for item in items:
+                try:
+                    tables.append(_read(settings, product, item))
+                except DwdFormatError as exc:
+                    quarantine(settings, product, item, str(exc))
+                    result.quarantined.append(f"{item.rel}: {exc}")
+                    continue
+                result.files_parsed += 1
+                parsed.append(item)
+            if not tables:
+                continue
+            rows = merge_station(tables)
+            del tables
+            keys = _quarter_of(rows.column("date"))
+            for key in np.unique(keys):
+                q = Quarter(int(key) // 10, int(key) % 10)
+                if wanted is not None and q not in wanted:
+                    continue
+                writer.append(q, rows.filter(pa.array(keys == key)))
+                files_of[q].extend(parsed)
+        writer.close()
+        if not files_of:
+            return result
+        sql = db.get_engine(settings.database_url)
+        db.ensure_schema(sql)
+        for q in sorted(files_of):
+            files = [(i.sha256, i.period, i.file_name) for i in files_of[q]]
+            _publish_quarter(settings, product, q, writer, fingerprint(q, files), result)
+    finally:
+        writer.cleanup()
     return result
 
 
 def _publish_quarter(
-    settings: Settings, product: Product, q: Quarter, rows: pa.Table, fp: str, result: DailyStageResult
+    settings: Settings,
+    product: Product,
+    q: Quarter,
+    writer: PartitionSetWriter,
+    fp: str,
+    result: DailyStageResult,
 ) -> None:
-    """Write and publish one quarter in one transaction (or leave an unchanged one as it is)."""
+    """Publish one quarter written by ``writer`` in one transaction (or leave an unchanged one as it is)."""
     final = partition_dir(settings.staged_dir, product.name, q)
+    rows = writer.rows[q]
     with db.get_engine(settings.database_url).begin() as conn:
         version = lineage.begin_version(
             conn, settings, KIND, product.name, q, fingerprint=fp, parents=raw_parents(conn, product, q, None)
@@ -189,11 +206,8 @@ def _publish_quarter(
                 parents=version.parent_versions,
                 force=True,
             )
-        tmp = run_tmp_dir(settings.staged_dir, product.name, f"{version.version_name}-{version.id}")
-        tmp.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows.cast(product.staged_schema), tmp / PART_NAME)
-        replace_partition(tmp, final)
-        lineage.publish_version(conn, version, row_count=rows.num_rows)
+        replace_partition(writer.tmp_partition(q), final)
+        lineage.publish_version(conn, version, row_count=rows)
     result.versions[str(q)] = version.version_name
-    result.rows_by_quarter[str(q)] = rows.num_rows
+    result.rows_by_quarter[str(q)] = rows
     log.info("stage_daily.quarter", product=product.name, quarter=str(q), version=version.version_name)
