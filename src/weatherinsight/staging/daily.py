@@ -160,16 +160,19 @@ def _stage_locked(settings: Settings, product: Product, wanted: set[Quarter] | N
                 parsed.append(item)
             if not tables:
                 continue
-            rows = merge_station(tables)
+            # One cast per station (text columns dictionary-encoded, the writer's form), not one per quarter.
+            rows = merge_station(tables).cast(writer.memory_schema)
             del tables
             keys = _quarter_of(rows.column("date"))
-            quarters = {int(key): Quarter(int(key) // 10, int(key) % 10) for key in np.unique(keys)}
-            state.add_station(station, parsed, quarters.values())
-            for key, q in quarters.items():
-                if wanted is not None and q not in wanted:
-                    continue
-                writer.append(q, rows.filter(pa.array(keys == key)))
-                files_of[q].extend(parsed)
+            # The rows are sorted by day, so each quarter is one contiguous run: slice, do not filter.
+            starts = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist()]
+            ends = [*starts[1:], rows.num_rows]
+            quarters = [Quarter(int(keys[a]) // 10, int(keys[a]) % 10) for a in starts]
+            state.add_station(station, parsed, quarters)
+            for q, a, b in zip(quarters, starts, ends, strict=True):
+                if wanted is None or q in wanted:
+                    writer.append(q, rows.slice(a, b - a))
+                    files_of[q].extend(parsed)
         writer.close()
         for q in sorted(files_of):
             files = [(i.sha256, i.period, i.file_name) for i in files_of[q]]
