@@ -8,7 +8,9 @@ quarantined file is reported again on a skipped run.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,7 +19,7 @@ import pytest
 
 from tests.staging.conftest import put
 from weatherinsight.dwd.daily import parse_daily_produkt
-from weatherinsight.dwd.products import DAILY_KL
+from weatherinsight.dwd.products import DAILY_KL, Product
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
 from weatherinsight.staging import daily, stage_daily
@@ -124,7 +126,6 @@ def test_a_rerun_opens_no_zip_and_a_change_publishes_only_what_changed(
 
     opened.clear()
     assert stage_daily(settings, quarters=[Q3, Q4]).files_parsed == 0 and opened == []
-    import shutil
 
     shutil.rmtree(partition_dir(settings.staged_dir, "daily_climate", Q3))  # removed by hand: rebuilt
     rebuilt = stage_daily(settings, quarters=[Q3, Q4])
@@ -155,3 +156,36 @@ def test_a_garbled_state_file_means_a_full_parse_with_the_same_output(
     assert all(_parts(settings, [Q3, Q4])[q].equals(before[q]) for q in (Q3, Q4))
     opened.clear()
     assert stage_daily(settings, quarters=[Q3, Q4]).files_parsed == 0 and opened == []  # state rewritten
+
+
+def test_one_station_at_a_time(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each station's files are read and merged before the next station's are read (bounded memory)."""
+    events: list[tuple[str, int]] = []
+    real_read, real_merge = daily._read, daily.merge_station
+
+    def read(s: Settings, p: Product, item: daily.RawInput) -> pa.Table:
+        events.append(("read", item.station_id or -1))
+        return real_read(s, p, item)
+
+    def merge(tables: list[pa.Table]) -> pa.Table:
+        stations = {t.column("station_id")[0].as_py() for t in tables}
+        assert len(stations) == 1
+        events.append(("merge", stations.pop()))
+        return real_merge(tables)
+
+    monkeypatch.setattr(daily, "_read", read)
+    monkeypatch.setattr(daily, "merge_station", merge)
+    _lahr(settings)
+    _second_station(settings)
+    _zip(settings, MEMBER, (KL / MEMBER).read_bytes(), DAILY_KL.recent_zip_name(2812), "recent")
+    stage_daily(settings, quarters=[Q4])
+    assert events == [("read", 2812), ("read", 2812), ("merge", 2812), ("read", 4711), ("merge", 4711)]
+
+
+def test_concurrent_runs_hold_the_stage_lock_one_after_the_other(settings: Settings) -> None:
+    _lahr(settings)
+    _second_station(settings)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: stage_daily(settings, quarters=[Q3, Q4]), range(2)))
+    assert sorted(r.files_parsed for r in results) == [0, 2]  # the second sees the first's state
+    assert all(r.versions == {"2018Q3": "2018Q3_staged_v1", "2018Q4": "2018Q4_staged_v1"} for r in results)
