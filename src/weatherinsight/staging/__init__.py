@@ -4,7 +4,8 @@ The public API is ``stage_product`` and what it returns; the modules own one ste
 (what the raw store holds), ``plan`` (what to rewrite), ``worker`` (per-file/per-station parsing and
 ``precedence``), ``spark`` (the same work on Spark), ``state`` (``_state.json``), ``quarantine``, ``record``
 (the warehouse side) and ``service`` (the run). A daily product (climate/daily/kl) is staged by
-``stage_daily`` (``staging.daily``: one row per station and DWD day).
+``stage_daily`` (``staging.daily``: one row per station and DWD day, streamed station by station; its no-op
+state, ``_daily_state.json``, is ``staging.daily_state``).
 """
 
 from weatherinsight.staging.daily import DailyStageResult, stage_daily

@@ -11,7 +11,13 @@ hourly products: ``<staged_dir>/<product>/year=YYYY/quarter=Q/``. The hourly pro
   result; the other stations are staged;
 * each quarter is a staged dataset version (``warehouse.lineage``) whose fingerprint is its files' sha256s;
   an unchanged quarter is left as it is; a changed one is written to a temporary directory, swapped in
-  atomically and published in one transaction, so a failed attempt leaves no version behind.
+  atomically and published in one transaction, so a failed attempt leaves no version behind;
+* memory (issue #19): stations are parsed one after another in station order, each merged and its rows
+  appended per quarter to a ``PartitionSetWriter`` (bounded buffers), so one station's tables are held at
+  once, never every station's rows; the partitions come out sorted by station and day as before;
+* the no-op re-run (issue #19): when the inventory (hash cache: unchanged files are not re-read) equals the
+  last successful run's (``staging.daily_state``) and every wanted quarter with rows has its AVAILABLE
+  version with the fingerprint the state gives and its partition, no zip is opened; anything else parses all.
 """
 
 from __future__ import annotations
