@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -298,19 +299,72 @@ PHASES = {
 }
 
 
+#: Log events that open and close one step (keyed by product and, for aggregations, the period).
+_STEP_EVENTS = {
+    "ingest.start": ("ingest", True),
+    "ingest.finish": ("ingest", False),
+    "stage.start": ("stage", True),
+    "stage.done": ("stage", False),
+    "stage.noop": ("stage", False),
+    "aggregate_start": ("aggregate", True),
+    "aggregate_published": ("aggregate", False),
+    "aggregate_unchanged": ("aggregate", False),
+}
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[\w+\s*\] (\S+)\s*(.*)$")
+
+
+def busy_seconds(log_path: Path) -> dict[str, float]:
+    """Per step kind (ingest, stage, aggregate) the wall seconds during which at least one such step ran
+    (the union of its steps' intervals, from the phase's INFO log; 1 s resolution; products overlap, so the
+    kinds do too)."""
+    open_at: dict[tuple[str, str, str], datetime] = {}
+    spans: dict[str, list[tuple[datetime, datetime]]] = {"ingest": [], "stage": [], "aggregate": []}
+    for line in log_path.read_text(errors="replace").splitlines():
+        m = _LOG_LINE.match(line)
+        if m is None or m.group(2) not in _STEP_EVENTS:
+            continue
+        kind, opens = _STEP_EVENTS[m.group(2)]
+        fields = dict(re.findall(r"(\w+)=(\S+)", m.group(3)))
+        key = (kind, fields.get("product", ""), fields.get("quarter", ""))
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+        if opens:
+            open_at[key] = at
+        elif key in open_at:
+            spans[kind].append((open_at.pop(key), at))
+    out = {}
+    for kind, items in spans.items():
+        total, end = 0.0, None
+        for a, b in sorted(items):
+            if end is None or a > end:
+                total += (b - a).total_seconds()
+                end = b
+            elif b > end:
+                total += (b - end).total_seconds()
+                end = b
+        out[kind] = total
+    return out
+
+
 def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: list[str]) -> dict[str, float]:
     """Run one phase in a child process; returns its JSON result with its peak RSS in MiB."""
     cmd = [sys.executable, __file__, "--phase", phase, "--workdir", str(args.workdir), "--base-url", base_url]
     cmd += ["--products", *args.products, "--quarters", *quarters]
-    env = {**os.environ, "WEATHERINSIGHT_LOG_LEVEL": "WARNING", "WI_BENCH_PERIODS": args.periods}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    level = "INFO" if args.logs else "WARNING"
+    env = {**os.environ, "WEATHERINSIGHT_LOG_LEVEL": level, "WI_BENCH_PERIODS": args.periods}
+    log_path = args.logs / f"{phase}.log" if args.logs else None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path or os.devnull, "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err if log_path else None, env=env)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
     result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    if log_path is not None:
+        result.update({f"busy_{k}_s": v for k, v in busy_seconds(log_path).items()})
     print(f"{phase}: {json.dumps(result)}", flush=True)
     return result
 
@@ -367,6 +421,11 @@ def main() -> None:
         help="run only these phases (quarter includes the no-op re-run)",
     )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/wi-bench-archive"))
+    ap.add_argument(
+        "--logs",
+        type=Path,
+        help="write each phase's INFO log to LOGS/<phase>.log and report the busy seconds per step kind",
+    )
     ap.add_argument("--phase", choices=["limit", *PHASES], help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)
     ap.add_argument("--quarters", nargs="*", default=[], help=argparse.SUPPRESS)
