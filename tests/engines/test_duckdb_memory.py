@@ -1,5 +1,6 @@
-"""The DuckDB engine's memory bound (``duckdb.memory_limit``): the size DuckDB is given, and that a bounded
-aggregation that has to spill computes exactly what an unbounded one does."""
+"""The DuckDB engine's memory bound (``duckdb.memory_limit``): the size DuckDB is given, that a bounded
+aggregation computes exactly what an unbounded one does, and that a bound too small for DuckDB's operators that
+cannot spill is lifted (logged) instead of failing the aggregation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from structlog.testing import capture_logs
 
+from weatherinsight.dwd.products import get_product
 from weatherinsight.engines.duckdb import compute, duckdb_memory
 from weatherinsight.features.common import Rules
 from weatherinsight.periods import Period
@@ -34,24 +37,18 @@ def test_settings_sizes_become_duckdb_sizes(size: str, duck: str) -> None:
     con.close()
 
 
-def test_a_bounded_aggregation_spills_and_equals_the_unbounded_one(tmp_path: Path) -> None:
-    from weatherinsight.dwd.products import get_product
-
-    prod = get_product("moisture")
-    schema = prod.staged_schema
+def _year_of_moisture(tmp_path: Path, stations: int = 20) -> tuple[pa.Table, Rules, int]:
+    """A year of staged moisture hours for ``stations`` stations (deterministic values, quality 3)."""
+    schema = get_product("moisture").staged_schema
     period = Period.parse("2024")
-    hours = period.hours
-    n = 40
-    start = period.start
-    # one value column per staged value field, filled from a deterministic pattern; quality columns 3
     cols: dict[str, list[object]] = {f.name: [] for f in schema}
-    for s in range(n):
-        for h in range(hours):
+    for s in range(stations):
+        for h in range(period.hours):
             for f in schema:
                 if f.name == "station_id":
                     cols[f.name].append(1000 + s)
                 elif f.name == "ts":
-                    cols[f.name].append(start + timedelta(hours=h))
+                    cols[f.name].append(period.start + timedelta(hours=h))
                 elif pa.types.is_floating(f.type):
                     cols[f.name].append(float((h * 7 + s * 3) % 97) / 3)
                 elif pa.types.is_integer(f.type):
@@ -59,19 +56,43 @@ def test_a_bounded_aggregation_spills_and_equals_the_unbounded_one(tmp_path: Pat
                 else:
                     cols[f.name].append("historical" if "period" in f.name else "x.zip")
     table = pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
-    settings = load_settings(data_dir=tmp_path / "d")
-    rules = Rules.from_config(period, settings.features)
-    free = compute(table, "moisture", rules)
-    spill = tmp_path / "spill"
-    bounded = compute(table, "moisture", rules, memory_limit="16m", spill_dir=spill)
-    assert spill.is_dir()
-    assert bounded.num_rows == free.num_rows == n
+    rules = Rules.from_config(period, load_settings(data_dir=tmp_path / "d").features)
+    return table, rules, stations
+
+
+def _assert_same(free: pa.Table, bounded: pa.Table) -> None:
+    """Equal row for row; doubles to 1e-12 (DuckDB's parallel SUM adds in no fixed order)."""
     assert bounded.schema == free.schema
+    assert bounded.num_rows == free.num_rows
     for name in free.column_names:
-        a, b = free.column(name).to_pylist(), bounded.column(name).to_pylist()
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
+        for x, y in zip(free.column(name).to_pylist(), bounded.column(name).to_pylist(), strict=True):
             if isinstance(x, float) and isinstance(y, float):
                 assert y == pytest.approx(x, rel=1e-12), name
             else:
                 assert x == y, name
+
+
+def test_a_bounded_aggregation_equals_the_unbounded_one(tmp_path: Path) -> None:
+    table, rules, n = _year_of_moisture(tmp_path)
+    free = compute(table, "moisture", rules)
+    spill = tmp_path / "spill"
+    bounded = compute(table, "moisture", rules, memory_limit="64m", spill_dir=spill)
+    assert spill.is_dir()
+    assert free.num_rows == n
+    _assert_same(free, bounded)
+
+
+def test_an_aggregation_out_of_its_bound_runs_again_unbounded(tmp_path: Path) -> None:
+    table, rules, n = _year_of_moisture(tmp_path)
+    free = compute(table, "moisture", rules)
+    with capture_logs() as logs:
+        bounded = compute(table, "moisture", rules, memory_limit="1k", spill_dir=tmp_path / "spill")
+    events = [e for e in logs if e["event"] == "duckdb_memory_limit_exceeded"]
+    assert len(events) == 1
+    assert (events[0]["memory_limit"], events[0]["period"], events[0]["product"]) == (
+        "1k",
+        "2024",
+        "moisture",
+    )
+    assert bounded.num_rows == n
+    _assert_same(free, bounded)

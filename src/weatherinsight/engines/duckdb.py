@@ -31,6 +31,9 @@ from weatherinsight.features.definitions import (
     shape_of,
 )
 from weatherinsight.features.framing import HOURS, LATITUDES, PERIOD, latitude_table, period_table
+from weatherinsight.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def _source(raw: duckdb.DuckDBPyConnection, name: str, data: Sequence[Path] | pa.Table) -> str:
@@ -75,8 +78,34 @@ def compute(
     ``daily`` the same for the staged daily KL table (products in ``definitions.USES_DAILY_KL``; None or
     empty: no daily values, every day is hourly-derived). ``sql_cache`` None compiles the feature SQL afresh.
     ``memory_limit`` (a size like ``256m``, ``duckdb.memory_limit``) bounds the connection's memory; beyond it
-    DuckDB spills to ``spill_dir`` (its default temp directory when None).
+    DuckDB spills to ``spill_dir`` (its default temp directory when None). Some operators cannot spill: an
+    aggregation that still runs out of its bound is logged and run again unbounded, never failed for it.
     """
+    try:
+        return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir)
+    except duckdb.OutOfMemoryException as exc:
+        if memory_limit is None:
+            raise
+        log.warning(
+            "duckdb_memory_limit_exceeded",
+            product=product,
+            period=str(rules.period),
+            memory_limit=memory_limit,
+            error=str(exc).splitlines()[0],
+        )
+        return _compute(staged, product, rules, daily, sql_cache, None, None)
+
+
+def _compute(
+    staged: Sequence[Path] | pa.Table,
+    product: str,
+    rules: Rules,
+    daily: Sequence[Path] | pa.Table | None,
+    sql_cache: SqlCache | None,
+    memory_limit: str | None,
+    spill_dir: Path | None,
+) -> pa.Table:
+    """``compute`` on one fresh connection, with or without the memory bound."""
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
     # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
