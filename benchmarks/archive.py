@@ -363,7 +363,9 @@ def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: lis
         raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
     result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    if log_path is not None:
+    if log_path is not None:  # the pipeline logs to stdout: everything before the result line
+        with open(log_path, "ab") as f:
+            f.write(b"\n".join(out.strip().splitlines()[:-1]) + b"\n")
         result.update({f"busy_{k}_s": v for k, v in busy_seconds(log_path).items()})
     print(f"{phase}: {json.dumps(result)}", flush=True)
     return result
