@@ -41,6 +41,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -345,6 +346,42 @@ def busy_seconds(log_path: Path) -> dict[str, float]:
     return out
 
 
+class RssSampler:
+    """Samples a child's resident set (``/proc/<pid>/status`` VmRSS) twice a second in a thread, so a phase's
+    peak RSS can be matched to the steps its INFO log shows running at that moment (``--logs``)."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.samples: list[tuple[str, int]] = []
+        self._path = Path(f"/proc/{pid}/status")
+        self._done = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                text = self._path.read_text()
+            except OSError:  # the child has exited
+                return
+            m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
+            if m:
+                self.samples.append(
+                    (datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-4], int(m.group(1)) // 1024)
+                )
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def peak_at(self) -> str:
+        """The local time (as the INFO log writes it) of the highest sample; "" without samples."""
+        return max(self.samples, key=lambda s: s[1])[0] if self.samples else ""
+
+    def write(self, path: Path) -> None:
+        path.write_text("time\trss_mib\n" + "".join(f"{t}\t{m}\n" for t, m in self.samples))
+
+
 def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: list[str]) -> dict[str, float]:
     """Run one phase in a child process; returns its JSON result with its peak RSS in MiB."""
     cmd = [sys.executable, __file__, "--phase", phase, "--workdir", str(args.workdir), "--base-url", base_url]
@@ -356,8 +393,11 @@ def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: lis
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path or os.devnull, "w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err if log_path else None, env=env)
+        sampler = RssSampler(proc.pid) if log_path is not None else None
         assert proc.stdout is not None
         out = proc.stdout.read()
+        if sampler is not None:
+            sampler.stop()
         _pid, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
@@ -367,6 +407,12 @@ def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: lis
         with open(log_path, "ab") as f:
             f.write(b"\n".join(out.strip().splitlines()[:-1]) + b"\n")
         result.update({f"busy_{k}_s": v for k, v in busy_seconds(log_path).items()})
+    if sampler is not None and log_path is not None:
+        sampler.write(log_path.with_suffix(".rss.tsv"))
+        print(
+            f"{phase}: RSS samples in {log_path.with_suffix('.rss.tsv')}, highest at {sampler.peak_at()}",
+            flush=True,
+        )
     print(f"{phase}: {json.dumps(result)}", flush=True)
     return result
 
@@ -426,7 +472,7 @@ def main() -> None:
     ap.add_argument(
         "--logs",
         type=Path,
-        help="write each phase's INFO log to LOGS/<phase>.log and report the busy seconds per step kind",
+        help="write each phase's INFO log to LOGS/<phase>.log, report the busy seconds per step kind and sample its RSS into LOGS/<phase>.rss.tsv",
     )
     ap.add_argument("--phase", choices=["limit", *PHASES], help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)

@@ -54,7 +54,7 @@ def test_repo_yaml_carries_every_seed_section() -> None:
     assert cfg.email.on_failure is True and cfg.email.recipients
     assert cfg.spark.master and cfg.backfill.max_parallel_quarters >= 1
     assert cfg.features.min_valid_hours_per_day == 20
-    assert cfg.duckdb.memory_limit == "256m"
+    assert cfg.duckdb.memory_limit == "128m"
 
 
 @pytest.mark.parametrize(
