@@ -27,7 +27,8 @@ that and falls back to hourly-derived days, which would measure a different work
 
 For each phase the report gives wall time, peak RSS, and the share of the parse limit: the time the limit
 needs for the produkt bytes the phase had to read (every file whose range touches its quarters, once) over the
-phase's wall time. Sizes are parameters because the issue's size (500 stations; 30 years for one product,
+phase's wall time; and the CPU seconds of the phase (``cpu_s``) and of the mirror server meanwhile
+(``server_cpu_s``): on a 2-core machine their sum / 2 is a floor under the wall time. Sizes are parameters because the issue's size (500 stations; 30 years for one product,
 10 years for five) takes long on a shared 2-core machine; the defaults are that size.
 """
 
@@ -382,8 +383,22 @@ class RssSampler:
         path.write_text("time\trss_mib\n" + "".join(f"{t}\t{m}\n" for t, m in self.samples))
 
 
-def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: list[str]) -> dict[str, float]:
-    """Run one phase in a child process; returns its JSON result with its peak RSS in MiB."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (``/proc/<pid>/stat``); 0.0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def run_child(
+    phase: str, args: argparse.Namespace, base_url: str, quarters: list[str], server_pid: int | None = None
+) -> dict[str, float]:
+    """Run one phase in a child process; returns its JSON result with its peak RSS in MiB, its CPU seconds
+    (user + system, from ``wait4``) and, given the mirror server's pid, the CPU seconds the server spent
+    meanwhile: on a 2-core machine (CPU seconds of both) / 2 bounds the phase's wall time from below."""
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
     cmd = [sys.executable, __file__, "--phase", phase, "--workdir", str(args.workdir), "--base-url", base_url]
     cmd += ["--products", *args.products, "--quarters", *quarters]
     level = "INFO" if args.logs else "WARNING"
@@ -403,6 +418,9 @@ def run_child(phase: str, args: argparse.Namespace, base_url: str, quarters: lis
         raise SystemExit(f"phase {phase} failed with exit code {os.waitstatus_to_exitcode(status)}")
     result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    if server_pid:
+        result["server_cpu_s"] = cpu_seconds(server_pid) - server_cpu
     if log_path is not None:  # the pipeline logs to stdout: everything before the result line
         with open(log_path, "ab") as f:
             f.write(b"\n".join(out.strip().splitlines()[:-1]) + b"\n")
@@ -503,14 +521,14 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     try:
         if "full" in args.only:
-            results["full"] = run_child("full", args, base_url, every)
+            results["full"] = run_child("full", args, base_url, every, server.pid)
         if "backfill" in args.only:
-            results["backfill"] = run_child("backfill", args, base_url, recent)
+            results["backfill"] = run_child("backfill", args, base_url, recent, server.pid)
             if not args.no_baseline:
-                results["baseline"] = run_child("baseline", args, base_url, recent)
+                results["baseline"] = run_child("baseline", args, base_url, recent, server.pid)
         if "quarter" in args.only:
-            results["quarter"] = run_child("quarter", args, base_url, recent[-1:])
-            results["noop"] = run_child("noop", args, base_url, recent[-1:])
+            results["quarter"] = run_child("quarter", args, base_url, recent[-1:], server.pid)
+            results["noop"] = run_child("noop", args, base_url, recent[-1:], server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
