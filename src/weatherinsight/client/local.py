@@ -3,11 +3,14 @@ tables equal the API's answers (published versions only, the same order, roundin
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyarrow as pa
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import DBAPIError
 
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
@@ -39,10 +42,32 @@ from weatherinsight.periods import parse_kind
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.db import get_engine
+from weatherinsight.warehouse.db import get_engine, missing_schema
 from weatherinsight.warehouse.tables import curated_table, feature_catalog
 
 _PAGE = 10_000
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reads_store(
+    method: Callable[Concatenate[LocalBackend, _P], _R],
+) -> Callable[Concatenate[LocalBackend, _P], _R]:
+    """A read that fails because the database was never migrated raises ``SchemaMissingError`` (naming the
+    database and ``weatherinsight db upgrade``) instead of the driver's "no such table"; other failures pass."""
+
+    @functools.wraps(method)
+    def wrapper(self: LocalBackend, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except DBAPIError:
+            missing = missing_schema(self.engine)
+            if missing is None:
+                raise
+            raise missing from None
+
+    return wrapper
 
 
 class LocalBackend:
@@ -50,6 +75,7 @@ class LocalBackend:
         self.settings = settings if settings is not None else load_settings()
         self.engine = get_engine(self.settings.database_url)
 
+    @_reads_store
     def stations(self, query: StationQuery) -> pa.Table:
         try:
             conds, centre, radius = station_filters(
@@ -82,6 +108,7 @@ class LocalBackend:
         schema = STATION_SCHEMA.append(DISTANCE) if centre is not None else STATION_SCHEMA
         return pa.Table.from_pylist(objects, schema=schema)
 
+    @_reads_store
     def catalog(self) -> pa.Table:
         order = {f.name: i for i, f in enumerate(CATALOG)}
         with self.engine.connect() as conn:
@@ -91,6 +118,7 @@ class LocalBackend:
             r["precision"] = _precision(r["name"])
         return pa.Table.from_pylist([{c: r.get(c) for c in CATALOG_COLUMNS} for r in rows])
 
+    @_reads_store
     def features(self, query: FeatureQuery) -> pa.Table:
         product = _product(query.product)
         assert product is not None
