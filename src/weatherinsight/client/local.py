@@ -16,6 +16,7 @@ from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
 from weatherinsight.api.routes.anomaly_columns import anomaly_columns, base_years, with_anomalies
+from weatherinsight.api.routes.catalog import catalog_rows
 from weatherinsight.api.routes.feature_query import (
     arrow_types,
     describe_columns,
@@ -37,13 +38,12 @@ from weatherinsight.client.query import (
     point_text,
 )
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import CATALOG, feature
 from weatherinsight.periods import parse_kind
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.db import get_engine, missing_schema
-from weatherinsight.warehouse.tables import curated_table, feature_catalog
+from weatherinsight.warehouse.tables import curated_table
 
 _PAGE = 10_000
 
@@ -110,12 +110,8 @@ class LocalBackend:
 
     @_reads_store
     def catalog(self) -> pa.Table:
-        order = {f.name: i for i, f in enumerate(CATALOG)}
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(feature_catalog))]
-        rows.sort(key=lambda r: (order.get(r["name"], len(order)), r["name"]))
-        for r in rows:
-            r["precision"] = _precision(r["name"])
+            rows = catalog_rows(conn)
         return pa.Table.from_pylist([{c: r.get(c) for c in CATALOG_COLUMNS} for r in rows])
 
     @_reads_store
@@ -235,10 +231,3 @@ def _quarter(parameter: str, text: str) -> Quarter:
         return Quarter.parse(text)
     except Exception as exc:  # the quarter grammar's own error says what is wrong with the text
         raise QueryError(f"{parameter}: {exc}") from None
-
-
-def _precision(name: str) -> int | None:
-    try:
-        return feature(name).precision
-    except KeyError:
-        return None
