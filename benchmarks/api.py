@@ -35,7 +35,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+from _ports import free_port
 from rich.console import Console
 from rich.table import Table
 
@@ -144,12 +144,6 @@ def seed(url: str, stations: int, quarters: int, data_dir: Path) -> list[Quarter
             lineage.publish_version(conn, v, row_count=len(rows))
     db.dispose_engines()
     return qs
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pin(cpu: str | None) -> list[str]:

@@ -39,7 +39,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -48,6 +47,8 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from _ports import free_port
 
 if TYPE_CHECKING:
     from weatherinsight.pipeline.reports import RunReport
@@ -435,18 +436,12 @@ def run_child(
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(mirror: Path) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
     from weatherinsight.mirror import MIRROR_PREFIX
 
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys, time; from pathlib import Path; from weatherinsight.mirror.server import serve; "
         "serve(Path(sys.argv[1]), port=int(sys.argv[2])); time.sleep(10**6)"

@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from _ports import free_port
 
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.dwd.client import DwdClient
@@ -75,12 +75,6 @@ def _build(root: Path, stations: int, years: int) -> dict[str, float]:
         "rows_per_s_wall": summary.rows_per_second,
         "parent_cpu_s": time.process_time() - cpu,
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(url: str, timeout: float = 120.0) -> None:
@@ -275,7 +269,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wi-bench-") as tmp:
         root = args.mirror or Path(tmp) / "mirror"
         build = _build(root, args.stations, args.years)
-        port = _free_port()
+        port = free_port()
         # The server module alone (not the whole CLI, whose imports take long on a loaded machine).
         serve = (
             "import sys, time; from pathlib import Path; from weatherinsight.mirror.server import serve; "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -33,7 +34,7 @@ from weatherinsight.quarters import Quarter
 QUARTERS = [Quarter(2023, 4), *(Quarter(2024, i) for i in range(1, 5))]
 
 
-def timed(files: dict[tuple[str, Quarter], Path], periods: list[Period | Quarter], repeat: int) -> float:
+def timed(files: dict[tuple[str, Quarter], Path], periods: Sequence[Period | Quarter], repeat: int) -> float:
     """Best-of-``repeat`` seconds to compute every product for every period (each from its quarters' files)."""
     best = float("inf")
     for _ in range(repeat):

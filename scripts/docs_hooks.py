@@ -1,6 +1,6 @@
 """MkDocs hooks that generate the docs site's reference pages from the code at build time.
 
-Owns two generated pages: ``catalog.md`` (``weatherinsight.features.catalog.CATALOG`` as Markdown tables) and
+Owns two generated pages: ``catalog.md`` (``weatherinsight.features.catalog.catalog()`` as Markdown tables) and
 ``api.md`` (the API's OpenAPI document, one section per path). Nothing is hand-copied: a feature or route
 added in the code appears on the site at the next ``make docs``. Pages are rendered as plain Markdown so the
 site stays offline (no Swagger/ReDoc JavaScript from a CDN).
@@ -18,7 +18,7 @@ from mkdocs.structure.files import File, Files
 
 from weatherinsight.api.app import create_app
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import CATALOG, COVERAGE_COLUMNS
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, catalog
 from weatherinsight.settings import Settings
 
 CATALOG_PAGE = "catalog.md"
@@ -41,7 +41,7 @@ def catalog_markdown() -> str:
         "",
     ]
     for product in PRODUCTS:
-        specs = [f for f in CATALOG if f.product == product]
+        specs = [f for f in catalog() if f.product == product]
         if not specs:
             continue
         lines += [

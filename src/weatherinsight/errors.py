@@ -99,6 +99,24 @@ class DatabaseUnavailableError(WeatherInsightError):
     transient = True
 
 
+class SchemaMissingError(WeatherInsightError):
+    """A reader found the curated database without its schema: never migrated (no ``alembic_version``) or at an
+    older revision than this code's; retrying does not help, migrating does."""
+
+    def __init__(self, database: str, revision: str | None, head: str) -> None:
+        self.database = database
+        self.revision = revision
+        state = (
+            "has no WeatherInsight schema (it was never migrated)"
+            if revision is None
+            else f"is at schema revision {revision}, older than this version's {head}"
+        )
+        super().__init__(
+            f"the curated database {database} {state}",
+            hint="run `weatherinsight db upgrade` with the same WEATHERINSIGHT_DATABASE_URL",
+        )
+
+
 class SparkUnavailableError(WeatherInsightError):
     """No master of a standalone Spark cluster answers; a retry can help once it is up (``transient``)."""
 

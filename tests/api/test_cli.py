@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,18 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.core import free_port
 from weatherinsight import DWD_ATTRIBUTION
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
 def test_api_serve(data_dir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WEATHERINSIGHT_DATA_DIR": str(data_dir),

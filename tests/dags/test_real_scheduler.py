@@ -29,7 +29,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -43,7 +42,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import REPO, require
-from tests.fixtures.core import PG_ADMIN_URL
+from tests.fixtures.core import PG_ADMIN_URL, free_port
 from tests.pipeline.conftest import SMALL_MIRROR_THRESHOLDS, cli_env
 from weatherinsight.mirror.layout import load_spec
 from weatherinsight.quarters import Quarter
@@ -68,12 +67,6 @@ AIRFLOW_BIN = REPO / ".venv" / "bin" / "airflow"
 USER, PASSWORD = "admin", "admin"  # the script's defaults
 STACK_START_S = 420  # db migrate + init + first health answer, on a busy 2-core CI machine
 RUNS_S = 1200  # every run of the scenario, parsing included
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -170,7 +163,7 @@ def stack(
         email={"on_failure": False},
     )
     db.ensure_schema(db.get_engine(settings.database_url))
-    port, name = _free_port(), f"wi_airflow_{uuid.uuid4().hex[:10]}"
+    port, name = free_port(), f"wi_airflow_{uuid.uuid4().hex[:10]}"
     server = PG_ADMIN_URL.rsplit("/", 1)[0]
     home = tmp_path / "airflow-home"
     env = {

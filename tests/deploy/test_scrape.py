@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import require
 from tests.deploy.conftest import DEPLOY
+from tests.fixtures.core import free_port
 
 from weatherinsight import metrics
 from weatherinsight.settings import Settings, load_settings
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.slow
 
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 GRAFANA_VARS = {"__rate_interval": "2m", "__range": "1h", "__interval": "30s"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -80,7 +74,7 @@ def node_exporter(pipeline_settings: Settings) -> Iterator[str]:
     binary = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
     require(binary is not None, "node exporter not installed (apt-get install prometheus-node-exporter)")
     assert binary is not None
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,
@@ -111,7 +105,7 @@ def prometheus(node_exporter: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "scrape_configs:\n"
         f"  - job_name: weatherinsight-pipeline\n    static_configs: [{{targets: ['{node_exporter}']}}]\n"
     )
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.core import make_settings
-from tests.fixtures.s3 import free_port
+from tests.fixtures.core import free_port, make_settings
 from weatherinsight.cli import app
 from weatherinsight.config_checks import spark_master_problem
 from weatherinsight.engines import spark

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.core import free_port
 
 
 def test_mirror_serve_process(mirror_dir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     cli = Path(sys.executable).with_name("weatherinsight")
     proc = subprocess.Popen(
         [str(cli), "mirror", "serve", str(mirror_dir), "--port", str(port), "--fault", "503:*_akt.zip:1"],

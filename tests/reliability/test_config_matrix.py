@@ -9,21 +9,16 @@ or ``AWS_*`` variables, a temporary HOME and working directory). The cases rotat
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.core import free_port
+
 CLI = Path(sys.executable).with_name("weatherinsight")
 GOOD_YAML = Path(__file__).resolve().parents[2] / "src" / "weatherinsight" / "config" / "weatherinsight.yaml"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _yaml(tmp: Path, text: bytes) -> str:
@@ -117,7 +112,7 @@ CASES: list[tuple[str, list[str], object, tuple[str, ...]]] = [
     (
         "database-unreachable",
         ["api", "keys", "list"],
-        lambda t: {"WEATHERINSIGHT_DATABASE_URL": f"postgresql://u@127.0.0.1:{_closed_port()}/db"},
+        lambda t: {"WEATHERINSIGHT_DATABASE_URL": f"postgresql://u@127.0.0.1:{free_port()}/db"},
         ("cannot connect to the database", "WEATHERINSIGHT_DATABASE_URL"),
     ),
     (

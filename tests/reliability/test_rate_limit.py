@@ -18,7 +18,7 @@ import pytest
 
 from tests.api.conftest import REFRESH_SECONDS, ServerThread, seed_database
 from tests.conftest import require
-from tests.fixtures.core import make_settings
+from tests.fixtures.core import free_port, make_settings
 from weatherinsight.api.app import create_app
 from weatherinsight.settings import Settings
 
@@ -71,12 +71,6 @@ def test_no_anonymous_limit_unless_configured(seeded: Settings) -> None:
         assert [client.get("/v1/catalog").status_code for _ in range(30)] == [200] * 30
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(seeded: Settings, tmp_path: Path) -> Iterator[list[str]]:
     """Two ``weatherinsight api serve`` processes on one database and one Redis, limit 6 per minute."""
@@ -88,7 +82,7 @@ def two_servers(seeded: Settings, tmp_path: Path) -> Iterator[list[str]]:
         WEATHERINSIGHT_API_RATE_LIMIT_PER_MINUTE="6",
         WEATHERINSIGHT_API_REDIS_URL=REDIS_URL,
     )
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [str(CLI), "api", "serve", "--port", str(port)],

@@ -138,17 +138,21 @@ def test_a_rerun_opens_no_zip_and_a_change_publishes_only_what_changed(
     assert never.files_parsed == 2 and never.versions == {"2018Q2": "2018Q2_staged_v1"}
 
 
-@pytest.mark.parametrize("garbage", ["{not json", '{"format": 1, "inputs": 3}', '{"format": 99}', ""])
+@pytest.mark.parametrize("garbage", ["{not json", '{"format": 1, "inputs": 3}', '{"format": 99}', "", None])
 def test_a_garbled_state_file_means_a_full_parse_with_the_same_output(
-    settings: Settings, opened: list[str], garbage: str
+    settings: Settings, opened: list[str], garbage: str | None
 ) -> None:
+    """None: the file deleted, as docs/runbook.md says is safe (one full parse, nothing republished)."""
     _lahr(settings)
     _second_station(settings)
     first = stage_daily(settings, quarters=[Q3, Q4])
     before = _parts(settings, [Q3, Q4])
     state = daily_state_path(settings.staged_dir, "daily_climate")
     assert state.is_file()
-    state.write_text(garbage, encoding="utf-8")
+    if garbage is None:
+        state.unlink()
+    else:
+        state.write_text(garbage, encoding="utf-8")
     opened.clear()
     again = stage_daily(settings, quarters=[Q3, Q4])
     assert len(opened) == 2 and again.files_parsed == 2

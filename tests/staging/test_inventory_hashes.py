@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import require
-from tests.fixtures.core import make_settings
+from tests.fixtures.core import free_port, make_settings
 from tests.staging.conftest import TU_AKT_00044, TU_HIST_00044, put, release
 from weatherinsight.dwd.products import get_product
 from weatherinsight.settings import Settings
@@ -76,9 +75,7 @@ def s3_endpoint() -> Iterator[str]:
     except ImportError:  # pragma: no cover - moto[server] is a dev dependency
         require(False, "moto[server] is not installed")
         raise
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -8,7 +8,6 @@ off, a dead HTTP endpoint).
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
-from tests.fixtures.core import make_settings
+from tests.fixtures.core import free_port, make_settings
 from weatherinsight import pipeline
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -201,9 +200,7 @@ def test_rolled_back_versions_and_disabled_lineage_emit_nothing(engine: Engine, 
 
 
 def test_unreachable_http_endpoint_logs_a_warning_and_publishes(engine: Engine, data_dir: Path) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens on it
     settings = make_settings(
         data_dir,
         database_url=engine.url.render_as_string(False),

@@ -1,7 +1,9 @@
 """API error responses: every failure is a JSON ``ErrorBody`` with a code, a clear message and the attribution.
 
-Bad parameters are 4xx naming the parameter, what was wrong and what is allowed; an unreachable database is 503;
-nothing a client sends should produce a 500 (schemathesis checks that in tests/api).
+Bad parameters are 4xx naming the parameter, what was wrong and what is allowed; an unreachable database is 503
+(``database_unavailable``, with Retry-After), a database that was never migrated is 503 ``schema_missing`` (no
+Retry-After: only the operator's ``weatherinsight db upgrade`` helps); nothing a client sends should produce a 500
+(schemathesis checks that in tests/api).
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from weatherinsight import DWD_ATTRIBUTION
 from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
 from weatherinsight.logs import get_logger
+from weatherinsight.warehouse.db import missing_schema
 
 log = get_logger(__name__)
 
@@ -86,7 +90,41 @@ async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return _json(400, error_body("invalid_parameter", str(exc)))
 
 
-async def _on_db_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _schema_missing(request: Request, exc: Exception) -> JSONResponse | None:
+    """The ``schema_missing`` answer when a statement failed because the database was never migrated, else None.
+
+    Only the failed statement's error leads here, so healthy requests never pay for the revision check. The
+    database's URL goes to the log, not to the client."""
+    if not isinstance(exc, DBAPIError) or isinstance(exc, InterfaceError):
+        return None
+    try:
+        missing = await run_in_threadpool(missing_schema, request.app.state.api.engine)
+    except Exception:  # the check itself failed (server gone): the original error's answer stands
+        return None
+    if missing is None:
+        return None
+    log.error("database has no schema", error=str(missing))
+    return _json(
+        503,
+        error_body(
+            "schema_missing",
+            "the curated database has no WeatherInsight schema yet; the operator must run `weatherinsight db upgrade`",
+        ),
+    )
+
+
+async def _on_programming_error(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL reports a missing table as a ProgrammingError; any other one is a bug and stays a 500.
+    answer = await _schema_missing(request, exc)
+    if answer is None:
+        raise exc
+    return answer
+
+
+async def _on_db_error(request: Request, exc: Exception) -> JSONResponse:
+    answer = await _schema_missing(request, exc)  # SQLite reports a missing table as an OperationalError
+    if answer is not None:
+        return answer
     log.error("database error", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return _json(
         503,
@@ -103,4 +141,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _on_db_error)
     app.add_exception_handler(DatabaseUnavailableError, _on_db_error)  # a failed connect (warehouse.db)
     app.add_exception_handler(InterfaceError, _on_db_error)
+    app.add_exception_handler(ProgrammingError, _on_programming_error)
     app.add_exception_handler(PoolTimeoutError, _on_db_error)  # every pooled connection busy for 30 s

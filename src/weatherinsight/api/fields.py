@@ -52,6 +52,14 @@ def _digits(product: str, columns: tuple[str, ...]) -> tuple[tuple[int, int], ..
     )
 
 
+def published(value: Any, precision: int) -> Any:
+    """A float feature value as served: rounded to ``precision`` decimals (``round``: half to even on the binary
+    value); None, NaN, ±inf and non-floats unchanged. Rounding a served value again gives the same value."""
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return round(value, precision)
+    return value
+
+
 def round_rows(product: str, columns: Sequence[str], rows: Sequence[Row]) -> list[Row]:
     """Rows with every float feature rounded to its catalog precision (``round``: half to even on the binary
     value, so 223.9000000000001 → 223.9); None, NaN and the other columns pass through unchanged."""
@@ -62,8 +70,6 @@ def round_rows(product: str, columns: Sequence[str], rows: Sequence[Row]) -> lis
     for r in rows:
         values = list(r)
         for i, d in digits:
-            v = values[i]
-            if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
-                values[i] = round(v, d)
+            values[i] = published(values[i], d)
         out.append(tuple(values))
     return out

@@ -1,5 +1,8 @@
 """CLI verb group ``db``: the curated database's schema.
 
+* ``weatherinsight db upgrade`` — bring the database of ``WEATHERINSIGHT_DATABASE_URL`` to the newest schema
+  (what every writer does before it works; the read verbs ``features`` and ``stations`` and the API do not, and
+  name this verb when they find a database that was never migrated).
 * ``weatherinsight db revision --rev-id 0005_my_product --message "…"`` — generate the Alembic migration that
   brings the newest shipped revision to the schema in code (a new product's curated table), formatted.
 """
@@ -10,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from weatherinsight.cli._common import console
+from weatherinsight.cli._common import console, settings_from_env
 
 app = typer.Typer(help="the curated database's schema", no_args_is_help=True)
 
@@ -25,3 +28,15 @@ def revision(
 
     path = generate_revision(message, rev_id)
     console.print(f"wrote {path}")
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Migrate the curated database (WEATHERINSIGHT_DATABASE_URL) to the newest schema; safe to run again."""
+    from weatherinsight.warehouse.db import current_revision, ensure_schema, get_engine
+
+    settings = settings_from_env()
+    engine = get_engine(settings.database_url)
+    ensure_schema(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    console.print(f"{where} is at schema revision {current_revision(engine)}", soft_wrap=True)

@@ -3,16 +3,20 @@ tables equal the API's answers (published versions only, the same order, roundin
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyarrow as pa
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import DBAPIError
 
 from weatherinsight.api.errors import ApiError
 from weatherinsight.api.fields import round_rows
 from weatherinsight.api.published import FIXED_COLUMNS
 from weatherinsight.api.routes.anomaly_columns import anomaly_columns, base_years, with_anomalies
+from weatherinsight.api.routes.catalog import catalog_rows
 from weatherinsight.api.routes.feature_query import (
     arrow_types,
     describe_columns,
@@ -34,15 +38,36 @@ from weatherinsight.client.query import (
     point_text,
 )
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import CATALOG, feature
 from weatherinsight.periods import parse_kind
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.warehouse import lineage
-from weatherinsight.warehouse.db import get_engine
-from weatherinsight.warehouse.tables import curated_table, feature_catalog
+from weatherinsight.warehouse.db import get_engine, missing_schema
+from weatherinsight.warehouse.tables import curated_table
 
 _PAGE = 10_000
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reads_store(
+    method: Callable[Concatenate[LocalBackend, _P], _R],
+) -> Callable[Concatenate[LocalBackend, _P], _R]:
+    """A read that fails because the database was never migrated raises ``SchemaMissingError`` (naming the
+    database and ``weatherinsight db upgrade``) instead of the driver's "no such table"; other failures pass."""
+
+    @functools.wraps(method)
+    def wrapper(self: LocalBackend, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except DBAPIError:
+            missing = missing_schema(self.engine)
+            if missing is None:
+                raise
+            raise missing from None
+
+    return wrapper
 
 
 class LocalBackend:
@@ -50,6 +75,7 @@ class LocalBackend:
         self.settings = settings if settings is not None else load_settings()
         self.engine = get_engine(self.settings.database_url)
 
+    @_reads_store
     def stations(self, query: StationQuery) -> pa.Table:
         try:
             conds, centre, radius = station_filters(
@@ -82,15 +108,13 @@ class LocalBackend:
         schema = STATION_SCHEMA.append(DISTANCE) if centre is not None else STATION_SCHEMA
         return pa.Table.from_pylist(objects, schema=schema)
 
+    @_reads_store
     def catalog(self) -> pa.Table:
-        order = {f.name: i for i, f in enumerate(CATALOG)}
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(feature_catalog))]
-        rows.sort(key=lambda r: (order.get(r["name"], len(order)), r["name"]))
-        for r in rows:
-            r["precision"] = _precision(r["name"])
+            rows = catalog_rows(conn)
         return pa.Table.from_pylist([{c: r.get(c) for c in CATALOG_COLUMNS} for r in rows])
 
+    @_reads_store
     def features(self, query: FeatureQuery) -> pa.Table:
         product = _product(query.product)
         assert product is not None
@@ -207,10 +231,3 @@ def _quarter(parameter: str, text: str) -> Quarter:
         return Quarter.parse(text)
     except Exception as exc:  # the quarter grammar's own error says what is wrong with the text
         raise QueryError(f"{parameter}: {exc}") from None
-
-
-def _precision(name: str) -> int | None:
-    try:
-        return feature(name).precision
-    except KeyError:
-        return None

@@ -1,6 +1,8 @@
 """The feature catalog (v1): every quarterly feature's name, product, unit, one-line definition and standard.
 
-The public place to read feature metadata: ``CATALOG``, ``features_for``, ``feature``, ``critical_features``.
+The public place to read feature metadata: ``catalog()``, ``catalog_index()``, ``features_for``, ``feature``,
+``critical_features``. Read the catalog through them at call time: ``CATALOG`` is rebound when a product
+registers its rows, so a module that imported the name (or copied it into a dict at import) would not see them.
 One catalog feeds the curated table columns (``warehouse/tables.py``), the ``feature_catalog`` table, the
 API's ``/catalog`` and the quality checks. It owns the lookups, the registration of a product's rows at run
 time and the checks every row passes; the shipped rows are data in ``catalog_rows_daily_kl`` and
@@ -10,6 +12,9 @@ coverage gates, counts never scaled).
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
 
 from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.features import catalog_rows_daily_kl, catalog_rows_hourly
@@ -23,6 +28,8 @@ __all__ = [
     "FeatureSpec",
     "Kind",
     "SqlType",
+    "catalog",
+    "catalog_index",
     "critical_features",
     "feature",
     "features_for",
@@ -46,6 +53,17 @@ COVERAGE_COLUMNS: tuple[tuple[str, SqlType, str], ...] = (
 )
 
 
+def catalog() -> tuple[FeatureSpec, ...]:
+    """Every feature in catalog order, including the rows registered until now."""
+    return CATALOG
+
+
+@functools.cache
+def catalog_index() -> Mapping[str, tuple[int, FeatureSpec]]:
+    """Feature name → (position in catalog order, row), built once and rebuilt after every (un)registration."""
+    return {f.name: (i, f) for i, f in enumerate(CATALOG)}
+
+
 def features_for(product: str) -> tuple[FeatureSpec, ...]:
     """The features of one product, in catalog order."""
     if product not in PRODUCTS:
@@ -65,10 +83,7 @@ def percent_anomaly(spec: FeatureSpec) -> bool:
 
 def feature(name: str) -> FeatureSpec:
     """The catalog row of feature ``name`` (``KeyError`` when unknown)."""
-    for f in CATALOG:
-        if f.name == name:
-            return f
-    raise KeyError(name)
+    return catalog_index()[name][1]
 
 
 def critical_features(product: str) -> tuple[str, ...]:
@@ -104,9 +119,11 @@ def register_features(specs: tuple[FeatureSpec, ...]) -> None:
     global CATALOG
     _check((*CATALOG, *specs))
     CATALOG = (*CATALOG, *specs)
+    catalog_index.cache_clear()
 
 
 def unregister_features(product: str) -> None:
     """Drop the catalog rows of a product added by ``register_features``."""
     global CATALOG
     CATALOG = tuple(f for f in CATALOG if f.product != product)
+    catalog_index.cache_clear()

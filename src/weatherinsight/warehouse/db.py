@@ -6,6 +6,8 @@
   safe when two processes call it at once (PostgreSQL advisory lock; a lock file beside an SQLite database).
   A database already at head (its ``alembic_version`` row equals the head read from the migration scripts'
   text) runs no migration and never imports Alembic: every CLI run and task calls it (issue #19).
+* ``missing_schema(engine)`` — after a reader's statement failed: the typed error when the database was never
+  migrated (or is behind head), so readers say what to run instead of showing "no such table".
 * ``sync_feature_catalog(conn)`` (defined in ``tables``) — ``feature_catalog`` from ``features.catalog``; run by ensure_schema.
 * ``bulk_insert(conn, table, data)`` — COPY on PostgreSQL, ``executemany`` on SQLite, inside the caller's
   transaction so a load and a version flip commit together.
@@ -29,7 +31,7 @@ from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event, fu
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError
 
-from weatherinsight.errors import DatabaseUnavailableError, WeatherInsightError
+from weatherinsight.errors import DatabaseUnavailableError, SchemaMissingError, WeatherInsightError
 from weatherinsight.logs import get_logger
 from weatherinsight.warehouse.tables import metadata, sync_feature_catalog
 
@@ -176,10 +178,9 @@ def _module_constant(tree: ast.Module, name: str) -> object:
 
 
 @functools.cache
-def head_revision() -> str:
-    """The newest migration revision shipped with the package, read once per process from the scripts' text
-    (their ``revision`` and ``down_revision`` literals): the revision no other script revises. Reading text
-    instead of loading Alembic's ScriptDirectory keeps Alembic out of a process whose database is at head."""
+def _revision_graph() -> tuple[frozenset[str], str]:
+    """Every migration revision shipped with the package and the head (the revision no other script revises),
+    read once per process from the scripts' text (their ``revision`` and ``down_revision`` literals)."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
@@ -195,7 +196,13 @@ def head_revision() -> str:
     heads = sorted(revisions - revised)
     if len(heads) != 1:  # pragma: no cover - the package ships one linear history
         raise WarehouseError(f"the migration scripts have {len(heads)} heads ({', '.join(heads)}), not one")
-    return heads[0]
+    return frozenset(revisions), heads[0]
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with the package. Reading the scripts' text instead of loading
+    Alembic's ScriptDirectory keeps Alembic out of a process whose database is at head."""
+    return _revision_graph()[1]
 
 
 def _stored_revision(conn: Connection) -> str | None:
@@ -213,6 +220,21 @@ def current_revision(engine_or_url: Engine | str) -> str | None:
     engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     with engine.connect() as conn:
         return _stored_revision(conn)
+
+
+def missing_schema(engine: Engine) -> SchemaMissingError | None:
+    """The error a reader raises when a statement failed because ``engine``'s database lacks this code's schema:
+    never migrated, or at an older shipped revision. None when it is at head or at a revision this code does
+    not ship (newer code migrated it), i.e. when the failure has another cause and must surface unchanged.
+
+    Readers (the client's local back end, the API) call it only after a statement failed, so a healthy read
+    pays nothing; they do not migrate themselves (``weatherinsight db upgrade`` does, as every writer does)."""
+    with engine.connect() as conn:
+        revision = _stored_revision(conn)
+    shipped, head = _revision_graph()
+    if revision == head or (revision is not None and revision not in shipped):
+        return None
+    return SchemaMissingError(engine.url.render_as_string(hide_password=True), revision, head)
 
 
 @contextmanager

@@ -27,7 +27,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: _err("Unknown resource (product, station, quarter without published data)"),
     422: _err("A parameter has the wrong type or is out of range"),
     429: _err("Per-key rate limit exceeded; see Retry-After"),
-    503: _err("The curated database is not reachable"),
+    503: _err(
+        "The curated database is not reachable (database_unavailable, see Retry-After) or was never migrated "
+        "(schema_missing)"
+    ),
 }
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {

@@ -1,11 +1,16 @@
 """``anomalies=true``: each numeric feature's anomaly against its published climate normal (issue #18).
 
 For every numeric feature column asked, appended after the other columns in feature order:
-``<feature>_anomaly`` (value − normal, rounded to the feature's precision), for precipitation amounts
-``<feature>_anomaly_pct`` (100 × value / normal, 1 decimal), and ``<feature>_normal_years`` (the valid years
+``<feature>_anomaly`` (value − normal, rounded to the feature's precision, at least 1 decimal), for precipitation
+amounts ``<feature>_anomaly_pct`` (100 × value / normal, 1 decimal), and ``<feature>_normal_years`` (the valid years
 behind the normal; 0 when the station has no normal there). The normal is the one of the row's period of the
 year (its month, season, quarter) from the AVAILABLE normals version over ``normals_base`` (1991..2020
 unless given); 404 ``no_normals`` when that version is not published.
+
+"value" is the value as served — a float feature rounded to its catalog precision (``fields.published``) — so
+a user can reproduce every anomaly from the answer and the normal; ``with_anomalies`` rounds it itself, so every
+surface (``/v1/features/{product}``, the quarter route, ``/v1/stations/{id}/features``, ``Client.local``) gives
+the same anomaly whether it hands over rounded or stored values.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pyarrow as pa
 from sqlalchemy import Connection
 
 from weatherinsight.api.errors import ApiError
+from weatherinsight.api.fields import published
 from weatherinsight.features.catalog import FeatureSpec, features_for, percent_anomaly
 from weatherinsight.normals_base import DEFAULT_BASE, NormalsError, parse_base
 from weatherinsight.periods import PeriodKind
@@ -103,10 +109,11 @@ def with_anomalies(
         extra: list[Any] = []
         for f, i in positions:
             normal, years = normals.get((r[s_i], r[n_i], f.name), (None, 0))
-            diff = anomaly(r[i], normal)
+            value = published(r[i], f.precision) if f.sql_type == "float" else r[i]
+            diff = anomaly(value, normal)
             extra.append(None if diff is None else round(diff, max(f.precision, 1)))
             if percent_anomaly(f):
-                pct = anomaly_pct(r[i], normal)
+                pct = anomaly_pct(value, normal)
                 extra.append(None if pct is None else round(pct, 1))
             extra.append(years)
         out.append((*r, *extra))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from weatherinsight import DWD_ATTRIBUTION, __version__
 from weatherinsight.api.deps import ApiState, api_state
@@ -17,6 +17,7 @@ from weatherinsight.api.schemas import Health, Ping
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.errors import DatabaseUnavailableError
 from weatherinsight.warehouse import lineage
+from weatherinsight.warehouse.db import missing_schema
 
 router = APIRouter(tags=["service"])
 
@@ -30,10 +31,10 @@ def health(state: Annotated[ApiState, Depends(api_state)]) -> Any:
             for product in PRODUCTS:
                 quarters = lineage.published_quarters(conn, product)
                 latest[product] = str(quarters[-1]) if quarters else None
-    except (SQLAlchemyError, DatabaseUnavailableError):
+    except (SQLAlchemyError, DatabaseUnavailableError) as exc:
         body = {
             "status": "unavailable",
-            "database": "unreachable",
+            "database": "schema_missing" if _never_migrated(state, exc) else "unreachable",
             "version": __version__,
             "latest_quarters": latest,
             "attribution": DWD_ATTRIBUTION,
@@ -47,6 +48,16 @@ def health(state: Annotated[ApiState, Depends(api_state)]) -> Any:
         "attribution": DWD_ATTRIBUTION,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _never_migrated(state: ApiState, exc: Exception) -> bool:
+    """Whether the failed read failed for want of the schema (``weatherinsight db upgrade`` not run)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    try:
+        return missing_schema(state.engine) is not None
+    except (SQLAlchemyError, DatabaseUnavailableError):
+        return False
 
 
 @router.get("/ping", response_model=Ping, summary="Trivial liveness answer (no database)")

@@ -175,7 +175,6 @@ def get_station_features(
                     and (min_coverage is None or (r[_COVERAGE] is not None and r[_COVERAGE] >= min_coverage))
                 ]
             named, done = with_period(period, own, round_rows(product, own, picked))
-            # the anomalies of the rounded values, as the local client computes them
             if conn is not None and base is not None:
                 normals.append(normals_etag_part(conn, product, period, base))
                 named, done = with_anomalies(conn, product, named, done, period, base)
