@@ -47,6 +47,7 @@ TASK_STAGES: dict[str, Stage | None] = {
     "resolve_quarter": None,
     "pipeline_complete": Stage.QUALITY,
     "validate_params": None,
+    "plan_products": None,
     "backfill_summary": None,
     "announce_quarters": Stage.QUALITY,
     "quarters_to_check": None,
@@ -57,7 +58,6 @@ TASK_STAGES: dict[str, Stage | None] = {
 #: ``weatherinsight_data_quality``. Declared here only; the DAG files take the objects below.
 CURATED_QUARTERLY_NAME = "weatherinsight_curated_quarterly"
 CURATED_QUARTERLY_URI = "weatherinsight://curated/quarterly"
-BACKFILL_EVENTS_NAME = "weatherinsight_backfill_curated_quarterly"
 
 
 @cache
