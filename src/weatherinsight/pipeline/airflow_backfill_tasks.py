@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
-from weatherinsight.pipeline.airflow_tasks import curated_quarterly, fail_now
+from weatherinsight.pipeline.airflow_tasks import curated_quarterly, fail_now, skip_now
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.vocabulary import Stage, Status
@@ -81,14 +81,6 @@ def backfill_ingest_product_task(product: str, params: Mapping[str, Any]) -> dic
         "files": result.files,
         "detail": result.detail,
     }
-
-
-def skip_now(message: str) -> NoReturn:
-    """End the task as skipped (``AirflowSkipException``): nothing for it to do, and nothing to retry."""
-    from airflow.sdk.exceptions import AirflowSkipException  # lazy: airflow is an optional extra
-
-    log.warning("task_skipped", reason=message)
-    raise AirflowSkipException(message)
 
 
 def product_ingested(ti: Any, products: Sequence[str], product: str) -> bool:

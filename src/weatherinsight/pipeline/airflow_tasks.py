@@ -138,6 +138,14 @@ def fail_now(message: str) -> NoReturn:
     raise AirflowFailException(message)
 
 
+def skip_now(message: str) -> NoReturn:
+    """End the task as skipped (``AirflowSkipException``): there is nothing for it to do, and nothing to retry."""
+    from airflow.sdk.exceptions import AirflowSkipException  # lazy: airflow is an optional extra
+
+    log.warning("task_skipped", reason=message)
+    raise AirflowSkipException(message)
+
+
 def parse_quarter_param(value: Any) -> Quarter:
     """The ``quarter`` param of a manual run (``2024Q1``, ``QUARTER_PATTERN``); a bad one fails the run at once."""
     try:
