@@ -2,12 +2,13 @@
 
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_backfill_tasks`` (the
 operator settings come from ``weatherinsight.pipeline.airflow_tasks``). Params are
-validated by ``BackfillParams``; each product of the plan is ingested ONCE for every quarter of the plan
-(mapped ``ingest_product``, pool ``api_calls``: one listing crawl and one GET per file, issue #19); then each
-quarter × product is one instance of the mapped task group ``quarter_product`` (process → aggregate in pool
-``spark_jobs``; process stages every quarter of the plan for its product at once, so the product's later pairs
-reuse it); before any pair aggregates, ``ingest_daily_inputs`` → ``process_daily_inputs`` ingest and stage the daily KL values (issue #17)
-of every quarter of the plan that the plan's products read, as the CLI backfill does; the summary
+validated by ``BackfillParams``; each product of the plan (``plan_products``) is ingested ONCE for every
+quarter of the plan (mapped ``ingest_product``, pool ``api_calls``: one listing crawl and one GET per file,
+issue #19); then each quarter × product is one instance of the mapped task group ``quarter_product`` (process
+→ aggregate in pool ``spark_jobs``; process stages every quarter of the plan for its product at once, so the
+product's later pairs reuse it); before any pair aggregates, ``ingest_daily_inputs`` →
+``process_daily_inputs`` ingest and stage the daily KL values (issue #17) of every quarter of the plan that
+the plan's products read, as the CLI backfill does; the summary
 task checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits
 the curated-quarter asset, which wakes the quality DAG; its sweep finds the published quarters.
 """
@@ -178,8 +179,8 @@ with DAG(
 
         Airflow cannot tie an instance of this mapped group to the one ``ingest_product`` instance of its
         product (the two are mapped over different lists), so every pair waits for all the ingests. They run
-        at once, so that costs the gap between the slowest and the fastest product's ingest, and keeps one
-        simple shape: ingest everything, then stage and aggregate.
+        side by side (pool api_calls), so that costs about the gap between the slowest and the fastest
+        product's ingest, and keeps one simple shape: ingest everything, then stage and aggregate.
         """
         p = process(quarter=quarter, product=product)
         a = aggregate(quarter=quarter, product=product)
