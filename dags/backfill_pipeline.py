@@ -2,11 +2,13 @@
 
 Declarations only: every task calls one function of ``weatherinsight.pipeline.airflow_backfill_tasks`` (the
 operator settings come from ``weatherinsight.pipeline.airflow_tasks``). Params are
-validated by ``BackfillParams``; each quarter × product is one instance of the mapped task group
-``quarter_product`` (ingest in pool ``api_calls`` → process → aggregate in pool ``spark_jobs``; process stages
-every quarter of the plan for its product at once, so the product's later pairs reuse it); before any pair
-aggregates, ``ingest_daily_inputs`` → ``process_daily_inputs`` ingest and stage the daily KL values (issue #17)
-of every quarter of the plan that the plan's products read, as the CLI backfill does; the summary
+validated by ``BackfillParams``; each product of the plan (``plan_products``) is ingested ONCE for every
+quarter of the plan (mapped ``ingest_product``, pool ``api_calls``: one listing crawl and one GET per file,
+issue #19); then each quarter × product is one instance of the mapped task group ``quarter_product`` (process
+→ aggregate in pool ``spark_jobs``; process stages every quarter of the plan for its product at once, so the
+product's later pairs reuse it); before any pair aggregates, ``ingest_daily_inputs`` →
+``process_daily_inputs`` ingest and stage the daily KL values (issue #17) of every quarter of the plan that
+the plan's products read, as the CLI backfill does; the summary
 task checks the database and fails the run when any quarter × product failed. ``announce_quarters`` emits
 the curated-quarter asset, which wakes the quality DAG; its sweep finds the published quarters.
 """
@@ -40,6 +42,8 @@ DAILY_READERS = [
 ]
 #: The map index label of a quarter × product task in the UI, e.g. "2024Q1 wind".
 PAIR_LABEL = "{{ task.op_kwargs['quarter'] }} {{ task.op_kwargs['product'] }}"
+#: The map index label of a product's ingest (all quarters of the plan) in the UI, e.g. "wind".
+PRODUCT_LABEL = "{{ task.op_kwargs['product'] }}"
 
 DOC = f"""
 # WeatherInsight backfill
@@ -48,12 +52,15 @@ Manual only. Trigger with a config such as
 `{{"start_year": 2020, "end_year": 2024, "quarters": [1, 2, 3, 4], "products": ["wind"], "force_reprocess": false,
 "periods": ["month", "season", "year"]}}`;
 missing values take the defaults of the pipeline YAML (years {start_year}–{end_year}, every product;
-the end defaults to the year of the last complete quarter). Every quarter × product is one mapped
-instance of the task group `quarter_product`: `ingest_quarter_product` (pool `api_calls`) →
-`process_quarter_product` → `aggregate_quarter_product` (pool `spark_jobs`), so the pools bound the
-work across quarters and products, and one pair's failure stops only that pair. Each step runs at most
-{PAIRS_AT_ONCE} pairs of a run at once (`backfill.max_parallel_quarters` × the configured products), at the
-lowest priority: when the quarterly pipeline waits for the same pool slots, it goes first.
+the end defaults to the year of the last complete quarter). Each product is ingested once for every quarter
+of the plan by the mapped task `ingest_product` (pool `api_calls`, one instance per product, labelled with
+the product): one listing crawl and one download per file. When every ingest is done, each quarter × product
+is one mapped instance of the task group `quarter_product`: `process_quarter_product` →
+`aggregate_quarter_product` (pool `spark_jobs`), so the pools bound the work across quarters and products,
+and one pair's failure stops only that pair. The pairs of a product whose ingest failed are skipped and
+reported failed at ingest; the other products go on. Each pair step runs at most {PAIRS_AT_ONCE} pairs of a
+run at once (`backfill.max_parallel_quarters` × the configured products), at the lowest priority: when the
+quarterly pipeline waits for the same pool slots, it goes first.
 Beside the pairs, `ingest_daily_inputs` (pool `api_calls`) → `process_daily_inputs` (pool `spark_jobs`) ingest
 and stage, once for every quarter of the plan, the DWD daily KL values that the day-based indices of
 {", ".join(DAILY_READERS) or "no configured product"} read;
@@ -66,6 +73,10 @@ every `aggregate_quarter_product` waits for them.
   be ingested or staged, their log says `daily_input_failed`, and the affected quarters' day-based indices
   use the hourly-derived days (`tx_tn_source` / `rr_source` = `hourly`); re-trigger the backfill with
   `force_reprocess` once the daily files are available.
+* **ingest_product [product] failed**: the product's listing or too many of its files could not be
+  downloaded (the task log names them); its `process_quarter_product` / `aggregate_quarter_product`
+  instances are skipped. Clear the failed `ingest_product` instance with its downstream tasks, or
+  re-trigger: files already downloaded are found unchanged and not downloaded again.
 * **backfill_summary failed**: its log holds a table of every quarter × product with outcome, rows in the
   database and the error. One failure never stops the other quarters/products. Fix the cause and re-trigger
   for the failed quarters only; the ones that succeeded are no-ops (unchanged inputs) unless
@@ -110,18 +121,29 @@ with DAG(
         retries=0,  # bad params do not get better on retry
         on_failure_callback=tasks.failure_callback(settings),
     )
+    products = PythonOperator(
+        task_id="plan_products",
+        python_callable=backfill_tasks.plan_products_task,
+        op_kwargs={"pairs": plan.output},
+        retries=0,  # a pure function of validate_params' output
+        on_failure_callback=tasks.failure_callback(settings),
+    )
 
+    # One ingest per product for every quarter of the plan; the products run side by side in pool api_calls.
     ingest = task(
-        task_id="ingest_quarter_product",
-        map_index_template=PAIR_LABEL,
-        max_active_tis_per_dagrun=PAIRS_AT_ONCE,
+        task_id=backfill_tasks.INGEST_TASK_ID,
+        map_index_template=PRODUCT_LABEL,
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.INGEST, settings),
-    )(backfill_tasks.backfill_ingest_task)
+    )(backfill_tasks.backfill_ingest_product_task)
     process = task(
         task_id="process_quarter_product",
         map_index_template=PAIR_LABEL,
         max_active_tis_per_dagrun=PAIRS_AT_ONCE,
+        # Every pair waits for ALL the ingests (below), and runs even when some failed: the task itself skips
+        # when its own product's ingest failed, so one product's failure stops only that product's pairs.
+        # validate_params is upstream too: when it failed, no upstream succeeded and the pairs never start.
+        trigger_rule="all_done_min_one_success",
         **BACKFILL_PRIORITY,
         **tasks.task_defaults(Stage.STAGE, settings),
     )(backfill_tasks.backfill_process_task)
@@ -149,13 +171,20 @@ with DAG(
     )
     plan >> ingest_daily >> process_daily
 
+    ingested = ingest.expand(product=products.output)
+
     @task_group(group_id="quarter_product", prefix_group_id=False)
     def quarter_product(quarter: str, product: str) -> object:
-        """One quarter × product: ingest → process → aggregate, each in its stage's pool."""
-        i = ingest(quarter=quarter, product=product)
+        """One quarter × product: process → aggregate, in pool spark_jobs, after every product's ingest.
+
+        Airflow cannot tie an instance of this mapped group to the one ``ingest_product`` instance of its
+        product (the two are mapped over different lists), so every pair waits for all the ingests. They run
+        side by side (pool api_calls), so that costs about the gap between the slowest and the fastest
+        product's ingest, and keeps one simple shape: ingest everything, then stage and aggregate.
+        """
         p = process(quarter=quarter, product=product)
         a = aggregate(quarter=quarter, product=product)
-        i >> p >> a
+        ingested >> p >> a
         process_daily >> a
         return a
 

@@ -224,13 +224,18 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     }
     assert dag.get_task("validate_params").python_callable is airflow_backfill_tasks.backfill_plan_task
     cfg = load_settings()
+    # The plan's products, each ingested once for the whole plan (issue #19): one mapped instance per product.
+    plan_products = dag.get_task("plan_products")
+    assert plan_products.python_callable is airflow_backfill_tasks.plan_products_task
+    assert (plan_products.retries, plan_products.upstream_task_ids) == (0, {"validate_params"})
+    ingest = dag.get_task("ingest_product")
+    assert type(ingest).__name__ == "DecoratedMappedOperator" and ingest.task_group.group_id is None
+    assert (ingest.pool, ingest.retries) == ("api_calls", cfg.retries.ingest)
+    assert ingest.python_callable is airflow_backfill_tasks.backfill_ingest_product_task
+    assert (ingest.priority_weight, ingest.weight_rule) == (1, "absolute")
+    assert ingest.upstream_task_ids == {"plan_products"}
     # One mapped task-group instance per quarter × product; each step in its stage's pool.
     steps = {
-        "ingest_quarter_product": (
-            "api_calls",
-            cfg.retries.ingest,
-            airflow_backfill_tasks.backfill_ingest_task,
-        ),
         "process_quarter_product": (
             "spark_jobs",
             cfg.retries.stage,
@@ -255,17 +260,17 @@ def test_backfill_dag_is_manual_with_typed_params(dagbag: Any) -> None:
     for t in dagbag.dags[QUARTERLY].tasks:
         if t.pool in ("api_calls", "spark_jobs"):
             assert t.weight_rule == "downstream" and t.get_flat_relative_ids(upstream=False), t.task_id
-    assert dag.get_task("ingest_quarter_product").upstream_task_ids == {"validate_params"}
+    # Every pair waits for all the ingests and runs when some failed (it skips when its own product's did).
     # Inside the mapped group each step also depends on validate_params (it supplies the group's kwargs).
-    assert dag.get_task("process_quarter_product").upstream_task_ids == {
-        "ingest_quarter_product",
-        "validate_params",
-    }
+    process = dag.get_task("process_quarter_product")
+    assert process.upstream_task_ids == {"ingest_product", "validate_params"}
+    assert process.trigger_rule == "all_done_min_one_success"
     assert dag.get_task("aggregate_quarter_product").upstream_task_ids == {
         "process_quarter_product",
         "validate_params",
         "process_daily_inputs",
     }
+    assert dag.get_task("aggregate_quarter_product").trigger_rule == "all_success"
     # The daily KL values of the plan's quarters: ingested, then staged once, before any pair aggregates.
     daily = {
         "ingest_daily_inputs": (

@@ -132,10 +132,12 @@ def test_backfill_with_a_corrupted_product_fails_and_names_it(
     assert run.state == "failed"
     states = _states(run)
     assert states[("validate_params", -1)] == "success"
-    # Pairs in plan order (quarter, then wind, pressure): every wind ingest fails, every pressure pair runs.
+    # One ingest per product (wind, pressure): wind's fails. Pairs in plan order (quarter, then wind,
+    # pressure): every wind pair skips, every pressure pair runs.
+    assert (states[("ingest_product", 0)], states[("ingest_product", 1)]) == ("failed", "success")
     for i in range(len(quarters)):
-        assert states[("ingest_quarter_product", 2 * i)] == "failed"
-        assert states[("process_quarter_product", 2 * i)] == "upstream_failed"
+        assert states[("process_quarter_product", 2 * i)] == "skipped"
+        assert states[("aggregate_quarter_product", 2 * i)] == "skipped"
         assert states[("aggregate_quarter_product", 2 * i + 1)] == "success"
     assert states[("backfill_summary", -1)] == "failed"
     for q in quarters:

@@ -68,14 +68,19 @@ def test_backfill_runs_each_quarter_product_and_announces_the_published_quarters
         run = dag.test(logical_date=pendulum.datetime(2030, 2, 1, tz="UTC"), run_conf=conf)
     assert run.state == "success", _states(run)
     states = _states(run)
-    # Four quarter × product pairs, each its own ingest → process → aggregate instance, labelled.
-    for step in ("ingest_quarter_product", "process_quarter_product", "aggregate_quarter_product"):
+    # One ingest per product for both quarters, then four quarter × product pairs, each its own
+    # process → aggregate instance, labelled.
+    assert [states[("ingest_product", i)] for i in range(2)] == ["success"] * 2
+    assert ("ingest_product", 2) not in states
+    for step in ("process_quarter_product", "aggregate_quarter_product"):
         assert [states[(step, i)] for i in range(4)] == ["success"] * 4
         assert (step, 4) not in states
-    labels = {
-        ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "ingest_quarter_product"
-    }
-    assert labels == {f"{q} {p}" for q in (q3, q4) for p in ("wind", "pressure")}
+
+    def labels(task_id: str) -> set[str | None]:
+        return {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == task_id}
+
+    assert labels("ingest_product") == {"wind", "pressure"}
+    assert labels("process_quarter_product") == {f"{q} {p}" for q in (q3, q4) for p in ("wind", "pressure")}
     assert states[("announce_quarters", -1)] == "success"
     for q in (q3, q4):
         assert published_rows(s, "pressure", q)[0] == f"{q}_v1"
@@ -96,7 +101,7 @@ def test_backfill_runs_each_quarter_product_and_announces_the_published_quarters
     assert states[("announce_quarters", -1)] == "success"
     assert states[("aggregate_quarter_product", 1)] == "success"
     # Nothing to ingest or stage for that year; aggregation finds no staged rows and fails.
-    assert [states[(step, 0)] for step, _ in airflow_backfill_tasks.BACKFILL_STEPS] == [
+    assert [states[(step.task_id, 0)] for step in airflow_backfill_tasks.BACKFILL_STEPS] == [
         "success",
         "success",
         "failed",

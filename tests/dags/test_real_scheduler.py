@@ -367,12 +367,13 @@ def test_dags_under_a_real_scheduler(stack: Stack, mirror_dir: Path) -> None:
             "AND end_date IS NOT NULL",
             pool,
         )
-        # 4 quarterly runs × 2 products × (1 ingest | 2 spark steps) + 2 backfilled quarters × 2 products × …
-        # + the backfill's ingest_daily_inputs | process_daily_inputs (no-ops for wind and pressure)
-        assert len(spans) == {"api_calls": 13, "spark_jobs": 25}[pool], (pool, spans)
+        # 4 quarterly runs × 2 products × (1 ingest | 2 spark steps) + the backfill's 2 product ingests (one for
+        # both quarters) | 2 quarters × 2 products × 2 spark steps + its ingest_daily_inputs |
+        # process_daily_inputs (no-ops for wind and pressure)
+        assert len(spans) == {"api_calls": 11, "spark_jobs": 25}[pool], (pool, spans)
         assert _max_overlap(spans) <= slots, (pool, spans)
     # The backfill's mapped steps: at most max_parallel_quarters (1) × 2 products pairs at once per step.
-    for task_id in ("ingest_quarter_product", "process_quarter_product", "aggregate_quarter_product"):
+    for task_id in ("process_quarter_product", "aggregate_quarter_product"):
         spans = st.query(
             "SELECT start_date, end_date FROM task_instance WHERE dag_id = %s AND task_id = %s "
             "AND end_date IS NOT NULL",
@@ -380,6 +381,13 @@ def test_dags_under_a_real_scheduler(stack: Stack, mirror_dir: Path) -> None:
             task_id,
         )
         assert len(spans) == 4 and _max_overlap(spans) <= len(PRODUCTS), (task_id, spans)
+    # The backfill ingested each product once for both of its quarters (issue #19).
+    ingests = st.query(
+        "SELECT map_index, state FROM task_instance WHERE dag_id = %s AND task_id = 'ingest_product' "
+        "ORDER BY map_index",
+        BACKFILL,
+    )
+    assert [tuple(r) for r in ingests] == [(0, "success"), (1, "success")]
     # The two ingest tasks of a run did overlap: the checks are not vacuous.
     ingest_spans = st.query(
         "SELECT start_date, end_date FROM task_instance WHERE dag_id = %s AND task_id LIKE 'ingest_%%' "

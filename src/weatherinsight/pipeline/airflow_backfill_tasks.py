@@ -1,5 +1,6 @@
-"""The backfill DAG's task bodies (``dags/backfill_pipeline.py``): validate the params, one ingest → process →
-aggregate per quarter × product, the daily inputs of the plan, the summary and the curated-quarter event.
+"""The backfill DAG's task bodies (``dags/backfill_pipeline.py``): validate the params, one ingest per product
+for the whole plan, then process → aggregate per quarter × product, the daily inputs of the plan, the summary
+and the curated-quarter event.
 
 Same rules as ``pipeline.airflow_tasks`` (whose helpers these use): plain JSON-friendly arguments, settings
 loaded here, JSON-friendly returns, and every use case (steps, backfill, reports, runs) imported inside the
@@ -9,11 +10,12 @@ task that runs it, so parsing the DAG file loads no engine (tests/dags/test_dag_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from weatherinsight.errors import ConfigError, RunFailedError
 from weatherinsight.logs import get_logger
-from weatherinsight.pipeline.airflow_tasks import curated_quarterly, fail_now
+from weatherinsight.pipeline.airflow_tasks import curated_quarterly, fail_now, skip_now
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings, load_settings
 from weatherinsight.vocabulary import Stage, Status
@@ -45,29 +47,70 @@ def backfill_plan_task(params: Mapping[str, Any]) -> list[dict[str, str]]:
     return plan
 
 
-def backfill_ingest_task(quarter: str, product: str) -> dict[str, Any]:
-    """Airflow task ``ingest_quarter_product`` (mapped; pool ``api_calls``)."""
+def plan_products_task(pairs: Sequence[Mapping[str, str]]) -> list[str]:
+    """Airflow task ``plan_products``: the products of the plan, in plan order (``BackfillParams.products``):
+    the list ``ingest_product`` is mapped over, so an instance's map index is its product's place in it.
+
+    A task of its own because Airflow maps only over a task's whole return value, and ``validate_params``'s
+    is the pairs.
+    """
+    return list(dict.fromkeys(pair["product"] for pair in pairs))
+
+
+def backfill_ingest_product_task(product: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Airflow task ``ingest_product`` (mapped over the plan's products; pool ``api_calls``).
+
+    Ingests the product for EVERY quarter of the backfill in one run (issue #19): one listing crawl and one
+    conditional GET per file, each quarter's raw version published as a run of its own would. A retry is
+    safe: the re-run finds the files it already has unchanged (conditional GETs) and publishes nothing new.
+    Returns the run's counts (over all the quarters) and the quarters it covered; a failure fails the task,
+    and the product's pairs then skip (``backfill_process_task``) and are reported failed at ingest.
+    """
     from weatherinsight.pipeline import steps
+    from weatherinsight.pipeline.backfill import BackfillParams
 
-    q = Quarter.parse(quarter)
-    return steps.attempt(
-        lambda: steps.ingest(load_settings(), product, q), product, q, Stage.INGEST
-    ).to_dict()
+    settings = load_settings()
+    first, *rest = BackfillParams.from_params(params, settings).plan()
+    result = steps.attempt(
+        lambda: steps.ingest(settings, product, first, batch=rest), product, first, Stage.INGEST
+    )
+    return {
+        "product": product,
+        "quarters": [str(q) for q in (first, *rest)],
+        "status": str(result.status),
+        "files": result.files,
+        "detail": result.detail,
+    }
 
 
-def backfill_process_task(quarter: str, product: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def product_ingested(ti: Any, products: Sequence[str], product: str) -> bool:
+    """Whether the ``ingest_product`` instance of ``product`` (map index: its place in ``products``) left its
+    XCom, i.e. succeeded. Without a task instance (a direct call) the ingest is taken as done."""
+    if ti is None:
+        return True
+    return ti.xcom_pull(task_ids=INGEST_TASK_ID, map_indexes=list(products).index(product)) is not None
+
+
+def backfill_process_task(
+    quarter: str, product: str, params: Mapping[str, Any], ti: Any = None
+) -> dict[str, Any]:
     """Airflow task ``process_quarter_product`` (mapped; pool ``spark_jobs``).
 
     Stages the product for EVERY quarter of the backfill in one run (each raw file parsed once, issue #19):
     the first pair of a product to get here does the work, the later pairs find their quarters' inputs
-    unchanged and do nothing (only what their own ingest changed is staged again).
+    unchanged and do nothing. It runs once every ``ingest_product`` is done (trigger rule
+    ``all_done_min_one_success``); when its own product's ingest failed it skips (so does its aggregate), and
+    ``backfill_summary`` reports the pair failed at ingest.
     """
     from weatherinsight.pipeline import steps
     from weatherinsight.pipeline.backfill import BackfillParams
 
     settings = load_settings()
     q = Quarter.parse(quarter)
-    batch = BackfillParams.from_params(params, settings).plan()
+    checked = BackfillParams.from_params(params, settings)
+    if not product_ingested(ti, checked.products, product):
+        skip_now(f"task {INGEST_TASK_ID} [{product}] failed: nothing to stage for {quarter} {product}")
+    batch = checked.plan()
     return steps.attempt(
         lambda: steps.stage(settings, product, q, batch=batch), product, q, Stage.STAGE
     ).to_dict()
@@ -126,11 +169,33 @@ def backfill_aggregate_task(quarter: str, product: str, params: Mapping[str, Any
     return [outcome.to_dict()]
 
 
-#: The mapped steps of a backfill pair, in order, with the stage each runs.
+#: The task id of the mapped per-product ingest (also read by ``backfill_process_task``).
+INGEST_TASK_ID = "ingest_product"
+
+
+@dataclass(frozen=True)
+class BackfillStep:
+    """One mapped step of the backfill DAG and how its map index is found for a quarter × product."""
+
+    task_id: str
+    stage: Stage
+    #: One instance per product (map index: the product's place in the plan's products), else one per pair
+    #: (map index: the pair's place in the plan).
+    per_product: bool = False
+
+    def map_index(self, pair_index: int, product: str, products: Sequence[str]) -> int:
+        return list(products).index(product) if self.per_product else pair_index
+
+    def label(self, pair: Mapping[str, str]) -> str:
+        """The instance's map index label in the UI (``wind``, ``2024Q1 wind``)."""
+        return pair["product"] if self.per_product else f"{pair['quarter']} {pair['product']}"
+
+
+#: The mapped steps a quarter × product goes through, in order.
 BACKFILL_STEPS = (
-    ("ingest_quarter_product", Stage.INGEST),
-    ("process_quarter_product", Stage.STAGE),
-    ("aggregate_quarter_product", Stage.AGGREGATE),
+    BackfillStep(INGEST_TASK_ID, Stage.INGEST, per_product=True),
+    BackfillStep("process_quarter_product", Stage.STAGE),
+    BackfillStep("aggregate_quarter_product", Stage.AGGREGATE),
 )
 
 
@@ -142,11 +207,15 @@ def pair_outcomes(outcomes: Iterable[Any] | None) -> list[list[Any]]:
     return [[c] if isinstance(c, Mapping) else list(c) for c in outcomes or [] if c]
 
 
-def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | None, ti: Any) -> list[Any]:
+def failed_pairs(
+    plan: Sequence[Mapping[str, str]], products: Sequence[str], outcomes: Iterable[Any] | None, ti: Any
+) -> list[Any]:
     """A failed outcome (one-element list, as the aggregate task returns) for each pair that left none.
 
-    The failed stage is the first step of the pair whose XCom (``ti.xcom_pull`` by map index = the pair's
-    place in the plan) is missing.
+    The failed stage is that of the first step of ``BACKFILL_STEPS`` whose XCom for the pair is missing
+    (``ti.xcom_pull`` by map index: the product's place in ``products`` for the per-product ingest, the pair's
+    place in ``plan`` for the others): a failed ``ingest_product`` fails every pair of its product at ingest.
+    Without a task instance the aggregate step is named.
     """
     from weatherinsight.pipeline.reports import ProductOutcome
 
@@ -155,19 +224,19 @@ def failed_pairs(plan: Sequence[Mapping[str, str]], outcomes: Iterable[Any] | No
     for index, pair in enumerate(plan):
         if (pair["quarter"], pair["product"]) in done:
             continue
-        stage = Stage.AGGREGATE
+        step = BACKFILL_STEPS[-1]
         if ti is not None:
-            for task_id, step in BACKFILL_STEPS:
-                if ti.xcom_pull(task_ids=task_id, map_indexes=index) is None:
-                    stage = step
+            for candidate in BACKFILL_STEPS:
+                at = candidate.map_index(index, pair["product"], products)
+                if ti.xcom_pull(task_ids=candidate.task_id, map_indexes=at) is None:
+                    step = candidate
                     break
-        error = f"task {dict(BACKFILL_STEPS_BY_STAGE)[stage]} [{pair['quarter']} {pair['product']}] failed"
-        o = ProductOutcome(pair["quarter"], pair["product"], Status.FAILED, failed_stage=stage, error=error)
+        error = f"task {step.task_id} [{step.label(pair)}] failed"
+        o = ProductOutcome(
+            pair["quarter"], pair["product"], Status.FAILED, failed_stage=step.stage, error=error
+        )
         out.append([o.to_dict()])
     return out
-
-
-BACKFILL_STEPS_BY_STAGE = [(stage, task_id) for task_id, stage in BACKFILL_STEPS]
 
 
 def backfill_summary_task(
@@ -185,7 +254,7 @@ def backfill_summary_task(
     p = BackfillParams.from_params(params, settings)
     plan = [{"quarter": str(q), "product": prod} for q in p.plan() for prod in p.products]
     seen = pair_outcomes(outcomes)
-    report, _ = verify_backfill(settings, p, seen + failed_pairs(plan, seen, ti))
+    report, _ = verify_backfill(settings, p, seen + failed_pairs(plan, p.products, seen, ti))
     log.info("backfill_summary", ok=report.ok, failed=len(report.failed), total=len(report.outcomes))
     print(summary_text(report, title="WeatherInsight backfill"))  # the task log shows the table as is
     if not report.ok:

@@ -47,6 +47,7 @@ TASK_STAGES: dict[str, Stage | None] = {
     "resolve_quarter": None,
     "pipeline_complete": Stage.QUALITY,
     "validate_params": None,
+    "plan_products": None,
     "backfill_summary": None,
     "announce_quarters": Stage.QUALITY,
     "quarters_to_check": None,
@@ -57,7 +58,6 @@ TASK_STAGES: dict[str, Stage | None] = {
 #: ``weatherinsight_data_quality``. Declared here only; the DAG files take the objects below.
 CURATED_QUARTERLY_NAME = "weatherinsight_curated_quarterly"
 CURATED_QUARTERLY_URI = "weatherinsight://curated/quarterly"
-BACKFILL_EVENTS_NAME = "weatherinsight_backfill_curated_quarterly"
 
 
 @cache
@@ -136,6 +136,14 @@ def fail_now(message: str) -> NoReturn:
 
     log.error("task_failed_without_retry", reason=message)
     raise AirflowFailException(message)
+
+
+def skip_now(message: str) -> NoReturn:
+    """End the task as skipped (``AirflowSkipException``): there is nothing for it to do, and nothing to retry."""
+    from airflow.sdk.exceptions import AirflowSkipException  # lazy: airflow is an optional extra
+
+    log.warning("task_skipped", reason=message)
+    raise AirflowSkipException(message)
 
 
 def parse_quarter_param(value: Any) -> Quarter:

@@ -156,8 +156,8 @@ def verify_backfill(
 ) -> tuple[RunReport, list[str]]:
     """Match the quarter tasks' outcomes to the plan, verify them, and name the quarters that were published.
 
-    ``outcomes`` is the XCom of the mapped ``backfill_quarter`` tasks: one list of ``ProductOutcome`` dicts
-    per quarter task (``None`` or absent where a task left nothing). Returns
+    ``outcomes`` is the XCom of the mapped ``aggregate_quarter_product`` tasks: one list of ``ProductOutcome``
+    dicts per task (``None`` or absent where a task left nothing). Returns
 
     * the report: one outcome per planned quarter × product (``params.plan()`` × ``params.products``, in
       that order), verified against the database by ``verify_outcomes``; a pair without an outcome is
