@@ -96,3 +96,49 @@ def test_an_aggregation_out_of_its_bound_runs_again_unbounded(tmp_path: Path) ->
     )
     assert bounded.num_rows == n
     _assert_same(free, bounded)
+
+
+def test_threads_setting_is_what_the_connection_runs_with_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ibis
+
+    seen: list[int] = []
+    connect = ibis.duckdb.connect
+
+    def spy(*args: object, **kwargs: object) -> object:
+        con = connect(*args, **kwargs)
+        disconnect = con.disconnect
+
+        def record_then_disconnect() -> None:
+            seen.append(int(con.con.execute("SELECT current_setting('threads')").fetchone()[0]))
+            disconnect()
+
+        con.disconnect = record_then_disconnect  # type: ignore[method-assign]
+        return con
+
+    monkeypatch.setattr(ibis.duckdb, "connect", spy)
+    table, rules, n = _year_of_moisture(tmp_path)
+    free = compute(table, "moisture", rules, threads=2)
+    one = compute(table, "moisture", rules, threads=1)
+    assert seen == [2, 1]
+    assert one.num_rows == n
+    _assert_same(free, one)
+
+
+@pytest.mark.parametrize(
+    ("threads", "cores", "jobs", "expected"),
+    [(None, 2, 3, 1), (None, 8, 3, 2), (None, 8, 1, 8), (None, 1, 1, 1), (4, 2, 3, 4)],
+)
+def test_threads_default_shares_the_cores_among_concurrent_aggregations(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int | None,
+    cores: int,
+    jobs: int,
+    expected: int,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    settings = load_settings(data_dir=tmp_path / "d")
+    cfg = settings.duckdb.model_copy(update={"threads": threads})
+    assert cfg.threads_for(jobs) == expected

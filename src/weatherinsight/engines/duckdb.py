@@ -71,6 +71,7 @@ def compute(
     sql_cache: SqlCache | None = FEATURE_SQL,
     memory_limit: str | None = None,
     spill_dir: Path | None = None,
+    threads: int | None = None,
 ) -> pa.Table:
     """Curated rows (station_id, coverage columns, features) of ``product`` for ``rules.period``.
 
@@ -80,9 +81,10 @@ def compute(
     ``memory_limit`` (a size like ``256m``, ``duckdb.memory_limit``) bounds the connection's memory; beyond it
     DuckDB spills to ``spill_dir`` (its default temp directory when None). Some operators cannot spill: an
     aggregation that still runs out of its bound is logged and run again unbounded, never failed for it.
+    ``threads`` caps the connection's worker threads (None: DuckDB's default, one per core).
     """
     try:
-        return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir)
+        return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir, threads)
     except duckdb.OutOfMemoryException as exc:
         if memory_limit is None:
             raise
@@ -93,7 +95,7 @@ def compute(
             memory_limit=memory_limit,
             error=str(exc).splitlines()[0],
         )
-        return _compute(staged, product, rules, daily, sql_cache, None, None)
+        return _compute(staged, product, rules, daily, sql_cache, None, None, threads)
 
 
 def _compute(
@@ -104,12 +106,15 @@ def _compute(
     sql_cache: SqlCache | None,
     memory_limit: str | None,
     spill_dir: Path | None,
+    threads: int | None,
 ) -> pa.Table:
     """``compute`` on one fresh connection, with or without the memory bound."""
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
     # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
     raw.execute("SET TimeZone = 'UTC'").fetchall()
+    if threads is not None:
+        raw.execute(f"SET threads = {int(threads)}").fetchall()
     if memory_limit is not None:
         # several aggregations run at once (pools.spark_jobs): each is bounded and spills beyond its share
         raw.execute(f"SET memory_limit = '{duckdb_memory(memory_limit)}'").fetchall()
