@@ -28,7 +28,16 @@ def summary_table(result: IngestResult) -> Table:
     """The run summary (counts; "quick-checked": of the unchanged files, those the listing alone showed
     unchanged, so no request was sent) as a Rich table."""
     table = Table(title=f"ingest {result.product} ({result.period}) — run {result.run_id}: {result.status}")
-    for col in ("listed", "new", "changed", "unchanged", "failed", "quick-checked", "MB downloaded", "seconds"):
+    for col in (
+        "listed",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "quick-checked",
+        "MB downloaded",
+        "seconds",
+    ):
         table.add_column(col, justify="right")
     table.add_row(
         str(result.files_listed),

@@ -27,14 +27,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("listed_size", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("listed_modified", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("validated_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("ingestion_runs") as batch:
+    # Never a table rebuild for ingestion_runs (a server default that is SQL would make Alembic rebuild it on
+    # SQLite): dropping the old table while raw_files rows reference it fails their foreign key. SQLite's
+    # ALTER TABLE ADD COLUMN / DROP COLUMN (3.35+) keep the table.
+    with op.batch_alter_table("ingestion_runs", recreate="never") as batch:
         batch.add_column(
             sa.Column("files_quick_checked", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ingestion_runs") as batch:
+    with op.batch_alter_table("ingestion_runs", recreate="never") as batch:  # as in upgrade
         batch.drop_column("files_quick_checked")
     with op.batch_alter_table("raw_files") as batch:
         batch.drop_column("validated_at")
