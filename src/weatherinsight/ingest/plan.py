@@ -20,7 +20,7 @@ from weatherinsight.warehouse.tables import raw_files
 
 @dataclass(frozen=True)
 class Target:
-    """One file a run fetches."""
+    """One file a run selects: fetched, or found unchanged by the quick check."""
 
     period: str
     entry: RemoteEntry
@@ -103,7 +103,8 @@ def select_entries(
 
 
 def known_rows(conn: Connection, product: Product, period: str) -> dict[str, dict[str, Any]]:
-    """The raw_files row each file name of ``product``/``period`` currently has (validators for the GET)."""
+    """The raw_files row each file name of ``product``/``period`` currently has (validators for the GET, the
+    listing values for the quick check)."""
     rf = raw_files.c
     rows = conn.execute(
         select(raw_files)
