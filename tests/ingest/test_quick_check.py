@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from alembic import command
 from sqlalchemy import select, update
@@ -147,7 +148,7 @@ def test_a_changed_listing_entry_is_requested(fresh_mirror: FreshMirror, fresh_s
 
     # Same bytes and size, another modified time (an hour back: a minute of its own): requested, and the same
     # bytes count as unchanged.
-    victim = sorted(n for n in new if n.endswith(".zip"))[0]
+    victim = next(n for n in changed if n.endswith(".zip"))  # its previous release: other bytes
     stamp = (time.time() - 3600) // 60 * 60 + 10  # 10 s into its minute: stamp + 1 is in the same one
     os.utime(recent / victim, (stamp, stamp))
     result = _ingest(fresh_settings, server)
@@ -168,8 +169,6 @@ def test_a_changed_listing_entry_is_requested(fresh_mirror: FreshMirror, fresh_s
 
 
 def _index(server: MirrorHTTPServer) -> str:
-    import httpx
-
     return httpx.get(f"{server.base_url}{FF.directory}/recent/").text
 
 
