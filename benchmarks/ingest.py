@@ -12,13 +12,20 @@ separate process (so server and client do not share one GIL) and measures, in th
 * ``ingest``  — ``weatherinsight.ingest.ingest_product(..., quarter=Q)`` for each product into a fresh data
   directory, logging configured as the CLI does (INFO, JSON lines to a file): listing crawl, verification,
   atomic writes to the raw store, SQLite bookkeeping, raw dataset versions;
-* ``ingest no-op`` — the same again: every file answered 304.
+* ``ingest no-op revalidate`` — the same again with ``ingest.quick_check`` off (``ingest --revalidate``): a
+  conditional GET per file, every one answered 304;
+* ``ingest no-op`` — the same again as configured: the listing's size and time show every file unchanged (the
+  quick check), so only the listings are requested.
+
+A freshly built mirror's files are dated a day back, as a published release is (a reused one is left as it
+is): otherwise the files written in the build's last minute would be fetched within their listed minute and
+re-validated, not quick-checked.
 
 Each contender runs ``--repeat`` times, alternating, and the best run counts (the machine is shared).
 
 ``--scenario archive``: every file of the mirror three ways — ``baseline``, one ``httpx.Client`` fetching file
-after file into memory; ``ingest`` of every product; ``ingest no-op`` — once with a server that answers at
-once and once with ``--latency`` added to every zip (a ``slow`` fault rule, standing in for the round trip to
+after file into memory; ``ingest`` of every product; ``ingest no-op`` (with ``ingest.quick_check`` off, so it
+measures the conditional GETs) — once with a server that answers at once and once with ``--latency`` added to every zip (a ``slow`` fault rule, standing in for the round trip to
 opendata.dwd.de).
 
 Run: ``uv run --frozen python benchmarks/ingest.py [--scenario quarter|archive] [--stations 200] [--years 2]
@@ -32,6 +39,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -68,6 +76,10 @@ def _build(root: Path, stations: int, years: int) -> dict[str, float]:
     cpu = time.process_time()
     with progress_bars(prefix="mirror ") as report:
         summary = build_mirror(root, stations=stations, years=years, seed=1, progress=report, workers=2)
+    published = time.time() - 86400  # a day back (module docstring)
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (published, published))
     return {
         "rows": float(summary.rows),
         "files": float(summary.files),
@@ -116,17 +128,26 @@ def _baseline(urls: list[str]) -> dict[str, float]:
     return {"files": len(urls), "bytes": total, "seconds": seconds, "client_cpu_s": _cpu() - cpu}
 
 
-def _ingest(base_url: str, data_dir: Path, quarter: Quarter | None = None) -> dict[str, float]:
-    settings = load_settings(data_dir=data_dir, dwd_base_url=base_url, raw_store_url=str(data_dir / "raw"))
+def _ingest(
+    base_url: str, data_dir: Path, quarter: Quarter | None = None, *, quick_check: bool = True
+) -> dict[str, float]:
+    settings = load_settings(
+        data_dir=data_dir,
+        dwd_base_url=base_url,
+        raw_store_url=str(data_dir / "raw"),
+        ingest={"quick_check": quick_check},
+    )
     cpu = _cpu()
     started = time.perf_counter()
-    files = total = 0
+    files = total = quick = 0
     for name in PRODUCTS:
         result = ingest_product(settings, name, quarter=quarter)
         files += result.files_new + result.files_changed + result.files_unchanged
         total += result.bytes_downloaded
+        quick += result.files_quick_checked
     return {
         "files": files,
+        "quick_checked": quick,
         "bytes": total,
         "seconds": time.perf_counter() - started,
         "client_cpu_s": _cpu() - cpu,
@@ -215,9 +236,12 @@ def _quarter_scenario(base_url: str, tmp: Path, quarter: Quarter, repeat: int) -
         with _logs_to(log):
             first = _ingest(base_url, data, quarter)
             first["log_lines"] = _count_lines(log)
+            revalidated = _ingest(base_url, data, quarter, quick_check=False)
+            logged = _count_lines(log)
             again = _ingest(base_url, data, quarter)
-            again["log_lines"] = _count_lines(log) - first["log_lines"]
+            again["log_lines"] = _count_lines(log) - logged
         keep("ingest", first)
+        keep("ingest_noop_revalidate", revalidated)
         keep("ingest_noop", again)
     ratio = best["limit"]["seconds"] / best["ingest"]["seconds"]
     best["ingest"]["share_of_limit"] = ratio
@@ -239,7 +263,7 @@ def _archive_scenario(base_url: str, port: int, tmp: Path, latency: float) -> di
         data = tmp / f"data{len(report)}"
         report[f"baseline_sequential{tag}"] = _rates(_baseline(urls))
         report[f"ingest{tag}"] = _rates(_ingest(base_url, data))
-        report[f"ingest_noop{tag}"] = _rates(_ingest(base_url, data))
+        report[f"ingest_noop{tag}"] = _rates(_ingest(base_url, data, quick_check=False))
     return report
 
 
@@ -295,12 +319,13 @@ def main() -> None:
         return
     print(f"mirror: {build}")
     print(
-        f"{'contender':<28}{'files':>7}{'MB':>9}{'seconds':>9}{'MB/s':>9}{'files/s':>9}{'client CPU s':>14}"
+        f"{'contender':<28}{'files':>7}{'quick':>7}{'MB':>9}{'seconds':>9}{'MB/s':>9}{'files/s':>9}"
+        f"{'client CPU s':>14}"
     )
     for name, row in report.items():
         print(
-            f"{name:<28}{row['files']:>7.0f}{row['bytes'] / 1e6:>9.1f}{row['seconds']:>9.2f}"
-            f"{row['MB_per_s']:>9.1f}{row['files_per_s']:>9.1f}{row['client_cpu_s']:>14.1f}"
+            f"{name:<28}{row['files']:>7.0f}{row.get('quick_checked', 0):>7.0f}{row['bytes'] / 1e6:>9.1f}"
+            f"{row['seconds']:>9.2f}{row['MB_per_s']:>9.1f}{row['files_per_s']:>9.1f}{row['client_cpu_s']:>14.1f}"
         )
     if "share_of_limit" in report.get("ingest", {}):
         share = report["ingest"]["share_of_limit"]

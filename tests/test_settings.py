@@ -217,3 +217,13 @@ def test_a_product_registered_at_run_time_is_accepted_until_unregistered() -> No
     assert "toy_x" not in known_products()
     with pytest.raises(ValueError, match="shipped product"):
         unregister_product("sun")
+
+
+def test_quick_check_is_on_by_default_and_off_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(config_file=REPO_CONFIG).ingest.quick_check is True
+    monkeypatch.setenv("WEATHERINSIGHT_INGEST__QUICK_CHECK", "false")
+    assert load_settings(config_file=REPO_CONFIG).ingest.quick_check is False
+    monkeypatch.setenv("WEATHERINSIGHT_INGEST__QUICK_CHECK", "sometimes")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert exc.value.key == "WEATHERINSIGHT_INGEST__QUICK_CHECK"

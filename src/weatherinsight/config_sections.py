@@ -250,6 +250,10 @@ class IngestSettings(_Strict):
     max_uncompressed_bytes: int = Field(1 << 30, gt=0)
     #: Largest download body accepted (a hostile server cannot exhaust memory or disk); DWD's zips are far smaller.
     max_download_bytes: int = Field(512 << 20, gt=0)
+    #: Skip the conditional GET of a stored file whose listing size and modified minute are those recorded
+    #: when it was last fetched or re-validated after that minute (``ingest.plan.listing_unchanged``);
+    #: false (or ``weatherinsight ingest --revalidate``) sends the conditional GET for every file.
+    quick_check: bool = True
 
 
 class StageSettings(_Strict):

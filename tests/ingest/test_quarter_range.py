@@ -101,11 +101,16 @@ def test_a_quarter_range_ingests_once_and_versions_like_a_run_per_quarter(
     assert sum(p.endswith("/") for p in _gets(mirror_server).elements()) == 2 * len(quarters)
     assert _raw_state(mirror_settings) == _raw_state(loop)
 
-    # A re-run over the range: one crawl, one conditional GET per file, nothing new, the same versions.
+    # A re-run over the range: one crawl and no file request (the listing shows every file as it was fetched:
+    # the quick check), nothing new, the same versions.
     mirror_server.clear_log()
     again = ingest_product(mirror_settings, FF.name, quarters=quarters)
-    assert (again.files_unchanged, again.raw_versions) == (len(expected), result.raw_versions)
-    assert sorted(_gets(mirror_server).values()) == [1] * (len(expected) + 2)
+    assert (again.files_unchanged, again.files_quick_checked, again.raw_versions) == (
+        len(expected),
+        len(expected),
+        result.raw_versions,
+    )
+    assert _gets(mirror_server) == {f"{FF.directory}/historical/": 1, f"{FF.directory}/recent/": 1}
 
 
 def test_quarters_must_name_one(mirror_settings: Settings) -> None:

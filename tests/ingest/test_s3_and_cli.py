@@ -163,4 +163,4 @@ def test_cli_ingest_daily_climate_alone_and_with_the_configured_products(
 def _counts(output: str) -> list[tuple[int, ...]]:
     """The (listed, new, changed, unchanged, failed) row of each ingest summary table in ``output``."""
     rows = [line.strip("│ ").split("│") for line in output.splitlines() if line.startswith("│")]
-    return [tuple(int(c) for c in row[:5]) for row in rows if len(row) == 7]
+    return [tuple(int(c) for c in row[:5]) for row in rows if len(row) == 8]

@@ -46,7 +46,7 @@ def test_ensure_schema_is_idempotent(db_url: str) -> None:
     db.ensure_schema(db_url)
     db.ensure_schema(db_url)
     db.ensure_schema(db.get_engine(db_url))
-    assert db.current_revision(db_url) == db.head_revision() == "0008_raw_member_range"
+    assert db.current_revision(db_url) == db.head_revision() == "0009_raw_listing_quick_check"
     with db.get_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
         assert conn.execute(select(func.count()).select_from(tables.feature_catalog)).scalar_one() == len(
@@ -65,7 +65,7 @@ def test_two_processes_migrate_at_once(db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
         results = pool.map(_migrate, [db_url, db_url])
-    assert results == ["0008_raw_member_range", "0008_raw_member_range"]
+    assert results == ["0009_raw_listing_quick_check", "0009_raw_listing_quick_check"]
     engine = db.get_engine(db_url)
     assert _diff(engine, tables.metadata) == []
     with engine.connect() as conn:

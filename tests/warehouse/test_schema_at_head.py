@@ -15,8 +15,8 @@ from sqlalchemy import inspect
 
 from weatherinsight.warehouse import db
 
-PREVIOUS = "0007_climate_normals"
-MEMBER_COLUMNS = {"member_name", "member_first_day", "member_last_day"}
+PREVIOUS = "0008_raw_member_range"
+LISTING_COLUMNS = {"listed_size", "listed_modified", "validated_at"}
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def _raw_file_columns(url: str) -> set[str]:
 
 def test_head_read_from_the_scripts_is_alembics_head() -> None:
     assert db.head_revision() == ScriptDirectory.from_config(db.alembic_config()).get_current_head()
-    assert db.head_revision() == "0008_raw_member_range"
+    assert db.head_revision() == "0009_raw_listing_quick_check"
 
 
 def test_fresh_at_head_and_one_behind(db_url: str, upgrades: list[str]) -> None:
@@ -55,10 +55,10 @@ def test_fresh_at_head_and_one_behind(db_url: str, upgrades: list[str]) -> None:
         command.downgrade(db.alembic_config(conn), PREVIOUS)
         conn.commit()
     assert db.current_revision(db_url) == PREVIOUS
-    assert _raw_file_columns(db_url) & MEMBER_COLUMNS == set()
+    assert _raw_file_columns(db_url) & LISTING_COLUMNS == set()
     db.ensure_schema(db_url)
     assert (upgrades, db.current_revision(db_url)) == (["head", "head"], db.head_revision())
-    assert _raw_file_columns(db_url) >= MEMBER_COLUMNS
+    assert _raw_file_columns(db_url) >= LISTING_COLUMNS
 
 
 def test_a_process_at_head_never_imports_alembic(db_url: str) -> None:

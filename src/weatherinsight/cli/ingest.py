@@ -3,7 +3,7 @@
 The seed's shape (``--variable <product>``) works; ``--product`` is an alias. Without a product every product
 of ``product_types`` in the config is ingested, followed by the daily products their day-based indices read
 (``daily_climate``, issue #17), as ``run`` and ``backfill`` ingest them; ``--product daily_climate`` ingests
-the daily KL files alone. Prints a Rich summary table per product and a table of the
+the daily KL files alone; ``--revalidate`` sends the conditional GET for every stored file (no quick check). Prints a Rich summary table per product and a table of the
 failed files with reasons; a run whose failure share passes the configured maximum exits non-zero.
 """
 
@@ -25,9 +25,19 @@ if TYPE_CHECKING:
 
 
 def summary_table(result: IngestResult) -> Table:
-    """The run summary (counts), plus one row per failed file, as a Rich table."""
+    """The run summary (counts; "quick-checked": of the unchanged files, those the listing alone showed
+    unchanged, so no request was sent) as a Rich table."""
     table = Table(title=f"ingest {result.product} ({result.period}) — run {result.run_id}: {result.status}")
-    for col in ("listed", "new", "changed", "unchanged", "failed", "MB downloaded", "seconds"):
+    for col in (
+        "listed",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "quick-checked",
+        "MB downloaded",
+        "seconds",
+    ):
         table.add_column(col, justify="right")
     table.add_row(
         str(result.files_listed),
@@ -35,6 +45,7 @@ def summary_table(result: IngestResult) -> Table:
         str(result.files_changed),
         str(result.files_unchanged),
         str(result.files_failed),
+        str(result.files_quick_checked),
         f"{result.bytes_downloaded / 1e6:.2f}",
         f"{result.seconds:.1f}",
     )
@@ -89,6 +100,14 @@ def ingest(
     quarter: Annotated[
         str | None, typer.Option(help="limit historical zips to this quarter, e.g. 2024Q1")
     ] = None,
+    revalidate: Annotated[
+        bool,
+        typer.Option(
+            "--revalidate",
+            help="send the conditional GET for every stored file, even one whose listing size and time are "
+            "unchanged (ingest.quick_check off for this run)",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Fetch new and changed DWD files into the raw store and record the run."""
@@ -100,6 +119,10 @@ def ingest(
         raise typer.BadParameter(f"--period must be recent, historical or all, not {period!r}")
     q = Quarter.parse(quarter) if quarter else None  # an InvalidQuarterError reaches the CLI's error handler
     settings = settings_from_env()
+    if revalidate:
+        settings = settings.model_copy(
+            update={"ingest": settings.ingest.model_copy(update={"quick_check": False})}
+        )
     # Without --product: the configured products and the daily KL values their day indices read.
     products = variable or [*settings.product_types, *daily_inputs(settings.product_types)]
     failed: list[RunFailedError] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from weatherinsight.dwd.client import DwdClient, format_http_date
 from weatherinsight.dwd.files import ZipMember
@@ -29,6 +29,10 @@ class Outcome:
     #: The produkt member and the days its name claims, learnt while verifying the download (None without
     #: one): recorded on the raw_files row, so dating never opens the stored zip.
     member: ProduktMember | None = None
+    #: When the GET (200 or 304) was sent: recorded with the listing's size and modified time of the target
+    #: (``ingest.plan.listing_unchanged``). Taken before the first attempt — retries only make it earlier
+    #: than the answer, never later.
+    validated_at: datetime | None = None
 
 
 def fetch_one(
@@ -39,11 +43,14 @@ def fetch_one(
     etag = known["etag"] if known else None
     lm = aware(known["last_modified"]) if known else None
     verify = verifier(target.entry.name, max_bytes, target.zip_name is not None)
+    sent = datetime.now(UTC)
     fetched = client.fetch(
         target.entry.url, etag=etag, last_modified=format_http_date(lm) if lm else None, verify=verify
     )
     if fetched.not_modified:
-        return Outcome(target, "unchanged", known["size"] if known else 0, None, etag, lm, None, 0)
+        return Outcome(
+            target, "unchanged", known["size"] if known else 0, None, etag, lm, None, 0, validated_at=sent
+        )
     assert fetched.content is not None
     committed = store.commit(
         product.name, target.period, target.entry.name, fetched.content, sha256=fetched.sha256
@@ -58,6 +65,7 @@ def fetch_one(
         store.display(committed.path),
         len(fetched.content),
         _member(fetched.checked, target.entry.url),
+        sent,
     )
 
 

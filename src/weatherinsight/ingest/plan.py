@@ -1,10 +1,11 @@
-"""Which files a run fetches: the listing entries of a product/period it selects, and what it already holds."""
+"""Which files a run fetches: the listing entries of a product/period it selects, what it already holds, and
+which of those the listing alone shows unchanged (the quick check: no request at all)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,12 +20,14 @@ from weatherinsight.warehouse.tables import raw_files
 
 @dataclass(frozen=True)
 class Target:
-    """One file a run fetches."""
+    """One file a run selects: fetched, or found unchanged by the quick check."""
 
     period: str
     entry: RemoteEntry
     zip_name: ZipName | None  # None for the station list
     known: dict[str, Any] | None  # the current raw_files row, if the store still has the file
+    #: The quick check passed (``listing_unchanged``): the file counts as unchanged without a request.
+    listed_unchanged: bool = False
 
 
 def aware(ts: datetime | None) -> datetime | None:
@@ -32,6 +35,31 @@ def aware(ts: datetime | None) -> datetime | None:
     if ts is None:
         return None
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+#: The resolution of a listing's modified time: a change later within the listed minute shows the same time.
+LISTING_RESOLUTION = timedelta(minutes=1)
+
+
+def listing_unchanged(entry: RemoteEntry, known: dict[str, Any] | None) -> bool:
+    """Whether the listing shows the stored file unchanged, like rsync's size-and-time check: the entry's size
+    and modified minute are those recorded on the row when a GET fetched or re-validated its bytes, and that
+    GET was sent after the listed minute ended. Otherwise — no row, no recorded or listed values, or a GET
+    within the minute (a later change in the same minute shows the same time) — the conditional GET decides.
+
+    A row's status is not looked at: the file counts as unchanged, as a 304 would make it, and a quarantined
+    row stays quarantined either way."""
+    if known is None or entry.size is None or entry.modified is None:
+        return False
+    listed_modified = aware(known.get("listed_modified"))
+    validated_at = aware(known.get("validated_at"))
+    if known.get("listed_size") is None or listed_modified is None or validated_at is None:
+        return False
+    return (
+        entry.size == known["listed_size"]
+        and entry.modified == listed_modified
+        and validated_at >= listed_modified + LISTING_RESOLUTION
+    )
 
 
 def select_entries(
@@ -75,7 +103,8 @@ def select_entries(
 
 
 def known_rows(conn: Connection, product: Product, period: str) -> dict[str, dict[str, Any]]:
-    """The raw_files row each file name of ``product``/``period`` currently has (validators for the GET)."""
+    """The raw_files row each file name of ``product``/``period`` currently has (validators for the GET, the
+    listing values for the quick check)."""
     rf = raw_files.c
     rows = conn.execute(
         select(raw_files)

@@ -92,6 +92,7 @@ def finish_run(conn: Connection, result: IngestResult) -> None:
             files_new=result.files_new,
             files_changed=result.files_changed,
             files_unchanged=result.files_unchanged,
+            files_quick_checked=result.files_quick_checked,
             files_failed=result.files_failed,
             bytes_downloaded=result.bytes_downloaded,
             error_summary=result.error_summary(),
@@ -135,16 +136,35 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
     """Record stored file versions: insert a ``raw_files`` row per new version (the replaced version's row
     becomes ``superseded``); the same bytes under new validators only refresh the current row's ETag and
     Last-Modified; a version already recorded (a retried flush, or a run that stored the same bytes first)
-    is refreshed, never duplicated.
+    is refreshed, never duplicated. Every row a GET fetched or re-validated (a 304 too, whatever its status)
+    gets the listing's size and modified time of its file and when the GET was sent (the quick check's).
 
     Set-based — one lookup, one supersede, one refresh and one insert statement per batch — because the
     download threads hold the GIL between the statements: per-file statements made recording the slowest part
     of an ingest (issue #19).
     """
     rf = raw_files.c
-    todo = [o for o in map(_effective, outs) if not (o.outcome == "unchanged" and o.sha256 is None)]
+    effective = list(map(_effective, outs))
+    # A 304 re-validated the row's bytes: it learns the listing's values of now (the next quick check's).
+    revalidated = [
+        {"row_id": o.target.known["id"], **_listing_values(o, "new_")}
+        for o in effective
+        if o.outcome == "unchanged" and o.sha256 is None and o.target.known is not None
+    ]
+    if revalidated:
+        conn.execute(
+            update(raw_files)
+            .where(rf.id == bindparam("row_id"))
+            .values(
+                listed_size=bindparam("new_listed_size"),
+                listed_modified=bindparam("new_listed_modified"),
+                validated_at=bindparam("new_validated_at"),
+            ),
+            revalidated,
+        )
+    todo = [o for o in effective if not (o.outcome == "unchanged" and o.sha256 is None)]
     if not todo:
-        return  # only 304s: nothing new to record
+        return  # only 304s: no new bytes to record
     current = _current_rows(conn, product, todo)
     refresh: list[dict[str, Any]] = []
     supersede: list[int] = []
@@ -157,6 +177,7 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
             "new_etag": out.etag,
             "new_last_modified": out.last_modified,
             **_member_values(out, "new_"),
+            **_listing_values(out, "new_"),
         }
         if out.outcome == "unchanged":
             # Same bytes under a new ETag (e.g. the file was touched): refresh the validators of the current row.
@@ -183,6 +204,7 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
                 "ingestion_run_id": run_id,
                 "status": "current",
                 **_member_values(out),
+                **_listing_values(out),
             }
         )
     if refresh:
@@ -196,6 +218,9 @@ def record_files(conn: Connection, product: Product, run_id: int, outs: list[Out
                 member_name=func.coalesce(rf.member_name, bindparam("new_member_name")),
                 member_first_day=func.coalesce(rf.member_first_day, bindparam("new_member_first_day")),
                 member_last_day=func.coalesce(rf.member_last_day, bindparam("new_member_last_day")),
+                listed_size=bindparam("new_listed_size"),
+                listed_modified=bindparam("new_listed_modified"),
+                validated_at=bindparam("new_validated_at"),
             ),
             refresh,
         )
@@ -215,6 +240,17 @@ def _member_values(out: Outcome, prefix: str = "") -> dict[str, Any]:
         f"{prefix}member_name": m.name if m else None,
         f"{prefix}member_first_day": m.first if m else None,
         f"{prefix}member_last_day": m.last if m else None,
+    }
+
+
+def _listing_values(out: Outcome, prefix: str = "") -> dict[str, Any]:
+    """The raw_files listing columns for ``out``: the size and modified time its listing entry showed, and
+    when the GET that fetched or re-validated the bytes was sent."""
+    entry = out.target.entry
+    return {
+        f"{prefix}listed_size": entry.size,
+        f"{prefix}listed_modified": entry.modified,
+        f"{prefix}validated_at": out.validated_at,
     }
 
 

@@ -37,6 +37,8 @@ class IngestResult:
     files_new: int = 0
     files_changed: int = 0
     files_unchanged: int = 0
+    #: Of ``files_unchanged``, those the listing alone showed unchanged (quick check): no request was sent.
+    files_quick_checked: int = 0
     files_failed: int = 0
     bytes_downloaded: int = 0
     failures: list[FileFailure] = field(default_factory=list)

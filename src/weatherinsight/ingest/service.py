@@ -3,8 +3,11 @@
 ``ingest_product`` crawls ``<dwd_base_url>/<product>/{historical,recent}/``, fetches the station list and
 every new or changed zip (conditional GET with the ETag/Last-Modified of the last fetch; unchanged bytes by
 sha256 are not rewritten; historical zips limited to those overlapping the run's ``quarters`` if given, recent
-ones always — one crawl and one GET per file however many quarters a backfill names), verifies each body (zip integrity through the guarded reader, or a parseable
-station list) before committing it atomically, and keeps older versions under ``_history/``.
+ones always — one crawl and at most one GET per file however many quarters a backfill names), verifies each
+body (zip integrity through the guarded reader, or a parseable station list) before committing it atomically,
+and keeps older versions under ``_history/``. A stored file whose listing size and modified minute are those
+recorded when it was last fetched or re-validated after that minute is not requested at all (the quick check,
+``ingest.plan.listing_unchanged``; ``settings.ingest.quick_check`` false turns it off).
 
 The rows it writes (``ingestion_runs``, ``raw_files``, raw dataset versions) are in ``ingest.record``.
 Failures are collected per file and reported in the result; the run fails (:class:`RunFailedError`) only
@@ -25,7 +28,7 @@ from weatherinsight.dwd.client import DwdClient
 from weatherinsight.dwd.products import PERIODS, Product, get_product, listing_url
 from weatherinsight.errors import DownloadError, RunFailedError, WeatherInsightError
 from weatherinsight.ingest.fetch import Outcome, fetch_one
-from weatherinsight.ingest.plan import Target, known_rows, select_entries
+from weatherinsight.ingest.plan import Target, known_rows, listing_unchanged, select_entries
 from weatherinsight.ingest.record import (
     abort_stale_runs,
     finish_run,
@@ -60,7 +63,8 @@ def _plan(
     quarters: tuple[Quarter, ...] | None,
     result: IngestResult,
 ) -> tuple[list[Target], bool]:
-    """Read each period's listing and pick the files to fetch, with the row each already has.
+    """Read each period's listing and pick the files to fetch, with the row each already has and whether the
+    listing alone shows it unchanged (``settings.ingest.quick_check``).
 
     Returns the targets and whether a listing could not be read; failed listings and empty ones are noted
     in ``result`` (an empty listing never deletes or marks anything gone)."""
@@ -91,7 +95,8 @@ def _plan(
             row = known.get(entry.name)
             if row is not None and not store.exists(prod.name, per, entry.name):
                 row = None  # the DB remembers a file the store lost: fetch it unconditionally
-            targets.append(Target(per, entry, zn, row))
+            quick = settings.ingest.quick_check and listing_unchanged(entry, row)
+            targets.append(Target(per, entry, zn, row, listed_unchanged=quick))
     return targets, listing_failed
 
 
@@ -120,7 +125,8 @@ def ingest_product(
     if period not in (*PERIODS, "all"):
         raise ValueError(f"period must be one of {', '.join((*PERIODS, 'all'))}, not {period!r}")
     wanted = _wanted(quarter, quarters)
-    # One ingest per product at a time: a second run waits, then finds the files unchanged (conditional GETs).
+    # One ingest per product at a time: a second run waits, then finds the files unchanged (quick check or
+    # conditional GETs).
     with locks.exclusive(settings, f"ingest:{prod.name}"):
         return _ingest_locked(settings, prod, period, stations, wanted, progress, client)
 
@@ -172,12 +178,19 @@ def _ingest_locked(
             settings, http, store, engine, prod, periods, station_set, quarters, result
         )
         result.files_listed = len(targets)
+        # Unchanged by the listing alone: no request, nothing to record (their rows already say so).
+        result.files_quick_checked = sum(t.listed_unchanged for t in targets)
+        result.files_unchanged += result.files_quick_checked
 
         files_task, bytes_task = f"{prod.name} files", f"{prod.name} bytes"
         progress(ProgressEvent(files_task, total=len(targets)))
+        if result.files_quick_checked:
+            progress(ProgressEvent(files_task, advance=result.files_quick_checked))
         with ThreadPoolExecutor(max_workers=http.concurrency) as pool:
             futures: dict[Future[Outcome], Target] = {
-                pool.submit(fetch_one, http, store, prod, t, cfg.max_uncompressed_bytes): t for t in targets
+                pool.submit(fetch_one, http, store, prod, t, cfg.max_uncompressed_bytes): t
+                for t in targets
+                if not t.listed_unchanged
             }
             for fut in as_completed(futures):
                 t = futures[fut]
@@ -248,6 +261,7 @@ def _ingest_locked(
             new=result.files_new,
             changed=result.files_changed,
             unchanged=result.files_unchanged,
+            quick_checked=result.files_quick_checked,
             failed=result.files_failed,
             bytes=result.bytes_downloaded,
         )

@@ -39,7 +39,7 @@ def ingest(
 ) -> StepResult:
     """Download the product's new and changed DWD files that cover ``quarter`` into the raw store.
 
-    ``batch`` names more quarters to ingest in the same run (a backfill's): one listing crawl and one
+    ``batch`` names more quarters to ingest in the same run (a backfill's): one listing crawl and at most one
     conditional GET per file for all of them, each quarter's raw version as a run of its own would publish.
     The result describes ``quarter`` (the run's counts, versions of ``quarter`` only).
     Raises ``RunFailedError`` (from the ingest service) when too many files failed.
@@ -61,6 +61,7 @@ def ingest(
             "status": result.status,
             "files_listed": result.files_listed,
             "files_unchanged": result.files_unchanged,
+            "files_quick_checked": result.files_quick_checked,
             "files_failed": result.files_failed,
             "bytes_downloaded": result.bytes_downloaded,
             "run_id": result.run_id,

@@ -82,6 +82,8 @@ ingestion_runs = Table(
     Column("files_new", Integer, nullable=False, server_default=text("0")),
     Column("files_changed", Integer, nullable=False, server_default=text("0")),
     Column("files_unchanged", Integer, nullable=False, server_default=text("0")),
+    # Of files_unchanged, those the directory listing alone showed unchanged: no request (migration 0009).
+    Column("files_quick_checked", Integer, nullable=False, server_default=text("0")),
     Column("files_failed", Integer, nullable=False, server_default=text("0")),
     Column("bytes_downloaded", BigInteger, nullable=False, server_default=text("0")),
     Column("error_summary", Text),
@@ -115,6 +117,12 @@ raw_files = Table(
     Column("member_name", String(255)),
     Column("member_first_day", Date),
     Column("member_last_day", Date),
+    # The listing's size and modified minute of the file when a GET fetched or re-validated these bytes, and
+    # when that GET was sent (migration 0009): the quick check of the next ingest (``ingest.plan``) skips
+    # the request when the listing still shows both. NULL for rows before, until their next GET.
+    Column("listed_size", BigInteger),
+    _ts("listed_modified"),
+    _ts("validated_at"),
     Index(None, "product", "period", "file_name"),
     Index(None, "product", "station_id"),
     Index(None, "ingestion_run_id"),
