@@ -475,6 +475,11 @@ def main() -> None:
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the quarter-after-quarter baseline")
     ap.add_argument(
+        "--no-limit",
+        action="store_true",
+        help="skip the limit phase (no share of the limit is reported; for a re-run right after one that had it)",
+    )
+    ap.add_argument(
         "--only",
         nargs="+",
         choices=["full", "backfill", "quarter"],
@@ -511,7 +516,7 @@ def main() -> None:
     first_day = min(m[3] for m in members)
     every = [str(q) for q in quarter_range(Quarter.of(datetime.fromisoformat(first_day)), last)]
     recent = every[-args.backfill_quarters :]
-    limit = run_child_limit(args)
+    limit = None if args.no_limit else run_child_limit(args)
     server, base_url = _serve(mirror)
     results: dict[str, dict[str, float]] = {}
     try:
@@ -527,7 +532,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    rate = limit["bytes"] / limit["seconds"]
+    rate = limit["bytes"] / limit["seconds"] if limit else None
     spans = {
         "full": every,
         "backfill": recent,
@@ -542,16 +547,19 @@ def main() -> None:
         if name == "noop":
             needed = 0  # nothing changed: nothing has to be parsed
         r["bytes_to_read"] = needed
-        r["limit_seconds"] = needed / rate
-        r["share_of_limit"] = r["limit_seconds"] / r["seconds"]
+        if rate is not None:
+            r["limit_seconds"] = needed / rate
+            r["share_of_limit"] = r["limit_seconds"] / r["seconds"]
     report = {
         "stations": args.stations,
         "years": args.years,
         "products": len(args.products),
         "periods": args.periods,
         "files": len(members),
-        "produkt_bytes": limit["bytes"],
-        "limit": {**limit, "bytes_per_s": rate, "rows_per_s": limit["rows"] / limit["seconds"]},
+        "produkt_bytes": sum(m[2] for m in members),
+        "limit": {**limit, "bytes_per_s": rate, "rows_per_s": limit["rows"] / limit["seconds"]}
+        if limit
+        else None,
         **results,
         "started_utc": started.strftime("%Y-%m-%d %H:%M"),
         "load_avg_start": [round(x, 2) for x in load_start],
