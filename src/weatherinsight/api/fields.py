@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for, on_catalog_change
 
 Row = tuple[Any, ...]
 
@@ -50,6 +50,11 @@ def _digits(product: str, columns: tuple[str, ...]) -> tuple[tuple[int, int], ..
     return tuple(
         (i, specs[c].precision) for i, c in enumerate(columns) if c in specs and specs[c].sql_type == "float"
     )
+
+
+# Both are derived from a product's catalog rows: a product registered again with other rows gets fresh ones.
+on_catalog_change(_product_fields.cache_clear)
+on_catalog_change(_digits.cache_clear)
 
 
 def published(value: Any, precision: int) -> Any:
