@@ -4,6 +4,7 @@ rounding itself (the catalog's ``precision``, applied on output; the database ke
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,9 +53,18 @@ def _digits(product: str, columns: tuple[str, ...]) -> tuple[tuple[int, int], ..
     )
 
 
-# Both are derived from a product's catalog rows: a product registered again with other rows gets fresh ones.
+@functools.cache
+def fields_etag_part(product: str) -> str:
+    """A digest of ``product``'s catalog rows (names, units, definitions, precision …), for the ETags of its
+    answers: the same data versions served under other catalog rows (a product registered again, an edited
+    definition) are another representation. The same in every process for the same rows."""
+    return hashlib.sha256(repr(features_for(product)).encode("utf-8")).hexdigest()[:16]
+
+
+# All three are derived from a product's catalog rows: a product registered again with other rows gets fresh ones.
 on_catalog_change(_product_fields.cache_clear)
 on_catalog_change(_digits.cache_clear)
+on_catalog_change(fields_etag_part.cache_clear)
 
 
 def published(value: Any, precision: int) -> Any:

@@ -23,7 +23,7 @@ from weatherinsight.api.deps import (
     parse_quarter_bounds,
     path_quarter,
 )
-from weatherinsight.api.fields import round_rows
+from weatherinsight.api.fields import fields_etag_part, round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
     decode_cursor,
@@ -350,6 +350,7 @@ def _page(
     etag = make_etag(
         "features",
         product,
+        fields_etag_part(product),
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[y_i], r[q_i], r[v_i]) for r in rows],
@@ -443,7 +444,7 @@ def get_quarter(
         version = available_version(conn, name, q)
         # the normals version served identifies the anomalies as much as the curated version does
         normals = None if base is None else normals_etag_part(conn, name, "quarter", base)
-        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
+        etag = make_etag("quarter", name, fields_etag_part(name), q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)
@@ -458,7 +459,7 @@ def get_quarter(
     s_i, _, _, v_i = key_positions(tuple(columns))
     if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
         version = rows[0][v_i]
-        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
+        etag = make_etag("quarter", name, fields_etag_part(name), q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)

@@ -27,7 +27,7 @@ from weatherinsight.api.deps import (
     require_pattern,
 )
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import round_rows
+from weatherinsight.api.fields import fields_etag_part, round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
@@ -193,6 +193,7 @@ def get_station_features(
     etag = make_etag(
         "station-features",
         station_id,
+        [fields_etag_part(p) for p in names],
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[0], r[version]) for r in rows],
