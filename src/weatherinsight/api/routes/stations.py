@@ -316,6 +316,7 @@ def list_stations(
         str | None,
         Query(
             max_length=64,
+            json_schema_extra={"pattern": TEXT_SPEC_PATTERN},  # clean_text refuses control characters
             description="part of the station name, ignoring case and accents (kubschutz finds Kubschütz)",
             examples=["kubschutz"],
         ),
