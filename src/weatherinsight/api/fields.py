@@ -1,5 +1,6 @@
-"""What a served column means: unit, definition and rounding of every feature and coverage column, and the
-rounding itself (the catalog's ``precision``, applied on output; the database keeps full precision)."""
+"""What a served column means: unit, definition and rounding of every feature and coverage column, the
+rounding itself (the catalog's ``precision``, applied on output; the database keeps full precision) and the
+digest of a product's catalog rows its answers' ETags carry (``fields_etag_part``)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ as long as the set of AVAILABLE curated versions is unchanged. That set is re-re
 most every ``refresh_seconds`` (``WEATHERINSIGHT_API_DATA_REFRESH_SECONDS``, default 1 s; 0 = on every request);
 when a product's versions changed, every cached station of that product is dropped. A publish is therefore served
 within ``refresh_seconds`` — the responses' ``Cache-Control: max-age`` already lets clients keep data far longer.
+A product (un)registered at run time (``features.catalog.catalog_generation`` changed) drops every cached station:
+full rows follow the product's catalog rows, which may differ when it is registered again.
 
 Station rows are full curated rows (every column of :func:`full_columns`, in that order) of all published quarters,
 ordered by (year, quarter, station_id); the cache is an LRU bounded by the number of rows held
