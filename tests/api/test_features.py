@@ -11,6 +11,7 @@ import pytest
 
 from tests.api.conftest import LOW_COVERAGE, Q1_24, Q4_23, REFRESH_SECONDS, Backend, expected_row, served
 from weatherinsight import DWD_ATTRIBUTION
+from weatherinsight.api import deps
 from weatherinsight.api.formats import ATTRIBUTION_HEADER
 from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
 
@@ -195,6 +196,36 @@ def test_etag_and_304(backend: Backend) -> None:
     )
 
 
+#: One answer of every route whose ETag identifies published data or the catalog.
+ETAG_URLS = (
+    "/v1/features/air_temperature/2024/1",
+    "/v1/features/air_temperature?station_id=44",
+    "/v1/features/air_temperature?station_id=44&station_id=73",
+    "/v1/stations/44/features?products=air_temperature,wind",
+    "/v1/catalog",
+)
+
+
+def test_a_response_format_bump_changes_every_etag(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deploy that changes bodies for unchanged data bumps ``RESPONSE_FORMAT_VERSION``: a client revalidating
+    with its pre-deploy ETag gets the new body (200), not 304 for what it holds."""
+    before = {url: backend.client.get(url) for url in ETAG_URLS}
+    for url, first in before.items():
+        assert first.status_code == 200, url
+        assert backend.client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304, (
+            url
+        )
+    monkeypatch.setattr(deps, "RESPONSE_FORMAT_VERSION", deps.RESPONSE_FORMAT_VERSION + 1)
+    for url, first in before.items():
+        after = backend.client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert after.status_code == 200, url
+        assert after.headers["etag"] != first.headers["etag"], url
+        assert after.content == first.content, url  # same data, same body here: only the version moved
+        assert backend.client.get(url, headers={"If-None-Match": after.headers["etag"]}).status_code == 304, (
+            url
+        )
+
+
 @pytest.mark.parametrize(
     ("url", "status", "message"),
     [
@@ -224,7 +255,7 @@ def test_etag_and_304(backend: Backend) -> None:
         (
             "/v1/features/sunshine",
             422,
-            "path parameter 'product': Input should be 'air_temperature', 'precipitation'",
+            "path parameter 'product': unknown product 'sunshine'; known: air_temperature, precipitation, wind,",
         ),
         (
             "/v1/features/air_temperature/2024/5",

@@ -5,7 +5,8 @@
 * ``limit_anonymous`` — when keys are off and ``api_rate_limit_per_minute`` is set: the same limit per client
   address (429 with ``Retry-After``); counts are shared through Redis when ``api_redis_url`` is set. Key lookups are cached for a few seconds so a
   revocation takes effect within ``key_cache_seconds``.
-* ``conditional`` — ``ETag`` / ``Cache-Control`` / ``Vary`` headers, and whether ``If-None-Match`` matched (→ 304).
+* ``conditional`` — ``ETag`` / ``Cache-Control`` / ``Vary`` headers, and whether ``If-None-Match`` matched (→ 304);
+  ``make_etag`` builds every ETag from the data versions, the request and ``RESPONSE_FORMAT_VERSION``.
 * Parameter parsers turn bad input into 400 answers that say what is allowed.
 """
 
@@ -202,9 +203,19 @@ def _enforce(state: ApiState, identity: str, limit: int, who: str) -> None:
 # ------------------------------------------------------------------------------------------- caching
 
 
+#: The version of what the routes make of the same data: it enters every ETag (and so the body cache's keys).
+#: BUMP IT whenever a deploy changes a response body for unchanged data versions — a rounding or computation
+#: rule, a new or renamed column or field, another CSV/Parquet layout — or clients revalidating a pre-deploy
+#: ETag get 304 for a body that is no longer what they hold.
+#: 1: before it existed. 2: ``<feature>_anomaly`` = round(served value − normal) (was: from the stored value).
+RESPONSE_FORMAT_VERSION = 2
+
+
 def make_etag(*parts: object) -> str:
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
-    return f'"{digest[:32]}"'
+    """A strong ETag of ``parts`` (the data versions and request that identify a representation) under the
+    current ``RESPONSE_FORMAT_VERSION``."""
+    text = "\x1f".join(str(p) for p in (f"format:{RESPONSE_FORMAT_VERSION}", *parts))
+    return f'"{hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]}"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -1,13 +1,15 @@
-"""What a served column means: unit, definition and rounding of every feature and coverage column, and the
-rounding itself (the catalog's ``precision``, applied on output; the database keeps full precision)."""
+"""What a served column means: unit, definition and rounding of every feature and coverage column, the
+rounding itself (the catalog's ``precision``, applied on output; the database keeps full precision) and the
+digest of a product's catalog rows its answers' ETags carry (``fields_etag_part``)."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for, on_catalog_change
 
 Row = tuple[Any, ...]
 
@@ -50,6 +52,20 @@ def _digits(product: str, columns: tuple[str, ...]) -> tuple[tuple[int, int], ..
     return tuple(
         (i, specs[c].precision) for i, c in enumerate(columns) if c in specs and specs[c].sql_type == "float"
     )
+
+
+@functools.cache
+def fields_etag_part(product: str) -> str:
+    """A digest of ``product``'s catalog rows (names, units, definitions, precision …), for the ETags of its
+    answers: the same data versions served under other catalog rows (a product registered again, an edited
+    definition) are another representation. The same in every process for the same rows."""
+    return hashlib.sha256(repr(features_for(product)).encode("utf-8")).hexdigest()[:16]
+
+
+# All three are derived from a product's catalog rows: a product registered again with other rows gets fresh ones.
+on_catalog_change(_product_fields.cache_clear)
+on_catalog_change(_digits.cache_clear)
+on_catalog_change(fields_etag_part.cache_clear)
 
 
 def published(value: Any, precision: int) -> Any:

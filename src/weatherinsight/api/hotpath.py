@@ -61,11 +61,19 @@ class HotPath:
         self.app = app
         self.state = state
         self.route = route  # the FastAPI route this path stands in for: request metrics use its template
-        self.paths = {f"{prefix}/features/{p}": p for p in PRODUCTS}
+        self.features = f"{prefix}/features/"
+
+    def _product(self, path: str) -> str | None:
+        """The product of a ``/features/{product}`` path, if registered now (a product registered or dropped
+        after the app was built counts as the route sees it)."""
+        if not path.startswith(self.features):
+            return None
+        name = path[len(self.features) :]
+        return name if name in PRODUCTS else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            product = self.paths.get(scope["path"])
+            product = self._product(scope["path"])
             if product is not None:
                 response = self._answer(Request(scope), product)
                 if response is not None:

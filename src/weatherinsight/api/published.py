@@ -6,6 +6,8 @@ as long as the set of AVAILABLE curated versions is unchanged. That set is re-re
 most every ``refresh_seconds`` (``WEATHERINSIGHT_API_DATA_REFRESH_SECONDS``, default 1 s; 0 = on every request);
 when a product's versions changed, every cached station of that product is dropped. A publish is therefore served
 within ``refresh_seconds`` — the responses' ``Cache-Control: max-age`` already lets clients keep data far longer.
+A product (un)registered at run time (``features.catalog.catalog_generation`` changed) drops every cached station:
+full rows follow the product's catalog rows, which may differ when it is registered again.
 
 Station rows are full curated rows (every column of :func:`full_columns`, in that order) of all published quarters,
 ordered by (year, quarter, station_id); the cache is an LRU bounded by the number of rows held
@@ -21,14 +23,19 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from weatherinsight.dwd.products import PRODUCTS
-from weatherinsight.features.catalog import COVERAGE_COLUMNS, features_for
+from weatherinsight.features.catalog import (
+    COVERAGE_COLUMNS,
+    catalog_generation,
+    features_for,
+    on_catalog_change,
+)
 from weatherinsight.warehouse import lineage
 from weatherinsight.warehouse.tables import CURATED_KEY_COLUMNS, curated_table, dataset_versions
 
@@ -43,6 +50,9 @@ FIXED_COLUMNS = (*CURATED_KEY_COLUMNS, *(c for c, _, _ in COVERAGE_COLUMNS), "co
 def full_columns(product: str) -> tuple[str, ...]:
     """Every column the API serves for ``product``: keys, coverage/QN fields, computed_at, then the features."""
     return (*FIXED_COLUMNS, *(f.name for f in features_for(product)))
+
+
+on_catalog_change(full_columns.cache_clear)  # a product registered again may have other features
 
 
 class PublishedCache:
@@ -61,20 +71,30 @@ class PublishedCache:
         self._lock = threading.Lock()
         self._versions: dict[str, Versions] | None = None
         self._checked_at = float("-inf")
-        self._generation: dict[str, int] = dict.fromkeys(PRODUCTS, 0)
+        # per product, bumped when its cached rows are dropped; a product registered later starts at 0
+        self._generation: defaultdict[str, int] = defaultdict(int)
+        #: the catalog's generation the cached rows were read under (full rows follow the catalog's features)
+        self._catalog = catalog_generation()
         self._stations: OrderedDict[tuple[str, int], tuple[Row, ...]] = OrderedDict()
         self._rows = 0
 
     # ------------------------------------------------------------------------------------ published versions
 
     def fresh(self) -> bool:
-        """True while the last read of the published versions is younger than ``refresh_seconds``."""
-        return self._versions is not None and self._clock() - self._checked_at < self.refresh_seconds
+        """True while the last read of the published versions is younger than ``refresh_seconds`` and no product
+        was (un)registered since (which changes the products and their full rows)."""
+        return (
+            self._versions is not None
+            and self._catalog == catalog_generation()
+            and self._clock() - self._checked_at < self.refresh_seconds
+        )
 
     def refresh(self) -> None:
-        """Re-read the published versions if due; drop the cached stations of every product whose set changed."""
+        """Re-read the published versions if due; drop the cached stations of every product whose set changed,
+        and every cached station after a product was (un)registered."""
         if self.fresh():
             return
+        catalog = catalog_generation()
         dv = dataset_versions.c
         current: dict[str, Versions] = {p: {} for p in PRODUCTS}
         with self.engine.connect() as conn:
@@ -89,6 +109,14 @@ class PublishedCache:
             previous = self._versions
             self._versions = current
             self._checked_at = self._clock()
+            if catalog != self._catalog:
+                # rows read under other catalog rows: drop all, and let no load in flight store its rows
+                self._catalog = catalog
+                for product in {*self._generation, *current}:
+                    self._generation[product] += 1
+                self._stations.clear()
+                self._rows = 0
+                return
             if previous is None:
                 return
             for product, versions in current.items():

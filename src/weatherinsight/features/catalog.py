@@ -14,7 +14,7 @@ coverage gates, counts never scaled).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from weatherinsight.dwd.products import PRODUCTS, get_product
 from weatherinsight.features import catalog_rows_daily_kl, catalog_rows_hourly
@@ -29,10 +29,12 @@ __all__ = [
     "Kind",
     "SqlType",
     "catalog",
+    "catalog_generation",
     "catalog_index",
     "critical_features",
     "feature",
     "features_for",
+    "on_catalog_change",
     "percent_anomaly",
     "register_features",
     "unregister_features",
@@ -114,16 +116,45 @@ def _check(catalog: tuple[FeatureSpec, ...]) -> None:
 _check(CATALOG)
 
 
+#: Callables run after every (un)registration: the caches other layers derive from the catalog per product
+#: name (the API's field descriptions, rounding digits, SELECTs, Arrow types, column lists). This layer may not
+#: import them, so they subscribe (``on_catalog_change``); a product unregistered and registered again with
+#: other rows must not be served from what was derived from its old rows.
+_LISTENERS: list[Callable[[], None]] = []
+_generation = 0
+
+
+def on_catalog_change(listener: Callable[[], None]) -> None:
+    """Run ``listener`` (typically a cache's ``cache_clear``) after every (un)registration of catalog rows."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def catalog_generation() -> int:
+    """A number that changes with every (un)registration: holders of per-instance caches derived from the
+    catalog (``api.published.PublishedCache``) compare it to drop what they hold."""
+    return _generation
+
+
+def _changed() -> None:
+    """The one hook every (un)registration passes: rebuild the index and clear every derived cache."""
+    global _generation
+    _generation += 1
+    catalog_index.cache_clear()
+    for listener in tuple(_LISTENERS):
+        listener()
+
+
 def register_features(specs: tuple[FeatureSpec, ...]) -> None:
     """Append a registered product's catalog rows at run time (tests, plug-ins); names stay unique."""
     global CATALOG
     _check((*CATALOG, *specs))
     CATALOG = (*CATALOG, *specs)
-    catalog_index.cache_clear()
+    _changed()
 
 
 def unregister_features(product: str) -> None:
     """Drop the catalog rows of a product added by ``register_features``."""
     global CATALOG
     CATALOG = tuple(f for f in CATALOG if f.product != product)
-    catalog_index.cache_clear()
+    _changed()

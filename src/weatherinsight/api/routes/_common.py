@@ -25,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: _err("API key required but missing"),
     403: _err("API key unknown or revoked"),
     404: _err("Unknown resource (product, station, quarter without published data)"),
-    422: _err("A parameter has the wrong type or is out of range"),
+    422: _err("A parameter has the wrong type or is out of range, or names no registered product"),
     429: _err("Per-key rate limit exceeded; see Retry-After"),
     503: _err(
         "The curated database is not reachable (database_unavailable, see Retry-After) or was never migrated "

@@ -46,7 +46,7 @@ def get_catalog(
     product: Annotated[ProductName | None, Query(description="only this product's features")] = None,
 ) -> Any:
     with state.engine.connect() as conn:
-        rows = catalog_rows(conn, None if product is None else product.value)
+        rows = catalog_rows(conn, product)
     body = {"attribution": DWD_ATTRIBUTION, "count": len(rows), "data": rows}
     hit, headers = conditional(request, state, make_etag("catalog", rows), max_age=3600)
     if hit:

@@ -67,7 +67,7 @@ def list_datasets(
     if kind is not None:
         stmt = stmt.where(dv.kind == kind)
     if product is not None:
-        stmt = stmt.where(dv.product == product.value)
+        stmt = stmt.where(dv.product == product)
     if status is not None:
         stmt = stmt.where(dv.status == status)
     if first is not None:

@@ -24,7 +24,7 @@ from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import arrow_type
 from weatherinsight.api.routes.anomaly_columns import anomaly_fields, anomaly_types
 from weatherinsight.api.routes.station_columns import STATION_COLUMNS, STATION_FIELDS, STATION_TYPES
-from weatherinsight.features.catalog import features_for
+from weatherinsight.features.catalog import features_for, on_catalog_change
 from weatherinsight.periods import PERIOD_COUNT, Period, PeriodKind
 from weatherinsight.quarters import Quarter
 from weatherinsight.warehouse import lineage
@@ -209,6 +209,13 @@ def projection(product: str, columns: tuple[str, ...]) -> tuple[int, ...] | None
     if columns == full:
         return None
     return tuple(full.index(c) for c in columns)
+
+
+# Statements, Arrow types and projections hold a product's catalog rows and curated table (rebuilt for a product
+# registered again with other rows): drop them on every (un)registration. ``key_positions`` names no product.
+on_catalog_change(statement.cache_clear)
+on_catalog_change(arrow_types.cache_clear)
+on_catalog_change(projection.cache_clear)
 
 
 @functools.lru_cache(maxsize=512)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +23,7 @@ from weatherinsight.api.deps import (
     parse_quarter_bounds,
     path_quarter,
 )
-from weatherinsight.api.fields import round_rows
+from weatherinsight.api.fields import fields_etag_part, round_rows
 from weatherinsight.api.formats import (
     OutputFormat,
     decode_cursor,
@@ -115,7 +115,7 @@ def _respond(
 )
 async def get_features(
     request: Request,
-    product: ProductName,
+    product: Annotated[ProductName, Path(description="a product (see /v1/catalog)")],
     state: Annotated[ApiState, Depends(api_state)],
     station_id: StationIds = None,
     from_: QuarterFrom = None,
@@ -162,7 +162,7 @@ async def get_features(
 
 def _get_features(
     request: Request,
-    product: Any,
+    product: str,
     state: ApiState,
     station_id: list[int] | None,
     from_: str | None,
@@ -177,7 +177,7 @@ def _get_features(
     period: PeriodKind = "quarter",
     anomalies: tuple[int, int] | None = None,
 ) -> Response:
-    name = product.value
+    name = product
     fmt = negotiate(request, format)
     first, last = parse_quarter_bounds(from_, to)
     columns = select_columns(name, features)
@@ -350,6 +350,7 @@ def _page(
     etag = make_etag(
         "features",
         product,
+        fields_etag_part(product),
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[y_i], r[q_i], r[v_i]) for r in rows],
@@ -392,7 +393,7 @@ def _page(
 )
 def get_quarter(
     request: Request,
-    product: ProductName,
+    product: Annotated[ProductName, Path(description="a product (see /v1/catalog)")],
     year: Annotated[int, Field(ge=1800, le=2200)],
     quarter: Annotated[int, Field(ge=1, le=4)],
     state: Annotated[ApiState, Depends(api_state)],
@@ -410,7 +411,7 @@ def get_quarter(
 
     ``anomalies=true`` appends the anomaly columns against the quarter normals (404 ``no_normals`` when they are
     not published over ``normals_base``)."""
-    name = product.value
+    name = product
     base = base_years(normals_base) if anomalies else None
     q = path_quarter(year, quarter)
     fmt = negotiate(request, format)
@@ -443,7 +444,7 @@ def get_quarter(
         version = available_version(conn, name, q)
         # the normals version served identifies the anomalies as much as the curated version does
         normals = None if base is None else normals_etag_part(conn, name, "quarter", base)
-        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
+        etag = make_etag("quarter", name, fields_etag_part(name), q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)
@@ -458,7 +459,7 @@ def get_quarter(
     s_i, _, _, v_i = key_positions(tuple(columns))
     if rows and rows[0][v_i] != version:  # a publish between the two statements: serve the rows'
         version = rows[0][v_i]
-        etag = make_etag("quarter", name, q, version, query, fmt.value, normals)
+        etag = make_etag("quarter", name, fields_etag_part(name), q, version, query, fmt.value, normals)
         hit, headers = conditional(request, state, etag)
         if hit:
             return Response(status_code=304, headers=headers)

@@ -3,28 +3,72 @@
 Every route that takes a product, stations, features, quarters, a cursor, a format or paging imports its
 parameter types from here, so the spec states one rule per parameter (schemathesis' positive-data check relies
 on it) and a new product in the registry is served without a code change.
+
+Product names are checked against the registry at request time (``known_product``), not against a list taken
+at import: a product registered later (``features.definitions.register``) is accepted, one unregistered is
+refused. The spec's product ``enum`` and ``features`` pattern are computed when the OpenAPI document is built,
+so they name the products registered then.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import Field
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from weatherinsight.api.deps import API_QUARTER_PATTERN, MAX_PAGE, MAX_STATION_IDS, STATION_ID_MAX
 from weatherinsight.api.formats import OutputFormat, cursor_pattern
 from weatherinsight.dwd.products import PRODUCTS
 from weatherinsight.features.catalog import features_for
 
-#: Product path values come from the registry: a new product is served without a code change.
-ProductName = Enum("ProductName", {name: name for name in PRODUCTS}, type=str)  # type: ignore[misc]
 
-#: The spec's ``features`` pattern: names that exist (in some product), up to 100 of them. Which product has
-#: which is a rule across two parameters that OpenAPI cannot state; the route answers 400 naming the allowed.
-_KNOWN = "|".join(sorted({f.name for p in PRODUCTS for f in features_for(p)}))
-SPEC_FEATURES_PATTERN = rf"^({_KNOWN})(,({_KNOWN})){{0,99}}$"
+def known_product(name: str) -> str:
+    """``name`` when it is a registered product now; else a validation error naming the known ones (answered
+    422 ``invalid_parameter`` naming the parameter, like any other invalid value)."""
+    if name not in PRODUCTS:
+        raise PydanticCustomError(
+            "unknown_product",
+            "unknown product {product}; known: {known}",
+            {"product": repr(name[:64]), "known": ", ".join(PRODUCTS)},
+        )
+    return name
+
+
+class _RegisteredProduct:
+    """Pydantic annotation of a product name: validated by ``known_product`` on every request, stated in the
+    spec as an ``enum`` of the products registered when the document is built."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(known_product, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out["enum"] = list(PRODUCTS)
+        return out
+
+
+#: A product name (path or query), checked against the registry per request: a new product is served without a
+#: code change or a restart. Give it its ``Path``/``Query`` where used.
+ProductName = Annotated[str, _RegisteredProduct()]
+
+
+def spec_features_pattern() -> str:
+    """The spec's ``features`` pattern: names that exist (in some product), up to 100 of them. Which product has
+    which is a rule across two parameters that OpenAPI cannot state; the route answers 400 naming the allowed."""
+    known = "|".join(sorted({f.name for p in PRODUCTS for f in features_for(p)}))
+    return rf"^({known})(,({known})){{0,99}}$"
+
+
+def features_pattern_schema(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of a ``features`` parameter: the pattern of the features registered when the
+    document is built (a callable, as a pattern taken at import would miss a product registered later)."""
+    schema["pattern"] = spec_features_pattern()
+
 
 StationIds = Annotated[
     list[Annotated[int, Field(ge=1, le=STATION_ID_MAX)]] | None,
@@ -38,7 +82,7 @@ FeatureNames = Annotated[
     str | None,
     Query(
         max_length=2000,
-        json_schema_extra={"pattern": SPEC_FEATURES_PATTERN},
+        json_schema_extra=features_pattern_schema,
         # No example: feature names differ per product and one example would be wrong for the others.
         description=(
             "comma-separated subset of the product's features (see /v1/catalog), e.g. tg_mean,frost_days "

@@ -65,7 +65,7 @@ def get_quality(
             ).scalar_one_or_none()
         where.append(qc.run_id == run)
         if product is not None:
-            where.append(qc.product == product.value)
+            where.append(qc.product == product)
         summary = conn.execute(
             select(
                 func.count(),

@@ -27,7 +27,7 @@ from weatherinsight.api.deps import (
     require_pattern,
 )
 from weatherinsight.api.errors import ApiError
-from weatherinsight.api.fields import round_rows
+from weatherinsight.api.fields import fields_etag_part, round_rows
 from weatherinsight.api.formats import negotiate, render_rows
 from weatherinsight.api.published import FIXED_COLUMNS, full_columns
 from weatherinsight.api.routes._common import reject_unknown_query, table_responses
@@ -40,7 +40,6 @@ from weatherinsight.api.routes.anomaly_columns import (
 )
 from weatherinsight.api.routes.feature_query import arrow_types, describe_columns, period_rows, with_period
 from weatherinsight.api.routes.params import (
-    SPEC_FEATURES_PATTERN,
     Anomalies,
     Format,
     Metadata,
@@ -49,6 +48,7 @@ from weatherinsight.api.routes.params import (
     PeriodKindQuery,
     QuarterFrom,
     QuarterTo,
+    features_pattern_schema,
 )
 from weatherinsight.api.schemas import StationFeaturePage
 from weatherinsight.dwd.products import PRODUCTS
@@ -56,16 +56,25 @@ from weatherinsight.features.catalog import features_for
 
 router = APIRouter(prefix="/stations", tags=["features"], dependencies=[Depends(reject_unknown_query)])
 
-_NAMES = "|".join(PRODUCTS)
-#: Products by name, comma-separated; a repeated name counts once (the first place decides the order).
-PRODUCTS_PATTERN = rf"^({_NAMES})(,({_NAMES})){{0,31}}$"
+
+def products_pattern() -> str:
+    """Products by name, comma-separated, as registered now; a repeated name counts once (the first place
+    decides the order)."""
+    names = "|".join(PRODUCTS)
+    return rf"^({names})(,({names})){{0,31}}$"
+
+
+def _products_pattern_schema(schema: dict[str, Any]) -> None:
+    schema["pattern"] = products_pattern()  # the products registered when the OpenAPI document is built
+
+
 _COVERAGE = FIXED_COLUMNS.index("coverage")
 
 ProductList = Annotated[
     str,
     Query(
         max_length=400,
-        json_schema_extra={"pattern": PRODUCTS_PATTERN},
+        json_schema_extra=_products_pattern_schema,
         description="comma-separated products (see /v1/catalog), e.g. air_temperature,wind",
         examples=["air_temperature,wind"],
     ),
@@ -74,7 +83,7 @@ StationFeatureNames = Annotated[
     str | None,
     Query(
         max_length=2000,
-        json_schema_extra={"pattern": SPEC_FEATURES_PATTERN},
+        json_schema_extra=features_pattern_schema,
         description="comma-separated features, each of one of the requested products; default all of them",
     ),
 ]
@@ -82,7 +91,7 @@ StationFeatureNames = Annotated[
 
 def parse_products(products: str) -> list[str]:
     """The requested product names in order, each once; 400 naming the known ones for an unknown name."""
-    require_pattern("products", products, PRODUCTS_PATTERN, "name,name,… of " + ", ".join(PRODUCTS))
+    require_pattern("products", products, products_pattern(), "name,name,… of " + ", ".join(PRODUCTS))
     return list(dict.fromkeys(products.split(",")))
 
 
@@ -184,6 +193,7 @@ def get_station_features(
     etag = make_etag(
         "station-features",
         station_id,
+        [fields_etag_part(p) for p in names],
         sorted(request.query_params.multi_items()),
         fmt.value,
         [(r[0], r[version]) for r in rows],

@@ -316,6 +316,7 @@ def list_stations(
         str | None,
         Query(
             max_length=64,
+            json_schema_extra={"pattern": TEXT_SPEC_PATTERN},  # clean_text refuses control characters
             description="part of the station name, ignoring case and accents (kubschutz finds Kubschütz)",
             examples=["kubschutz"],
         ),
@@ -325,9 +326,7 @@ def list_stations(
     format: Annotated[OutputFormat | None, Query()] = None,
 ) -> Response:
     fmt = negotiate(request, format)
-    conds, centre, radius = station_filters(
-        state_name, product.value if product is not None else None, bbox, near, radius_km, active
-    )
+    conds, centre, radius = station_filters(state_name, product, bbox, near, radius_km, active)
     after = decode_cursor(cursor, 1)[0] if cursor is not None else 0
     needle = clean_text("name", name, max_length=64)
     with state.engine.connect() as conn:
