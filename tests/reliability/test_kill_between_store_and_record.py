@@ -1,11 +1,11 @@
 """A run killed between storing a changed file and recording it (SQLite and PostgreSQL).
 
-``RawStore.commit`` replaced the file (the old bytes kept under ``_history/`` first), then the process died
-before the batch recording the file was flushed: the store holds the new bytes, the ``raw_files`` row still
-the old sha256, size and validators. The test leaves exactly that state — ``commit`` of the new release's
-bytes without recording them — and then runs a normal ingest: the file is fetched again, counted
-``changed``, its row superseded by one with the stored bytes' sha256 and size, the quarter's raw version
-moves on exactly once, and staging of the quarter reads the new value.
+A new release of one recent zip; an ingest in a forked child is SIGKILLed as soon as ``RawStore.commit`` has
+replaced the file (the old bytes kept under ``_history/`` first) — the other files answer late, so the batch
+recording the file (flushed every 100 files or 2 s) has not been written: the store holds the new bytes, the
+``raw_files`` row still the old sha256, size and validators. Then a normal ingest: the file is fetched again,
+counted ``changed``, its row superseded by one with the stored bytes' sha256 and size, the quarter's raw
+version moves on exactly once, and staging of the quarter reads the new value.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from tests.fixtures.mirror import FreshMirror
+from tests.reliability.forked import kill_when, run_in_child
 from weatherinsight.dwd.products import get_product
-from weatherinsight.ingest import ingest_product
+from weatherinsight.ingest import IngestResult, ingest_product
 from weatherinsight.mirror.layout import product_dir
 from weatherinsight.quarters import Quarter
 from weatherinsight.settings import Settings
@@ -87,11 +88,24 @@ def _rows_of(settings: Settings, name: str) -> list[tuple[str, str, int, int]]:
     return [tuple(r) for r in rows]
 
 
+def _ingest(settings: Settings, q: Quarter) -> IngestResult:
+    return ingest_product(settings, TU.name, period="recent", quarter=q)
+
+
+def _stage_and_read(settings: Settings, q: Quarter, sid: int, hour: datetime) -> list[float]:
+    stage_product(settings, TU, quarters=[q])
+    return _staged_value(settings, q, sid, hour)
+
+
 def test_changed_file_stored_but_not_recorded_is_recorded_as_changed(
     fresh_mirror: FreshMirror, mirror_settings_for: Callable[..., Settings], db_url: str
 ) -> None:
-    settings = mirror_settings_for(fresh_mirror.url, db_url)
-    zips = sorted(product_dir(fresh_mirror.root, TU, "recent").glob("*.zip"))
+    # Every file gets a conditional GET (no quick check): the slow answers below keep the killed run busy.
+    settings = mirror_settings_for(
+        fresh_mirror.url, db_url, ingest={"quick_check": False, "timeout_seconds": 30.0}
+    )
+    recent = product_dir(fresh_mirror.root, TU, "recent")
+    zips = sorted(recent.glob("*.zip"))
     victim = zips[0]
     old_bytes = victim.read_bytes()
     with zipfile.ZipFile(victim) as zf:
@@ -99,22 +113,30 @@ def test_changed_file_stored_but_not_recorded_is_recorded_as_changed(
         last = zf.read(produkt).decode("latin-1").splitlines()[-1]
     q = Quarter.of(datetime.strptime(last.split(";")[1], "%Y%m%d%H"))
 
-    first = ingest_product(settings, TU.name, period="recent", quarter=q)
+    # Steps before the kill run in forked children (forked.py: the test process opens no thread pool first).
+    first = run_in_child(_ingest, settings, q)
     assert (first.files_new, first.raw_versions) == (len(zips) + 1, [f"{q}_raw_v1"])
     sid, hour, old_value = _revise_last_hour(victim)
     assert old_value != NEW_VALUE
-    stage_product(settings, TU, quarters=[q])
-    assert _staged_value(settings, q, sid, hour) == [old_value]
+    assert run_in_child(_stage_and_read, settings, q, sid, hour) == [old_value]
 
-    # The state a kill between store.commit and record.flush leaves: new bytes stored, the old row unchanged.
+    # A run killed right after RawStore.commit replaced the victim: every other file answers 5 s late, so the
+    # batch holding the victim is not flushed (every 100 files or 2 s, checked when a file completes) yet.
     new_bytes = victim.read_bytes()
+    for other in sorted(recent.iterdir()):
+        if other != victim and not other.name.startswith("."):
+            fresh_mirror.server.faults.add("slow", f"*/recent/{other.name}", delay=5.0)
     store = RawStore.from_settings(settings)
-    committed = store.commit(TU.name, "recent", victim.name, new_bytes)
-    assert committed.outcome == "changed"
+    stored = Path(store.path(TU.name, "recent", victim.name))
+    assert kill_when(lambda: stored.read_bytes() == new_bytes, _ingest, settings, q)
+    fresh_mirror.server.faults.clear()
     old_sha, new_sha = hashlib.sha256(old_bytes).hexdigest(), hashlib.sha256(new_bytes).hexdigest()
     assert _rows_of(settings, victim.name) == [("current", old_sha, len(old_bytes), first.run_id)]
 
     again = ingest_product(settings, TU.name, period="recent", quarter=q)
+    assert [a.split(" started")[0] for a in again.aborted_runs] == [
+        f"run {first.run_id + 1}"
+    ]  # the killed one
     assert (again.files_changed, again.files_new, again.files_unchanged) == (1, 0, len(zips))
     assert again.bytes_downloaded == len(new_bytes)
     assert _rows_of(settings, victim.name) == [
