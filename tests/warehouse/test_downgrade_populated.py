@@ -115,7 +115,7 @@ def _assert_schema_is_heads(engine: Engine) -> None:
 
 def test_every_downgrade_keeps_the_rows_and_upgrades_again(engine: Engine) -> None:
     revisions = _revisions_down_from_head()
-    assert revisions[0] == db.head_revision() and revisions[-1] == INITIAL and len(revisions) == 9
+    assert revisions[0] == db.head_revision() and revisions[-1] == INITIAL  # every revision, newest first
     _populate(engine)
     for target in revisions[1:]:
         _move(engine, target, down=True)
