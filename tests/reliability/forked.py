@@ -56,10 +56,31 @@ def timed_in_child(fn: Callable[..., Any], *args: Any) -> float:
 
 def kill_after(delay: float, fn: Callable[..., Any], *args: Any) -> bool:
     """Start ``fn(*args)`` in a forked child and SIGKILL it after ``delay`` s; True when it was still running."""
+    proc = _start_quiet(fn, args)
+    proc.join(timeout=delay)
+    return _sigkill(proc)
+
+
+def kill_when(ready: Callable[[], bool], fn: Callable[..., Any], *args: Any, timeout: float = 60) -> bool:
+    """Start ``fn(*args)`` in a forked child and SIGKILL it as soon as ``ready()`` is true (polled every 5 ms,
+    at most ``timeout`` s); True when ``ready()`` held while the child was still running."""
+    proc = _start_quiet(fn, args)
+    deadline = time.monotonic() + timeout
+    hit = False
+    while proc.is_alive() and time.monotonic() < deadline and not (hit := ready()):
+        time.sleep(0.005)
+    return _sigkill(proc) and hit
+
+
+def _start_quiet(fn: Callable[..., Any], args: tuple[Any, ...]) -> multiprocessing.process.BaseProcess:
     db.dispose_engines()
     proc = _FORK.Process(target=_run_quiet, args=(fn, args))
     proc.start()
-    proc.join(timeout=delay)
+    return proc
+
+
+def _sigkill(proc: multiprocessing.process.BaseProcess) -> bool:
+    """SIGKILL ``proc`` if it still runs and wait for it; True when the kill ended it."""
     alive = proc.is_alive()
     if alive:
         assert proc.pid is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from weatherinsight.dwd.client import DwdClient, format_http_date
 from weatherinsight.dwd.files import ZipMember
@@ -11,7 +12,7 @@ from weatherinsight.dwd.products import Product
 from weatherinsight.ingest.dating import ProduktMember, produkt_member
 from weatherinsight.ingest.plan import Target, aware
 from weatherinsight.ingest.verify import verifier
-from weatherinsight.storage.raw import RawStore
+from weatherinsight.storage.raw import Committed, RawStore
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def fetch_one(
     )
     return Outcome(
         target,
-        committed.outcome,
+        _against_row(committed, known),
         committed.size,
         committed.sha256,
         fetched.etag,
@@ -67,6 +68,20 @@ def fetch_one(
         _member(fetched.checked, target.entry.url),
         sent,
     )
+
+
+def _against_row(committed: Committed, known: dict[str, Any] | None) -> str:
+    """The outcome of ``committed`` against the file's recorded row: bytes the store already held ("unchanged")
+    that differ from the row's sha256 are a ``changed`` version all the same.
+
+    A run killed after ``RawStore.commit`` replaced the file but before the batch recording it was flushed
+    leaves the new bytes stored under the old row (its validators too, so the file is fetched again); the
+    commit before the kill kept the old bytes under ``_history/`` first. Recording them as ``changed``
+    supersedes the old row, so the row holds the stored bytes' sha256 and size and the raw version of the
+    quarters they touch moves on. (Stored bytes without any row are recorded as new: ``record._effective``.)"""
+    if committed.outcome == "unchanged" and known is not None and known["sha256"] != committed.sha256:
+        return "changed"
+    return committed.outcome
 
 
 def _member(checked: object, url: str) -> ProduktMember | None:

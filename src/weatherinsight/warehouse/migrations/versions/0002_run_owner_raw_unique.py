@@ -20,7 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("ingestion_runs") as batch:
+    # Never a table rebuild for ingestion_runs on SQLite (see downgrade): ADD COLUMN keeps the table.
+    with op.batch_alter_table("ingestion_runs", recreate="never") as batch:
         batch.add_column(sa.Column("host", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("pid", sa.Integer(), nullable=True))
     op.execute(
@@ -40,6 +41,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_raw_files_current", table_name="raw_files")
-    with op.batch_alter_table("ingestion_runs") as batch:
+    # Batch mode would rebuild ingestion_runs on SQLite (copy, DROP TABLE, rename) to drop a column, and the
+    # DROP fails the foreign key of any raw_files row referencing a run. SQLite's ALTER TABLE DROP COLUMN
+    # (3.35+) keeps the table (as migration 0009 does).
+    with op.batch_alter_table("ingestion_runs", recreate="never") as batch:
         batch.drop_column("pid")
         batch.drop_column("host")
