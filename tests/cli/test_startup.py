@@ -90,6 +90,8 @@ HELP_COMMANDS = [
     ["api", "keys", "create"],
     ["airflow", "init"],
     ["db", "revision"],
+    ["db", "upgrade"],
+    ["db", "downgrade"],
 ]
 
 

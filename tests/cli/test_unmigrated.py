@@ -129,3 +129,30 @@ def test_api_answers_503_schema_missing(db_settings: Settings, data_dir: Path) -
             f"{server.url}/v1/catalog: HTTP 503: the curated database has no WeatherInsight schema yet; "
             "the operator must run `weatherinsight db upgrade`"
         )
+
+
+def test_db_downgrade_goes_back_to_a_shipped_revision_and_refuses_what_it_cannot(
+    db_settings: Settings,
+) -> None:
+    url, head = db_settings.database_url, db.head_revision()
+    previous = sorted(db._revision_graph()[0])[-2]
+    assert _run(db_settings, "db", "upgrade").returncode == 0
+    down = _run(db_settings, "db", "downgrade", previous)
+    assert (down.returncode, down.stdout) == (0, f"{_shown(url)} is at schema revision {previous}\n"), (
+        down.stderr
+    )
+    assert db.current_revision(url) == previous
+    again = _run(db_settings, "db", "downgrade", previous)
+    assert again.returncode == 2
+    assert again.stderr == (
+        f"error: the database is at schema revision {previous}, not above {previous}: nothing to downgrade — "
+        "`weatherinsight db upgrade` brings it to this version's newest revision\n"
+    )
+    unknown = _run(db_settings, "db", "downgrade", "0042_nope")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith(
+        "error: unknown schema revision '0042_nope' — one of: base, 0001_initial, "
+    )
+    assert db.current_revision(url) == previous  # the refusals changed nothing
+    up = _run(db_settings, "db", "upgrade")
+    assert (up.returncode, up.stdout) == (0, f"{_shown(url)} is at schema revision {head}\n")

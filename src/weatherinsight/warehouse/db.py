@@ -302,6 +302,35 @@ def ensure_schema(engine_or_url: Engine | str) -> None:
         log.info("schema migrated", database=engine.url.render_as_string(hide_password=True), to=head)
 
 
+def downgrade_schema(engine_or_url: Engine | str, revision: str) -> str | None:
+    """Run the ``downgrade()`` of every migration above ``revision`` (a shipped revision id, or ``base``) under
+    the migration lock; returns the revision the database is at afterwards. Raises ``WarehouseError`` naming the
+    revision when this code does not ship it, or when the database is not above it (nothing would run)."""
+    engine = get_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    chain = sorted(_revision_graph()[0])  # linear history; ids start with their zero-padded place (0001_, …)
+    if revision != "base" and revision not in chain:
+        raise WarehouseError(
+            f"unknown schema revision {revision!r}", hint=f"one of: base, {', '.join(chain)}"
+        )
+    with _migration_lock(engine) as conn:
+        before = _stored_revision(conn)
+        target = -1 if revision == "base" else chain.index(revision)
+        if before is None or before not in chain or chain.index(before) <= target:
+            raise WarehouseError(
+                f"the database is at schema revision {before or 'none'}, not above {revision}: nothing to downgrade",
+                hint="`weatherinsight db upgrade` brings it to this version's newest revision",
+            )
+        from alembic import command  # lazy: only a migration needs Alembic
+
+        command.downgrade(alembic_config(conn), revision)
+        conn.commit()
+        after = _stored_revision(conn)
+    log.info(
+        "schema downgraded", database=engine.url.render_as_string(hide_password=True), frm=before, to=after
+    )
+    return after
+
+
 # --------------------------------------------------------------------------------------------- bulk load
 
 
