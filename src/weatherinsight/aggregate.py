@@ -196,7 +196,7 @@ def compute_features(
             daily=daily,
             memory_limit=settings.duckdb.memory_limit,
             spill_dir=settings.data_dir / "tmp" / "duckdb",
-            threads=settings.duckdb.threads_for(settings.pools.spark_jobs),
+            threads=settings.duckdb.threads,
         )
     session = spark_session or sp.session(settings, spark_master)
     return sp.compute(session, files, product, rules, daily=daily)

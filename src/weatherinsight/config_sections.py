@@ -8,7 +8,6 @@ rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -191,16 +190,11 @@ class Duckdb(_Strict):
     years run out (an operator that cannot spill) and are run again unbounded (issue #19)."""
 
     memory_limit: str = "128m"
-    #: Worker threads per aggregation; None: the cores shared out among the ``pools.spark_jobs`` aggregations
-    #: that may run at once (at least 1). Several 2-thread connections on 2 cores only contend: 36 months of
-    #: three products, three at a time, took 7–30 % longer with DuckDB's default of one thread per core.
+    #: Worker threads per aggregation; None: the cores shared out among the aggregations running in the process
+    #: when it starts (``engines.duckdb.auto_threads``): all of them for one alone, 1 each on 2 cores beside
+    #: another. Several connections with one thread per core only contend: 36 months of three products, three
+    #: at a time, took 7–30 % longer with DuckDB's default; one alone with one thread takes up to twice as long.
     threads: int | None = Field(None, ge=1)
-
-    def threads_for(self, concurrent: int) -> int:
-        """The threads one aggregation gets when up to ``concurrent`` of them run at once."""
-        if self.threads is not None:
-            return self.threads
-        return max(1, (os.cpu_count() or 1) // max(1, concurrent))
 
     @field_validator("memory_limit")
     @classmethod

@@ -13,6 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from weatherinsight.dwd.products import get_product
+from weatherinsight.engines import duckdb as duck
 from weatherinsight.engines.duckdb import compute, duckdb_memory
 from weatherinsight.features.common import Rules
 from weatherinsight.periods import Period
@@ -118,27 +119,25 @@ def test_threads_setting_is_what_the_connection_runs_with_and_changes_nothing(
         return con
 
     monkeypatch.setattr(ibis.duckdb, "connect", spy)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
     table, rules, n = _year_of_moisture(tmp_path)
     free = compute(table, "moisture", rules, threads=2)
     one = compute(table, "moisture", rules, threads=1)
-    assert seen == [2, 1]
-    assert one.num_rows == n
-    _assert_same(free, one)
+    alone = compute(table, "moisture", rules)  # nothing else running: every core
+    with duck._counted(), duck._counted(), duck._counted():  # three others running: 4 cores // 4
+        beside = compute(table, "moisture", rules)
+    assert seen == [2, 1, 4, 1]
+    assert duck._running == 0
+    for other in (one, alone, beside):
+        assert other.num_rows == n
+        _assert_same(free, other)
 
 
 @pytest.mark.parametrize(
-    ("threads", "cores", "jobs", "expected"),
-    [(None, 2, 3, 1), (None, 8, 3, 2), (None, 8, 1, 8), (None, 1, 1, 1), (4, 2, 3, 4)],
+    ("cores", "running", "expected"), [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 3, 2), (1, 1, 1)]
 )
-def test_threads_default_shares_the_cores_among_concurrent_aggregations(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    threads: int | None,
-    cores: int,
-    jobs: int,
-    expected: int,
+def test_auto_threads_share_the_cores_among_running_aggregations(
+    monkeypatch: pytest.MonkeyPatch, cores: int, running: int, expected: int
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: cores)
-    settings = load_settings(data_dir=tmp_path / "d")
-    cfg = settings.duckdb.model_copy(update={"threads": threads})
-    assert cfg.threads_for(jobs) == expected
+    assert duck.auto_threads(running) == expected

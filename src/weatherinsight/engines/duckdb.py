@@ -10,7 +10,10 @@ SQL by its own expression, which holds no period fact (the dates are rows of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import os
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -62,6 +65,31 @@ def duckdb_memory(size: str) -> str:
     return f"{int(digits)}{_UNITS[unit]}"
 
 
+_running = 0
+_running_lock = threading.Lock()
+
+
+def auto_threads(running: int) -> int:
+    """Worker threads for an aggregation starting while ``running`` (itself included) run in this process: the
+    cores shared out among them, at least one. One alone gets every core; beside others, connections with a
+    thread per core each would only contend for the same cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, running))
+
+
+@contextmanager
+def _counted() -> Iterator[int]:
+    """Count this aggregation among those running in the process; yields how many run, itself included."""
+    global _running
+    with _running_lock:
+        _running += 1
+        now = _running
+    try:
+        yield now
+    finally:
+        with _running_lock:
+            _running -= 1
+
+
 def compute(
     staged: Sequence[Path] | pa.Table,
     product: str,
@@ -81,8 +109,32 @@ def compute(
     ``memory_limit`` (a size like ``256m``, ``duckdb.memory_limit``) bounds the connection's memory; beyond it
     DuckDB spills to ``spill_dir`` (its default temp directory when None). Some operators cannot spill: an
     aggregation that still runs out of its bound is logged and run again unbounded, never failed for it.
-    ``threads`` caps the connection's worker threads (None: DuckDB's default, one per core).
+    ``threads`` caps the connection's worker threads (None: ``auto_threads``).
     """
+    with _counted() as running:
+        return _compute_bounded(
+            staged,
+            product,
+            rules,
+            daily,
+            sql_cache,
+            memory_limit,
+            spill_dir,
+            threads or auto_threads(running),
+        )
+
+
+def _compute_bounded(
+    staged: Sequence[Path] | pa.Table,
+    product: str,
+    rules: Rules,
+    daily: Sequence[Path] | pa.Table | None,
+    sql_cache: SqlCache | None,
+    memory_limit: str | None,
+    spill_dir: Path | None,
+    threads: int,
+) -> pa.Table:
+    """``compute`` with the memory bound, run again unbounded when an operator that cannot spill runs out."""
     try:
         return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir, threads)
     except duckdb.OutOfMemoryException as exc:
@@ -106,15 +158,14 @@ def _compute(
     sql_cache: SqlCache | None,
     memory_limit: str | None,
     spill_dir: Path | None,
-    threads: int | None,
+    threads: int,
 ) -> pa.Table:
     """``compute`` on one fresh connection, with or without the memory bound."""
     con = ibis.duckdb.connect()
     raw = con.con  # the duckdb connection; ibis 12's create_table emits SQL DuckDB 2.0 rejects
     # ibis casts timestamptz → timestamp before taking epoch seconds; that cast is in the session time zone
     raw.execute("SET TimeZone = 'UTC'").fetchall()
-    if threads is not None:
-        raw.execute(f"SET threads = {int(threads)}").fetchall()
+    raw.execute(f"SET threads = {int(threads)}").fetchall()
     if memory_limit is not None:
         # several aggregations run at once (pools.spark_jobs): each is bounded and spills beyond its share
         raw.execute(f"SET memory_limit = '{duckdb_memory(memory_limit)}'").fetchall()
