@@ -55,7 +55,9 @@ PeriodsOption = Annotated[
 
 EngineOption = Annotated[
     str | None,
-    typer.Option(help="duckdb (embedded) or spark: the engine of staging and aggregation (default: pipeline.engine)"),
+    typer.Option(
+        help="duckdb (embedded) or spark: the engine of staging and aggregation (default: pipeline.engine)"
+    ),
 ]
 MasterOption = Annotated[
     str | None,
@@ -76,7 +78,7 @@ def with_engine(settings: Settings, engine: str | None, master: str | None) -> S
     if engine is None:
         return settings
     chosen: Engine = "spark" if engine == "spark" else "duckdb"
-    update = {"pipeline": settings.pipeline.model_copy(update={"engine": chosen})}
+    update: dict[str, object] = {"pipeline": settings.pipeline.model_copy(update={"engine": chosen})}
     if master:
         update["spark"] = settings.spark.model_copy(update={"master": master})
     return settings.model_copy(update=update)

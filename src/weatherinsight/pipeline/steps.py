@@ -2,8 +2,9 @@
 
 The CLI (through ``run_quarter``) and the Airflow tasks call these same functions. Each step is timed into
 the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict with a parallel product.
-Staging and aggregation run on ``pipeline.engine``: DuckDB, or Spark at ``spark.master`` on the process's one
-session (``engines.spark.shared_session``, started by the first step that computes).
+Staging (of the hourly products; daily ones have one embedded path) and aggregation run on ``pipeline.engine``:
+DuckDB, or Spark at ``spark.master`` on the process's one session (``engines.spark.shared_session``, started by
+the first step that computes).
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def stage(settings: Settings, product: str, quarter: Quarter, *, batch: Iterable
         return _stage_daily(settings, product, quarter, wanted)
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
-        result = stage_product(settings, get_product(product), quarters=wanted, engine=settings.pipeline.engine)
+        result = stage_product(
+            settings, get_product(product), quarters=wanted, engine=settings.pipeline.engine
+        )
         status = Status.UNCHANGED if result.status == "unchanged" else Status.SUCCEEDED
         timer.update(
             files=result.files_parsed,
