@@ -227,3 +227,29 @@ def test_quick_check_is_on_by_default_and_off_from_the_environment(monkeypatch: 
     with pytest.raises(ConfigError) as exc:
         load_settings(config_file=REPO_CONFIG)
     assert exc.value.key == "WEATHERINSIGHT_INGEST__QUICK_CHECK"
+
+
+def test_pipeline_engine_defaults_to_duckdb_and_the_environment_chooses_spark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(config_file=REPO_CONFIG).pipeline.engine == "duckdb"
+    assert Settings.model_fields["pipeline"].get_default().engine == "duckdb"  # also without the YAML key
+    monkeypatch.setenv("WEATHERINSIGHT_PIPELINE__ENGINE", "spark")
+    assert load_settings(config_file=REPO_CONFIG).pipeline.engine == "spark"
+
+
+def test_a_bad_pipeline_engine_names_the_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("pipeline:\n  engine: polars\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=f)
+    assert (exc.value.key, str(exc.value)) == (
+        "pipeline.engine",
+        f"invalid configuration: pipeline.engine: Input should be 'duckdb' or 'spark' (in {f}) — "
+        "fix the value and restart",
+    )
+    monkeypatch.setenv("WEATHERINSIGHT_PIPELINE__ENGINE", "Spark")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_file=REPO_CONFIG)
+    assert exc.value.key == "WEATHERINSIGHT_PIPELINE__ENGINE"
+    assert "Input should be 'duckdb' or 'spark' (in environment)" in str(exc.value)

@@ -198,7 +198,7 @@ def compute_features(
             spill_dir=settings.data_dir / "tmp" / "duckdb",
             threads=settings.duckdb.threads,
         )
-    session = spark_session or sp.session(settings, spark_master)
+    session = spark_session or sp.shared_session(settings, spark_master, app_name="weatherinsight-aggregate")
     return sp.compute(session, files, product, rules, daily=daily)
 
 

@@ -1,9 +1,9 @@
-"""The pipeline sections of the settings: one strict pydantic model per YAML section (versioning, retries, sla,
-pools, email, alerts, lineage, spark, duckdb, quality_thresholds, backfill, ingest, stage, features).
+"""The pipeline sections of the settings: one strict pydantic model per YAML section (pipeline, versioning, retries,
+sla, pools, email, alerts, lineage, spark, duckdb, quality_thresholds, backfill, ingest, stage, features).
 
 ``weatherinsight.settings.Settings`` holds one field per section; this module owns what each section may
 contain and its validation (strict types: a bool is not a number, memory sizes like ``4g``, unknown keys
-rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks``.
+rejected). Bottom layer: imports nothing of WeatherInsight but ``config_checks`` and ``vocabulary``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from weatherinsight.config_checks import MEMORY_SIZE, http_url_problem, spark_master_problem
+from weatherinsight.vocabulary import Engine
 
 
 def no_bool_for_number(value: Any, info: ValidationInfo, fields: dict[str, FieldInfo]) -> Any:
@@ -55,6 +56,14 @@ class _Strict(BaseModel):
     @classmethod
     def _strict_numbers(cls, v: Any, info: ValidationInfo) -> Any:
         return no_bool_for_number(v, info, cls.model_fields)
+
+
+class PipelineSettings(_Strict):
+    """How the scheduled pipeline runs: the DAGs' tasks and ``weatherinsight run``/``backfill``."""
+
+    #: The engine of the pipeline's staging and aggregation steps; with ``spark`` they run at ``spark.master``,
+    #: all steps of one process on one SparkSession (``engines.spark.shared_session``).
+    engine: Engine = "duckdb"
 
 
 class Versioning(_Strict):

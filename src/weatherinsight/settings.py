@@ -53,6 +53,7 @@ from weatherinsight.config_sections import (
     FeatureRules,
     IngestSettings,
     Lineage,
+    PipelineSettings,
     Pools,
     QualityThresholds,
     Retries,
@@ -104,6 +105,7 @@ def unregister_product_name(name: str) -> None:
 
 YAML_KEYS: tuple[str, ...] = (
     "product_types",
+    "pipeline",
     "versioning",
     "retries",
     "retry_delay_minutes",
@@ -213,6 +215,7 @@ class Settings(BaseSettings):
 
     # --- the pipeline sections (YAML_KEYS), normally from the YAML file
     product_types: list[str] = Field(default_factory=lambda: list(known_products()))
+    pipeline: PipelineSettings = PipelineSettings()
     versioning: Versioning = Versioning()
     retries: Retries = Retries()
     retry_delay_minutes: float = Field(5, ge=0)

@@ -18,6 +18,7 @@ from tests.pipeline.conftest import (
     versions,
 )
 from weatherinsight.cli import app
+from weatherinsight.cli.orchestrate import with_engine
 from weatherinsight.dwd.products import PRODUCTS as REGISTRY
 from weatherinsight.errors import InvalidQuarterError
 from weatherinsight.quarters import Quarter
@@ -99,3 +100,20 @@ def test_bad_arguments_are_rejected(settings: Settings) -> None:
     future = Quarter.last_complete().next()
     code, out = _invoke(settings, "backfill", f"{future}")
     assert code == 2 and "has not ended yet" in out
+    for verb, quarters in (("run", "2024Q1"), ("backfill", "2024Q1..2024Q2")):
+        code, out = _invoke(settings, verb, quarters, "--engine", "polars", "--no-progress")
+        assert code == 2 and "Invalid value for --engine: use one of duckdb, spark" in out, out
+        code, out = _invoke(settings, verb, quarters, "--master", "spark//oops", "--no-progress")
+        assert code == 2 and "'spark//oops' is not a Spark master" in out, out
+
+
+def test_engine_and_master_options_choose_the_pipeline_engine(settings: Settings) -> None:
+    assert settings.pipeline.engine == "duckdb" and settings.spark.master == "local[2]"
+    assert with_engine(settings, None, None) is settings  # the configured engine
+    chosen = with_engine(settings, "spark", None)
+    assert (chosen.pipeline.engine, chosen.spark.master) == ("spark", "local[2]")
+    # --master implies Spark (as for `stage` and `aggregate`) and replaces spark.master
+    chosen = with_engine(settings, None, "spark://127.0.0.1:7077")
+    assert (chosen.pipeline.engine, chosen.spark.master) == ("spark", "spark://127.0.0.1:7077")
+    back = with_engine(chosen, "duckdb", None)
+    assert (back.pipeline.engine, back.spark.master) == ("duckdb", "spark://127.0.0.1:7077")

@@ -7,7 +7,9 @@ product summary. ``weatherinsight backfill 2020Q1..2024Q4 [--products …] [--fo
 quarter × product with its outcome, rows in the database and error. Both exit 1
 when anything failed; nothing stops at the first failure. ``--period month,season,year`` (default: the
 configured ``features.periods``; ``--period quarter`` = quarters only) chooses the periods published beside
-each quarter once every quarter they lie in is staged (issue #18).
+each quarter once every quarter they lie in is staged (issue #18). ``--engine duckdb|spark`` (default: the
+configured ``pipeline.engine``) and ``--master spark://…|local[N]`` (implies Spark; default ``spark.master``)
+choose where staging and aggregation compute, as for the ``stage`` and ``aggregate`` verbs.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import typer
 
 # `pipeline` names its use cases lazily (PEP 562): `run --help` and `backfill --help` load none of them.
 from weatherinsight import pipeline
-from weatherinsight.cli._common import console, err_console, settings_from_env
+from weatherinsight.cli._common import console, err_console, settings_from_env, spark_master_option
 from weatherinsight.cli.progress import progress_bars
 from weatherinsight.errors import InvalidPeriodError
 from weatherinsight.periods import parse_kind
 from weatherinsight.quarters import Quarter, parse_quarter_range
 from weatherinsight.settings import Settings
+from weatherinsight.vocabulary import ENGINES, Engine
 
 
 def split_products(values: list[str] | None) -> list[str] | None:
@@ -49,6 +52,36 @@ PeriodsOption = Annotated[
         "(default: features.periods of the configuration; quarter alone = quarters only)",
     ),
 ]
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        help="duckdb (embedded) or spark: the engine of staging and aggregation (default: pipeline.engine)"
+    ),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master, e.g. spark://host:7077; implies --engine spark (default: spark.master)",
+        callback=spark_master_option,
+    ),
+]
+
+
+def with_engine(settings: Settings, engine: str | None, master: str | None) -> Settings:
+    """``settings`` whose ``pipeline.engine`` is ``--engine`` (Spark when ``--master`` is given) and whose
+    ``spark.master`` is ``--master``; unchanged without either option."""
+    if engine is not None and engine not in ENGINES:
+        raise typer.BadParameter(f"use one of {', '.join(ENGINES)}", param_hint="--engine")
+    if master:  # as for `stage` and `aggregate`: naming a master means running on it
+        engine = "spark"
+    if engine is None:
+        return settings
+    chosen: Engine = "spark" if engine == "spark" else "duckdb"
+    update: dict[str, object] = {"pipeline": settings.pipeline.model_copy(update={"engine": chosen})}
+    if master:
+        update["spark"] = settings.spark.model_copy(update={"master": master})
+    return settings.model_copy(update=update)
 
 
 def with_periods(settings: Settings, values: list[str] | None) -> Settings:
@@ -83,10 +116,12 @@ def run(
     force: ForceOption = False,
     progress: ProgressOption = True,
     periods: PeriodsOption = None,
+    engine: EngineOption = None,
+    master: MasterOption = None,
 ) -> None:
     """Run ingest → process → aggregate for one quarter (every product; products in parallel)."""
     q = Quarter.parse(quarter)
-    settings = with_periods(settings_from_env(), periods)
+    settings = with_engine(with_periods(settings_from_env(), periods), engine, master)
     with progress_bars(progress, console=console) as report_progress:
         report = pipeline.run_quarter(
             settings, q, products=split_products(products), force=force, progress=report_progress
@@ -100,6 +135,8 @@ def backfill(
     force: ForceOption = False,
     progress: ProgressOption = True,
     periods: PeriodsOption = None,
+    engine: EngineOption = None,
+    master: MasterOption = None,
 ) -> None:
     """Run the pipeline for a range of quarters; one failing quarter × product does not stop the rest."""
     from weatherinsight.pipeline.backfill import backfill as run_backfill  # the engines only when it runs
@@ -108,7 +145,7 @@ def backfill(
     last = Quarter.last_complete()
     if qs[-1] > last:
         raise typer.BadParameter(f"{qs[-1]} has not ended yet; the last complete quarter is {last}")
-    settings = with_periods(settings_from_env(), periods)
+    settings = with_engine(with_periods(settings_from_env(), periods), engine, master)
     with progress_bars(progress, console=console) as report_progress:
         report = run_backfill(
             settings, qs, products=split_products(products), force=force, progress=report_progress

@@ -3,6 +3,10 @@
 Spark is where users go past one machine. The session uses UTC as its time zone; the definition frames
 time by epoch seconds anyway, so no session setting can move an hour to another day. Staged Parquet is
 read by Spark itself (no driver-side copy of the data).
+
+``shared_session`` is the one session of a process that runs pipeline steps (the DAGs' tasks, ``weatherinsight
+run``/``backfill``, the ``stage``/``aggregate`` verbs): created on the first step that computes on Spark,
+reused by every later one.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +60,28 @@ def session(
         .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()
     )
+
+
+#: The process's pipeline session (``shared_session``); None until a step first computes on Spark.
+_shared: Any = None
+_shared_lock = threading.Lock()
+
+
+def shared_session(settings: Settings, master: str | None = None, *, app_name: str = "weatherinsight") -> Any:
+    """The process's one SparkSession, built by ``session`` on first use and reused after: what staging and
+    aggregation on Spark run on when their caller passes no session of its own.
+
+    Starting a driver costs seconds and a process can hold only one SparkContext, so every staging and
+    aggregation step of a process (a backfill's parallel quarters included: the lock) shares it, and a step
+    that finds its inputs unchanged starts none. The first call fixes the master (``master``, else
+    ``spark.master``) and the application name; a session stopped since is replaced by a new one.
+    """
+    global _shared
+    with _shared_lock:
+        # pyspark marks a stopped session by clearing its context's Java handle (as its own builder checks)
+        if _shared is None or _shared.sparkContext._jsc is None:
+            _shared = session(settings, master, app_name=app_name)
+        return _shared
 
 
 def check_reachable(master: str, timeout: float = 5.0) -> None:

@@ -2,6 +2,9 @@
 
 The CLI (through ``run_quarter``) and the Airflow tasks call these same functions. Each step is timed into
 the Prometheus metrics; ``attempt`` re-runs a step that hit a write conflict with a parallel product.
+Staging (of the hourly products; daily ones have one embedded path) and aggregation run on ``pipeline.engine``:
+DuckDB, or Spark at ``spark.master`` on the process's one session (``engines.spark.shared_session``, started by
+the first step that computes).
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def _stage_daily(settings: Settings, product: str, quarter: Quarter, wanted: lis
 
 
 def stage(settings: Settings, product: str, quarter: Quarter, *, batch: Iterable[Quarter] = ()) -> StepResult:
-    """Parse the raw files of ``quarter`` into staged Parquet (DuckDB engine); bad files are quarantined.
+    """Parse the raw files of ``quarter`` into staged Parquet (``pipeline.engine``); bad files are quarantined.
 
     ``batch`` names more quarters to stage in the same run (a backfill's): each raw file is then parsed once
     for all of them instead of once per quarter, and a later call for one of them finds its inputs unchanged
@@ -112,7 +115,9 @@ def stage(settings: Settings, product: str, quarter: Quarter, *, batch: Iterable
         return _stage_daily(settings, product, quarter, wanted)
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.STAGE, product=product, quarter=str(quarter)) as timer:
-        result = stage_product(settings, get_product(product), quarters=wanted, engine="duckdb")
+        result = stage_product(
+            settings, get_product(product), quarters=wanted, engine=settings.pipeline.engine
+        )
         status = Status.UNCHANGED if result.status == "unchanged" else Status.SUCCEEDED
         timer.update(
             files=result.files_parsed,
@@ -148,16 +153,16 @@ def aggregate(
     force: bool = False,
     periods: Sequence[PeriodKind] | None = None,
 ) -> StepResult:
-    """Compute the quarter's curated features and publish them as the next dataset version; then the months,
-    seasons and years (``periods``, default ``features.periods``) the quarter lies in whose every quarter is
-    staged (``aggregate_periods``).
+    """Compute the quarter's curated features (``pipeline.engine``) and publish them as the next dataset version;
+    then the months, seasons and years (``periods``, default ``features.periods``) the quarter lies in whose
+    every quarter is staged (``aggregate_periods``).
 
     Unchanged staged inputs make this a no-op (the AVAILABLE version stays); ``force`` writes ``_vN+1`` of
     the quarter and of the periods that end in it.
     """
     started = time.monotonic()
     with metrics.step_timer(settings, stage=Stage.AGGREGATE, product=product, quarter=str(quarter)) as timer:
-        result = aggregate_quarter(settings, product, quarter, engine="duckdb", force=force)
+        result = aggregate_quarter(settings, product, quarter, engine=settings.pipeline.engine, force=force)
         status = Status.UNCHANGED if result.unchanged else Status.SUCCEEDED
         timer.update(rows=result.rows, status=METRIC_STATUS[status])
     if not result.unchanged:
@@ -199,7 +204,9 @@ def aggregate_periods(
         if missing:
             out[str(period)] = "waiting for " + ", ".join(str(q) for q in missing)
             continue
-        res = aggregate_quarter(settings, product, period, engine="duckdb", force=force and period in ending)
+        res = aggregate_quarter(
+            settings, product, period, engine=settings.pipeline.engine, force=force and period in ending
+        )
         out[str(period)] = res.dataset_version
     return out
 

@@ -50,8 +50,9 @@ class SparkStageOutput:
 
 
 def spark_session(settings: Settings, master: str) -> Any:
-    """A SparkSession for staging: the shared builder (UTC session time zone), named for the Spark UI/logs."""
-    return engines_spark.session(settings, master, app_name="weatherinsight-stage")
+    """The process's SparkSession (``engines.spark.shared_session``: UTC session time zone), named for the
+    Spark UI/logs when staging is the first to start it."""
+    return engines_spark.shared_session(settings, master, app_name="weatherinsight-stage")
 
 
 def _output_arrow_schema(product: Product) -> pa.Schema:
