@@ -389,7 +389,7 @@ def stage_product(
     """Stage one product's raw files into ``<staged_dir>/<product>/year=/quarter=/`` (see module doc).
 
     ``quarters`` limits which partitions may be written (default: every quarter the raw files cover).
-    ``engine="spark"`` runs the per-station work on Spark (``spark_master`` or ``pipeline.spark.master``,
+    ``engine="spark"`` runs the per-station work on Spark (``spark_master`` or ``spark.master``,
     or the given ``spark_session``). Raises ``RunFailedError`` when more than
     ``stage.max_failure_share`` of the parsed files are bad (nothing is committed then).
 
