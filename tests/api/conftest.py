@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -250,6 +251,17 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The API of ``settings`` served by a ``ServerThread``; yields its base URL and disposes the app's engine."""
+    app = create_app(settings)
+    try:
+        with ServerThread(app) as server:
+            yield server.url
+    finally:
+        app.state.api.engine.dispose()
 
 
 @dataclass

@@ -9,7 +9,6 @@ Runs the real DAG with ``dag.test()`` against the real mirror server and counts 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from tests.dags.test_dag_runs import _no_retries, _states, _use
 from tests.fixtures.smtp import SmtpSink
 from tests.pipeline.conftest import published_rows, staged_stations
+from tests.pipeline.test_backfill_ingest_once import _gets
 from weatherinsight.dwd.products import get_product
 from weatherinsight.mirror.server import MirrorHTTPServer
 from weatherinsight.pipeline import airflow_backfill_tasks
@@ -51,10 +51,6 @@ def _plan(settings: Settings) -> tuple[dict[str, Any], list[Quarter]]:
     quarters = BackfillParams.from_params(conf, settings).plan()
     assert len(quarters) >= 2 and quarters[-2:] == [before, last]
     return conf, quarters
-
-
-def _gets(server: MirrorHTTPServer) -> Counter[str]:
-    return Counter(path.split("/climate/", 1)[1] for m, path, _ in server.requests if m == "GET")
 
 
 def _dirs() -> set[str]:

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
-from tests.api.conftest import ServerThread, _make_settings, seed_database
+from tests.api.conftest import _make_settings, seed_database, serving
 from tests.conftest import require
-from weatherinsight.api.app import create_app
 from weatherinsight.settings import Settings
 from weatherinsight.warehouse import db
 
@@ -54,12 +53,10 @@ def seeded_server(
     seed_database(url, configured)
     if plant is not None:
         plant(configured)
-    app = create_app(configured)
     try:
-        with ServerThread(app) as server:
-            yield server.url
+        with serving(configured) as base:
+            yield base
     finally:
-        app.state.api.engine.dispose()
         db.get_engine(url).dispose()
 
 

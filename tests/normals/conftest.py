@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import ServerThread
+from tests.api.conftest import serving
 from tests.normals.planting import plant_periods
-from weatherinsight.api.app import create_app
 from weatherinsight.normals import compute_normals
 from weatherinsight.periods import Period
 from weatherinsight.settings import Settings
@@ -49,9 +48,5 @@ def served(db_settings: Settings) -> Iterator[tuple[Settings, str]]:
     compute_normals(db_settings, P, period_kind="month", base=BASE)
     compute_normals(db_settings, P, period_kind="quarter", base=BASE)
     compute_normals(db_settings, T, period_kind="month", base=BASE)
-    app = create_app(db_settings)
-    try:
-        with ServerThread(app) as server:
-            yield db_settings, server.url
-    finally:
-        app.state.api.engine.dispose()
+    with serving(db_settings) as url:
+        yield db_settings, url

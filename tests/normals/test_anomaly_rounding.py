@@ -14,10 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ServerThread
+from tests.api.conftest import serving
 from tests.normals.planting import plant_periods
 from weatherinsight import Client
-from weatherinsight.api.app import create_app
 from weatherinsight.normals import compute_normals
 from weatherinsight.periods import Period
 from weatherinsight.settings import Settings
@@ -39,12 +38,8 @@ def served(db_settings: Settings) -> Iterator[tuple[Settings, str]]:
     plant_periods(db_settings, T, PERIODS, (1000,), _value)
     for kind in ("month", "quarter"):
         compute_normals(db_settings, T, period_kind=kind, base=(2019, 2020))
-    app = create_app(db_settings)
-    try:
-        with ServerThread(app) as server:
-            yield db_settings, server.url
-    finally:
-        app.state.api.engine.dispose()
+    with serving(db_settings) as url:
+        yield db_settings, url
 
 
 def _json(url: str, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -112,42 +112,20 @@ def compute(
     ``threads`` caps the connection's worker threads (None: ``auto_threads``).
     """
     with _counted() as running:
-        return _compute_bounded(
-            staged,
-            product,
-            rules,
-            daily,
-            sql_cache,
-            memory_limit,
-            spill_dir,
-            threads or auto_threads(running),
-        )
-
-
-def _compute_bounded(
-    staged: Sequence[Path] | pa.Table,
-    product: str,
-    rules: Rules,
-    daily: Sequence[Path] | pa.Table | None,
-    sql_cache: SqlCache | None,
-    memory_limit: str | None,
-    spill_dir: Path | None,
-    threads: int,
-) -> pa.Table:
-    """``compute`` with the memory bound, run again unbounded when an operator that cannot spill runs out."""
-    try:
-        return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir, threads)
-    except duckdb.OutOfMemoryException as exc:
-        if memory_limit is None:
-            raise
-        log.warning(
-            "duckdb_memory_limit_exceeded",
-            product=product,
-            period=str(rules.period),
-            memory_limit=memory_limit,
-            error=str(exc).splitlines()[0],
-        )
-        return _compute(staged, product, rules, daily, sql_cache, None, None, threads)
+        threads = threads or auto_threads(running)
+        try:
+            return _compute(staged, product, rules, daily, sql_cache, memory_limit, spill_dir, threads)
+        except duckdb.OutOfMemoryException as exc:
+            if memory_limit is None:
+                raise
+            log.warning(
+                "duckdb_memory_limit_exceeded",
+                product=product,
+                period=str(rules.period),
+                memory_limit=memory_limit,
+                error=str(exc).splitlines()[0],
+            )
+            return _compute(staged, product, rules, daily, sql_cache, None, None, threads)
 
 
 def _compute(
